@@ -1,0 +1,111 @@
+// Vault: the file service every frontend programs against.
+//
+// Implementations: LocalVault (core/vault/local_vault.h: storage + the FS cache, in-process) and
+// the IPC client stubs in ipc/ (the same calls over a UNIX socket). A frontend cannot tell them
+// apart, which is the point of the whole project.
+//
+// Versions. Every file and directory has a 64-bit version. Every change (write, put, truncate,
+// create, rename onto, a change seen by sync) gives the changed file a new version greater than
+// any version the vault has handed out before, across restarts too. So a reader that holds version
+// v knows a later read returning w > v reflects a later change; drift is measured on this.
+//
+// Thread-safety: every method may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/common/vault_path.h"
+
+namespace seams {
+
+enum class FileType : std::uint8_t { file = 0, directory = 1 };
+
+struct FileAttr {
+  FileType type = FileType::file;
+  std::uint64_t size = 0;
+  std::uint64_t version = 0;
+  std::int64_t mtime_ns = 0;  // wall clock, ns since the epoch
+  std::uint32_t mode = 0;     // permission bits only (07777)
+  std::uint64_t inode = 0;    // the backing inode, stable while the file exists
+
+  friend bool operator==(const FileAttr&, const FileAttr&) = default;
+};
+
+struct DirEntry {
+  std::string name;
+  FileAttr attr;
+
+  friend bool operator==(const DirEntry&, const DirEntry&) = default;
+};
+
+struct ReadResult {
+  std::string data;           // at most the requested length; shorter at end of file
+  std::uint64_t version = 0;  // the version the bytes belong to
+  std::uint64_t file_size = 0;
+
+  friend bool operator==(const ReadResult&, const ReadResult&) = default;
+};
+
+// What the change feed reports. `version` is the new version (0 for removed).
+struct ChangeEvent {
+  enum class Kind : std::uint8_t { modified = 0, created = 1, removed = 2, renamed = 3 };
+  Kind kind = Kind::modified;
+  VaultPath path;
+  VaultPath old_path;  // for renamed: where it came from; otherwise equal to path
+  std::uint64_t version = 0;
+};
+
+// Unsubscribes when destroyed. REQUIRES: destroyed before the feed that issued it.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+};
+
+// Called on the thread that made the change (or an IPC thread), after the change is durable and
+// the owner's cache is invalidated. Must be fast and must not call back into the Vault.
+using ChangeListener = std::function<void(const ChangeEvent&)>;
+
+class Vault {
+ public:
+  virtual ~Vault() = default;
+
+  virtual Result<FileAttr> stat(const VaultPath& path) = 0;
+  // Entries in name order. Errors: not_found, not_a_directory.
+  virtual Result<std::vector<DirEntry>> list(const VaultPath& path) = 0;
+  // Up to `length` bytes from `offset`; an offset past the end is range_not_satisfiable,
+  // an offset at the end returns no bytes.
+  virtual Result<ReadResult> read(const VaultPath& path, std::uint64_t offset,
+                                  std::uint64_t length) = 0;
+  // Writes into an existing file at offset (extending it); returns the new attributes.
+  virtual Result<FileAttr> write(const VaultPath& path, std::uint64_t offset,
+                                 std::string_view data) = 0;
+  // Whole-file atomic replace (temp + fsync + rename), creating the file if needed. Once this
+  // returns, the content survives kill -9 and power loss; a reader never sees a torn file.
+  virtual Result<FileAttr> put(const VaultPath& path, std::string_view data) = 0;
+  // Creates an empty file; already_exists if the name is taken.
+  virtual Result<FileAttr> create(const VaultPath& path, std::uint32_t mode) = 0;
+  virtual Result<FileAttr> mkdir(const VaultPath& path, std::uint32_t mode) = 0;
+  virtual Status unlink(const VaultPath& path) = 0;
+  virtual Status rmdir(const VaultPath& path) = 0;
+  // Replaces `to` if it is a file (or an empty directory, when `from` is a directory).
+  virtual Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) = 0;
+  virtual Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) = 0;
+  // Flushes a file's data to stable storage (FUSE fsync; put() does this itself).
+  virtual Status fsync(const VaultPath& path) = 0;
+
+  // Sync's entry point: `path` changed in the backing directory behind the vault's back (or
+  // vanished). Assigns a new version, invalidates caches and reports the change on the feed.
+  virtual Status reconcile(const VaultPath& path) = 0;
+
+  // Change feed: every change made through this vault (and by sync) is reported to each
+  // subscriber, in the order the changes were made for any one path.
+  virtual std::unique_ptr<Subscription> subscribe(ChangeListener listener) = 0;
+};
+
+}  // namespace seams

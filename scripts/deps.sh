@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package Seams needs to build, test and bench.
+# Idempotent and quiet: a second run on a ready machine does nothing but check.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config git clang clang-format clang-tidy
+  libclang-rt-14-dev
+  # libraries
+  libboost-dev capnproto libcapnp-dev protobuf-compiler libprotobuf-dev
+  libfuse3-dev fuse3 libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
+  nlohmann-json3-dev libsystemd-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # tests, bench and baselines
+  curl nginx-light wrk hyperfine linux-perf valgrind gnuplot-nox attr procps psmisc python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: must run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps.sh: installing ${#missing[@]} package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get update -qq >/tmp/seams-apt.log 2>&1; then
+  echo "deps.sh: apt-get update failed; see /tmp/seams-apt.log" >&2
+  tail -n 20 /tmp/seams-apt.log >&2
+  exit 1
+fi
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/seams-apt.log 2>&1; then
+  echo "deps.sh: apt-get install failed; see /tmp/seams-apt.log" >&2
+  tail -n 20 /tmp/seams-apt.log >&2
+  exit 1
+fi
+echo "deps.sh: done"
