@@ -20,24 +20,24 @@ namespace seams {
 // Wire-stable: values are encoded as integers by the IPC codecs. Append only; never renumber.
 enum class Errc : std::uint8_t {
   ok = 0,
-  invalid_argument = 1,       // malformed input: bad path, bad JSON, bad range syntax
-  not_found = 2,              // no such file, user or rule
-  already_exists = 3,         // create/mkdir on an existing name
-  not_a_directory = 4,        // a path component is a file
-  is_a_directory = 5,         // file operation on a directory
-  not_empty = 6,              // rmdir of a non-empty directory
-  unauthenticated = 7,        // no token, bad token, expired token, bad password
-  permission_denied = 8,      // authenticated, but a rule denies (or no rule allows)
-  too_large = 9,              // over a configured size limit
-  range_not_satisfiable = 10, // read range outside the file
-  name_too_long = 11,         // a component over 255 bytes or a path over 4096
-  unavailable = 12,           // a needed service or peer is down; retry later
-  timeout = 13,               // a deadline passed
-  no_space = 14,              // the backing store is full
-  conflict = 15,              // the operation conflicts with the current state (busy, cross-type rename)
-  io_error = 16,              // the backing store failed
-  not_supported = 17,         // method or operation not supported
-  internal = 18,              // a bug on our side; logged with context
+  invalid_argument = 1,        // malformed input: bad path, bad JSON, bad range syntax
+  not_found = 2,               // no such file, user or rule
+  already_exists = 3,          // create/mkdir on an existing name
+  not_a_directory = 4,         // a path component is a file
+  is_a_directory = 5,          // file operation on a directory
+  not_empty = 6,               // rmdir of a non-empty directory
+  unauthenticated = 7,         // no token, bad token, expired token, bad password
+  permission_denied = 8,       // authenticated, but a rule denies (or no rule allows)
+  too_large = 9,               // over a configured size limit
+  range_not_satisfiable = 10,  // read range outside the file
+  name_too_long = 11,          // a component over 255 bytes or a path over 4096
+  unavailable = 12,            // a needed service or peer is down; retry later
+  timeout = 13,                // a deadline passed
+  no_space = 14,               // the backing store is full
+  conflict = 15,       // the operation conflicts with the current state (busy, cross-type rename)
+  io_error = 16,       // the backing store failed
+  not_supported = 17,  // method or operation not supported
+  internal = 18,       // a bug on our side; logged with context
 };
 
 std::string_view errcName(Errc code) noexcept;
@@ -69,13 +69,15 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status okStatus() { return Status(); }
+inline Status okStatus() {
+  return Status();
+}
 
 // A value or a non-ok Status. Deliberately small: std::expected arrives only in C++23.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).ok()) v_ = Status(Errc::internal, "Result built from an ok Status");
   }
@@ -101,7 +103,9 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-inline const Status& statusOf(const Status& s) { return s; }
+inline const Status& statusOf(const Status& s) {
+  return s;
+}
 template <typename T>
 Status statusOf(const Result<T>& r) {
   return r.status();
@@ -110,8 +114,8 @@ Status statusOf(const Result<T>& r) {
 }  // namespace seams
 
 // Propagates a non-ok Status or Result (as its Status) from the enclosing function.
-#define SEAMS_RETURN_IF_ERROR(expr)                                          \
-  do {                                                                       \
-    const auto& seams_result_ = (expr);                                      \
-    if (!seams_result_.ok()) return ::seams::statusOf(seams_result_);        \
+#define SEAMS_RETURN_IF_ERROR(expr)                                   \
+  do {                                                                \
+    const auto& seams_result_ = (expr);                               \
+    if (!seams_result_.ok()) return ::seams::statusOf(seams_result_); \
   } while (0)

@@ -30,9 +30,9 @@ TEST(Status, EveryCodeHasAnHttpStatusAndErrno) {
 }
 
 TEST(Status, ClientMistakesAreNeverServerErrors) {
-  for (Errc c : {Errc::invalid_argument, Errc::not_found, Errc::unauthenticated,
-                 Errc::permission_denied, Errc::too_large, Errc::range_not_satisfiable,
-                 Errc::name_too_long, Errc::already_exists}) {
+  for (Errc c :
+       {Errc::invalid_argument, Errc::not_found, Errc::unauthenticated, Errc::permission_denied,
+        Errc::too_large, Errc::range_not_satisfiable, Errc::name_too_long, Errc::already_exists}) {
     EXPECT_LT(httpStatus(c), 500) << errcName(c);
   }
 }
