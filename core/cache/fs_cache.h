@@ -45,6 +45,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,11 +159,24 @@ class FsCache {
   std::size_t budgetBytes() const { return options_.budget_bytes; }
 
  private:
+  struct Node;
   struct Shard;
   struct PrefixHistory;
   enum class Kind : std::uint8_t;
 
   Shard& shardFor(std::size_t hash) const;
+  // Charges `charge` bytes against the budget, evicting as needed. False when no room could be
+  // made (the entry is larger than the budget, or every byte is reserved by puts in flight).
+  bool reserve(std::size_t charge);
+  void release(std::size_t charge) { bytes_.fetch_sub(charge, std::memory_order_acq_rel); }
+  // Evicts the least recently used entry of the shard whose LRU tail is oldest.
+  bool evictOne();
+  // REQUIRES: the shard's mutex is held.
+  bool fillStillValid(const Shard& shard, const FillTicket& t, const VaultPath& path) const;
+  // `node` holds exactly one Node, built outside any lock.
+  void insert(Kind kind, const VaultPath& path, std::list<Node>&& node, const FillTicket& t);
+  // Removes everything within prefix and drops fills in flight beneath it.
+  void dropPrefix(const VaultPath& prefix);
 
   Options options_;
   const Clock& clock_;
