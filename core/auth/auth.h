@@ -26,7 +26,9 @@ namespace seams {
 // Bit flags; a rule may cover several.
 enum class Access : std::uint8_t { read = 1, write = 2, list = 4, admin = 8 };
 using AccessMask = std::uint8_t;
-constexpr AccessMask mask(Access a) { return static_cast<AccessMask>(a); }
+constexpr AccessMask mask(Access a) {
+  return static_cast<AccessMask>(a);
+}
 constexpr AccessMask kAllAccess = 15;
 std::string_view accessName(Access a) noexcept;
 
@@ -38,7 +40,7 @@ struct Principal {
 };
 
 struct Session {
-  std::string token;          // opaque, URL-safe; shown to the client once
+  std::string token;               // opaque, URL-safe; shown to the client once
   std::int64_t expires_at_ms = 0;  // wall clock, ms since the epoch
 };
 

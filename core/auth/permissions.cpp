@@ -1,0 +1,165 @@
+#include "core/auth/permissions.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace seams {
+namespace {
+
+// Appends a length-prefixed field, so no two different principals encode to the same key
+// (names from IPC may hold any byte, including the separator a plain join would use).
+void appendField(std::string& key, std::string_view field) {
+  const auto n = static_cast<std::uint32_t>(field.size());
+  key.append(reinterpret_cast<const char*>(&n), sizeof n);
+  key.append(field);
+}
+
+std::string cacheKey(const Principal& who, const std::string& path, AccessMask access) {
+  std::string key;
+  std::size_t size = who.user.size() + path.size() + 16;
+  for (const auto& g : who.groups) size += g.size() + 4;
+  key.reserve(size);
+  key.push_back(static_cast<char>(access));
+  appendField(key, path);
+  appendField(key, who.user);
+  for (const auto& g : who.groups) appendField(key, g);
+  return key;
+}
+
+bool subjectMatches(const Rule& rule, const Principal& who) {
+  if (rule.subject_kind == Rule::Subject::user) return rule.subject == who.user;
+  return std::find(who.groups.begin(), who.groups.end(), rule.subject) != who.groups.end();
+}
+
+}  // namespace
+
+PermissionTable::PermissionTable(std::size_t cache_entries)
+    : shard_capacity_(cache_entries == 0 ? 0 : (cache_entries + kShards - 1) / kShards) {}
+
+Status PermissionTable::validate(const Rule& rule) {
+  if (rule.subject.empty()) return Status(Errc::invalid_argument, "rule has an empty subject");
+  if (rule.access == 0) return Status(Errc::invalid_argument, "rule grants or denies no access");
+  if ((rule.access & ~kAllAccess) != 0) {
+    return Status(Errc::invalid_argument, "rule has unknown access bits");
+  }
+  return Status();
+}
+
+bool PermissionTable::decide(const Principal& who, const std::string& path, AccessMask bit) const {
+  // Walk from the path itself up to the root; the first depth with a matching rule decides.
+  // Prefixes are whole components, so "/docsx" never looks up "/docs".
+  std::string_view prefix = path;
+  while (true) {
+    if (auto it = by_prefix_.find(prefix); it != by_prefix_.end()) {
+      bool any_allow = false;
+      bool any_deny = false;
+      for (const Rule& r : it->second) {
+        if ((r.access & bit) == 0 || !subjectMatches(r, who)) continue;
+        (r.effect == Rule::Effect::deny ? any_deny : any_allow) = true;
+      }
+      if (any_deny) return false;
+      if (any_allow) return true;
+    }
+    if (prefix == "/") return false;
+    const std::size_t slash = prefix.rfind('/');
+    prefix = slash == 0 ? std::string_view("/") : prefix.substr(0, slash);
+  }
+}
+
+bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Access access) const {
+  const auto requested = static_cast<AccessMask>(static_cast<AccessMask>(access) & kAllAccess);
+  if (requested == 0) return false;
+
+  std::string key;
+  std::size_t hash = 0;
+  if (shard_capacity_ != 0) {
+    key = cacheKey(who, path.str(), requested);
+    hash = std::hash<std::string>{}(key);
+    Shard& shard = shardFor(hash);
+    std::lock_guard lock(shard.mu);
+    if (auto it = shard.index.find(key); it != shard.index.end()) {
+      shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return it->second->second;
+    }
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+
+  bool allow = true;
+  std::uint64_t generation = 0;
+  {
+    std::shared_lock lock(rules_mu_);
+    generation = generation_.load(std::memory_order_acquire);
+    for (AccessMask bit = 1; bit <= kAllAccess && allow; bit <<= 1) {
+      if ((requested & bit) != 0) allow = decide(who, path.str(), bit);
+    }
+  }
+  if (shard_capacity_ == 0) return allow;
+
+  if (before_insert_) before_insert_();
+
+  Shard& shard = shardFor(hash);
+  std::lock_guard lock(shard.mu);
+  // A change since we read the rules may have emptied this shard already: drop the decision.
+  if (generation_.load(std::memory_order_acquire) != generation) return allow;
+  if (shard.index.count(key) != 0) return allow;  // another thread inserted it meanwhile
+  if (shard.lru.size() >= shard_capacity_) {
+    shard.index.erase(shard.lru.back().first);
+    shard.lru.pop_back();
+  }
+  shard.lru.emplace_front(std::move(key), allow);
+  shard.index.emplace(shard.lru.front().first, shard.lru.begin());
+  return allow;
+}
+
+bool PermissionTable::add(const Rule& rule) {
+  {
+    std::unique_lock lock(rules_mu_);
+    if (std::find(rules_.begin(), rules_.end(), rule) != rules_.end()) return false;
+    rules_.push_back(rule);
+    by_prefix_[rule.prefix.str()].push_back(rule);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  clearCache();
+  return true;
+}
+
+bool PermissionTable::remove(const Rule& rule) {
+  {
+    std::unique_lock lock(rules_mu_);
+    auto it = std::find(rules_.begin(), rules_.end(), rule);
+    if (it == rules_.end()) return false;
+    rules_.erase(it);
+    auto bucket = by_prefix_.find(rule.prefix.str());
+    auto& list = bucket->second;
+    list.erase(std::find(list.begin(), list.end(), rule));
+    if (list.empty()) by_prefix_.erase(bucket);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  clearCache();
+  return true;
+}
+
+std::vector<Rule> PermissionTable::rules() const {
+  std::shared_lock lock(rules_mu_);
+  return rules_;
+}
+
+std::size_t PermissionTable::cacheSize() const {
+  std::size_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    n += shard.lru.size();
+  }
+  return n;
+}
+
+void PermissionTable::clearCache() const {
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    shard.index.clear();
+    shard.lru.clear();
+  }
+}
+
+}  // namespace seams

@@ -1,0 +1,274 @@
+#include "core/auth/sessions.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <utility>
+
+#include "core/auth/sodium_init.h"
+
+namespace seams {
+namespace {
+
+constexpr std::string_view kBadCredentials = "invalid user or password";
+constexpr std::string_view kArgon2idPrefix = "$argon2id$";
+// Longer than any token we issue by far; anything longer is refused before it is hashed.
+constexpr std::size_t kMaxTokenLength = 256;
+
+struct CostParams {
+  unsigned long long opslimit = 0;
+  std::size_t memlimit = 0;
+};
+
+// Reads "m=<KiB>,t=<passes>" from "$argon2id$v=19$m=65536,t=2,p=1$salt$hash".
+std::optional<CostParams> argon2idCost(const std::string& hash) {
+  const std::size_t m = hash.find("$m=");
+  if (m == std::string::npos) return std::nullopt;
+  unsigned long long kib = 0;
+  unsigned long long passes = 0;
+  if (std::sscanf(hash.c_str() + m, "$m=%llu,t=%llu", &kib, &passes) != 2) return std::nullopt;
+  return CostParams{passes, static_cast<std::size_t>(kib) * 1024};
+}
+
+Status checkHash(const std::string& name, const std::string& hash) {
+  // needs_rehash() returns -1 when the string is not a well-formed hash of this algorithm.
+  if (hash.compare(0, kArgon2idPrefix.size(), kArgon2idPrefix) != 0 ||
+      crypto_pwhash_argon2id_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_MIN,
+                                              crypto_pwhash_MEMLIMIT_MIN) == -1 ||
+      !argon2idCost(hash)) {
+    return Status(Errc::invalid_argument,
+                  "user '" + name + "': password_hash is not a libsodium Argon2id string");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<std::string> hashPassword(std::string_view password, unsigned long long opslimit,
+                                 std::size_t memlimit) {
+  if (!ensureSodium()) return Status(Errc::internal, "libsodium failed to initialise");
+  if (opslimit == 0) opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  if (memlimit == 0) memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit, memlimit,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Status(Errc::no_space, "Argon2id could not get its memory");
+  }
+  return std::string(out);
+}
+
+std::size_t SessionStore::DigestHash::operator()(const Digest& d) const noexcept {
+  // The digest is uniformly random already; bytes 8.. are independent of the shard byte.
+  std::size_t h;
+  std::memcpy(&h, d.data() + 8, sizeof h);
+  return h;
+}
+
+bool SessionStore::DigestEq::operator()(const Digest& a, const Digest& b) const noexcept {
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+SessionStore::SessionStore(const AuthConfig& config, const Clock& clock, EndedCallback on_ended)
+    : clock_(clock),
+      ttl_ns_(std::int64_t{config.session_ttl_s} * 1'000'000'000),
+      sliding_(config.sliding_expiry),
+      on_ended_(std::move(on_ended)) {}
+
+SessionStore::~SessionStore() = default;
+
+Result<std::unique_ptr<SessionStore>> SessionStore::create(const std::vector<UserConfig>& users,
+                                                           const AuthConfig& config,
+                                                           const Clock& clock,
+                                                           EndedCallback on_ended) {
+  if (!ensureSodium()) return Status(Errc::internal, "libsodium failed to initialise");
+  if (config.session_ttl_s < 1) {
+    return Status(Errc::invalid_argument, "auth.session_ttl_s: must be at least 1");
+  }
+  std::unique_ptr<SessionStore> store(new SessionStore(config, clock, std::move(on_ended)));
+  for (const UserConfig& u : users) {
+    if (u.name.empty()) return Status(Errc::invalid_argument, "a user has an empty name");
+    SEAMS_RETURN_IF_ERROR(checkHash(u.name, u.password_hash));
+    auto [it, inserted] =
+        store->users_.emplace(u.name, User{Principal{u.name, u.groups}, u.password_hash});
+    if (!inserted) return Status(Errc::invalid_argument, "user '" + u.name + "' appears twice");
+    if (u.uid) {
+      if (!store->by_uid_.emplace(*u.uid, &it->second).second) {
+        return Status(Errc::invalid_argument,
+                      "user '" + u.name + "': uid " + std::to_string(*u.uid) + " is taken");
+      }
+    }
+  }
+  // The dummy costs what a real user's check costs. Configs are expected to hash every password
+  // with the same parameters (seamctl init does); the first user's are taken.
+  CostParams cost{crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
+  if (!users.empty()) cost = *argon2idCost(users.front().password_hash);
+  unsigned char random_password[16];
+  randombytes_buf(random_password, sizeof random_password);
+  auto dummy = hashPassword(
+      std::string_view(reinterpret_cast<const char*>(random_password), sizeof random_password),
+      cost.opslimit, cost.memlimit);
+  if (!dummy.ok()) return dummy.status();
+  store->dummy_hash_ = std::move(dummy).value();
+  return store;
+}
+
+SessionStore::Digest SessionStore::digest(std::string_view token) {
+  Digest d;
+  crypto_generichash(d.data(), d.size(), reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  return d;
+}
+
+std::int64_t SessionStore::nowNs() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch())
+      .count();
+}
+
+void SessionStore::report(EndedSession ended) const {
+  if (on_ended_) on_ended_(ended);
+}
+
+Result<Session> SessionStore::login(std::string_view user, std::string_view password) {
+  auto it = users_.find(std::string(user));
+  const std::string& hash = it == users_.end() ? dummy_hash_ : it->second.password_hash;
+  const bool verified =
+      crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  if (it == users_.end() || !verified) {
+    return Status(Errc::unauthenticated, std::string(kBadCredentials));
+  }
+
+  unsigned char raw[kTokenBytes];
+  char encoded[sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  Session session;
+  while (true) {
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(encoded, sizeof encoded, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    session.token = encoded;
+    sodium_memzero(encoded, sizeof encoded);
+
+    auto entry = std::make_unique<Entry>();
+    entry->user = &it->second;
+    entry->token_id = tokenId(session.token);
+    entry->expires_ns.store(nowNs() + ttl_ns_, std::memory_order_relaxed);
+    const Digest d = digest(session.token);
+    Shard& shard = shardFor(d);
+    std::unique_lock lock(shard.mu);
+    // A collision of 256 random bits does not happen; if it ever did, draw again.
+    if (shard.sessions.emplace(d, std::move(entry)).second) break;
+  }
+  const auto wall_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.wallNow().time_since_epoch())
+          .count();
+  session.expires_at_ms = wall_ms + ttl_ns_ / 1'000'000;
+  return session;
+}
+
+Result<Principal> SessionStore::validate(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenLength) {
+    return Status(Errc::unauthenticated, "invalid token");
+  }
+  const Digest d = digest(token);
+  Shard& shard = shardFor(d);
+  const std::int64_t now = nowNs();
+  {
+    std::shared_lock lock(shard.mu);
+    auto it = shard.sessions.find(d);
+    if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
+    Entry& e = *it->second;
+    std::int64_t expires = e.expires_ns.load(std::memory_order_relaxed);
+    if (now < expires) {
+      if (sliding_) {
+        // Only ever moves forward, whatever order concurrent validations land in.
+        const std::int64_t extended = now + ttl_ns_;
+        while (expires < extended &&
+               !e.expires_ns.compare_exchange_weak(expires, extended, std::memory_order_relaxed)) {
+        }
+      }
+      return e.user->principal;
+    }
+  }
+  removeIfExpired(d);
+  return Status(Errc::unauthenticated, "session expired");
+}
+
+void SessionStore::removeIfExpired(const Digest& d) {
+  Shard& shard = shardFor(d);
+  EndedSession ended;
+  {
+    std::unique_lock lock(shard.mu);
+    auto it = shard.sessions.find(d);
+    // Gone (another thread removed it) or extended meanwhile by a validation: leave it.
+    if (it == shard.sessions.end()) return;
+    if (nowNs() < it->second->expires_ns.load(std::memory_order_relaxed)) return;
+    ended = EndedSession{std::move(it->second->token_id), it->second->user->principal.user,
+                         EndedSession::Reason::expired};
+    shard.sessions.erase(it);
+  }
+  report(std::move(ended));
+}
+
+Status SessionStore::logout(std::string_view token) {
+  if (token.empty() || token.size() > kMaxTokenLength) {
+    return Status(Errc::unauthenticated, "invalid token");
+  }
+  const Digest d = digest(token);
+  Shard& shard = shardFor(d);
+  EndedSession ended;
+  {
+    std::unique_lock lock(shard.mu);
+    auto it = shard.sessions.find(d);
+    if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
+    const bool expired = nowNs() >= it->second->expires_ns.load(std::memory_order_relaxed);
+    ended = EndedSession{std::move(it->second->token_id), it->second->user->principal.user,
+                         expired ? EndedSession::Reason::expired : EndedSession::Reason::logout};
+    shard.sessions.erase(it);
+  }
+  const bool expired = ended.reason == EndedSession::Reason::expired;
+  report(std::move(ended));
+  if (expired) return Status(Errc::unauthenticated, "session expired");
+  return Status();
+}
+
+std::size_t SessionStore::sweepExpired() {
+  std::vector<EndedSession> ended;
+  for (Shard& shard : shards_) {
+    std::unique_lock lock(shard.mu);
+    const std::int64_t now = nowNs();
+    for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
+      if (now < it->second->expires_ns.load(std::memory_order_relaxed)) {
+        ++it;
+        continue;
+      }
+      ended.push_back(EndedSession{std::move(it->second->token_id),
+                                   it->second->user->principal.user,
+                                   EndedSession::Reason::expired});
+      it = shard.sessions.erase(it);
+    }
+  }
+  for (EndedSession& e : ended) report(std::move(e));
+  return ended.size();
+}
+
+Result<Principal> SessionStore::principalForUid(std::uint32_t uid) const {
+  auto it = by_uid_.find(uid);
+  if (it == by_uid_.end()) {
+    return Status(Errc::not_found, "uid " + std::to_string(uid) + " maps to no vault user");
+  }
+  return it->second->principal;
+}
+
+std::size_t SessionStore::sessionCount() const {
+  std::size_t n = 0;
+  for (const Shard& shard : shards_) {
+    std::shared_lock lock(shard.mu);
+    n += shard.sessions.size();
+  }
+  return n;
+}
+
+}  // namespace seams
