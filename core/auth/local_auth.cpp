@@ -45,7 +45,7 @@ class LocalAuth::Feed {
   List listeners_;  // guarded by mu_
 };
 
-LocalAuth::LocalAuth(std::size_t cache_entries, std::shared_ptr<Feed> feed)
+LocalAuth::LocalAuth(PrivateTag, std::size_t cache_entries, std::shared_ptr<Feed> feed)
     : feed_(std::move(feed)), permissions_(std::make_unique<PermissionTable>(cache_entries)) {}
 
 LocalAuth::~LocalAuth() = default;
@@ -57,8 +57,8 @@ Result<std::unique_ptr<LocalAuth>> LocalAuth::create(const std::vector<UserConfi
     return Status(Errc::invalid_argument, "auth.decision_cache_entries: must not be negative");
   }
   auto feed = std::make_shared<Feed>();
-  std::unique_ptr<LocalAuth> auth(
-      new LocalAuth(static_cast<std::size_t>(config.decision_cache_entries), feed));
+  auto auth = std::make_unique<LocalAuth>(
+      PrivateTag{}, static_cast<std::size_t>(config.decision_cache_entries), feed);
   auto sessions = SessionStore::create(users, config, clock, [feed](const EndedSession& ended) {
     feed->publish(AuthEvent{AuthEvent::Kind::session_ended, ended.token_id, ended.user});
   });

@@ -39,6 +39,12 @@ class LocalAuth final : public Auth {
   static Result<std::unique_ptr<LocalAuth>> create(const std::vector<UserConfig>& users,
                                                    const std::vector<Rule>& initial_rules,
                                                    const AuthConfig& config, const Clock& clock);
+  class Feed;  // the listeners; shared with the Subscriptions it hands out
+  // Use create(); public only so std::make_unique can reach it.
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+  LocalAuth(PrivateTag, std::size_t cache_entries, std::shared_ptr<Feed> feed);
   ~LocalAuth() override;
 
   Result<Session> login(std::string_view user, std::string_view password) override;
@@ -61,9 +67,6 @@ class LocalAuth final : public Auth {
   std::size_t sessionCount() const { return sessions_->sessionCount(); }
 
  private:
-  class Feed;  // the listeners; shared with the Subscriptions it hands out
-  LocalAuth(std::size_t cache_entries, std::shared_ptr<Feed> feed);
-
   std::shared_ptr<Feed> feed_;
   std::unique_ptr<PermissionTable> permissions_;
   std::unique_ptr<SessionStore> sessions_;

@@ -52,10 +52,13 @@ Result<std::string> hashPassword(std::string_view password, unsigned long long o
   if (!ensureSodium()) return Status(Errc::internal, "libsodium failed to initialise");
   if (opslimit == 0) opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
   if (memlimit == 0) memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  if (opslimit < crypto_pwhash_OPSLIMIT_MIN || memlimit < crypto_pwhash_MEMLIMIT_MIN) {
+    return Status(Errc::invalid_argument, "Argon2id limits below libsodium's minimum");
+  }
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(), opslimit, memlimit,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return Status(Errc::no_space, "Argon2id could not get its memory");
+    return Status(Errc::internal, "Argon2id failed (out of memory?)");
   }
   return std::string(out);
 }
@@ -71,7 +74,8 @@ bool SessionStore::DigestEq::operator()(const Digest& a, const Digest& b) const 
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-SessionStore::SessionStore(const AuthConfig& config, const Clock& clock, EndedCallback on_ended)
+SessionStore::SessionStore(PrivateTag, const AuthConfig& config, const Clock& clock,
+                           EndedCallback on_ended)
     : clock_(clock),
       ttl_ns_(std::int64_t{config.session_ttl_s} * 1'000'000'000),
       sliding_(config.sliding_expiry),
@@ -87,7 +91,7 @@ Result<std::unique_ptr<SessionStore>> SessionStore::create(const std::vector<Use
   if (config.session_ttl_s < 1) {
     return Status(Errc::invalid_argument, "auth.session_ttl_s: must be at least 1");
   }
-  std::unique_ptr<SessionStore> store(new SessionStore(config, clock, std::move(on_ended)));
+  auto store = std::make_unique<SessionStore>(PrivateTag{}, config, clock, std::move(on_ended));
   for (const UserConfig& u : users) {
     if (u.name.empty()) return Status(Errc::invalid_argument, "a user has an empty name");
     SEAMS_RETURN_IF_ERROR(checkHash(u.name, u.password_hash));
@@ -134,8 +138,10 @@ void SessionStore::report(EndedSession ended) const {
 Result<Session> SessionStore::login(std::string_view user, std::string_view password) {
   auto it = users_.find(std::string(user));
   const std::string& hash = it == users_.end() ? dummy_hash_ : it->second.password_hash;
+  verify_slots_.acquire();
   const bool verified =
       crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  verify_slots_.release();
   if (it == users_.end() || !verified) {
     return Status(Errc::unauthenticated, std::string(kBadCredentials));
   }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <semaphore>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -51,7 +52,8 @@ namespace seams {
 // attacker with a stolen config costs the same time and memory. SENSITIVE (1 GiB, ~3 s) would
 // make each login a memory hazard for a small daemon; MODERATE sits between. Tests pass
 // crypto_pwhash_OPSLIMIT_MIN / MEMLIMIT_MIN to stay fast.
-// Errors: internal if libsodium cannot initialise; no_space if the memory cannot be had.
+// Errors: invalid_argument for limits below libsodium's minimum; internal if libsodium cannot
+// initialise or Argon2id fails (it cannot get its memory).
 Result<std::string> hashPassword(std::string_view password,
                                  unsigned long long opslimit = 0,  // 0: INTERACTIVE
                                  std::size_t memlimit = 0);        // 0: INTERACTIVE
@@ -67,6 +69,7 @@ class SessionStore {
  public:
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kTokenBytes = 32;
+  static constexpr std::ptrdiff_t kMaxConcurrentVerifications = 4;
   // Called after a session is removed, with no lock held, on the thread that removed it.
   using EndedCallback = std::function<void(const EndedSession&)>;
 
@@ -75,12 +78,19 @@ class SessionStore {
   static Result<std::unique_ptr<SessionStore>> create(const std::vector<UserConfig>& users,
                                                       const AuthConfig& config, const Clock& clock,
                                                       EndedCallback on_ended = {});
+  // Use create(); public only so std::make_unique can reach it.
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+  SessionStore(PrivateTag, const AuthConfig& config, const Clock& clock, EndedCallback on_ended);
   SessionStore(const SessionStore&) = delete;
   SessionStore& operator=(const SessionStore&) = delete;
   ~SessionStore();
 
   // unauthenticated ("invalid user or password") for an unknown user or a wrong password.
-  // Costs one Argon2id verification either way.
+  // Costs one Argon2id verification either way. At most kMaxConcurrentVerifications run at
+  // once (each takes the hash's whole memory cost, 64 MiB at INTERACTIVE): a burst of logins
+  // queues here instead of exhausting memory.
   Result<Session> login(std::string_view user, std::string_view password);
   // unauthenticated if the token is unknown, ended or expired.
   Result<Principal> validate(std::string_view token);
@@ -117,7 +127,6 @@ class SessionStore {
     std::unordered_map<Digest, std::unique_ptr<Entry>, DigestHash, DigestEq> sessions;
   };
 
-  SessionStore(const AuthConfig& config, const Clock& clock, EndedCallback on_ended);
   static Digest digest(std::string_view token);
   Shard& shardFor(const Digest& d) { return shards_[d[0] % kShards]; }
   std::int64_t nowNs() const;
@@ -133,6 +142,7 @@ class SessionStore {
   std::unordered_map<std::uint32_t, const User*> by_uid_;  // immutable after create()
   std::string dummy_hash_;  // verified for unknown users; same cost as the real ones
   std::array<Shard, kShards> shards_;
+  std::counting_semaphore<kMaxConcurrentVerifications> verify_slots_{kMaxConcurrentVerifications};
 };
 
 }  // namespace seams

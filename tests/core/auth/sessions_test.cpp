@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/common/clock.h"
@@ -250,6 +252,24 @@ TEST(HashPassword, MakesAnArgon2idStringThatVerifies) {
   EXPECT_NE(crypto_pwhash_str_verify(hash->c_str(), "Secret", 6), 0);
   // Salted: the same password hashes differently each time.
   EXPECT_NE(*hash, *hashPassword("secret", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN));
+}
+
+TEST(HashPassword, RefusesLimitsBelowTheMinimum) {
+  EXPECT_EQ(hashPassword("x", crypto_pwhash_OPSLIMIT_MIN, 1024).code(), Errc::invalid_argument);
+}
+
+TEST_F(SessionStoreTest, ManyConcurrentLoginsAllSucceed) {
+  // More threads than verification slots: the extra logins wait for a slot, none fail.
+  auto store = makeStore(ttl(60, false));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3 * SessionStore::kMaxConcurrentVerifications; ++i) {
+    threads.emplace_back([&] {
+      if (store->login("alice", "wonderland").ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 3 * SessionStore::kMaxConcurrentVerifications);
 }
 
 TEST(TokenId, IsStableShortAndNotTheToken) {
