@@ -1,0 +1,614 @@
+#include "core/storage/storage.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <initializer_list>
+#include <string>
+
+namespace seams {
+namespace {
+
+constexpr std::string_view kStateDir = ".seams";
+constexpr std::string_view kTmpDir = "tmp";
+constexpr const char* kMarkFile = "version-mark";
+constexpr const char* kMarkTmpFile = "version-mark.tmp";
+constexpr const char* kXattr = "user.seams.version";
+constexpr std::uint32_t kDefaultFileMode = 0644;
+
+// Every final component is opened O_NONBLOCK so a fifo planted in the backing directory cannot
+// hang a thread in open(); the type is checked right after.
+constexpr int kOpenBase = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+std::string ctx(std::string_view what, const VaultPath& path) {
+  std::string s(what);
+  s += ' ';
+  s += path.str();
+  return s;
+}
+
+Status errnoStatus(std::string_view what, const VaultPath& path) {
+  int err = errno;
+  return Status::fromErrno(err, ctx(what, path));
+}
+
+int sysOpenat2(int dirfd, const char* path, int flags, std::uint32_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<std::uint64_t>(flags);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+  int fd;
+  do {
+    fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
+  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a concurrent rename
+  return fd;
+}
+
+Status writeAll(int fd, std::string_view data, std::uint64_t offset, const VaultPath& path) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errnoStatus("write", path);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return Status();
+}
+
+// Reads up to out.size() bytes at offset; shrinks `out` at end of file.
+Status readAt(int fd, std::string& out, std::uint64_t offset, const VaultPath& path) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errnoStatus("read", path);
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return Status();
+}
+
+Status fsyncFd(int fd, std::string_view what, const VaultPath& path) {
+  if (::fsync(fd) != 0) return errnoStatus(what, path);
+  return Status();
+}
+
+// The version stored on fd, or 0 when it has none (or an unreadable one).
+Result<std::uint64_t> readXattr(int fd) {
+  char buf[32];
+  ssize_t n = ::fgetxattr(fd, kXattr, buf, sizeof(buf));
+  if (n < 0) {
+    if (errno == ENODATA || errno == ERANGE) return std::uint64_t{0};
+    return Status::fromErrno(errno, "read version xattr");
+  }
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(buf, buf + n, v);
+  if (ec != std::errc() || end != buf + n) return std::uint64_t{0};
+  return v;
+}
+
+// flags: 0 (set or replace) or XATTR_CREATE.
+int writeXattr(int fd, std::uint64_t v, int flags) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  return ::fsetxattr(fd, kXattr, buf, static_cast<std::size_t>(end - buf), flags);
+}
+
+// Locks a few stripes exclusively, in index order, without duplicates.
+class StripeGuard {
+ public:
+  template <std::size_t N>
+  StripeGuard(std::array<std::shared_mutex, N>& stripes, std::initializer_list<std::size_t> idx) {
+    for (std::size_t i : idx) {
+      if (std::find(held_, held_ + count_, &stripes[i]) == held_ + count_)
+        held_[count_++] = &stripes[i];
+    }
+    std::sort(held_, held_ + count_);  // address order == index order within one array
+    for (std::size_t i = 0; i < count_; ++i) held_[i]->lock();
+  }
+  StripeGuard(const StripeGuard&) = delete;
+  StripeGuard& operator=(const StripeGuard&) = delete;
+  ~StripeGuard() {
+    for (std::size_t i = count_; i > 0; --i) held_[i - 1]->unlock();
+  }
+
+ private:
+  std::shared_mutex* held_[4] = {};
+  std::size_t count_ = 0;
+};
+
+// invalid_argument unless fd is a regular file: write() must never feed a planted fifo or device.
+Status requireRegular(int fd, const VaultPath& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errnoStatus("fstat", path);
+  if (S_ISDIR(st.st_mode)) return Status(Errc::is_a_directory, ctx("write", path));
+  if (!S_ISREG(st.st_mode)) return Status(Errc::invalid_argument, ctx("not a regular file:", path));
+  return Status();
+}
+
+// A leaf name as a NUL-terminated string for the *at() calls.
+std::string leafOf(const VaultPath& path) {
+  return std::string(path.name());
+}
+
+Result<std::uint64_t> readMark(int state_fd) {
+  UniqueFd fd(::openat(state_fd, kMarkFile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::uint64_t{0};
+    return Status::fromErrno(errno, "open .seams/version-mark");
+  }
+  char buf[32];
+  ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+  if (n < 0) return Status::fromErrno(errno, "read .seams/version-mark");
+  std::size_t len = static_cast<std::size_t>(n);
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(buf, buf + len, v);
+  if (ec != std::errc() || end != buf + len) {
+    return Status(Errc::io_error, ".seams/version-mark is corrupt");
+  }
+  return v;
+}
+
+Result<UniqueFd> openOrMakeDir(int dirfd, const char* name, std::string_view what) {
+  if (::mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
+    return Status::fromErrno(errno, std::string("mkdir ") + std::string(what));
+  }
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Status::fromErrno(errno, std::string("open ") + std::string(what));
+  return fd;
+}
+
+// Removes every temp file an interrupted put() left behind.
+void clearTmp(int tmp_fd) {
+  UniqueFd dup_fd(::fcntl(tmp_fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup_fd.valid()) return;
+  DIR* dir = ::fdopendir(dup_fd.get());
+  if (dir == nullptr) return;
+  dup_fd.release();
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  ::closedir(dir);
+  for (const std::string& n : names) ::unlinkat(tmp_fd, n.c_str(), 0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
+  UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return Status::fromErrno(errno, "open vault root " + root);
+  auto state = openOrMakeDir(root_fd.get(), std::string(kStateDir).c_str(), ".seams");
+  if (!state.ok()) return state.status();
+  auto tmp = openOrMakeDir(state->get(), std::string(kTmpDir).c_str(), ".seams/tmp");
+  if (!tmp.ok()) return tmp.status();
+  clearTmp(tmp->get());
+  auto mark = readMark(state->get());
+  if (!mark.ok()) return mark.status();
+  return std::unique_ptr<Storage>(
+      new Storage(root, std::move(root_fd), std::move(*tmp), std::move(*state), *mark));
+}
+
+Storage::Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
+                 std::uint64_t mark)
+    : root_(std::move(root)),
+      root_fd_(std::move(root_fd)),
+      tmp_fd_(std::move(tmp_fd)),
+      state_fd_(std::move(state_fd)),
+      next_version_(mark + 1),
+      reserved_(mark) {}
+
+Storage::~Storage() = default;
+
+// ---- versions ---------------------------------------------------------------------------------
+
+Status Storage::persistMark(std::uint64_t mark) {
+  // Written beside and renamed over, so a crash leaves the old mark or the new one, never half.
+  UniqueFd fd(::openat(state_fd_.get(), kMarkTmpFile,
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return Status::fromErrno(errno, "open .seams/version-mark.tmp");
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf) - 1, mark);
+  (void)ec;
+  *end++ = '\n';
+  std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  while (!text.empty()) {
+    ssize_t n = ::write(fd.get(), text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::fromErrno(errno, "write .seams/version-mark.tmp");
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fsync(fd.get()) != 0) return Status::fromErrno(errno, "fsync .seams/version-mark.tmp");
+  if (::renameat(state_fd_.get(), kMarkTmpFile, state_fd_.get(), kMarkFile) != 0) {
+    return Status::fromErrno(errno, "rename .seams/version-mark");
+  }
+  if (::fsync(state_fd_.get()) != 0) return Status::fromErrno(errno, "fsync .seams");
+  return Status();
+}
+
+Result<std::uint64_t> Storage::nextVersion() {
+  std::uint64_t v = next_version_.fetch_add(1, std::memory_order_relaxed);
+  if (v <= reserved_.load(std::memory_order_acquire)) return v;
+  std::lock_guard lock(mark_mutex_);
+  while (v > reserved_.load(std::memory_order_relaxed)) {
+    std::uint64_t mark = std::max(v, reserved_.load(std::memory_order_relaxed)) + kVersionBlock;
+    SEAMS_RETURN_IF_ERROR(persistMark(mark));
+    reserved_.store(mark, std::memory_order_release);
+  }
+  return v;
+}
+
+Result<std::uint64_t> Storage::bumpVersion(int fd) {
+  auto current = readXattr(fd);
+  if (!current.ok()) return current.status();
+  auto v = nextVersion();
+  if (!v.ok()) return v;
+  if (*v <= *current) {
+    // The entry carries a version from beyond our mark (a copied-in vault, a lost mark file):
+    // move the counter past it so this entry's version still grows.
+    std::uint64_t want = *current + 1;
+    std::uint64_t seen = next_version_.load(std::memory_order_relaxed);
+    while (seen < want &&
+           !next_version_.compare_exchange_weak(seen, want, std::memory_order_relaxed)) {
+    }
+    v = nextVersion();
+    if (!v.ok()) return v;
+  }
+  if (writeXattr(fd, *v, 0) != 0) return Status::fromErrno(errno, "set version xattr");
+  return v;
+}
+
+Result<std::uint64_t> Storage::versionOf(int fd) {
+  auto current = readXattr(fd);
+  if (!current.ok() || *current != 0) return current;
+  // First sight of an entry made outside the vault. XATTR_CREATE settles a race between two
+  // first readers: the loser reads the winner's version.
+  auto v = nextVersion();
+  if (!v.ok()) return v;
+  if (writeXattr(fd, *v, XATTR_CREATE) == 0) return v;
+  if (errno == EEXIST) return readXattr(fd);
+  return Status::fromErrno(errno, "set version xattr");
+}
+
+Result<FileAttr> Storage::attrOf(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Status::fromErrno(errno, "fstat");
+  FileAttr a;
+  if (S_ISDIR(st.st_mode)) {
+    a.type = FileType::directory;
+  } else if (S_ISREG(st.st_mode)) {
+    a.type = FileType::file;
+  } else {
+    return Status(Errc::invalid_argument, "not a regular file or directory");
+  }
+  auto v = versionOf(fd);
+  if (!v.ok()) return v.status();
+  a.size = a.type == FileType::file ? static_cast<std::uint64_t>(st.st_size) : 0;
+  a.version = *v;
+  a.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  a.mode = st.st_mode & 07777;
+  a.inode = st.st_ino;
+  return a;
+}
+
+// ---- path resolution --------------------------------------------------------------------------
+
+Result<UniqueFd> Storage::openBeneath(const VaultPath& path, int flags, std::uint32_t mode) const {
+  std::string rel(path.relative());
+  int fd = sysOpenat2(root_fd_.get(), rel.c_str(), flags | kOpenBase, mode);
+  if (fd < 0) return errnoStatus("open", path);
+  return UniqueFd(fd);
+}
+
+Result<UniqueFd> Storage::openParent(const VaultPath& path) const {
+  return openBeneath(path.parent(), O_RDONLY | O_DIRECTORY);
+}
+
+std::size_t Storage::stripeIndex(const VaultPath& path) const {
+  return std::hash<VaultPath>{}(path) % kStripes;
+}
+
+std::shared_mutex& Storage::stripe(const VaultPath& path) {
+  return stripes_[stripeIndex(path)];
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+Result<FileAttr> Storage::stat(const VaultPath& path) {
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  std::shared_lock lock(stripe(path));
+  auto a = attrOf(fd->get());
+  if (!a.ok()) return Status(a.code(), ctx("stat", path) + ": " + a.status().message());
+  return a;
+}
+
+Result<std::vector<DirEntry>> Storage::list(const VaultPath& path) {
+  auto fd = openBeneath(path, O_RDONLY | O_DIRECTORY);
+  if (!fd.ok()) return fd.status();
+  UniqueFd dup_fd(::fcntl(fd->get(), F_DUPFD_CLOEXEC, 0));
+  if (!dup_fd.valid()) return errnoStatus("dup", path);
+  DIR* dir = ::fdopendir(dup_fd.get());
+  if (dir == nullptr) return errnoStatus("opendir", path);
+  dup_fd.release();
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (path.isRoot() && n == kStateDir) continue;
+    if (e->d_type != DT_REG && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+    names.emplace_back(n);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return Status::fromErrno(err, ctx("readdir", path));
+  std::sort(names.begin(), names.end());
+
+  std::vector<DirEntry> out;
+  out.reserve(names.size());
+  for (std::string& n : names) {
+    struct stat st {};
+    if (::fstatat(fd->get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) continue;
+    UniqueFd child(::openat(fd->get(), n.c_str(), O_RDONLY | O_NOFOLLOW | kOpenBase));
+    if (!child.valid()) continue;  // vanished or swapped for a symlink since readdir
+    auto a = attrOf(child.get());
+    if (!a.ok()) {
+      if (a.code() == Errc::invalid_argument) continue;
+      return a.status();
+    }
+    out.push_back(DirEntry{std::move(n), *a});
+  }
+  return out;
+}
+
+Result<ReadResult> Storage::read(const VaultPath& path, std::uint64_t offset,
+                                 std::uint64_t length) {
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  std::shared_lock lock(stripe(path));
+  auto a = attrOf(fd->get());
+  if (!a.ok()) return a.status();
+  if (a->type == FileType::directory) return Status(Errc::is_a_directory, ctx("read", path));
+  if (offset > a->size) {
+    return Status(Errc::range_not_satisfiable, ctx("read past the end of", path));
+  }
+  ReadResult r;
+  r.version = a->version;
+  r.file_size = a->size;
+  r.data.resize(static_cast<std::size_t>(std::min(length, a->size - offset)));
+  SEAMS_RETURN_IF_ERROR(readAt(fd->get(), r.data, offset, path));
+  return r;
+}
+
+Result<FileContent> Storage::readAll(const VaultPath& path, std::uint64_t max_bytes) {
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  std::shared_lock lock(stripe(path));
+  auto a = attrOf(fd->get());
+  if (!a.ok()) return a.status();
+  if (a->type == FileType::directory) return Status(Errc::is_a_directory, ctx("read", path));
+  if (a->size > max_bytes) return Status(Errc::too_large, ctx("read whole", path));
+  FileContent c;
+  c.attr = *a;
+  c.data.resize(static_cast<std::size_t>(a->size));
+  SEAMS_RETURN_IF_ERROR(readAt(fd->get(), c.data, 0, path));
+  c.attr.size = c.data.size();  // shrunk behind our back between fstat and read
+  return c;
+}
+
+// ---- in-place changes -------------------------------------------------------------------------
+
+Result<FileAttr> Storage::write(const VaultPath& path, std::uint64_t offset,
+                                std::string_view data) {
+  auto fd = openBeneath(path, O_WRONLY);
+  if (!fd.ok()) return fd.status();
+  SEAMS_RETURN_IF_ERROR(requireRegular(fd->get(), path));
+  StripeGuard guard(stripes_, {stripeIndex(path)});
+  SEAMS_RETURN_IF_ERROR(writeAll(fd->get(), data, offset, path));
+  auto v = bumpVersion(fd->get());
+  if (!v.ok()) return v.status();
+  return attrOf(fd->get());
+}
+
+Result<FileAttr> Storage::truncate(const VaultPath& path, std::uint64_t size) {
+  auto fd = openBeneath(path, O_WRONLY);
+  if (!fd.ok()) return fd.status();
+  SEAMS_RETURN_IF_ERROR(requireRegular(fd->get(), path));
+  StripeGuard guard(stripes_, {stripeIndex(path)});
+  if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) return errnoStatus("truncate", path);
+  auto v = bumpVersion(fd->get());
+  if (!v.ok()) return v.status();
+  return attrOf(fd->get());
+}
+
+Status Storage::fsync(const VaultPath& path) {
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  return fsyncFd(fd->get(), "fsync", path);
+}
+
+Result<RefreshResult> Storage::refresh(const VaultPath& path) {
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  StripeGuard guard(stripes_, {stripeIndex(path)});
+  auto had = readXattr(fd->get());
+  if (!had.ok()) return had.status();
+  auto v = bumpVersion(fd->get());
+  if (!v.ok()) return v.status();
+  auto a = attrOf(fd->get());
+  if (!a.ok()) return a.status();
+  return RefreshResult{*a, *had == 0};
+}
+
+// ---- name changes -----------------------------------------------------------------------------
+
+Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool* created) {
+  if (path.isRoot()) return Status(Errc::is_a_directory, "put /");
+  auto parent = openParent(path);
+  if (!parent.ok()) return parent.status();
+  const std::string leaf = leafOf(path);
+
+  std::string tmp_name = "put-" + std::to_string(::getpid()) + "-" +
+                         std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
+  UniqueFd tmp(::openat(tmp_fd_.get(), tmp_name.c_str(),
+                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!tmp.valid()) return errnoStatus("create temp file for", path);
+  // Until the rename succeeds, the temp file is ours to remove on every way out.
+  struct TmpRemover {
+    int dir;
+    const std::string& name;
+    bool armed = true;
+    ~TmpRemover() {
+      if (armed) ::unlinkat(dir, name.c_str(), 0);
+    }
+  } remover{tmp_fd_.get(), tmp_name};
+
+  SEAMS_RETURN_IF_ERROR(writeAll(tmp.get(), data, 0, path));
+  std::uint32_t mode = kDefaultFileMode;
+  struct stat st {};
+  if (::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status(Errc::is_a_directory, ctx("put", path));
+    if (S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+  }
+  if (::fchmod(tmp.get(), mode) != 0) return errnoStatus("chmod temp file for", path);
+  // Content durable before it becomes visible under the name.
+  SEAMS_RETURN_IF_ERROR(fsyncFd(tmp.get(), "fsync temp file for", path));
+
+  Result<FileAttr> attr = Status(Errc::internal, "unset");
+  {
+    StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
+    bool existed = ::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    auto v = nextVersion();
+    if (!v.ok()) return v.status();
+    if (writeXattr(tmp.get(), *v, 0) != 0) return errnoStatus("set version xattr for", path);
+    if (::renameat(tmp_fd_.get(), tmp_name.c_str(), parent->get(), leaf.c_str()) != 0) {
+      return errnoStatus("rename into place", path);
+    }
+    remover.armed = false;
+    if (created != nullptr) *created = !existed;
+    if (!existed) {
+      auto pv = bumpVersion(parent->get());
+      if (!pv.ok()) return pv.status();
+    }
+    // Under the lock: a moment later a write() may already have moved the version on.
+    attr = attrOf(tmp.get());
+  }
+  // The version xattr and the new directory entry reach the disk before we acknowledge.
+  SEAMS_RETURN_IF_ERROR(fsyncFd(tmp.get(), "fsync", path));
+  SEAMS_RETURN_IF_ERROR(fsyncFd(parent->get(), "fsync directory of", path));
+  return attr;
+}
+
+Result<FileAttr> Storage::create(const VaultPath& path, std::uint32_t mode) {
+  if (path.isRoot()) return Status(Errc::already_exists, "create /");
+  auto parent = openParent(path);
+  if (!parent.ok()) return parent.status();
+  const std::string leaf = leafOf(path);
+  StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
+  // O_EXCL never follows a symlink: a planted link makes this already_exists.
+  UniqueFd fd(::openat(parent->get(), leaf.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | kOpenBase, mode & 07777));
+  if (!fd.valid()) return errnoStatus("create", path);
+  if (::fchmod(fd.get(), mode & 07777) != 0) return errnoStatus("chmod", path);
+  auto v = bumpVersion(fd.get());
+  if (!v.ok()) return v.status();
+  auto pv = bumpVersion(parent->get());
+  if (!pv.ok()) return pv.status();
+  return attrOf(fd.get());
+}
+
+Result<FileAttr> Storage::mkdir(const VaultPath& path, std::uint32_t mode) {
+  if (path.isRoot()) return Status(Errc::already_exists, "mkdir /");
+  auto parent = openParent(path);
+  if (!parent.ok()) return parent.status();
+  const std::string leaf = leafOf(path);
+  StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
+  if (::mkdirat(parent->get(), leaf.c_str(), mode & 07777) != 0) return errnoStatus("mkdir", path);
+  UniqueFd fd(
+      ::openat(parent->get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | kOpenBase));
+  if (!fd.valid()) return errnoStatus("open new directory", path);
+  if (::fchmod(fd.get(), mode & 07777) != 0) return errnoStatus("chmod", path);
+  auto v = bumpVersion(fd.get());
+  if (!v.ok()) return v.status();
+  auto pv = bumpVersion(parent->get());
+  if (!pv.ok()) return pv.status();
+  return attrOf(fd.get());
+}
+
+Status Storage::unlink(const VaultPath& path) {
+  if (path.isRoot()) return Status(Errc::is_a_directory, "unlink /");
+  auto parent = openParent(path);
+  if (!parent.ok()) return parent.status();
+  const std::string leaf = leafOf(path);
+  StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
+  if (::unlinkat(parent->get(), leaf.c_str(), 0) != 0) return errnoStatus("unlink", path);
+  return statusOf(bumpVersion(parent->get()));
+}
+
+Status Storage::rmdir(const VaultPath& path) {
+  if (path.isRoot()) return Status(Errc::invalid_argument, "the vault root cannot be removed");
+  auto parent = openParent(path);
+  if (!parent.ok()) return parent.status();
+  const std::string leaf = leafOf(path);
+  StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
+  if (::unlinkat(parent->get(), leaf.c_str(), AT_REMOVEDIR) != 0) return errnoStatus("rmdir", path);
+  return statusOf(bumpVersion(parent->get()));
+}
+
+Result<FileAttr> Storage::rename(const VaultPath& from, const VaultPath& to) {
+  if (from.isRoot() || to.isRoot()) {
+    return Status(Errc::invalid_argument, "the vault root cannot be renamed or replaced");
+  }
+  auto from_parent = openParent(from);
+  if (!from_parent.ok()) return from_parent.status();
+  auto to_parent = openParent(to);
+  if (!to_parent.ok()) return to_parent.status();
+  const std::string from_leaf = leafOf(from);
+  const std::string to_leaf = leafOf(to);
+  StripeGuard guard(stripes_, {stripeIndex(from), stripeIndex(to), stripeIndex(from.parent()),
+                               stripeIndex(to.parent())});
+  struct stat st {};
+  if (::fstatat(from_parent->get(), from_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errnoStatus("rename", from);
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    return Status(Errc::invalid_argument, ctx("rename: not a regular file or directory:", from));
+  }
+  if (::renameat(from_parent->get(), from_leaf.c_str(), to_parent->get(), to_leaf.c_str()) != 0) {
+    return errnoStatus("rename to " + to.str() + " from", from);
+  }
+  UniqueFd fd(::openat(to_parent->get(), to_leaf.c_str(), O_RDONLY | O_NOFOLLOW | kOpenBase));
+  if (!fd.valid()) return errnoStatus("open renamed", to);
+  auto v = bumpVersion(fd.get());
+  if (!v.ok()) return v.status();
+  auto pv = bumpVersion(from_parent->get());
+  if (!pv.ok()) return pv.status();
+  if (from.parent() != to.parent()) {
+    pv = bumpVersion(to_parent->get());
+    if (!pv.ok()) return pv.status();
+  }
+  return attrOf(fd.get());
+}
+
+}  // namespace seams

@@ -1,0 +1,137 @@
+// Storage: the vault's backing directory, and the only code that touches it.
+//
+// Confinement. Every path is resolved relative to a directory fd on the root with
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS), so no symlink in the
+// backing directory is ever followed, anywhere in a path (a planted `ln -s /etc vault/etc` makes
+// every call through it fail with invalid_argument, from ELOOP). Name-based calls (create,
+// mkdir, unlink, rmdir, rename, put) open the parent directory that way and act on the last
+// component with *at() calls that do not follow it: unlink or rename of a symlink acts on the
+// link itself, never on its target. Symlinks and special files (fifos, sockets, devices) are
+// invisible to list(); stat/read/write through them fail.
+//
+// Versions. Every file and directory has a 64-bit version, kept in the xattr `user.seams.version`
+// of the backing inode. Versions come from one vault-wide counter whose high-water mark is
+// persisted in `<root>/.seams/version-mark`: blocks of kVersionBlock versions are reserved (and
+// fsync'd) ahead, so handing one out is an atomic increment; after a restart the counter starts
+// above the reserved mark, so a version is never handed out twice. A change gives the changed
+// entry a fresh version; a change of a directory's entries (create, mkdir, unlink, rmdir, rename
+// into or out of it) gives the directory a fresh version too. An entry without the xattr (made
+// outside the vault) gets a fresh version the first time it is seen.
+//
+// Atomicity. put() writes a temp file in `<root>/.seams/tmp/`, fsyncs it, sets its version xattr,
+// renames it over the target and fsyncs the target's directory: readers see the old file or the
+// new one, each with its own version, never a mix. In-place changes (write, truncate) and every
+// version assignment of one path are serialised by a striped lock, and reads take the same stripe
+// shared, so a read's bytes and version always belong together and a path's version never goes
+// backwards.
+//
+// Thread-safety: every method may be called concurrently from any thread. stripes_[i] guards the
+// content+version pairing of the paths hashing to i; when a call needs several stripes it takes
+// them in index order. mark_mutex_ guards persisting the version mark.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/common/unique_fd.h"
+#include "core/common/vault_path.h"
+#include "core/vault/vault.h"
+
+namespace seams {
+
+// A whole file, as read in one go for the content cache.
+struct FileContent {
+  FileAttr attr;
+  std::string data;
+};
+
+// What reconcile found: the entry's new attributes, and whether it had never been seen before.
+struct RefreshResult {
+  FileAttr attr;
+  bool first_sight = false;
+};
+
+class Storage {
+ public:
+  static constexpr std::string_view kVersionXattr = "user.seams.version";
+  static constexpr std::uint64_t kVersionBlock = 1 << 16;
+
+  // Opens (creating `<root>/.seams/` and its tmp dir if needed) the vault rooted at `root`, which
+  // must be an existing directory. Removes temp files a crash left behind.
+  static Result<std::unique_ptr<Storage>> open(const std::string& root);
+
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  Result<FileAttr> stat(const VaultPath& path);
+  // Entries in name order, without the reserved `.seams` dir, symlinks or special files.
+  Result<std::vector<DirEntry>> list(const VaultPath& path);
+  // Up to `length` bytes from `offset`; an offset past the end is range_not_satisfiable.
+  Result<ReadResult> read(const VaultPath& path, std::uint64_t offset, std::uint64_t length);
+  // The whole file and its attributes, when it is at most `max_bytes` long; too_large otherwise.
+  Result<FileContent> readAll(const VaultPath& path, std::uint64_t max_bytes);
+  // Writes into an existing file at `offset` (extending it); not durable until fsync().
+  Result<FileAttr> write(const VaultPath& path, std::uint64_t offset, std::string_view data);
+  // Whole-file atomic, durable replace; creates the file (mode 0644) or keeps the old one's mode.
+  // *created (when given) tells whether the name was new, i.e. the parent's entries changed.
+  Result<FileAttr> put(const VaultPath& path, std::string_view data, bool* created = nullptr);
+  Result<FileAttr> create(const VaultPath& path, std::uint32_t mode);
+  Result<FileAttr> mkdir(const VaultPath& path, std::uint32_t mode);
+  // Removes a file (or a symlink: the link itself). is_a_directory for a directory.
+  Status unlink(const VaultPath& path);
+  Status rmdir(const VaultPath& path);
+  // rename(2) semantics; the moved entry gets a fresh version. invalid_argument when `from` is a
+  // symlink (the vault does not move what it cannot see).
+  Result<FileAttr> rename(const VaultPath& from, const VaultPath& to);
+  Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size);
+  Status fsync(const VaultPath& path);
+  // Gives an entry changed behind the vault's back a fresh version (sync's entry point).
+  Result<RefreshResult> refresh(const VaultPath& path);
+
+  // The next version the counter would hand out (for tests and diagnostics).
+  std::uint64_t peekNextVersion() const { return next_version_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kStripes = 64;
+
+  Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
+          std::uint64_t mark);
+
+  // openat2 beneath the root with symlinks refused everywhere.
+  Result<UniqueFd> openBeneath(const VaultPath& path, int flags, std::uint32_t mode = 0) const;
+  Result<UniqueFd> openParent(const VaultPath& path) const;
+
+  Result<std::uint64_t> nextVersion();
+  Status persistMark(std::uint64_t mark);
+  // Sets a fresh version on fd; returns it.
+  Result<std::uint64_t> bumpVersion(int fd);
+  // The stored version, or a fresh one set with XATTR_CREATE when the entry has none.
+  Result<std::uint64_t> versionOf(int fd);
+  Result<FileAttr> attrOf(int fd);
+
+  std::shared_mutex& stripe(const VaultPath& path);
+  std::size_t stripeIndex(const VaultPath& path) const;
+
+  const std::string root_;
+  const UniqueFd root_fd_;
+  const UniqueFd tmp_fd_;    // <root>/.seams/tmp
+  const UniqueFd state_fd_;  // <root>/.seams
+
+  std::atomic<std::uint64_t> next_version_;
+  std::atomic<std::uint64_t> reserved_;  // every version <= reserved_ is durably reserved
+  std::mutex mark_mutex_;
+  std::atomic<std::uint64_t> tmp_counter_{0};
+
+  std::array<std::shared_mutex, kStripes> stripes_;
+};
+
+}  // namespace seams
