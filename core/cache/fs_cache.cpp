@@ -41,6 +41,17 @@ bool keyWithin(std::string_view key, std::string_view prefix) {
   return key.size() == prefix.size() || key[prefix.size()] == '/';
 }
 
+// An index key: a view of the node's own path string plus its hash, computed once per call (the
+// same hash picks the shard), so a lookup hashes the path once and allocates nothing.
+struct HashedKey {
+  std::string_view text;
+  std::size_t hash;
+  friend bool operator==(const HashedKey& a, const HashedKey& b) { return a.text == b.text; }
+};
+struct HashedKeyHash {
+  std::size_t operator()(const HashedKey& k) const noexcept { return k.hash; }
+};
+
 // Counters mutated only under the shard's mutex: a plain load + store (no locked instruction)
 // is enough, and stats() may still read them at any time without a data race.
 void bumpLocked(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
@@ -78,7 +89,8 @@ FsCacheKindStats& FsCacheKindStats::operator+=(const FsCacheKindStats& o) {
 // One cached entry. The payload member matching `kind` is set.
 struct FsCache::Node {
   Kind kind = Kind::attr;
-  std::string key;  // the path; the shard's index keys are views of this string
+  std::string key;       // the path; the shard's index keys are views of this string
+  std::size_t hash = 0;  // hashPath(key)
   std::size_t charge = 0;
   std::uint64_t stamp = 0;  // recency: tick_ at the last insert or hit
   MonoTime expires = MonoTime::max();
@@ -90,7 +102,7 @@ struct FsCache::Node {
 
 struct FsCache::Shard {
   using Lru = std::list<Node>;
-  using Index = std::unordered_map<std::string_view, Lru::iterator>;
+  using Index = std::unordered_map<HashedKey, Lru::iterator, HashedKeyHash>;
 
   struct KindCounters {
     std::atomic<std::uint64_t> hits{0}, misses{0}, evictions{0}, expirations{0}, insertions{0},
@@ -110,9 +122,9 @@ struct FsCache::Shard {
   KindCounters& of(Kind k) { return counters[static_cast<std::size_t>(k)]; }
   Index& indexOf(Kind k) { return index[static_cast<std::size_t>(k)]; }
 
-  Lru::iterator find(Kind k, std::string_view key) {
+  Lru::iterator find(Kind k, std::string_view key, std::size_t hash) {
     Index& idx = indexOf(k);
-    auto it = idx.find(key);
+    auto it = idx.find(HashedKey{key, hash});
     return it == idx.end() ? lru.end() : it->second;
   }
 
@@ -132,7 +144,7 @@ struct FsCache::Shard {
     KindCounters& c = of(it->kind);
     dropLocked(c.bytes, it->charge);
     dropLocked(c.entries);
-    indexOf(it->kind).erase(std::string_view(it->key));
+    indexOf(it->kind).erase(HashedKey{it->key, it->hash});
     std::shared_ptr<const void> payload;
     if (it->content) payload = std::move(it->content);
     if (it->list) payload = std::move(it->list);
@@ -255,13 +267,13 @@ void FsCache::insert(Kind kind, const VaultPath& path, std::list<Node>&& node,
       release(n.charge);
       return;
     }
-    auto same = s.find(kind, path.str());
+    auto same = s.find(kind, path.str(), hash);
     if (versioned) {
       // Attr and content of one path must agree: never go back to an older version, and a newer
       // one proves the other kind's older entry stale (this is what keeps `ttl` frontends from
       // serving content older than an attr they already hold).
       Kind other = kind == Kind::attr ? Kind::content : Kind::attr;
-      auto sibling = s.find(other, path.str());
+      auto sibling = s.find(other, path.str(), hash);
       if ((same != s.lru.end() && same->version > n.version) ||
           (sibling != s.lru.end() && sibling->version > n.version)) {
         bumpLocked(c.stale_puts);
@@ -280,8 +292,9 @@ void FsCache::insert(Kind kind, const VaultPath& path, std::list<Node>&& node,
     }
     n.stamp = tick_.fetch_add(1, std::memory_order_relaxed);
     if (options_.ttl.count() > 0) n.expires = clock_.now() + options_.ttl;
+    n.hash = hash;
     s.lru.splice(s.lru.begin(), node);
-    s.indexOf(kind).emplace(std::string_view(s.lru.front().key), s.lru.begin());
+    s.indexOf(kind).emplace(HashedKey{s.lru.front().key, hash}, s.lru.begin());
     bumpLocked(c.insertions);
     bumpLocked(c.bytes, n.charge);
     bumpLocked(c.entries);
@@ -293,10 +306,11 @@ void FsCache::insert(Kind kind, const VaultPath& path, std::list<Node>&& node,
 std::optional<FileAttr> FsCache::getAttr(const VaultPath& path) {
   const bool ttl = options_.ttl.count() > 0;
   const MonoTime now = ttl ? clock_.now() : MonoTime();
-  Shard& s = shardFor(hashPath(path));
+  const std::size_t hash = hashPath(path);
+  Shard& s = shardFor(hash);
   std::lock_guard lock(s.mu);
   Shard::KindCounters& c = s.of(Kind::attr);
-  auto it = s.find(Kind::attr, path.str());
+  auto it = s.find(Kind::attr, path.str(), hash);
   if (it == s.lru.end()) {
     bumpLocked(c.misses);
     return std::nullopt;
@@ -329,13 +343,14 @@ void FsCache::putAttr(const VaultPath& path, const FileAttr& attr, const FillTic
 std::optional<std::vector<DirEntry>> FsCache::getList(const VaultPath& dir) {
   const bool ttl = options_.ttl.count() > 0;
   const MonoTime now = ttl ? clock_.now() : MonoTime();
-  Shard& s = shardFor(hashPath(dir));
+  const std::size_t hash = hashPath(dir);
+  Shard& s = shardFor(hash);
   std::shared_ptr<const std::vector<DirEntry>> found;
   std::shared_ptr<const void> expired;
   {
     std::lock_guard lock(s.mu);
     Shard::KindCounters& c = s.of(Kind::list);
-    auto it = s.find(Kind::list, dir.str());
+    auto it = s.find(Kind::list, dir.str(), hash);
     if (it == s.lru.end()) {
       bumpLocked(c.misses);
       return std::nullopt;
@@ -376,11 +391,12 @@ void FsCache::putList(const VaultPath& dir, std::vector<DirEntry> entries, const
 std::shared_ptr<const CachedContent> FsCache::getContent(const VaultPath& path) {
   const bool ttl = options_.ttl.count() > 0;
   const MonoTime now = ttl ? clock_.now() : MonoTime();
-  Shard& s = shardFor(hashPath(path));
+  const std::size_t hash = hashPath(path);
+  Shard& s = shardFor(hash);
   std::shared_ptr<const void> expired;  // declared before the lock: freed after the unlock
   std::lock_guard lock(s.mu);
   Shard::KindCounters& c = s.of(Kind::content);
-  auto it = s.find(Kind::content, path.str());
+  auto it = s.find(Kind::content, path.str(), hash);
   if (it == s.lru.end()) {
     bumpLocked(c.misses);
     return nullptr;
@@ -434,7 +450,7 @@ void FsCache::invalidate(const VaultPath& path) {
       for (std::size_t k = 0; k < kKinds; ++k) {
         const auto kind = static_cast<Kind>(k);
         if (step == 1 && kind != Kind::list) continue;
-        auto it = s.find(kind, key);
+        auto it = s.find(kind, key, h);
         if (it == s.lru.end()) continue;
         bumpLocked(s.of(kind).invalidations);
         freed += it->charge;
@@ -493,7 +509,7 @@ void FsCache::invalidatePrefix(const VaultPath& prefix) {
   {
     std::lock_guard lock(s.mu);
     s.epochs[bucketOf(h, options_.shards)].fetch_add(1, std::memory_order_release);
-    auto it = s.find(Kind::list, parent.str());
+    auto it = s.find(Kind::list, parent.str(), h);
     if (it != s.lru.end()) {
       bumpLocked(s.of(Kind::list).invalidations);
       freed = it->charge;

@@ -533,7 +533,7 @@ TEST_F(FsCacheTest, NoStaleEntrySurvivesConcurrentReadersAndWriters) {
           FillTicket t = cache.beginFill(p);
           std::uint64_t v = readStore(p);
           std::this_thread::yield();  // widen the window between read and put
-          cache.putContent(p, v, "v" + std::to_string(v), t);
+          cache.putContent(p, v, std::to_string(v), t);
           cache.putAttr(p, attrV(v), t);
         }
       }
