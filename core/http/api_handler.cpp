@@ -1,0 +1,627 @@
+#include "core/http/api_handler.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/http/http_util.h"
+
+namespace seams::http {
+namespace bhttp = boost::beast::http;
+using Json = nlohmann::json;
+
+namespace {
+
+// Boost 1.74's Beast takes boost::string_view.
+boost::beast::string_view bsv(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+// Vault::read() returns at most the file's bytes; this asks for all of them.
+constexpr std::uint64_t kToEnd = std::numeric_limits<std::uint64_t>::max();
+
+constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kOctets = "application/octet-stream";
+
+// Statuses we answer, each with a metric slot; anything else shares the last one.
+constexpr unsigned kSlotStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405,
+                                      408, 409, 413, 416, 431, 500, 503, 507};
+constexpr std::size_t kOtherSlot = std::size(kSlotStatuses);
+static_assert(kOtherSlot < 20);
+
+std::size_t statusSlot(unsigned status) noexcept {
+  for (std::size_t i = 0; i < std::size(kSlotStatuses); ++i) {
+    if (kSlotStatuses[i] == status) return i;
+  }
+  return kOtherSlot;
+}
+
+// Dumps without throwing on bytes that are not UTF-8 (a vault name may be any bytes).
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void setBody(Response& res, unsigned status, std::string_view type, std::string body) {
+  res.result(status);
+  res.set(bhttp::field::content_type, bsv(type));
+  res.body() = std::move(body);
+  res.content_length(res.body().size());
+}
+
+void sendJson(Response& res, unsigned status, const Json& j) {
+  setBody(res, status, kJson, dump(j));
+}
+
+void sendStatus(Response& res, const Status& s) {
+  unsigned status = static_cast<unsigned>(httpStatus(s.code()));
+  ApiHandler::error(res, status, errcName(s.code()), s.message());
+  if (status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
+}
+
+void methodNotAllowed(Response& res, std::string_view allow) {
+  ApiHandler::error(res, 405, errcName(Errc::not_supported), "method not allowed here");
+  res.set(bhttp::field::allow, bsv(allow));
+}
+
+std::string_view tokenOf(const Request& req) {
+  auto it = req.find(bhttp::field::authorization);
+  if (it == req.end()) return {};
+  return bearerToken(std::string_view(it->value().data(), it->value().size()));
+}
+
+Result<VaultPath> pathFrom(std::string_view rest) {
+  Result<std::string> decoded = percentDecode(rest);
+  if (!decoded.ok()) return decoded.status();
+  return VaultPath::parse(*decoded);
+}
+
+void setVersionHeaders(Response& res, std::uint64_t version) {
+  res.set(bhttp::field::etag, etagFor(version));
+  res.set("X-Seams-Version", std::to_string(version));
+}
+
+std::string_view typeName(FileType t) {
+  return t == FileType::directory ? "directory" : "file";
+}
+
+Json attrJson(const FileAttr& a) {
+  return Json{{"type", typeName(a.type)}, {"size", a.size}, {"version", a.version},
+              {"mtime_ns", a.mtime_ns},   {"mode", a.mode}, {"inode", a.inode}};
+}
+
+// Parses a rule body: {"subject":"user:alice"|"group:x","prefix":"/p","access":[...],
+// "effect":"allow"|"deny"} (effect defaults to allow).
+Result<Rule> ruleFrom(const Json& j) {
+  if (!j.is_object()) return Status(Errc::invalid_argument, "rule must be a JSON object");
+  Rule rule;
+  auto subject = j.find("subject");
+  if (subject == j.end() || !subject->is_string()) {
+    return Status(Errc::invalid_argument, "rule.subject must be \"user:NAME\" or \"group:NAME\"");
+  }
+  std::string_view s = subject->get_ref<const std::string&>();
+  if (s.starts_with("user:")) {
+    rule.subject_kind = Rule::Subject::user;
+    s.remove_prefix(5);
+  } else if (s.starts_with("group:")) {
+    rule.subject_kind = Rule::Subject::group;
+    s.remove_prefix(6);
+  } else {
+    return Status(Errc::invalid_argument, "rule.subject must be \"user:NAME\" or \"group:NAME\"");
+  }
+  if (s.empty()) return Status(Errc::invalid_argument, "rule.subject has an empty name");
+  rule.subject = std::string(s);
+
+  auto prefix = j.find("prefix");
+  if (prefix == j.end() || !prefix->is_string()) {
+    return Status(Errc::invalid_argument, "rule.prefix must be a path string");
+  }
+  Result<VaultPath> p = VaultPath::parse(prefix->get_ref<const std::string&>());
+  if (!p.ok()) return p.status();
+  rule.prefix = *p;
+
+  auto access = j.find("access");
+  if (access == j.end() || !access->is_array() || access->empty()) {
+    return Status(Errc::invalid_argument, "rule.access must be a non-empty array");
+  }
+  for (const Json& a : *access) {
+    if (!a.is_string()) return Status(Errc::invalid_argument, "rule.access holds strings");
+    const std::string& name = a.get_ref<const std::string&>();
+    bool known = false;
+    for (Access x : {Access::read, Access::write, Access::list, Access::admin}) {
+      if (name == accessName(x)) {
+        rule.access |= mask(x);
+        known = true;
+      }
+    }
+    if (!known) return Status(Errc::invalid_argument, "rule.access: unknown access '" + name + "'");
+  }
+
+  auto effect = j.find("effect");
+  if (effect != j.end()) {
+    if (!effect->is_string()) return Status(Errc::invalid_argument, "rule.effect must be a string");
+    const std::string& e = effect->get_ref<const std::string&>();
+    if (e == "allow") {
+      rule.effect = Rule::Effect::allow;
+    } else if (e == "deny") {
+      rule.effect = Rule::Effect::deny;
+    } else {
+      return Status(Errc::invalid_argument, "rule.effect must be \"allow\" or \"deny\"");
+    }
+  }
+  return rule;
+}
+
+Json ruleJson(const Rule& r) {
+  Json access = Json::array();
+  for (Access x : {Access::read, Access::write, Access::list, Access::admin}) {
+    if (r.access & mask(x)) access.push_back(accessName(x));
+  }
+  return Json{{"subject",
+               std::string(r.subject_kind == Rule::Subject::user ? "user:" : "group:") + r.subject},
+              {"prefix", r.prefix.str()},
+              {"access", std::move(access)},
+              {"effect", r.effect == Rule::Effect::allow ? "allow" : "deny"}};
+}
+
+}  // namespace
+
+std::string_view routeName(Route r) noexcept {
+  switch (r) {
+    case Route::login:
+      return "/v1/login";
+    case Route::logout:
+      return "/v1/logout";
+    case Route::files_get:
+    case Route::files_head:
+    case Route::files_put:
+    case Route::files_delete:
+      return "/v1/files";
+    case Route::stat:
+      return "/v1/stat";
+    case Route::list:
+      return "/v1/list";
+    case Route::admin_grant:
+      return "/v1/admin/grant";
+    case Route::admin_revoke:
+      return "/v1/admin/revoke";
+    case Route::healthz:
+      return "/healthz";
+    case Route::readyz:
+      return "/readyz";
+    case Route::metrics:
+      return "/metrics";
+    case Route::unknown:
+      return "unknown";
+    case Route::malformed:
+      return "malformed";
+    case Route::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view routeMethod(Route r) noexcept {
+  switch (r) {
+    case Route::login:
+    case Route::logout:
+    case Route::admin_grant:
+    case Route::admin_revoke:
+      return "POST";
+    case Route::files_head:
+      return "HEAD";
+    case Route::files_put:
+      return "PUT";
+    case Route::files_delete:
+      return "DELETE";
+    case Route::unknown:
+    case Route::malformed:
+      return "any";
+    default:
+      return "GET";
+  }
+}
+
+ApiHandler::ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics)
+    : vault_(vault), auth_(auth), registry_(metrics) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    Route r = static_cast<Route>(i);
+    routes_[i].latency = &registry_.histogram(
+        "seams_http_request_seconds", "HTTP request latency, request read to response written",
+        {{"route", std::string(routeName(r))}, {"method", std::string(routeMethod(r))}});
+  }
+}
+
+void ApiHandler::error(Response& res, unsigned status, std::string_view code,
+                       std::string_view message) {
+  sendJson(res, status, Json{{"error", message}, {"code", code}});
+}
+
+void ApiHandler::record(Route route, unsigned status, std::uint64_t elapsed_ns) noexcept {
+  RouteMetrics& m = routes_[static_cast<std::size_t>(route)];
+  m.latency->record(elapsed_ns);
+  std::size_t slot = statusSlot(status);
+  Counter* c = m.statuses[slot].load(std::memory_order_acquire);
+  if (c == nullptr) {
+    try {
+      std::string code = slot == kOtherSlot ? "other" : std::to_string(kSlotStatuses[slot]);
+      c = &registry_.counter("seams_http_responses_total", "HTTP responses by route and status",
+                             {{"route", std::string(routeName(route))},
+                              {"method", std::string(routeMethod(route))},
+                              {"code", std::move(code)}});
+    } catch (...) {
+      return;  // out of memory: lose one count rather than the connection
+    }
+    m.statuses[slot].store(c, std::memory_order_release);
+  }
+  c->inc();
+}
+
+Route ApiHandler::handle(Request& req, Response& res) {
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  try {
+    std::string_view target(req.target().data(), req.target().size());
+    if (std::size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    if (!target.starts_with('/')) {
+      error(res, 400, errcName(Errc::invalid_argument), "request target must be a path");
+      return Route::unknown;
+    }
+    auto under = [&](std::string_view prefix, std::string_view* rest) {
+      // "/v1/files" and "/v1/files/..." both match "/v1/files"; "/v1/filesx" does not.
+      if (!target.starts_with(prefix)) return false;
+      std::string_view r = target.substr(prefix.size());
+      if (!r.empty() && r.front() != '/') return false;
+      *rest = r;
+      return true;
+    };
+    std::string_view rest;
+    if (under("/v1/files", &rest)) return files(req, res, rest);
+    if (under("/v1/stat", &rest)) return stat(req, res, rest);
+    if (under("/v1/list", &rest)) return list(req, res, rest);
+    if (target == "/v1/login") return login(req, res);
+    if (target == "/v1/logout") return logout(req, res);
+    if (target == "/v1/admin/grant") return admin(req, res, true);
+    if (target == "/v1/admin/revoke") return admin(req, res, false);
+    if (target == "/healthz") {
+      if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+        methodNotAllowed(res, "GET, HEAD");
+        return Route::unknown;
+      }
+      setBody(res, 200, kJson, R"({"status":"ok"})");
+      return Route::healthz;
+    }
+    if (target == "/readyz") return readyz(req, res);
+    if (target == "/metrics") return metrics(req, res);
+    error(res, 404, errcName(Errc::not_found), "no such endpoint");
+    return Route::unknown;
+  } catch (const std::exception& e) {
+    // A bug or exhaustion on our side, never bad input: every parse above reports errors as values.
+    res = Response();
+    res.version(req.version());
+    res.keep_alive(false);
+    error(res, 500, errcName(Errc::internal), e.what());
+    return Route::unknown;
+  }
+}
+
+Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
+  Route route;
+  Access access;
+  switch (req.method()) {
+    case bhttp::verb::get:
+      route = Route::files_get;
+      access = Access::read;
+      break;
+    case bhttp::verb::head:
+      route = Route::files_head;
+      access = Access::read;
+      break;
+    case bhttp::verb::put:
+      route = Route::files_put;
+      access = Access::write;
+      break;
+    case bhttp::verb::delete_:
+      route = Route::files_delete;
+      access = Access::write;
+      break;
+    default:
+      methodNotAllowed(res, "GET, HEAD, PUT, DELETE");
+      return Route::unknown;
+  }
+  Result<VaultPath> path = pathFrom(rest);
+  if (!path.ok()) {
+    sendStatus(res, path.status());
+    return route;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return route;
+  }
+  if (Result<Principal> who = auth_.authorize(token, *path, access); !who.ok()) {
+    sendStatus(res, who.status());
+    return route;
+  }
+
+  if (route == Route::files_put) {
+    Result<FileAttr> attr = vault_.put(*path, req.body());
+    if (!attr.ok()) {
+      sendStatus(res, attr.status());
+      return route;
+    }
+    std::string etag = etagFor(attr->version);
+    setVersionHeaders(res, attr->version);
+    sendJson(res, 200,
+             Json{{"path", path->str()},
+                  {"version", attr->version},
+                  {"size", attr->size},
+                  {"etag", etag}});
+    return route;
+  }
+  if (route == Route::files_delete) {
+    if (Status s = vault_.unlink(*path); !s.ok()) {
+      sendStatus(res, s);
+      return route;
+    }
+    res.result(204);
+    return route;
+  }
+  if (route == Route::files_head) {
+    Result<FileAttr> attr = vault_.stat(*path);
+    if (attr.ok() && attr->type == FileType::directory) {
+      attr = Status(Errc::is_a_directory, path->str() + ": is a directory");
+    }
+    if (!attr.ok()) {
+      // HEAD answers the status and headers a GET would, without the body.
+      sendStatus(res, attr.status());
+      res.body().clear();
+      return route;
+    }
+    res.result(200);
+    setVersionHeaders(res, attr->version);
+    res.set(bhttp::field::accept_ranges, "bytes");
+    res.set(bhttp::field::content_type, bsv(kOctets));
+    res.content_length(attr->size);
+    return route;
+  }
+
+  // GET.
+  RangeRequest range;
+  if (auto it = req.find(bhttp::field::range); it != req.end()) {
+    range = parseRange(std::string_view(it->value().data(), it->value().size()));
+  }
+  auto unsatisfiable = [&](std::string message) {
+    sendStatus(res, Status(Errc::range_not_satisfiable, std::move(message)));
+    if (Result<FileAttr> attr = vault_.stat(*path); attr.ok()) {
+      res.set(bhttp::field::content_range, "bytes */" + std::to_string(attr->size));
+    }
+    return route;
+  };
+  if (range.kind == RangeRequest::Kind::invalid) return unsatisfiable("malformed Range header");
+
+  std::uint64_t offset = 0;
+  std::uint64_t length = kToEnd;
+  if (range.kind == RangeRequest::Kind::single) {
+    if (range.spec.kind == RangeSpec::Kind::suffix) {
+      // The last n bytes: the size decides where they start.
+      Result<FileAttr> attr = vault_.stat(*path);
+      if (!attr.ok()) {
+        sendStatus(res, attr.status());
+        return route;
+      }
+      std::optional<ByteRange> r = resolveRange(range.spec, attr->size);
+      if (!r) return unsatisfiable("range outside the file");
+      offset = r->first;
+      length = r->length;
+    } else {
+      offset = range.spec.a;
+      if (range.spec.kind == RangeSpec::Kind::from_to) length = range.spec.b - range.spec.a + 1;
+    }
+  }
+  Result<ReadResult> data = vault_.read(*path, offset, length);
+  if (!data.ok()) {
+    if (data.code() == Errc::range_not_satisfiable) return unsatisfiable(data.status().message());
+    sendStatus(res, data.status());
+    return route;
+  }
+  if (range.kind == RangeRequest::Kind::single && data->data.empty()) {
+    return unsatisfiable("range outside the file");  // offset exactly at the end
+  }
+  std::string etag = etagFor(data->version);
+  if (auto it = req.find(bhttp::field::if_none_match); it != req.end()) {
+    if (ifNoneMatchHits(std::string_view(it->value().data(), it->value().size()), etag)) {
+      res.result(304);
+      setVersionHeaders(res, data->version);
+      return route;
+    }
+  }
+  res.set(bhttp::field::etag, etag);
+  res.set("X-Seams-Version", std::to_string(data->version));
+  res.set(bhttp::field::accept_ranges, "bytes");
+  if (range.kind == RangeRequest::Kind::single) {
+    std::uint64_t last = offset + data->data.size() - 1;
+    res.set(bhttp::field::content_range, "bytes " + std::to_string(offset) + "-" +
+                                             std::to_string(last) + "/" +
+                                             std::to_string(data->file_size));
+    setBody(res, 206, kOctets, std::move(data->data));
+  } else {
+    setBody(res, 200, kOctets, std::move(data->data));
+  }
+  return route;
+}
+
+Route ApiHandler::stat(Request& req, Response& res, std::string_view rest) {
+  if (req.method() != bhttp::verb::get) {
+    methodNotAllowed(res, "GET");
+    return Route::unknown;
+  }
+  Result<VaultPath> path = pathFrom(rest);
+  if (!path.ok()) {
+    sendStatus(res, path.status());
+    return Route::stat;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return Route::stat;
+  }
+  if (Result<Principal> who = auth_.authorize(token, *path, Access::read); !who.ok()) {
+    sendStatus(res, who.status());
+    return Route::stat;
+  }
+  Result<FileAttr> attr = vault_.stat(*path);
+  if (!attr.ok()) {
+    sendStatus(res, attr.status());
+    return Route::stat;
+  }
+  Json j = attrJson(*attr);
+  j["path"] = path->str();
+  setVersionHeaders(res, attr->version);
+  sendJson(res, 200, j);
+  return Route::stat;
+}
+
+Route ApiHandler::list(Request& req, Response& res, std::string_view rest) {
+  if (req.method() != bhttp::verb::get) {
+    methodNotAllowed(res, "GET");
+    return Route::unknown;
+  }
+  Result<VaultPath> path = pathFrom(rest);
+  if (!path.ok()) {
+    sendStatus(res, path.status());
+    return Route::list;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return Route::list;
+  }
+  if (Result<Principal> who = auth_.authorize(token, *path, Access::list); !who.ok()) {
+    sendStatus(res, who.status());
+    return Route::list;
+  }
+  Result<std::vector<DirEntry>> entries = vault_.list(*path);
+  if (!entries.ok()) {
+    sendStatus(res, entries.status());
+    return Route::list;
+  }
+  Json items = Json::array();
+  for (const DirEntry& e : *entries) {
+    Json j = attrJson(e.attr);
+    j["name"] = e.name;
+    items.push_back(std::move(j));
+  }
+  sendJson(res, 200, Json{{"path", path->str()}, {"entries", std::move(items)}});
+  return Route::list;
+}
+
+Route ApiHandler::login(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::post) {
+    methodNotAllowed(res, "POST");
+    return Route::unknown;
+  }
+  Json body = Json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    sendStatus(res, Status(Errc::invalid_argument, "body must be a JSON object"));
+    return Route::login;
+  }
+  auto user = body.find("user");
+  auto password = body.find("password");
+  if (user == body.end() || !user->is_string() || password == body.end() ||
+      !password->is_string()) {
+    sendStatus(res, Status(Errc::invalid_argument, "body needs string \"user\" and \"password\""));
+    return Route::login;
+  }
+  Result<Session> session =
+      auth_.login(user->get_ref<const std::string&>(), password->get_ref<const std::string&>());
+  if (!session.ok()) {
+    sendStatus(res, session.status());
+    return Route::login;
+  }
+  sendJson(res, 200, Json{{"token", session->token}, {"expires_at", session->expires_at_ms}});
+  return Route::login;
+}
+
+Route ApiHandler::logout(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::post) {
+    methodNotAllowed(res, "POST");
+    return Route::unknown;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return Route::logout;
+  }
+  if (Status s = auth_.logout(token); !s.ok()) {
+    sendStatus(res, s);
+    return Route::logout;
+  }
+  res.result(204);
+  return Route::logout;
+}
+
+Route ApiHandler::admin(Request& req, Response& res, bool grant) {
+  Route route = grant ? Route::admin_grant : Route::admin_revoke;
+  if (req.method() != bhttp::verb::post) {
+    methodNotAllowed(res, "POST");
+    return Route::unknown;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return route;
+  }
+  Result<Principal> who = auth_.validate(token);
+  if (!who.ok()) {
+    sendStatus(res, who.status());
+    return route;
+  }
+  Json body = Json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    sendStatus(res, Status(Errc::invalid_argument, "body must be a JSON rule"));
+    return route;
+  }
+  Result<Rule> rule = ruleFrom(body);
+  if (!rule.ok()) {
+    sendStatus(res, rule.status());
+    return route;
+  }
+  Status s = grant ? auth_.grant(*who, *rule) : auth_.revoke(*who, *rule);
+  if (!s.ok()) {
+    sendStatus(res, s);
+    return route;
+  }
+  sendJson(res, 200, Json{{"rule", ruleJson(*rule)}, {grant ? "granted" : "revoked", true}});
+  return route;
+}
+
+Route ApiHandler::readyz(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+    methodNotAllowed(res, "GET, HEAD");
+    return Route::unknown;
+  }
+  // Ready when the vault answers: in split, this is the round trip to seam-fsd.
+  if (Result<FileAttr> root = vault_.stat(VaultPath::root()); !root.ok()) {
+    Status s = root.code() == Errc::unavailable
+                   ? root.status()
+                   : Status(Errc::unavailable, "vault: " + root.status().toString());
+    sendStatus(res, s);
+    return Route::readyz;
+  }
+  setBody(res, 200, kJson, R"({"status":"ready"})");
+  return Route::readyz;
+}
+
+Route ApiHandler::metrics(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::get) {
+    methodNotAllowed(res, "GET");
+    return Route::unknown;
+  }
+  setBody(res, 200, "text/plain; version=0.0.4", registry_.renderPrometheus());
+  return Route::metrics;
+}
+
+}  // namespace seams::http

@@ -1,0 +1,106 @@
+// ApiHandler: the HTTP API of DESIGN.md "Frontends", one request in, one response out.
+//
+// It knows nothing of sockets: HttpFrontend's connections read a request, call handle(), write
+// the response and then call record() with the time the exchange took. Tests of the API go
+// through a real socket all the same (tests/core/http), but the split keeps each half readable.
+//
+// Routes (paths after the prefix are vault paths, percent-decoded once, then VaultPath::parse):
+//   POST   /v1/login            {"user","password"} -> {"token","expires_at"}   (no token needed)
+//   POST   /v1/logout           ends the bearer token's session -> 204
+//   GET    /v1/files/{path}     content; Range; ETag and X-Seams-Version; If-None-Match -> 304
+//   HEAD   /v1/files/{path}     the same headers, no body
+//   PUT    /v1/files/{path}     whole-file atomic replace (write) ->
+//   {"path","version","size","etag"} DELETE /v1/files/{path}     unlink (write) -> 204 GET
+//   /v1/stat/{path}      attributes as JSON (read) GET    /v1/list/{path}      entries as JSON
+//   (list) POST   /v1/admin/grant      rule JSON -> Auth::grant with the caller's principal POST
+//   /v1/admin/revoke     rule JSON -> Auth::revoke GET    /healthz /readyz /metrics
+// Errors are {"error": message, "code": errcName} with httpStatus(code); a known path with
+// another method is 405 with Allow.
+//
+// Thread-safety: handle() and record() may be called concurrently from any thread; the object is
+// immutable after construction except for the lock-free metric slots (atomics).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <string_view>
+
+#include "core/auth/auth.h"
+#include "core/config/config.h"
+#include "core/stats/metrics.h"
+#include "core/vault/vault.h"
+
+namespace seams::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Metrics are kept per route; `malformed` is a request the connection could not parse at all
+// (400, 413, 431: the handler never saw it), `unknown` a parsed request for no known path.
+enum class Route : std::uint8_t {
+  login,
+  logout,
+  files_get,
+  files_head,
+  files_put,
+  files_delete,
+  stat,
+  list,
+  admin_grant,
+  admin_revoke,
+  healthz,
+  readyz,
+  metrics,
+  unknown,
+  malformed,
+  kCount,
+};
+
+class ApiHandler {
+ public:
+  // Vault, Auth and metrics must outlive the handler (they live in the process's Deps).
+  ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics);
+  ApiHandler(const ApiHandler&) = delete;
+  ApiHandler& operator=(const ApiHandler&) = delete;
+
+  // Fills `res` (which the caller has cleared) for `req`; keep-alive follows the request. Never
+  // throws. `req.body()` may be moved from.
+  Route handle(Request& req, Response& res);
+
+  // Counts the answered status and records the exchange's duration under the route.
+  void record(Route route, unsigned status, std::uint64_t elapsed_ns) noexcept;
+
+  // An error response for statuses found outside handle() (malformed request, size limits).
+  static void error(Response& res, unsigned status, std::string_view code,
+                    std::string_view message);
+
+ private:
+  struct RouteMetrics {
+    Histogram* latency = nullptr;
+    // One slot per answered status (see statusSlot()), filled on first use: the registry locks
+    // only then, and hands every thread the same counter.
+    std::array<std::atomic<Counter*>, 20> statuses{};
+  };
+
+  Route files(Request& req, Response& res, std::string_view rest);
+  Route stat(Request& req, Response& res, std::string_view rest);
+  Route list(Request& req, Response& res, std::string_view rest);
+  Route login(Request& req, Response& res);
+  Route logout(Request& req, Response& res);
+  Route admin(Request& req, Response& res, bool grant);
+  Route readyz(Request& req, Response& res);
+  Route metrics(Request& req, Response& res);
+
+  Vault& vault_;
+  Auth& auth_;
+  MetricsRegistry& registry_;
+  std::array<RouteMetrics, static_cast<std::size_t>(Route::kCount)> routes_;
+};
+
+std::string_view routeName(Route r) noexcept;
+std::string_view routeMethod(Route r) noexcept;
+
+}  // namespace seams::http

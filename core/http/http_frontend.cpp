@@ -1,0 +1,482 @@
+#include "core/http/http_frontend.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/write.hpp>
+#include <charconv>
+#include <future>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/http/api_handler.h"
+
+namespace seams {
+namespace http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t nowNs() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT".
+Result<tcp::endpoint> parseListen(std::string_view listen) {
+  std::size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Status(Errc::invalid_argument,
+                  "http.listen: expected HOST:PORT, got '" + std::string(listen) + "'");
+  }
+  std::string_view host = listen.substr(0, colon);
+  std::string_view port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
+    return Status(Errc::invalid_argument, "http.listen: bad port in '" + std::string(listen) + "'");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  asio::ip::address address;
+  if (host.empty() || host == "*") {
+    address = asio::ip::address_v4::any();
+  } else if (host == "localhost") {
+    address = asio::ip::address_v4::loopback();
+  } else {
+    boost::system::error_code aec;
+    address = asio::ip::make_address(std::string(host), aec);
+    if (aec) {
+      return Status(Errc::invalid_argument,
+                    "http.listen: '" + std::string(host) + "' is not an IP address");
+    }
+  }
+  return tcp::endpoint(address, static_cast<std::uint16_t>(port));
+}
+
+bool isHttpParseError(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+bool expectsContinue(const Request& req) {
+  auto it = req.find(bhttp::field::expect);
+  if (it == req.end()) return false;
+  return beast::iequals(it->value(), "100-continue");
+}
+
+constexpr std::size_t kHeaderChunk = 8 * 1024;
+constexpr std::size_t kBodyChunk = 64 * 1024;
+constexpr std::chrono::milliseconds kLingerLimit{1000};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Limits a connection applies, copied from the config at start().
+struct Limits {
+  std::size_t max_header_bytes;
+  std::size_t max_body_bytes;
+  std::chrono::milliseconds read_timeout;
+  std::chrono::milliseconds idle_timeout;
+};
+
+// One client connection. Every handler runs on the executor of its worker loop, one at a time
+// (a connection has at most one operation pending), so nothing here is locked. The object lives
+// as long as a pending operation holds it (shared_from_this).
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<ApiHandler> handler, const Limits& limits)
+      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits) {}
+
+  void run() { readRequest(); }
+
+ private:
+  void readRequest() {
+    parser_.emplace();
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(limits_.max_body_bytes);
+    started_ = false;
+    continue_sent_ = false;
+    if (buffer_.size() > 0) {  // a pipelined request already arrived
+      beginRequest();
+      parse();
+      return;
+    }
+    // Waiting for a request: the first one must come within the read timeout, a later one on a
+    // kept-alive connection within the idle timeout.
+    stream_.expires_after(first_ ? limits_.read_timeout : limits_.idle_timeout);
+    readMore();
+  }
+
+  void beginRequest() {
+    started_ = true;
+    start_ns_ = nowNs();
+    // One deadline for the whole request from its first byte: a client trickling a header byte
+    // at a time (slowloris) is cut off here.
+    stream_.expires_after(limits_.read_timeout);
+  }
+
+  void readMore() {
+    std::size_t chunk = parser_->is_header_done() ? kBodyChunk : kHeaderChunk;
+    stream_.async_read_some(buffer_.prepare(chunk),
+                            beast::bind_front_handler(&Connection::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code ec, std::size_t n) {
+    if (ec) {
+      if (ec == beast::error::timeout) {
+        if (started_) handler_->record(Route::malformed, 408, elapsed());
+        return;  // the stream closed the socket
+      }
+      if (ec == asio::error::eof && started_) {
+        // The client ended mid-request: nothing to answer.
+        handler_->record(Route::malformed, 400, elapsed());
+      }
+      return;  // eof between requests, reset, or stop(): drop the connection
+    }
+    buffer_.commit(n);
+    if (!started_) beginRequest();
+    parse();
+  }
+
+  void parse() {
+    beast::error_code ec;
+    while (!parser_->is_done()) {
+      if (buffer_.size() == 0) {
+        ec = bhttp::error::need_more;
+        break;
+      }
+      std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) {
+        if (used == 0) break;
+        ec = {};
+        continue;
+      }
+      if (ec) break;
+    }
+    if (parser_->is_done()) {
+      respond();
+      return;
+    }
+    if (ec != bhttp::error::need_more) {
+      failRequest(ec);
+      return;
+    }
+    if (parser_->is_header_done() && !continue_sent_ && expectsContinue(parser_->get())) {
+      // The client waits for this before it sends the body (curl does, for large PUTs).
+      continue_sent_ = true;
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                          if (!wec) self->readMore();
+                        });
+      return;
+    }
+    readMore();
+  }
+
+  void respond() {
+    request_ = parser_->release();
+    response_ = Response();
+    route_ = handler_->handle(request_, response_);
+    write();
+  }
+
+  void failRequest(const beast::error_code& ec) {
+    unsigned status = 400;
+    std::string_view code = errcName(Errc::invalid_argument);
+    std::string message = "malformed request: " + ec.message();
+    if (ec == bhttp::error::header_limit) {
+      status = 431;
+      code = errcName(Errc::too_large);
+      message = "request header larger than " + std::to_string(limits_.max_header_bytes) + " bytes";
+    } else if (ec == bhttp::error::body_limit) {
+      status = 413;
+      code = errcName(Errc::too_large);
+      message = "request body larger than " + std::to_string(limits_.max_body_bytes) + " bytes";
+    } else if (!isHttpParseError(ec)) {
+      return;  // not the client's syntax: drop the connection
+    }
+    response_ = Response();
+    response_.version(11);
+    ApiHandler::error(response_, status, code, message);
+    response_.keep_alive(false);
+    route_ = Route::malformed;
+    write();
+  }
+
+  void write() {
+    stream_.expires_after(limits_.read_timeout);
+    bhttp::async_write(stream_, response_,
+                       beast::bind_front_handler(&Connection::onWrite, shared_from_this()));
+  }
+
+  void onWrite(beast::error_code ec, std::size_t) {
+    handler_->record(route_, response_.result_int(), elapsed());
+    if (ec) return;
+    first_ = false;
+    if (!response_.keep_alive() || response_.need_eof()) {
+      lingerClose();
+      return;
+    }
+    readRequest();
+  }
+
+  // Half-closes and reads (and drops) what the client still sends for a short while before the
+  // socket closes: closing with unread data sends a reset, which can destroy the response in
+  // flight (a 413 while the client is still sending its body).
+  void lingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(std::min(limits_.read_timeout, kLingerLimit));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  std::uint64_t elapsed() const noexcept {
+    std::int64_t d = nowNs() - start_ns_;
+    return started_ && d > 0 ? static_cast<std::uint64_t>(d) : 0;
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // reused for every request on this connection
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;
+  Response response_;
+  std::shared_ptr<ApiHandler> handler_;
+  const Limits limits_;
+  Route route_ = Route::unknown;
+  bool first_ = true;
+  bool started_ = false;
+  bool continue_sent_ = false;
+  std::int64_t start_ns_ = 0;
+  std::array<char, 4096> drain_;
+};
+
+}  // namespace
+
+// One start()..stop() of the frontend: the acceptor, the loops and their threads. Shared
+// ownership lets a worker thread that stop() abandons keep its loop alive until it returns.
+class Server {
+ public:
+  // A worker loop: its io_context, the heartbeat timer that stamps its slots.
+  struct Loop {
+    explicit Loop(int concurrency) : ioc(concurrency), timer(ioc) {}
+    asio::io_context ioc;
+    asio::steady_timer timer;
+    std::vector<std::atomic<std::int64_t>*> slots;
+  };
+
+  Server(std::shared_ptr<ApiHandler> handler, const HttpConfig& config,
+         const HttpFrontend::Options& options,
+         std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats)
+      : handler_(std::move(handler)),
+        options_(options),
+        heartbeats_(std::move(heartbeats)),
+        threads_(config.threads),
+        limits_{config.max_header_bytes, config.max_body_bytes,
+                std::chrono::milliseconds(config.read_timeout_ms),
+                std::chrono::milliseconds(config.idle_timeout_ms)},
+        accept_ioc_(1),
+        acceptor_(accept_ioc_) {}
+
+  Result<std::uint16_t> listen(const std::string& address) {
+    Result<tcp::endpoint> endpoint = parseListen(address);
+    if (!endpoint.ok()) return endpoint.status();
+    beast::error_code ec;
+    acceptor_.open(endpoint->protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(*endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status(Errc::unavailable,
+                    "http.listen: cannot listen on " + address + ": " + ec.message());
+    }
+    return acceptor_.local_endpoint().port();
+  }
+
+  void start() {
+    std::int64_t now = nowNs();
+    for (int i = 0; i < threads_; ++i) heartbeats_[i].store(now, std::memory_order_relaxed);
+    if (options_.thread_model == HttpFrontend::ThreadModel::shared_loop) {
+      auto loop = std::make_shared<Loop>(threads_);
+      for (int i = 0; i < threads_; ++i) loop->slots.push_back(&heartbeats_[i]);
+      loops_.push_back(loop);
+    } else {
+      for (int i = 0; i < threads_; ++i) {
+        auto loop = std::make_shared<Loop>(1);
+        loop->slots.push_back(&heartbeats_[i]);
+        loops_.push_back(loop);
+      }
+    }
+    for (auto& loop : loops_) tick(loop.get());
+    for (int i = 0; i < threads_; ++i) {
+      std::shared_ptr<Loop> loop = loops_[i % loops_.size()];
+      auto done = std::make_shared<std::promise<void>>();
+      finished_.push_back(done->get_future());
+      // The thread holds its loop and the handler, so it may outlive this Server if abandoned.
+      workers_.emplace_back([loop, handler = handler_, heartbeats = heartbeats_, done] {
+        runLoop(loop->ioc);
+        done->set_value();
+      });
+    }
+    accept();
+    acceptor_thread_ = std::thread([this] { runLoop(accept_ioc_); });
+  }
+
+  // Returns the number of worker threads abandoned.
+  std::uint64_t stop() {
+    asio::post(accept_ioc_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    accept_ioc_.stop();
+    for (auto& loop : loops_) loop->ioc.stop();
+    if (acceptor_thread_.joinable()) acceptor_thread_.join();
+    beast::error_code ec;
+    acceptor_.close(ec);  // the acceptor's thread is gone: safe from here
+
+    auto deadline = Clock::now() + options_.stop_timeout;
+    std::uint64_t abandoned = 0;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      if (finished_[i].wait_until(deadline) == std::future_status::ready) {
+        workers_[i].join();
+      } else {
+        workers_[i].detach();  // stuck in a handler; see the header
+        ++abandoned;
+      }
+    }
+    workers_.clear();
+    loops_.clear();  // the last owner (this thread, or an abandoned one later) closes them
+    return abandoned;
+  }
+
+ private:
+  static void runLoop(asio::io_context& ioc) {
+    // Handlers report errors as values; an exception here is a bug. Keep serving rather than
+    // lose the thread, but never let it escape run().
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception&) {
+        if (ioc.stopped()) return;
+      }
+    }
+  }
+
+  void tick(Loop* loop) {
+    std::int64_t now = nowNs();
+    for (auto* slot : loop->slots) slot->store(now, std::memory_order_relaxed);
+    loop->timer.expires_after(options_.heartbeat_interval);
+    loop->timer.async_wait([this, loop](beast::error_code ec) {
+      if (!ec) tick(loop);
+    });
+  }
+
+  void accept() {
+    Loop& loop = *loops_[next_loop_++ % loops_.size()];
+    acceptor_.async_accept(loop.ioc, [this, &loop](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        asio::post(loop.ioc,
+                   [s = std::move(socket), handler = handler_, limits = limits_]() mutable {
+                     std::make_shared<Connection>(std::move(s), std::move(handler), limits)->run();
+                   });
+      }
+      // On an error (out of fds), keep accepting: the next accept may succeed once one closes.
+      accept();
+    });
+  }
+
+  std::shared_ptr<ApiHandler> handler_;
+  const HttpFrontend::Options options_;
+  std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats_;
+  const int threads_;
+  const Limits limits_;
+  asio::io_context accept_ioc_;
+  tcp::acceptor acceptor_;
+  std::thread acceptor_thread_;
+  std::vector<std::shared_ptr<Loop>> loops_;
+  std::vector<std::thread> workers_;
+  std::vector<std::future<void>> finished_;
+  std::size_t next_loop_ = 0;  // acceptor thread only
+};
+
+}  // namespace http
+
+HttpFrontend::HttpFrontend(Vault& vault, Auth& auth, MetricsRegistry& metrics, HttpConfig config)
+    : HttpFrontend(vault, auth, metrics, std::move(config), Options()) {}
+
+HttpFrontend::HttpFrontend(Vault& vault, Auth& auth, MetricsRegistry& metrics, HttpConfig config,
+                           Options options)
+    : config_(std::move(config)),
+      options_(options),
+      handler_(std::make_shared<http::ApiHandler>(vault, auth, metrics)),
+      heartbeats_(new std::atomic<std::int64_t>[static_cast<std::size_t>(
+          std::clamp(config_.threads, 1, 256))]()) {
+  config_.threads = std::clamp(config_.threads, 1, 256);
+  for (int i = 0; i < config_.threads; ++i) heartbeats_[i].store(http::nowNs());
+}
+
+HttpFrontend::~HttpFrontend() {
+  stop();
+}
+
+Status HttpFrontend::start() {
+  std::lock_guard lock(control_);
+  if (server_) return Status(Errc::conflict, "http: already running");
+  auto server = std::make_unique<http::Server>(handler_, config_, options_, heartbeats_);
+  Result<std::uint16_t> port = server->listen(config_.listen);
+  if (!port.ok()) return port.status();
+  server->start();
+  server_ = std::move(server);
+  port_.store(*port, std::memory_order_release);
+  running_.store(true, std::memory_order_release);
+  return okStatus();
+}
+
+void HttpFrontend::stop() {
+  std::lock_guard lock(control_);
+  if (!server_) return;
+  running_.store(false, std::memory_order_release);
+  abandoned_.fetch_add(server_->stop(), std::memory_order_relaxed);
+  server_.reset();
+  port_.store(0, std::memory_order_release);
+}
+
+std::chrono::steady_clock::time_point HttpFrontend::lastHeartbeat() const noexcept {
+  std::int64_t oldest = INT64_MAX;
+  for (int i = 0; i < config_.threads; ++i) {
+    oldest = std::min(oldest, heartbeats_[i].load(std::memory_order_relaxed));
+  }
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(oldest));
+}
+
+}  // namespace seams
