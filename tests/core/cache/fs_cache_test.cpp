@@ -488,15 +488,17 @@ TEST_F(FsCacheTest, TheBudgetIsNeverExceededUnderConcurrentLoad) {
   expectBalanced(cache);
 }
 
-// The race the fill ticket exists for, at full speed: writers bump a version in a stand-in store
-// and then invalidate; readers miss, take a ticket, read the store, and put. Once everyone stops,
-// nothing the cache holds may be older than the store.
+// The race the fill ticket exists for, at full speed: writers bump a version in a stand-in store,
+// invalidate, and then publish the version; readers miss, take a ticket, read the store, and put.
+// A read that starts after version w was published must never return anything older than w:
+// that would be a stale fill that slipped in after the writer's invalidation.
 TEST_F(FsCacheTest, NoStaleEntrySurvivesConcurrentReadersAndWriters) {
   FsCache cache(opts(1 << 20, 4), clock_);
   constexpr int kPaths = 16;
   std::mutex store_mu;
   std::map<std::string, std::uint64_t> store;  // guarded by store_mu
   std::vector<VaultPath> paths;
+  std::atomic<std::uint64_t> published[kPaths] = {};
   for (int i = 0; i < kPaths; ++i) {
     paths.push_back(P("/dir" + std::to_string(i % 3) + "/f" + std::to_string(i)));
     store[paths.back().str()] = 1;
@@ -505,42 +507,58 @@ TEST_F(FsCacheTest, NoStaleEntrySurvivesConcurrentReadersAndWriters) {
     std::lock_guard lock(store_mu);
     return store[p.str()];
   };
+  std::atomic<int> writers_left{2};
+  std::atomic<std::uint64_t> stale_reads{0};
+  std::atomic<std::uint64_t> fills{0};
 
   std::vector<std::thread> threads;
   for (int w = 0; w < 2; ++w) {
     threads.emplace_back([&, w] {
       std::mt19937 rng(static_cast<unsigned>(w) + 11u);
       for (int i = 0; i < 3000; ++i) {
-        const VaultPath& p = paths[rng() % kPaths];
+        const int k = static_cast<int>(rng() % kPaths);
+        std::uint64_t version;
         {
           std::lock_guard lock(store_mu);
-          ++store[p.str()];
+          version = ++store[paths[k].str()];
         }
         if (rng() % 16 == 0) {
-          cache.invalidatePrefix(p.parent());
+          cache.invalidatePrefix(paths[k].parent());
         } else {
-          cache.invalidate(p);
+          cache.invalidate(paths[k]);
+        }
+        std::uint64_t seen = published[k].load();
+        while (seen < version && !published[k].compare_exchange_weak(seen, version)) {
         }
       }
+      writers_left.fetch_sub(1);
     });
   }
   for (int r = 0; r < 3; ++r) {
     threads.emplace_back([&, r] {
       std::mt19937 rng(static_cast<unsigned>(r) + 101u);
-      for (int i = 0; i < 6000; ++i) {
-        const VaultPath& p = paths[rng() % kPaths];
-        if (cache.getContent(p) == nullptr) {
-          FillTicket t = cache.beginFill(p);
-          std::uint64_t v = readStore(p);
-          std::this_thread::yield();  // widen the window between read and put
-          cache.putContent(p, v, std::to_string(v), t);
-          cache.putAttr(p, attrV(v), t);
+      for (int i = 0; i < 2000 || writers_left.load() > 0; ++i) {
+        const int k = static_cast<int>(rng() % kPaths);
+        const VaultPath& p = paths[k];
+        const std::uint64_t floor = published[k].load();
+        if (auto c = cache.getContent(p)) {
+          if (c->version < floor) stale_reads.fetch_add(1);
+          continue;
         }
+        if (auto a = cache.getAttr(p); a && a->version < floor) stale_reads.fetch_add(1);
+        FillTicket t = cache.beginFill(p);
+        std::uint64_t v = readStore(p);
+        std::this_thread::yield();  // widen the window between read and put
+        cache.putContent(p, v, std::to_string(v), t);
+        cache.putAttr(p, attrV(v), t);
+        fills.fetch_add(1);
       }
     });
   }
   for (auto& t : threads) t.join();
 
+  EXPECT_EQ(stale_reads.load(), 0u);
+  EXPECT_GT(fills.load(), 0u);
   for (const VaultPath& p : paths) {
     const std::uint64_t current = readStore(p);
     if (auto c = cache.getContent(p)) {
