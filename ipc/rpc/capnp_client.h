@@ -1,0 +1,120 @@
+// Cap'n Proto client stubs: the Vault and Auth interfaces over a UNIX socket (or, in loopback
+// mode, through the same codec without a socket), so a frontend cannot tell a stub from the
+// local object.
+//
+// Threading (measured in seam-micro, BM_CapnpThreading*; see ipc/README.md): every stub owns
+// one KJ event-loop thread holding its one connection; any thread may call, and each call hops
+// to the loop through kj::Executor::executeSync(). Calls from many threads are in flight on that
+// connection at the same time (Cap'n Proto multiplexes them). Loopback mode has no loop thread:
+// the call is encoded, serialised to bytes, decoded and served on the calling thread.
+//
+// Failure semantics: a call answers within `call_timeout` (never hangs): a dead or unresponsive
+// peer turns it into Errc::unavailable. The connection is made lazily and remade after a
+// failure, at most once per backoff interval (doubling from backoff_initial to backoff_max);
+// while a feed is subscribed the stub reconnects by itself. Errors from the server keep their
+// Errc across the wire.
+//
+// Feeds across a reconnect: events raised while disconnected are lost, so after re-subscribing
+// the stub delivers one "resync" event meaning "assume everything changed":
+//   Vault: ChangeEvent{kind = modified, path = old_path = "/", version = 0}
+//   Auth:  AuthEvent{kind = rules_changed} and AuthEvent{kind = session_ended, token_id = ""}
+//
+// Round trips: roundTrips() counts calls that crossed (or, in loopback, would have crossed) the
+// boundary; authorize() and authorizePipelined() cost one each.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/auth/auth.h"
+#include "core/vault/vault.h"
+#include "ipc/net/unix_socket.h"
+
+namespace seams::ipc {
+
+struct CapnpClientOptions {
+  std::string socket_path;
+  std::chrono::milliseconds call_timeout{5000};  // split.call_timeout_ms
+  std::chrono::milliseconds backoff_initial{20};
+  std::chrono::milliseconds backoff_max{1000};
+  std::size_t max_message_bytes = 96u << 20;
+  // How a connection is made; default: connectUnix(socket_path). Tests hand out socketpair ends.
+  std::function<Result<UniqueFd>()> connector;
+};
+
+class CapnpChannel;
+
+class CapnpVaultClient final : public Vault {
+ public:
+  explicit CapnpVaultClient(CapnpClientOptions options);
+  // Loopback. REQUIRES: `local` outlives this stub.
+  explicit CapnpVaultClient(Vault& local);
+  ~CapnpVaultClient() override;
+
+  Result<FileAttr> stat(const VaultPath& path) override;
+  Result<std::vector<DirEntry>> list(const VaultPath& path) override;
+  Result<ReadResult> read(const VaultPath& path, std::uint64_t offset,
+                          std::uint64_t length) override;
+  Result<FileAttr> write(const VaultPath& path, std::uint64_t offset,
+                         std::string_view data) override;
+  Result<FileAttr> put(const VaultPath& path, std::string_view data) override;
+  Result<FileAttr> create(const VaultPath& path, std::uint32_t mode) override;
+  Result<FileAttr> mkdir(const VaultPath& path, std::uint32_t mode) override;
+  Status unlink(const VaultPath& path) override;
+  Status rmdir(const VaultPath& path) override;
+  Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
+  Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Status fsync(const VaultPath& path) override;
+  Status reconcile(const VaultPath& path) override;
+  // The listener runs on the stub's loop thread (the local object's thread in loopback).
+  // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.
+  std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
+
+  std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<CapnpChannel> channel_;  // socket mode
+  Vault* local_ = nullptr;                 // loopback mode
+  std::size_t max_message_bytes_ = 96u << 20;
+  std::atomic<std::uint64_t> round_trips_{0};
+};
+
+class CapnpAuthClient final : public Auth {
+ public:
+  explicit CapnpAuthClient(CapnpClientOptions options);
+  explicit CapnpAuthClient(Auth& local);
+  ~CapnpAuthClient() override;
+
+  Result<Session> login(std::string_view user, std::string_view password) override;
+  Status logout(std::string_view token) override;
+  Result<Principal> validate(std::string_view token) override;
+  Status check(const Principal& who, const VaultPath& path, Access access) override;
+  Result<Principal> authorize(std::string_view token, const VaultPath& path,
+                              Access access) override;
+  Result<Principal> principalForUid(std::uint32_t uid) override;
+  Status grant(const Principal& admin, const Rule& rule) override;
+  Status revoke(const Principal& admin, const Rule& rule) override;
+  Result<std::vector<Rule>> rules() override;
+  std::unique_ptr<Subscription> subscribe(AuthListener listener) override;
+
+  // validate-then-check as a promise-pipelined chain: session(token).check(path, access) is sent
+  // before session() answers, so it costs one round trip like authorize(). Socket mode only
+  // (loopback answers with authorize()).
+  Result<Principal> authorizePipelined(std::string_view token, const VaultPath& path,
+                                       Access access);
+
+  std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<CapnpChannel> channel_;
+  Auth* local_ = nullptr;
+  std::size_t max_message_bytes_ = 96u << 20;
+  std::atomic<std::uint64_t> round_trips_{0};
+};
+
+}  // namespace seams::ipc

@@ -1,0 +1,71 @@
+# The Vault interface (core/vault/vault.h) on the wire. Evolution rules: ipc/SCHEMA_EVOLUTION.md.
+#
+# Paths travel as Text and are parsed again by the server with VaultPath::parse(): the server
+# never trusts a peer's path (a bad one is invalid_argument). Every results struct carries
+# `error` (null means ok) beside the value fields, which are unset on error.
+@0xc57125febbd8fcf2;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("seams::wire");
+
+using Common = import "common.capnp";
+using Error = Common.Error;
+using Handle = Common.Handle;
+
+enum FileType {
+  file @0;
+  directory @1;
+}
+
+struct FileAttr {
+  type @0 :FileType;
+  size @1 :UInt64;
+  version @2 :UInt64;
+  mtimeNs @3 :Int64;
+  mode @4 :UInt32;
+  inode @5 :UInt64;
+}
+
+struct DirEntry {
+  name @0 :Text;
+  attr @1 :FileAttr;
+}
+
+struct ChangeEvent {
+  enum Kind {
+    modified @0;
+    created @1;
+    removed @2;
+    renamed @3;
+  }
+  kind @0 :Kind;
+  path @1 :Text;
+  oldPath @2 :Text;
+  version @3 :UInt64;
+}
+
+# Implemented by the subscriber; the owner calls it once per change, in order per path.
+interface ChangeListener {
+  changed @0 (event :ChangeEvent) -> ();
+}
+
+interface Vault {
+  stat @0 (path :Text) -> (error :Error, attr :FileAttr);
+  list @1 (path :Text) -> (error :Error, entries :List(DirEntry));
+  read @2 (path :Text, offset :UInt64, length :UInt64)
+      -> (error :Error, data :Data, version :UInt64, fileSize :UInt64);
+  write @3 (path :Text, offset :UInt64, data :Data) -> (error :Error, attr :FileAttr);
+  put @4 (path :Text, data :Data) -> (error :Error, attr :FileAttr);
+  create @5 (path :Text, mode :UInt32) -> (error :Error, attr :FileAttr);
+  mkdir @6 (path :Text, mode :UInt32) -> (error :Error, attr :FileAttr);
+  unlink @7 (path :Text) -> (error :Error);
+  rmdir @8 (path :Text) -> (error :Error);
+  rename @9 (from :Text, to :Text) -> (error :Error, attr :FileAttr);
+  truncate @10 (path :Text, size :UInt64) -> (error :Error, attr :FileAttr);
+  fsync @11 (path :Text) -> (error :Error);
+  reconcile @12 (path :Text) -> (error :Error);
+
+  # The change feed: the owner calls listener.changed() for every change until the returned
+  # handle is dropped.
+  subscribe @13 (listener :ChangeListener) -> (handle :Handle);
+}
