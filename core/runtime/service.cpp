@@ -1,0 +1,200 @@
+#include "core/runtime/service.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace seams {
+
+std::string_view restartPolicyName(RestartPolicy p) noexcept {
+  switch (p) {
+    case RestartPolicy::permanent:
+      return "permanent";
+    case RestartPolicy::transient:
+      return "transient";
+    case RestartPolicy::temporary:
+      return "temporary";
+  }
+  return "unknown";
+}
+
+std::string_view serviceStateName(ServiceState s) noexcept {
+  switch (s) {
+    case ServiceState::stopped:
+      return "stopped";
+    case ServiceState::starting:
+      return "starting";
+    case ServiceState::running:
+      return "running";
+    case ServiceState::backoff:
+      return "backoff";
+    case ServiceState::failed:
+      return "failed";
+    case ServiceState::stopping:
+      return "stopping";
+  }
+  return "unknown";
+}
+
+std::string_view faultKindName(FaultKind k) noexcept {
+  switch (k) {
+    case FaultKind::crash:
+      return "crash";
+    case FaultKind::hang:
+      return "hang";
+    case FaultKind::throw_exception:
+      return "throw";
+    case FaultKind::abort_process:
+      return "abort";
+  }
+  return "unknown";
+}
+
+std::optional<FaultKind> parseFaultKind(std::string_view name) noexcept {
+  for (FaultKind k :
+       {FaultKind::crash, FaultKind::hang, FaultKind::throw_exception, FaultKind::abort_process}) {
+    if (faultKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+RunContext::RunContext(RuntimeEnv& env, HeartbeatMode mode, Duration idle_touch_interval)
+    : env_(env), mode_(mode), idle_touch_interval_(idle_touch_interval), heartbeat_(env.clock()) {}
+
+void RunContext::ready() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ready_ = true;
+  }
+  heartbeat_.touch();
+  cv_.notify_all();
+}
+
+bool RunContext::stopRequested() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stop_requested_;
+}
+
+bool RunContext::waitForStop(Duration timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return env_.waitUntil(lock, cv_, env_.clock().now() + timeout, [&] {
+    return stop_requested_ || fault_.has_value();
+  }) && stop_requested_;
+}
+
+void RunContext::idleUntilStopped() {
+  for (;;) {
+    heartbeat();
+    if (waitForStop(idle_touch_interval_)) return;
+  }
+}
+
+void RunContext::heartbeat() {
+  checkpoint();
+  heartbeat_.touch();
+}
+
+Heartbeat::BusyScope RunContext::busy() {
+  checkpoint();
+  return heartbeat_.busy();
+}
+
+void RunContext::checkpoint() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!fault_) return;
+  const FaultKind kind = *fault_;
+  fault_.reset();
+  switch (kind) {
+    case FaultKind::crash:
+      lock.unlock();
+      throw InjectedCrash{};
+    case FaultKind::throw_exception:
+      lock.unlock();
+      throw std::runtime_error("injected fault");
+    case FaultKind::hang:
+      // Blocks without touching the heartbeat, as a deadlocked thread would. Only the manager's
+      // teardown releases it, so tests can join the abandoned thread.
+      cv_.wait(lock, [&] { return hang_released_; });
+      return;
+    case FaultKind::abort_process:
+      std::abort();
+  }
+}
+
+void RunContext::requestStop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void RunContext::abandon() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    abandoned_ = true;
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void RunContext::releaseHang() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hang_released_ = true;
+  }
+  cv_.notify_all();
+}
+
+void RunContext::setFault(FaultKind kind) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fault_ = kind;
+  }
+  cv_.notify_all();
+}
+
+void RunContext::finish(Exit exit) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exit_ = std::move(exit);
+  }
+  cv_.notify_all();
+}
+
+bool RunContext::isReady() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ready_;
+}
+
+std::optional<RunContext::Exit> RunContext::exit() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return exit_;
+}
+
+bool RunContext::abandoned() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return abandoned_;
+}
+
+bool RunContext::faultPending() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fault_.has_value();
+}
+
+bool RunContext::waitReadyOrExit(MonoTime deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  env_.waitUntil(lock, cv_, deadline, [&] { return ready_ || exit_.has_value(); });
+  return ready_;
+}
+
+bool RunContext::waitExit(MonoTime deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return env_.waitUntil(lock, cv_, deadline, [&] { return exit_.has_value(); });
+}
+
+bool RunContext::waitExitRealTime(std::chrono::milliseconds bound) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return cv_.wait_for(lock, bound, [&] { return exit_.has_value(); });
+}
+
+}  // namespace seams

@@ -1,0 +1,207 @@
+// ServiceManager: starts services in dependency order, watches them, restarts them, stops them.
+//
+// Lifecycle:
+//   add() every service, then start(): the dependency graph is resolved (a cycle or a missing
+//   dependency is an error naming them) and services start one by one in topological order, each
+//   only once the ones it depends on are running. If one fails to start, those already started are
+//   stopped in reverse order and start() reports which one failed and why. Once all run, READY=1.
+//   startWatchdog() then runs the watchdog thread; shutdown() (safe twice; also run by the
+//   destructor) stops the watchdog, sends STOPPING=1 and stops services in reverse order, each
+//   within the stop timeout.
+//
+// The watchdog (one thread; checkOnce() is one pass, callable directly by tests) looks every
+// interval_ms, or at once when a service's thread ends:
+//   - crash: a run ended on its own (returned, returned an error, threw, injected crash);
+//   - hang: in the style of Envoy's GuardDog, a heartbeat older than heartbeat_deadline_ms is a
+//     *miss*, reported once per stall; older than kill_deadline_ms is a *hang*, handled per
+//     hang_action: "restart" abandons the hung thread (C++ cannot kill a thread: it is left
+//     blocked, counted in abandoned_threads, and never joined while it stays stuck) and restarts
+//     the service on a fresh thread, or "escalate" treats the whole process as broken (below).
+// It collects what it found under mutex_ and acts only after releasing it, so a service whose
+// start or stop calls back into the manager (status(), healthy()) cannot deadlock with it.
+//
+// What happens after a run ends is the restart policy's call (see RestartPolicy): a restart waits
+// an exponential backoff (backoff_initial_ms doubling up to backoff_max_ms, +/- backoff_jitter,
+// back to the initial delay once the service stayed up backoff_reset_after_ms). Under
+// `rest_for_one` the services that depend on it (transitively) are stopped in reverse order and
+// restarted in order once it runs again; under `one_for_one` they keep running (and see it missing
+// from Deps meanwhile). More than intensity_max_restarts restarts within intensity_period_s
+// escalates: every service stops in order and the process exits with kEscalationExitCode, so the
+// outer supervisor (systemd, seam-split) restarts the whole daemon.
+//
+// Thread-safety: every public method may be called from any thread, except that start(),
+// restart() and shutdown() must not be called from a service's own run() (they wait for it).
+// Locks: lifecycle_mutex_ serialises every start/stop of a service (start, restart, watchdog
+// actions, shutdown) and is held while calling into services; mutex_ guards the state fields and
+// is never held while calling a service, the notifier or the event hook. Order: lifecycle_mutex_,
+// then mutex_, then a RunContext's own mutex.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/config/config.h"
+#include "core/runtime/env.h"
+#include "core/runtime/notifier.h"
+#include "core/runtime/service.h"
+
+namespace seams {
+
+// EX_SOFTWARE: what the process exits with after an escalation.
+inline constexpr int kEscalationExitCode = 70;
+
+struct ServiceStatus {
+  std::string name;
+  std::vector<std::string> dependencies;
+  RestartPolicy policy = RestartPolicy::permanent;
+  ServiceState state = ServiceState::stopped;
+  std::uint32_t restarts = 0;  // restarts attempted since start()
+  std::string last_exit;       // how the last run ended ("stopped", "threw: ...")
+  std::optional<WallTime> last_exit_at;
+  std::string last_error;                 // the last abnormal end or start failure; "" if none
+  std::optional<Duration> heartbeat_age;  // while running
+  std::optional<Duration> restart_delay;  // while in backoff: the delay chosen
+  bool waiting_for_dependency = false;    // in backoff until a dependency runs again
+  std::uint32_t abandoned_threads = 0;    // hung runs left behind
+  bool fault_pending = false;             // injected, not yet taken at a checkpoint
+};
+
+enum class RuntimeEventKind : std::uint8_t {
+  started,            // a service became ready (first start or restart)
+  start_failed,       // detail: why
+  exited,             // a run ended on its own; detail: how
+  heartbeat_missed,   // once per stall; detail: age
+  hung,               // past the kill deadline; detail: age and what is done
+  restart_scheduled,  // delay: the backoff chosen
+  stopped,            // stopped on request (shutdown, restart, rest_for_one)
+  stop_timed_out,     // its thread was abandoned
+  escalated,          // detail: why; the process is about to exit
+};
+std::string_view runtimeEventKindName(RuntimeEventKind k) noexcept;
+
+struct RuntimeEvent {
+  RuntimeEventKind kind;
+  std::string service;  // empty for escalated
+  std::string detail;
+  Duration delay{0};
+  MonoTime at;
+};
+
+struct ManagerOptions {
+  WatchdogConfig watchdog;
+  // Optional: READY=1 / STATUS= / WATCHDOG=1 / STOPPING=1. Must outlive the manager.
+  Notifier* notifier = nullptr;
+  // Optional: every RuntimeEvent, on whichever thread caused it, never under mutex_ (it may call
+  // status(), not start/restart/shutdown). For logs and tests.
+  std::function<void(const RuntimeEvent&)> on_event;
+  // Called after an escalation's orderly stop. Default: flush stdio and std::_Exit(code).
+  std::function<void(int exit_code)> exit_process;
+};
+
+class ServiceManager {
+ public:
+  ServiceManager(RuntimeEnv& env, ManagerOptions options);
+  ~ServiceManager();
+  ServiceManager(const ServiceManager&) = delete;
+  ServiceManager& operator=(const ServiceManager&) = delete;
+
+  // REQUIRES: before start(); names unique.
+  Status add(std::unique_ptr<Service> service, RestartPolicy policy = RestartPolicy::permanent);
+
+  Status start();
+  void startWatchdog();
+  // One watchdog pass: what the watchdog thread does each interval.
+  void checkOnce();
+  Status shutdown();
+
+  // Stops `name` (and under rest_for_one its dependents, in reverse) and starts it again (then
+  // them, in order). Waits for it. Not from a service's own thread.
+  Status restart(std::string_view name);
+  // The same, performed by the watchdog on its next pass; returns at once (for the control plane,
+  // whose own thread may be the one restarted).
+  Status requestRestart(std::string_view name);
+  // Delivers `kind` at the service's next checkpoint. not_supported unless it acceptsFaults().
+  Status injectFault(std::string_view name, FaultKind kind);
+
+  // Asks whoever waits in waitForStopRequest() (main) to shut down and exit with `exit_code`.
+  void requestStop(int exit_code = 0);
+  // Blocks until requestStop() or an escalation; returns the exit code.
+  int waitForStopRequest();
+
+  std::vector<ServiceStatus> status() const;
+  // Every service running (or deliberately stopped) with a fresh heartbeat.
+  bool healthy() const;
+  // Names in start order (after start()).
+  std::vector<std::string> startOrder() const;
+  std::uint32_t abandonedThreads() const;
+  bool escalated() const;
+
+ private:
+  struct Entry;
+  struct Abandoned {
+    std::shared_ptr<RunContext> run;
+    std::thread thread;
+    Entry* entry;
+  };
+
+  Status resolveOrder();
+  Entry* find(std::string_view name) const;
+  std::vector<Entry*> dependentsOf(const Entry& e) const;  // transitive, in start order
+  void emit(RuntimeEventKind kind, const std::string& service, std::string detail,
+            Duration delay = Duration(0));
+  void wakeWatchdog();
+  void watchdogLoop();
+  bool healthyLocked(MonoTime now) const;
+
+  // REQUIRES: lifecycle_mutex_ held (and not mutex_).
+  Status startOne(Entry& e);
+  Status stopOne(Entry& e, std::string_view why);
+  void abandonRun(Entry& e);
+  void handleEnd(Entry& e, bool hung, const std::string& reason, bool clean);
+  bool scheduleRestart(Entry& e, const std::string& reason);
+  void restartNow(Entry& e);
+  void restartLocked(Entry& e);
+  void restartHeldDependents(Entry& e);
+  void escalate(const std::string& reason);
+  Status stopAllLocked();
+
+  RuntimeEnv& env_;
+  const ManagerOptions options_;
+  const Duration interval_, miss_deadline_, kill_deadline_, start_timeout_, stop_timeout_;
+  const Duration backoff_initial_, backoff_max_, backoff_reset_after_, intensity_period_;
+
+  std::vector<std::unique_ptr<Entry>> entries_;  // registration order; fixed once start() begins
+  std::vector<Entry*> order_;                    // start order; fixed once start() succeeds
+
+  mutable std::mutex lifecycle_mutex_;
+  std::vector<Abandoned> abandoned_;    // GUARDED_BY(lifecycle_mutex_)
+  std::deque<MonoTime> restart_times_;  // GUARDED_BY(lifecycle_mutex_): for the intensity
+  bool stopped_ = false;                // GUARDED_BY(lifecycle_mutex_)
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;            // watchdog wake-ups and stop requests
+  bool started_ = false;                  // GUARDED_BY(mutex_)
+  bool stopping_ = false;                 // GUARDED_BY(mutex_)
+  bool escalated_ = false;                // GUARDED_BY(mutex_)
+  bool watchdog_stop_ = false;            // GUARDED_BY(mutex_)
+  bool wake_pending_ = false;             // GUARDED_BY(mutex_)
+  bool stop_requested_ = false;           // GUARDED_BY(mutex_)
+  int exit_code_ = 0;                     // GUARDED_BY(mutex_)
+  std::optional<MonoTime> last_ping_;     // GUARDED_BY(mutex_)
+  std::vector<Entry*> restart_requests_;  // GUARDED_BY(mutex_)
+  std::uint32_t abandoned_count_ = 0;     // GUARDED_BY(mutex_)
+
+  std::thread watchdog_thread_;  // started once; joined by shutdown()
+};
+
+}  // namespace seams
