@@ -1,0 +1,832 @@
+#define FUSE_USE_VERSION 312
+#include "core/fuse/fuse_frontend.h"
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/fuse/mount_util.h"
+
+namespace seams {
+namespace {
+
+constexpr std::string_view kVersionXattr = "user.seams.version";
+
+// The frontend whose request handler runs on this thread, if any. The change listener compares
+// it with itself: a change this frontend's own handler made must not be notified from inside
+// that handler (see the header). Per frontend, not a bool, so a second mount of the same Vault
+// is still told about changes made through the first.
+thread_local const FuseFrontend* t_handling = nullptr;
+
+int errnoOf(const Status& s) {
+  const int e = toErrno(s.code());
+  return e == 0 ? EIO : e;
+}
+
+// How long a thread that changed the vault waits for the kernel to take its invalidations
+// (kernel_notifier.h). Normally microseconds; the bound only matters when a FUSE request on the
+// same file is in flight and waiting for a lock that thread holds.
+constexpr std::chrono::milliseconds kNotifyWait{100};
+
+}  // namespace
+
+// The libfuse callbacks. Each one runs its body through handle(), which marks the thread,
+// tracks the request for the heartbeat and turns any exception into EIO: nothing escapes into
+// libfuse's C frames. A body returns 0 once it has replied, or the errno to reply with; the
+// reply is always its last action, so an exception can never follow a reply.
+class FuseOps {
+ public:
+  static fuse_lowlevel_ops table() {
+    fuse_lowlevel_ops ops{};
+    ops.init = &FuseOps::init;
+    ops.lookup = &FuseOps::lookup;
+    ops.forget = &FuseOps::forget;
+    ops.forget_multi = &FuseOps::forgetMulti;
+    ops.getattr = &FuseOps::getattr;
+    ops.setattr = &FuseOps::setattr;
+    ops.mkdir = &FuseOps::mkdir;
+    ops.unlink = &FuseOps::unlink;
+    ops.rmdir = &FuseOps::rmdir;
+    ops.rename = &FuseOps::rename;
+    ops.open = &FuseOps::open;
+    ops.read = &FuseOps::read;
+    ops.write = &FuseOps::write;
+    ops.flush = &FuseOps::flush;
+    ops.release = &FuseOps::release;
+    ops.fsync = &FuseOps::fsync;
+    ops.opendir = &FuseOps::opendir;
+    ops.readdir = &FuseOps::readdir;
+    ops.releasedir = &FuseOps::releasedir;
+    ops.fsyncdir = &FuseOps::fsyncdir;
+    ops.statfs = &FuseOps::statfs;
+    ops.getxattr = &FuseOps::getxattr;
+    ops.listxattr = &FuseOps::listxattr;
+    ops.access = &FuseOps::access;
+    ops.create = &FuseOps::create;
+    return ops;
+  }
+
+ private:
+  // A directory handle: the listing taken at opendir, so offsets stay stable across readdir
+  // calls while the directory changes.
+  struct DirHandle {
+    std::vector<DirEntry> entries;
+  };
+
+  static FuseFrontend& self(fuse_req_t req) {
+    return *static_cast<FuseFrontend*>(fuse_req_userdata(req));
+  }
+
+  template <typename Body>
+  static void handle(fuse_req_t req, Body&& body) noexcept {
+    FuseFrontend& fs = self(req);
+    InFlightTracker::Scope tracked(fs.in_flight_);
+    const FuseFrontend* previous = t_handling;
+    t_handling = &fs;
+    int err = 0;
+    try {
+      err = body(fs);
+    } catch (const std::exception& e) {
+      fs.handler_exceptions_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("fuse: handler threw: {}", e.what());
+      err = EIO;
+    } catch (...) {
+      fs.handler_exceptions_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("fuse: handler threw a non-standard exception");
+      err = EIO;
+    }
+    t_handling = previous;
+    if (err != 0) fuse_reply_err(req, err);
+  }
+
+  // --- who, where, may they -------------------------------------------------------------------
+
+  static Result<Principal> caller(FuseFrontend& fs, fuse_req_t req) {
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    auto who = fs.auth_.principalForUid(ctx->uid);
+    if (!who.ok() && who.code() == Errc::not_found) {
+      return Status(Errc::permission_denied, "uid " + std::to_string(ctx->uid) + " is not mapped");
+    }
+    return who;
+  }
+
+  static Result<VaultPath> pathOf(FuseFrontend& fs, fuse_ino_t ino) {
+    auto path = fs.inodes_.path(ino);
+    if (!path) return Status(Errc::not_found, "node " + std::to_string(ino) + " is gone");
+    return std::move(*path);
+  }
+
+  // The path of `name` in directory `parent`. A name the vault refuses (the reserved ".seams")
+  // is reported as `refused` (ENOENT for lookups: it simply is not there).
+  static Result<VaultPath> childOf(FuseFrontend& fs, fuse_ino_t parent, const char* name) {
+    auto dir = pathOf(fs, parent);
+    if (!dir.ok()) return dir.status();
+    return dir->child(name);
+  }
+
+  static int allow(FuseFrontend& fs, const Principal& who, const VaultPath& path, Access access) {
+    Status s = fs.auth_.check(who, path, access);
+    return s.ok() ? 0 : errnoOf(s);
+  }
+
+  // Metadata is visible to whoever may read the object or list it.
+  static int allowMeta(FuseFrontend& fs, const Principal& who, const VaultPath& path) {
+    Status s = fs.auth_.check(who, path, Access::read);
+    if (s.ok()) return 0;
+    if (s.code() != Errc::permission_denied) return errnoOf(s);
+    Status l = fs.auth_.check(who, path, Access::list);
+    return l.ok() ? 0 : errnoOf(l);
+  }
+
+  // --- replies --------------------------------------------------------------------------------
+
+  static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a) {
+    struct stat st {};
+    const bool dir = a.type == FileType::directory;
+    std::uint32_t perm = a.mode & 07777;
+    if (perm == 0) perm = dir ? 0755 : 0644;
+    st.st_ino = ino;
+    st.st_mode = (dir ? S_IFDIR : S_IFREG) | perm;
+    st.st_nlink = dir ? 2 : 1;
+    st.st_uid = fs.owner_uid_;
+    st.st_gid = fs.owner_gid_;
+    st.st_size = static_cast<off_t>(a.size);
+    st.st_blksize = 4096;
+    st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+    st.st_mtim.tv_sec = a.mtime_ns / 1'000'000'000;
+    st.st_mtim.tv_nsec = a.mtime_ns % 1'000'000'000;
+    st.st_atim = st.st_mtim;
+    st.st_ctim = st.st_mtim;
+    return st;
+  }
+
+  // Replies with an entry for `path`, counting the kernel's new reference to its node.
+  static int replyEntry(FuseFrontend& fs, fuse_req_t req, const VaultPath& path,
+                        const FileAttr& attr) {
+    fuse_entry_param e{};
+    e.ino = fs.inodes_.remember(path);
+    e.generation = 0;  // node ids are never reused
+    e.attr = toStat(fs, e.ino, attr);
+    e.attr_timeout = fs.config_.attr_timeout_s;
+    e.entry_timeout = fs.config_.entry_timeout_s;
+    // An interrupted request never reached the kernel, which will therefore never forget it.
+    if (fuse_reply_entry(req, &e) == -ENOENT) fs.inodes_.forget(e.ino, 1);
+    return 0;
+  }
+
+  static void setOpenFlags(const FuseFrontend& fs, fuse_file_info* fi) {
+    fi->keep_cache = fs.config_.kernel_cache ? 1 : 0;
+    // Every write reaches the vault before it is acknowledged, so close() has nothing to flush.
+    fi->noflush = 1;
+  }
+
+  // --- callbacks ------------------------------------------------------------------------------
+
+  static void init(void* userdata, fuse_conn_info* conn) noexcept {
+    auto& fs = *static_cast<FuseFrontend*>(userdata);
+    // The kernel's write-back cache would acknowledge writes before the vault has them and
+    // would keep dirty pages a remote change cannot invalidate cleanly: keep it off.
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // O_TRUNC arrives with open() (one request instead of setattr + open).
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    // Node ids are paths; they cannot be resolved from a file handle after a reboot.
+    conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
+    {
+      std::lock_guard lock(fs.ready_mutex_);
+      fs.init_done_ = true;
+    }
+    fs.ready_cv_.notify_all();
+  }
+
+  static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = childOf(fs, parent, name);
+      if (!path.ok()) return path.code() == Errc::name_too_long ? ENAMETOOLONG : ENOENT;
+      if (int err = allowMeta(fs, *who, *path)) return err;
+      auto attr = fs.vault_.stat(*path);
+      if (!attr.ok()) {
+        if (attr.code() != Errc::not_found) return errnoOf(attr.status());
+        // A negative entry: the kernel remembers the miss for entry_timeout; a creation made
+        // elsewhere invalidates it (onVaultChange).
+        fuse_entry_param e{};
+        e.ino = 0;
+        e.entry_timeout = fs.config_.entry_timeout_s;
+        fuse_reply_entry(req, &e);
+        return 0;
+      }
+      return replyEntry(fs, req, *path, *attr);
+    });
+  }
+
+  static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      fs.inodes_.forget(ino, nlookup);
+      fuse_reply_none(req);
+      return 0;
+    });
+  }
+
+  static void forgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      for (size_t i = 0; i < count; ++i) fs.inodes_.forget(forgets[i].ino, forgets[i].nlookup);
+      fuse_reply_none(req);
+      return 0;
+    });
+  }
+
+  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allowMeta(fs, *who, *path)) return err;
+      auto attr = fs.vault_.stat(*path);
+      if (!attr.ok()) return errnoOf(attr.status());
+      const struct stat st = toStat(fs, ino, *attr);
+      fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+      return 0;
+    });
+  }
+
+  static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                      fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) return EPERM;
+      Result<FileAttr> result =
+          (to_set & FUSE_SET_ATTR_SIZE)
+              ? fs.vault_.truncate(*path, static_cast<std::uint64_t>(attr->st_size))
+              : fs.vault_.stat(*path);  // times: accepted, ignored
+      if (!result.ok()) return errnoOf(result.status());
+      const struct stat st = toStat(fs, ino, *result);
+      fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+      return 0;
+    });
+  }
+
+  static void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = childOf(fs, parent, name);
+      if (!path.ok()) return errnoOf(path.status());
+      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      auto attr = fs.vault_.mkdir(*path, mode & 07777);
+      if (!attr.ok()) return errnoOf(attr.status());
+      return replyEntry(fs, req, *path, *attr);
+    });
+  }
+
+  static void removeName(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = childOf(fs, parent, name);
+      if (!path.ok()) return path.code() == Errc::name_too_long ? ENAMETOOLONG : ENOENT;
+      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      Status s = dir ? fs.vault_.rmdir(*path) : fs.vault_.unlink(*path);
+      if (!s.ok()) return errnoOf(s);
+      fs.inodes_.detach(*path);
+      fuse_reply_err(req, 0);
+      return 0;
+    });
+  }
+  static void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    removeName(req, parent, name, false);
+  }
+  static void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    removeName(req, parent, name, true);
+  }
+
+  static void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+                     const char* newname, unsigned int flags) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE)) return EINVAL;  // RENAME_EXCHANGE
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto from = childOf(fs, parent, name);
+      if (!from.ok()) return from.code() == Errc::name_too_long ? ENAMETOOLONG : ENOENT;
+      auto to = childOf(fs, newparent, newname);
+      if (!to.ok()) return errnoOf(to.status());
+      if (int err = allow(fs, *who, *from, Access::write)) return err;
+      if (int err = allow(fs, *who, *to, Access::write)) return err;
+      if (flags & RENAME_NOREPLACE) {
+        // Not atomic with the rename; the vault has no no-replace rename. Good enough for
+        // tools that ask for it (mv -n), which also check themselves.
+        auto existing = fs.vault_.stat(*to);
+        if (existing.ok()) return EEXIST;
+        if (existing.code() != Errc::not_found) return errnoOf(existing.status());
+      }
+      auto attr = fs.vault_.rename(*from, *to);
+      if (!attr.ok()) return errnoOf(attr.status());
+      fs.inodes_.rename(*from, *to);
+      fuse_reply_err(req, 0);
+      return 0;
+    });
+  }
+
+  // The access an open needs, by its flags.
+  static int allowOpen(FuseFrontend& fs, const Principal& who, const VaultPath& path, int flags) {
+    const int mode = flags & O_ACCMODE;
+    if (mode == O_RDONLY || mode == O_RDWR) {
+      if (int err = allow(fs, who, path, Access::read)) return err;
+    }
+    if (mode == O_WRONLY || mode == O_RDWR || (flags & O_TRUNC)) {
+      if (int err = allow(fs, who, path, Access::write)) return err;
+    }
+    return 0;
+  }
+
+  static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allowOpen(fs, *who, *path, fi->flags)) return err;
+      if (fi->flags & O_TRUNC) {
+        auto attr = fs.vault_.truncate(*path, 0);
+        if (!attr.ok()) return errnoOf(attr.status());
+      }
+      setOpenFlags(fs, fi);
+      fuse_reply_open(req, fi);
+      return 0;
+    });
+  }
+
+  static void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+                     fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = childOf(fs, parent, name);
+      if (!path.ok()) return errnoOf(path.status());
+      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      if ((fi->flags & O_ACCMODE) != O_WRONLY) {
+        if (int err = allow(fs, *who, *path, Access::read)) return err;
+      }
+      auto attr = fs.vault_.create(*path, mode & 07777);
+      if (!attr.ok() && attr.code() == Errc::already_exists && !(fi->flags & O_EXCL)) {
+        // Created elsewhere since the kernel's lookup: open the existing file, as open(2) would.
+        attr = (fi->flags & O_TRUNC) ? fs.vault_.truncate(*path, 0) : fs.vault_.stat(*path);
+        if (attr.ok() && attr->type == FileType::directory) return EISDIR;
+      }
+      if (!attr.ok()) return errnoOf(attr.status());
+      fuse_entry_param e{};
+      e.ino = fs.inodes_.remember(*path);
+      e.attr = toStat(fs, e.ino, *attr);
+      e.attr_timeout = fs.config_.attr_timeout_s;
+      e.entry_timeout = fs.config_.entry_timeout_s;
+      setOpenFlags(fs, fi);
+      if (fuse_reply_create(req, &e, fi) == -ENOENT) fs.inodes_.forget(e.ino, 1);
+      return 0;
+    });
+  }
+
+  static void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allow(fs, *who, *path, Access::read)) return err;
+      auto data = fs.vault_.read(*path, static_cast<std::uint64_t>(off), size);
+      if (!data.ok()) {
+        // read(2) past the end returns 0 bytes; the vault calls that a bad range.
+        if (data.code() == Errc::range_not_satisfiable) {
+          fuse_reply_buf(req, nullptr, 0);
+          return 0;
+        }
+        return errnoOf(data.status());
+      }
+      fuse_reply_buf(req, data->data.data(), data->data.size());
+      return 0;
+    });
+  }
+
+  static void write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
+                    fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      auto attr = fs.vault_.write(*path, static_cast<std::uint64_t>(off), {buf, size});
+      if (!attr.ok()) return errnoOf(attr.status());
+      fuse_reply_write(req, size);
+      return 0;
+    });
+  }
+
+  static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      fuse_reply_err(req, 0);  // writes are already in the vault
+      return 0;
+    });
+  }
+
+  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    handle(req, [&](FuseFrontend&) -> int {
+      fuse_reply_err(req, 0);  // no per-open state
+      return 0;
+    });
+  }
+
+  static void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      Status s = fs.vault_.fsync(*path);
+      if (!s.ok()) return errnoOf(s);
+      fuse_reply_err(req, 0);
+      return 0;
+    });
+  }
+
+  static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allow(fs, *who, *path, Access::list)) return err;
+      auto entries = fs.vault_.list(*path);
+      if (!entries.ok()) return errnoOf(entries.status());
+      auto dir = std::make_unique<DirHandle>();
+      dir->entries = std::move(*entries);
+      fi->fh = reinterpret_cast<std::uint64_t>(dir.get());
+      if (fuse_reply_open(req, fi) == 0) {
+        dir.release();  // owned by the kernel's handle now; releasedir() takes it back
+      }
+      return 0;
+    });
+  }
+
+  static void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      const auto* dir = reinterpret_cast<const DirHandle*>(fi->fh);
+      if (dir == nullptr) return EBADF;
+      std::string buf(size, '\0');
+      std::size_t used = 0;
+      // Offsets: 1 after ".", 2 after "..", 3 + i after entries[i].
+      const std::size_t total = dir->entries.size() + 2;
+      for (std::size_t i = static_cast<std::size_t>(off); i < total; ++i) {
+        struct stat st {};
+        const char* name;
+        if (i < 2) {
+          name = i == 0 ? "." : "..";
+          st.st_ino = i == 0 ? ino : FUSE_ROOT_ID;
+          st.st_mode = S_IFDIR;
+        } else {
+          const DirEntry& entry = dir->entries[i - 2];
+          name = entry.name.c_str();
+          // d_ino: the backing inode (readdir does not hand out node ids; lookup does).
+          st.st_ino = entry.attr.inode != 0 ? entry.attr.inode : i + 1;
+          st.st_mode = entry.attr.type == FileType::directory ? S_IFDIR : S_IFREG;
+        }
+        const std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st,
+                                                   static_cast<off_t>(i + 1));
+        if (need > size - used) break;
+        used += need;
+      }
+      fuse_reply_buf(req, buf.data(), used);
+      return 0;
+    });
+  }
+
+  static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend&) -> int {
+      std::unique_ptr<DirHandle> dir(reinterpret_cast<DirHandle*>(fi->fh));
+      fi->fh = 0;
+      fuse_reply_err(req, 0);
+      return 0;
+    });
+  }
+
+  static void fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      fuse_reply_err(req, 0);  // directory changes are made durable by the vault itself
+      return 0;
+    });
+  }
+
+  static void statfs(fuse_req_t req, fuse_ino_t) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      // The Vault interface has no capacity figures; report a filesystem of unknown size (like
+      // /proc) with the limits that hold.
+      struct statvfs sv {};
+      sv.f_bsize = 4096;
+      sv.f_frsize = 4096;
+      sv.f_namemax = VaultPath::kMaxComponent;
+      fuse_reply_statfs(req, &sv);
+      return 0;
+    });
+  }
+
+  // Replies to a getxattr/listxattr value: its size when asked for the size, ERANGE if the
+  // caller's buffer is too small.
+  static int replyXattr(fuse_req_t req, std::string_view value, size_t size) {
+    if (size == 0) {
+      fuse_reply_xattr(req, value.size());
+      return 0;
+    }
+    if (size < value.size()) return ERANGE;
+    fuse_reply_buf(req, value.data(), value.size());
+    return 0;
+  }
+
+  static void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      // Answered before anything else: the kernel asks for security.capability on writes.
+      if (name != kVersionXattr) return ENODATA;
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allowMeta(fs, *who, *path)) return err;
+      auto attr = fs.vault_.stat(*path);
+      if (!attr.ok()) return errnoOf(attr.status());
+      return replyXattr(req, std::to_string(attr->version), size);
+    });
+  }
+
+  static void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allowMeta(fs, *who, *path)) return err;
+      static constexpr char kNames[] = "user.seams.version";  // with its NUL
+      return replyXattr(req, std::string_view(kNames, sizeof kNames), size);
+    });
+  }
+
+  static void access(fuse_req_t req, fuse_ino_t ino, int mask) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      auto who = caller(fs, req);
+      if (!who.ok()) return errnoOf(who.status());
+      auto path = pathOf(fs, ino);
+      if (!path.ok()) return ENOENT;
+      if (int err = allowMeta(fs, *who, *path)) return err;
+      if (mask & R_OK) {
+        if (int err = allow(fs, *who, *path, Access::read)) {
+          if (allow(fs, *who, *path, Access::list) != 0) return err;
+        }
+      }
+      if (mask & W_OK) {
+        if (int err = allow(fs, *who, *path, Access::write)) return err;
+      }
+      fuse_reply_err(req, 0);
+      return 0;
+    });
+  }
+};
+
+// --- FuseFrontend ---------------------------------------------------------------------------
+
+FuseFrontend::FuseFrontend(Vault& vault, Auth& auth, FuseConfig config, const Clock& clock)
+    : vault_(vault),
+      auth_(auth),
+      config_(std::move(config)),
+      clock_(clock),
+      owner_uid_(::getuid()),
+      owner_gid_(::getgid()),
+      in_flight_(static_cast<std::size_t>(std::max(config_.max_threads, 1)) + 8, clock),
+      notifier_(kNotifyWait) {}
+
+FuseFrontend::~FuseFrontend() {
+  stop();
+}
+
+std::string FuseFrontend::mountpoint() const {
+  std::shared_lock lock(session_mutex_);
+  return mountpoint_;
+}
+
+FuseFrontend::Health FuseFrontend::health() const {
+  Health h;
+  h.running = running();
+  h.in_flight = in_flight_.inFlight();
+  h.oldest_request_start = in_flight_.oldestStart();
+  h.requests = in_flight_.started();
+  h.notifications = notifier_.sent();
+  h.notify_failures = notifier_.failures();
+  h.notify_timeouts = notifier_.timeouts();
+  h.handler_exceptions = handler_exceptions_.load(std::memory_order_relaxed);
+  return h;
+}
+
+Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
+  std::lock_guard life(lifecycle_mutex_);
+  if (loop_running_.load()) return Status(Errc::conflict, "fuse: already started");
+  stopLocked();  // the remains of a loop that ended on its own, if any
+
+  if (config_.mountpoint.empty()) {
+    return Status(Errc::invalid_argument, "fuse.mountpoint: required when fuse is enabled");
+  }
+  if (config_.max_threads < 1 || config_.max_threads > 256) {
+    return Status(Errc::invalid_argument, "fuse.max_threads: must be between 1 and 256");
+  }
+  if (config_.max_idle_threads < 0 || config_.entry_timeout_s < 0 || config_.attr_timeout_s < 0) {
+    return Status(Errc::invalid_argument, "fuse: thread counts and timeouts must not be negative");
+  }
+
+  auto canonical = canonicalMountPoint(config_.mountpoint);
+  if (!canonical.ok()) return canonical.status();
+  const std::string mountpoint = std::move(*canonical);
+  SEAMS_RETURN_IF_ERROR(clearStaleMount(mountpoint));
+
+  std::vector<std::string> args_text = {"seams", "-o", "fsname=seams,subtype=seams,noatime"};
+  if (config_.allow_other) args_text.push_back("-oallow_other");
+  std::vector<char*> argv;
+  for (auto& a : args_text) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  const fuse_lowlevel_ops ops = FuseOps::table();
+
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, this);
+  fuse_opt_free_args(&args);
+  if (se == nullptr) return Status(Errc::unavailable, "fuse: fuse_session_new failed");
+  {
+    std::lock_guard lock(ready_mutex_);
+    init_done_ = false;
+    loop_done_ = false;
+    loop_result_ = 0;
+  }
+  if (fuse_session_mount(se, mountpoint.c_str()) != 0) {
+    fuse_session_destroy(se);
+    return Status(Errc::unavailable, "fuse: mounting " + mountpoint + " failed");
+  }
+  {
+    std::unique_lock lock(session_mutex_);
+    session_ = se;
+    mountpoint_ = mountpoint;
+  }
+  for (const auto& m : fuseMountsAt(mountpoint)) connection_ = m.minor;  // the newest one
+
+  const int max_threads = config_.max_threads;
+  const int max_idle = config_.max_idle_threads;
+  loop_running_.store(true, std::memory_order_release);
+  loop_thread_ = std::thread([this, se, max_threads, max_idle] {
+    fuse_loop_config* loop_config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(loop_config, static_cast<unsigned>(max_threads));
+    fuse_loop_cfg_set_idle_threads(loop_config, static_cast<unsigned>(max_idle));
+    const int rc = fuse_session_loop_mt(se, loop_config);
+    fuse_loop_cfg_destroy(loop_config);
+    loop_running_.store(false, std::memory_order_release);
+    {
+      std::lock_guard lock(ready_mutex_);
+      loop_done_ = true;
+      loop_result_ = rc;
+    }
+    ready_cv_.notify_all();
+  });
+
+  bool ready = false;
+  int loop_rc = 0;
+  {
+    std::unique_lock lock(ready_mutex_);
+    ready_cv_.wait_for(lock, start_timeout, [&] { return init_done_ || loop_done_; });
+    ready = init_done_ && !loop_done_;
+    loop_rc = loop_result_;
+  }
+  if (!ready) {
+    stopLocked();
+    return Status(Errc::unavailable, "fuse: " + mountpoint + " did not become ready (loop result " +
+                                         std::to_string(loop_rc) + ")");
+  }
+
+  // From here on, changes made elsewhere reach the kernel.
+  notifier_.start(se);
+  subscription_ = vault_.subscribe([this](const ChangeEvent& event) { onVaultChange(event); });
+  spdlog::info("fuse: mounted {} ({} threads max, {} idle)", mountpoint, max_threads, max_idle);
+  return okStatus();
+}
+
+void FuseFrontend::stop() {
+  std::lock_guard life(lifecycle_mutex_);
+  stopLocked();
+}
+
+void FuseFrontend::stopLocked() {
+  // First no new notifications (a Subscription waits for listener calls in flight).
+  subscription_.reset();
+  fuse_session* se = nullptr;
+  std::string mountpoint;
+  {
+    std::shared_lock lock(session_mutex_);
+    se = session_;
+    mountpoint = mountpoint_;
+  }
+  if (se == nullptr) return;
+
+  // The loop's workers sleep in read(/dev/fuse); unmounting ends the connection and wakes them
+  // with ENODEV. A plain umount fails with EBUSY while a process holds a file in the mount:
+  // then force it (MNT_FORCE aborts the FUSE connection, so those processes see ENOTCONN and
+  // the loop ends) and detach it.
+  if (::umount2(mountpoint.c_str(), UMOUNT_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == EBUSY) {
+      spdlog::warn("fuse: {} is busy; aborting the connection", mountpoint);
+      if (::umount2(mountpoint.c_str(), MNT_FORCE | MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+        spdlog::error("fuse: forced unmount of {} failed: {}", mountpoint, std::strerror(errno));
+      }
+    } else if (err != EINVAL && err != ENOENT) {
+      // EINVAL: no longer mounted (someone unmounted us, or the loop failed).
+      spdlog::error("fuse: unmounting {} failed: {}", mountpoint, std::strerror(err));
+    }
+  }
+  if (loop_thread_.joinable()) loop_thread_.join();
+  loop_running_.store(false, std::memory_order_release);
+  notifier_.stop();  // the connection is gone: nothing it sends can block any more
+
+  {
+    std::unique_lock lock(session_mutex_);
+    // The connection is gone, so this only closes /dev/fuse (it polls the fd, sees POLLERR and
+    // skips its own umount).
+    fuse_session_unmount(se);
+    fuse_session_destroy(se);
+    session_ = nullptr;
+  }
+  spdlog::info("fuse: unmounted {}", mountpoint);
+}
+
+// --- kernel cache invalidation ---------------------------------------------------------------
+
+void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
+  // Made through this mount, on this very handler: the kernel already knows, and notifying from
+  // here could deadlock on the locks the kernel holds for this request.
+  if (t_handling == this) return;
+  try {
+    std::shared_lock lock(session_mutex_);
+    fuse_session* se = session_;
+    if (se == nullptr) return;
+
+    std::vector<KernelNotifier::Op> ops;
+    auto inode = [&](const VaultPath& path) {
+      if (auto ino = inodes_.find(path)) {
+        // Attributes only, inline: never blocks, and makes the next access ask us again.
+        fuse_lowlevel_notify_inval_inode(se, *ino, -1, 0);
+        ops.push_back({KernelNotifier::Op::Kind::inode, *ino, {}});
+      }
+    };
+    auto entry = [&](const VaultPath& path) {
+      if (path.isRoot()) return;
+      // Nothing is cached beneath a directory the kernel holds no node for.
+      if (auto parent = inodes_.find(path.parent())) {
+        fuse_lowlevel_notify_inval_inode(se, *parent, -1, 0);
+        ops.push_back({KernelNotifier::Op::Kind::entry, *parent, std::string(path.name())});
+      }
+    };
+    switch (event.kind) {
+      case ChangeEvent::Kind::modified:
+        inode(event.path);
+        break;
+      case ChangeEvent::Kind::created:  // drops a negative entry, too
+      case ChangeEvent::Kind::removed:
+        entry(event.path);
+        inode(event.path);
+        break;
+      case ChangeEvent::Kind::renamed:
+        entry(event.old_path);
+        entry(event.path);
+        inode(event.old_path);
+        inode(event.path);
+        break;
+    }
+    notifier_.run(std::move(ops));
+  } catch (const std::exception& e) {
+    spdlog::error("fuse: invalidation after a change to {} failed: {}", event.path.str(), e.what());
+  } catch (...) {
+    spdlog::error("fuse: invalidation after a change to {} failed", event.path.str());
+  }
+}
+
+}  // namespace seams

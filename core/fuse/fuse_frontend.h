@@ -1,0 +1,158 @@
+// FuseFrontend: the vault as a filesystem, through libfuse3's low-level API.
+//
+// The frontend programs against Vault& and Auth& only; whether they are local objects (seamd)
+// or IPC stubs (seam-fused) is the composition root's choice.
+//
+// Who may do what. Each request carries the caller's filesystem uid; Auth::principalForUid()
+// maps it to a vault user (an unmapped uid gets EACCES for everything) and Auth::check() decides
+// each operation:
+//   lookup, getattr, getxattr, listxattr, access(F_OK/R_OK/X_OK)  read or list on the target
+//   opendir/readdir                                              list on the directory
+//   open                                    read and/or write by the open flags (O_TRUNC: write)
+//   read / write                                                  read / write, on every call
+//   create, mkdir, unlink, rmdir, setattr(size)                   write on the target
+//   rename                                                        write on both names
+//   statfs, flush, fsync                                          a mapped uid
+//   release, releasedir, forget                                   none (they cannot be refused)
+// setattr: a size change truncates; atime/mtime changes are accepted and ignored (the vault
+// keeps its own mtime), so `touch` works; mode, uid and gid changes are refused with EPERM (the
+// vault has no owners and keeps its own modes). Files are shown as owned by the daemon's uid/gid.
+// Extended attributes: getxattr("user.seams.version") is the file's version in decimal;
+// every other name gets ENODATA at once, without a Vault or Auth call (the kernel asks for
+// "security.capability" before writes); listxattr lists only that name; setxattr is ENOSYS.
+//
+// The kernel's caches. Entries and attributes are cached for fuse.entry_timeout_s and
+// fuse.attr_timeout_s (misses are cached as negative entries too), file pages across opens when
+// fuse.kernel_cache is set. A cached entry or attribute is served by the kernel without asking
+// us, so within those timeouts `stat` does not re-check permissions (open, read, write and
+// readdir always do): set the timeouts to 0 where that matters more than speed.
+// Changes made elsewhere (HTTP, sync) reach the kernel through the Vault change feed: the
+// listener invalidates the inode (content and attributes: fuse_lowlevel_notify_inval_inode) and,
+// for created, removed and renamed names, the dentry (_inval_entry, negative entries included),
+// before the Vault call that made the change returns, so a read through the mount after an
+// acknowledged HTTP write is never stale. The invalidations run on a KernelNotifier thread while
+// the changing thread waits for them, with a bound that breaks a deadlock the kernel's page and
+// directory locks could otherwise close (see kernel_notifier.h); in that rare case (a FUSE write
+// or create racing a change of the same file from elsewhere) the invalidation lands just after the
+// acknowledgement, and health().notify_timeouts counts it.
+// A change made *through this mount* is not notified: the kernel already knows, and a notification
+// issued from inside the request handler that caused it can deadlock (the kernel holds the inode
+// and directory locks of that request). A thread_local pointer to the frontend whose handler is
+// running marks those calls; another FuseFrontend mounted over the same Vault still notifies.
+//
+// Lifecycle. start() clears a dead FUSE mount left at the mount point by a crashed daemon
+// (stat -> ENOTCONN -> umount2(MNT_DETACH)), mounts, runs fuse_session_loop_mt on its own
+// thread, and returns once the kernel's FUSE_INIT has been answered (the mount is usable).
+// stop() unmounts (a busy mount is aborted: processes still holding files see ENOTCONN), waits
+// for the loop thread, and is safe to call twice or without start(). After the loop ended on its
+// own (someone unmounted us), running() is false and stop(); start() mounts afresh.
+//
+// Threads. start()/stop() from one controlling thread at a time (they serialise on a mutex).
+// Request handlers run on libfuse's worker threads (up to fuse.max_threads). The change listener
+// runs on whatever thread changed the Vault. health() and the accessors from any thread.
+//
+// Lock order (outer first): lifecycle_mutex_ -> session_mutex_ -> the InodeTable's mutex (leaf);
+// session_mutex_ -> the KernelNotifier's mutex (leaf); ready_mutex_ is a leaf of its own. No lock
+// of ours is held while calling the Vault or Auth, or while replying to the kernel.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "core/auth/auth.h"
+#include "core/common/clock.h"
+#include "core/common/status.h"
+#include "core/config/config.h"
+#include "core/fuse/in_flight.h"
+#include "core/fuse/inode_table.h"
+#include "core/fuse/kernel_notifier.h"
+#include "core/vault/vault.h"
+
+struct fuse_session;
+
+namespace seams {
+
+class FuseFrontend {
+ public:
+  // `vault`, `auth` and `clock` must outlive the frontend. The config is validated by start().
+  FuseFrontend(Vault& vault, Auth& auth, FuseConfig config, const Clock& clock);
+  ~FuseFrontend();  // stop()
+  FuseFrontend(const FuseFrontend&) = delete;
+  FuseFrontend& operator=(const FuseFrontend&) = delete;
+
+  // Mounts and returns once the mount serves. Errors: invalid_argument (config), conflict (a
+  // live filesystem is mounted there, or already started), unavailable (mount failed or the
+  // kernel never sent FUSE_INIT within start_timeout), others from the mount syscall.
+  Status start(std::chrono::milliseconds start_timeout = std::chrono::seconds(10));
+  // Unmounts and joins the loop. Idempotent.
+  void stop();
+
+  // True between a successful start() and stop(), while the session loop runs.
+  bool running() const noexcept { return loop_running_.load(std::memory_order_acquire); }
+
+  // The heartbeat. FUSE workers block in the kernel while idle, so liveness is judged by the
+  // oldest request in flight: a request older than the watchdog's deadline means a hung service.
+  struct Health {
+    bool running = false;
+    std::size_t in_flight = 0;
+    std::optional<MonoTime> oldest_request_start;  // nullopt: idle
+    std::uint64_t requests = 0;                    // handled since construction
+    std::uint64_t notifications = 0;               // kernel invalidations sent
+    std::uint64_t notify_failures = 0;             // ... that failed (other than "not cached")
+    std::uint64_t notify_timeouts = 0;             // listener stopped waiting (kernel_notifier.h)
+    std::uint64_t handler_exceptions = 0;          // exceptions caught at a callback (EIO sent)
+  };
+  Health health() const;
+
+  // The canonical mount point (valid after start()).
+  std::string mountpoint() const;
+
+  // For tests: the node table.
+  const InodeTable& inodes() const { return inodes_; }
+
+ private:
+  friend class FuseOps;  // the libfuse callbacks (fuse_frontend.cpp)
+
+  void stopLocked();
+  void onVaultChange(const ChangeEvent& event) noexcept;
+
+  Vault& vault_;
+  Auth& auth_;
+  const FuseConfig config_;
+  const Clock& clock_;
+  const std::uint32_t owner_uid_;
+  const std::uint32_t owner_gid_;
+
+  InodeTable inodes_;
+  InFlightTracker in_flight_;
+  KernelNotifier notifier_;
+
+  std::mutex lifecycle_mutex_;  // serialises start() and stop()
+  std::string mountpoint_;      // guarded by session_mutex_ (written by start())
+  unsigned connection_ = 0;     // the mount's device minor: /sys/fs/fuse/connections/<n>
+  std::unique_ptr<Subscription> subscription_;  // guarded by lifecycle_mutex_
+  std::thread loop_thread_;                     // guarded by lifecycle_mutex_
+
+  // The session the listener notifies through; null when not mounted. Shared by notifiers,
+  // exclusive while it is created or destroyed.
+  mutable std::shared_mutex session_mutex_;
+  fuse_session* session_ = nullptr;  // guarded by session_mutex_
+
+  std::mutex ready_mutex_;
+  std::condition_variable ready_cv_;
+  bool init_done_ = false;  // guarded by ready_mutex_: FUSE_INIT answered
+  bool loop_done_ = false;  // guarded by ready_mutex_: the session loop returned
+  int loop_result_ = 0;     // guarded by ready_mutex_
+
+  std::atomic<bool> loop_running_{false};
+  std::atomic<std::uint64_t> handler_exceptions_{0};
+};
+
+}  // namespace seams
