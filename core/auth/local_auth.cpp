@@ -20,7 +20,9 @@ class LocalAuth::Feed {
     return std::make_unique<Handle>(std::move(self), std::prev(listeners_.end()));
   }
 
-  void publish(const AuthEvent& event) const {
+  // noexcept: a listener that throws is a bug, and the change it reports has already happened;
+  // terminating says so loudly instead of failing the grant or logout that made the change.
+  void publish(const AuthEvent& event) const noexcept {
     std::shared_lock lock(mu_);
     for (const AuthListener& l : listeners_) l(event);
   }

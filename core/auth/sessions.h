@@ -8,7 +8,8 @@
 // Tokens. 32 bytes from the kernel's CSPRNG (libsodium's randombytes_buf, which uses
 // getrandom()), encoded URL-safe base64 without padding (43 characters). The table is keyed by a
 // BLAKE2b hash of the token (crypto_generichash): it never holds the secret, a dump of it cannot
-// be replayed, and lookups are by hash, so no comparison runs over the secret itself.
+// be replayed, and lookups are by hash, so no comparison runs over the secret itself (which is
+// why no constant-time comparison is needed: see DigestEq).
 //
 // Expiry. A session lives session_ttl_s after it was issued. With auth.sliding_expiry (the
 // default) every successful validate() moves its expiry to now + session_ttl_s, so a session
@@ -16,8 +17,11 @@
 // Session::expires_at_ms, returned at login, is therefore the earliest the session can expire.
 // Expiry is measured on the monotonic clock; expires_at_ms is wall time, for clients only.
 // An expired session is refused by validate() and removed: by the validate() or logout() that
-// finds it, or by sweepExpired() (called periodically by the owner) for sessions never presented
-// again. Every removal is reported once through the `on_ended` callback.
+// finds it, or by sweepExpired() for sessions never presented again. The owner may call
+// sweepExpired() on a timer; login() also sweeps when the last sweep is older than
+// min(session_ttl_s, kSweepInterval), so the table stays bounded even if no one does (a login
+// already costs an Argon2id verification, so the sweep's cost is lost in it). Every removal is
+// reported once through the `on_ended` callback.
 //
 // Thread-safety: every method may be called concurrently from any thread. The sessions live in
 // kShards shards, each guarded by its own shared_mutex (validate() takes it shared; sliding
@@ -70,6 +74,7 @@ class SessionStore {
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kTokenBytes = 32;
   static constexpr std::ptrdiff_t kMaxConcurrentVerifications = 4;
+  static constexpr std::int64_t kSweepInterval = 60'000'000'000;  // ns
   // Called after a session is removed, with no lock held, on the thread that removed it.
   using EndedCallback = std::function<void(const EndedSession&)>;
 
@@ -133,10 +138,14 @@ class SessionStore {
   // Removes the session under `d` if it is still there and expired; reports it.
   void removeIfExpired(const Digest& d);
   void report(EndedSession ended) const;
+  // Sweeps if the last sweep is older than sweep_interval_ns_.
+  void maybeSweep();
 
   const Clock& clock_;
   const std::int64_t ttl_ns_;
   const bool sliding_;
+  const std::int64_t sweep_interval_ns_;
+  std::atomic<std::int64_t> last_sweep_ns_;
   const EndedCallback on_ended_;
   std::unordered_map<std::string, User> users_;            // immutable after create()
   std::unordered_map<std::uint32_t, const User*> by_uid_;  // immutable after create()

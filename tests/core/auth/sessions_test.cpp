@@ -187,6 +187,21 @@ TEST_F(SessionStoreTest, SweepRemovesOnlyExpiredSessionsAndReportsEach) {
   EXPECT_EQ(store->sweepExpired(), 0u);
 }
 
+TEST_F(SessionStoreTest, ALoginSweepsSessionsExpiredSinceTheLastSweep) {
+  auto store = makeStore(ttl(60, false));
+  auto old = store->login("bob", "builder");
+  ASSERT_TRUE(old.ok());
+  clock_.advance(seconds(30));
+  ASSERT_TRUE(store->login("bob", "builder").ok());
+  EXPECT_EQ(store->sessionCount(), 2u);  // too soon to sweep, and nothing expired
+  clock_.advance(seconds(31));
+  ASSERT_TRUE(store->login("alice", "wonderland").ok());
+  EXPECT_EQ(store->sessionCount(), 2u);
+  ASSERT_EQ(ended().size(), 1u);
+  EXPECT_EQ(ended()[0].token_id, tokenId(old->token));
+  EXPECT_EQ(ended()[0].reason, EndedSession::Reason::expired);
+}
+
 TEST_F(SessionStoreTest, LogoutOfAnExpiredSessionIsRefusedButEndsIt) {
   auto store = makeStore(ttl(60, false));
   auto session = store->login("bob", "builder");
