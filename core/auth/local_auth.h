@@ -11,8 +11,9 @@
 // being destroyed waits for calls to its listener in flight, so a listener must not destroy its
 // own Subscription or call back into this object.
 //
-// Periodic work: nothing here runs a thread. The owner (the auth service) calls sweepExpired()
-// now and then so sessions never presented again are removed and reported.
+// Periodic work: nothing here runs a thread. The owner (the auth service) should call
+// sweepExpired() on a timer so sessions never presented again are removed and reported promptly;
+// login() also sweeps at most once a minute (see SessionStore), which bounds the table anyway.
 //
 // Thread-safety: every method may be called concurrently from any thread.
 #pragma once
