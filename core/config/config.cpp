@@ -674,7 +674,9 @@ Result<Config> parseConfig(std::string_view toml_text, std::string_view source,
 Result<Config> loadConfig(const std::string& path) {
   try {
     std::error_code ec;
-    if (!fs::exists(path, ec)) return Status(Errc::not_found, path + ": no such file");
+    const fs::file_status st = fs::status(path, ec);
+    if (!fs::exists(st)) return Status(Errc::not_found, path + ": no such file");
+    if (fs::is_directory(st)) return Status(Errc::is_a_directory, path + ": is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) return Status(Errc::io_error, path + ": cannot open for reading");
     std::ostringstream text;

@@ -256,6 +256,10 @@ TEST(ConfigTest, AMissingFileIsNotFound) {
   EXPECT_NE(r.status().message().find("/nonexistent/seams.toml"), std::string::npos);
 }
 
+TEST(ConfigTest, ADirectoryIsNotAConfigFile) {
+  EXPECT_EQ(loadConfig("/tmp").code(), Errc::is_a_directory);
+}
+
 TEST(ConfigTest, ASyntaxErrorNamesTheFileAndLine) {
   auto r = parseConfig("vault_root = \"/v\"\n[http\n", "seams.toml", "/");
   ASSERT_EQ(r.code(), Errc::invalid_argument);

@@ -125,6 +125,7 @@ TEST(MetricsTest, ThreadsMayRegisterRecordAndRenderAtOnce) {
   MetricsRegistry m;
   constexpr int kThreads = 4;
   constexpr int kIterations = 2000;
+  m.counter("started_total", "registered before the threads start").inc();
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&m, t] {
