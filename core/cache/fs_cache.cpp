@@ -52,6 +52,12 @@ struct HashedKeyHash {
   std::size_t operator()(const HashedKey& k) const noexcept { return k.hash; }
 };
 
+// What kEntryOverhead must cover beyond an entry's key bytes and payload (checked in Shard).
+constexpr std::size_t kMallocHeader = 16;
+constexpr std::size_t kListLinks = 2 * sizeof(void*);
+constexpr std::size_t kMapNode = sizeof(void*) + sizeof(HashedKey) + sizeof(void*);
+constexpr std::size_t kControlBlock = 2 * sizeof(long);
+
 // Counters mutated only under the shard's mutex: a plain load + store (no locked instruction)
 // is enough, and stats() may still read them at any time without a data race.
 void bumpLocked(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
@@ -101,6 +107,12 @@ struct FsCache::Node {
 };
 
 struct FsCache::Shard {
+  // An attr's payload (the FileAttr) lives inside the Node and is charged as payload.
+  static_assert(sizeof(Node) - sizeof(FileAttr) + kListLinks + kMallocHeader + kMapNode +
+                        kMallocHeader + sizeof(void*) + kControlBlock + kMallocHeader <=
+                    kEntryOverhead,
+                "kEntryOverhead under-charges an entry");
+
   using Lru = std::list<Node>;
   using Index = std::unordered_map<HashedKey, Lru::iterator, HashedKeyHash>;
 

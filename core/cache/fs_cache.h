@@ -109,9 +109,10 @@ struct FsCacheStats {
 
 class FsCache {
  public:
-  // Fixed cost charged per entry on top of its key and payload: list node, hash-map node, LRU
-  // links, shared_ptr control block and allocator headers, rounded up.
-  static constexpr std::size_t kEntryOverhead = 192;
+  // Fixed cost charged per entry on top of its key and payload: the LRU list node (the Node
+  // itself, its links), the hash-map node and bucket slot, the shared_ptr control block and the
+  // allocator headers of each, rounded up (fs_cache.cpp checks the estimate with static_assert).
+  static constexpr std::size_t kEntryOverhead = 256;
 
   struct Options {
     std::size_t budget_bytes = 64 << 20;
