@@ -1,0 +1,210 @@
+#include "core/control/seamctl.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <sstream>
+
+#include "core/config/init_deployment.h"
+#include "core/control/control_client.h"
+
+namespace seams {
+namespace {
+
+std::string heartbeatText(const ControlRow& r) {
+  if (!r.heartbeat_age_ms) return "-";
+  const double ms = *r.heartbeat_age_ms;
+  return ms < 10'000 ? fmt::format("{:.0f} ms", ms) : fmt::format("{:.1f} s", ms / 1000);
+}
+
+int fail(std::ostream& err, const Status& st) {
+  err << "seamctl: " << st.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+std::string formatStatusTable(const std::vector<ControlRow>& rows) {
+  const std::vector<std::string> header = {"NAME",     "KIND",      "STATE",     "PID",
+                                           "RESTARTS", "HEARTBEAT", "LAST ERROR"};
+  std::vector<std::vector<std::string>> cells;
+  for (const ControlRow& r : rows) {
+    cells.push_back({r.name, r.kind, r.state, r.pid > 0 ? std::to_string(r.pid) : "-",
+                     std::to_string(r.restarts), heartbeatText(r),
+                     r.last_error.empty() ? "-" : r.last_error});
+  }
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : cells) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string text;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      // The last column is not padded, so long errors do not leave trailing blanks.
+      text += c + 1 < row.size() ? fmt::format("{:<{}}  ", row[c], width[c]) : row[c];
+    }
+    out += text + "\n";
+  };
+  line(header);
+  for (const auto& row : cells) line(row);
+  return out;
+}
+
+nlohmann::json statusToJson(const std::vector<ControlRow>& rows) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ControlRow& r : rows) {
+    nlohmann::json j = {{"name", r.name}, {"kind", r.kind},         {"state", r.state},
+                        {"pid", r.pid},   {"restarts", r.restarts}, {"last_error", r.last_error}};
+    j["heartbeat_age_ms"] = r.heartbeat_age_ms ? nlohmann::json(*r.heartbeat_age_ms) : nullptr;
+    list.push_back(std::move(j));
+  }
+  return {{"services", list}};
+}
+
+nlohmann::json prometheusToJson(std::string_view text) {
+  nlohmann::json metrics = nlohmann::json::array();
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    std::string series = line.substr(0, space);
+    const std::string value_text = line.substr(space + 1);
+    nlohmann::json labels = nlohmann::json::object();
+    std::string name = series;
+    if (const std::size_t brace = series.find('{'); brace != std::string::npos) {
+      name = series.substr(0, brace);
+      std::string body = series.substr(brace + 1, series.rfind('}') - brace - 1);
+      // name="value" pairs; values are escaped Prometheus strings.
+      std::size_t pos = 0;
+      while (pos < body.size()) {
+        const std::size_t eq = body.find('=', pos);
+        if (eq == std::string::npos || eq + 1 >= body.size() || body[eq + 1] != '"') break;
+        std::string key = body.substr(pos, eq - pos);
+        std::string value;
+        std::size_t i = eq + 2;
+        for (; i < body.size() && body[i] != '"'; ++i) {
+          if (body[i] == '\\' && i + 1 < body.size()) {
+            ++i;
+            value += body[i] == 'n' ? '\n' : body[i];
+          } else {
+            value += body[i];
+          }
+        }
+        labels[key] = value;
+        pos = i + 1;
+        if (pos < body.size() && body[pos] == ',') ++pos;
+      }
+    }
+    nlohmann::json value;
+    try {
+      value = std::stod(value_text);
+    } catch (const std::exception&) {
+      value = value_text;  // "+Inf", "NaN": kept as text
+    }
+    metrics.push_back({{"name", name}, {"labels", labels}, {"value", value}});
+  }
+  return {{"metrics", metrics}};
+}
+
+int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"seamctl: control a running Seams deployment (seamd or seam-split)", "seamctl"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string socket;
+  bool json = false;
+  app.add_option("--socket", socket, "the deployment's control socket (config: control_socket)");
+  app.add_flag("--json", json, "print JSON instead of tables");
+
+  auto* status_cmd = app.add_subcommand("status",
+                                        "each service or daemon: state, pid, restarts, "
+                                        "last error, heartbeat age");
+  auto* stats_cmd = app.add_subcommand("stats", "the deployment's metrics (Prometheus text)");
+  std::string name;
+  auto* restart_cmd = app.add_subcommand("restart", "restart one service or daemon");
+  restart_cmd->add_option("NAME", name, "service or daemon")->required();
+  std::string kind_text;
+  auto* fault_cmd = app.add_subcommand(
+      "fault", "inject a fault (only when the config sets [faults] enabled = true)");
+  fault_cmd->add_option("NAME", name, "service or daemon")->required();
+  fault_cmd->add_option("KIND", kind_text, "crash | hang | throw | abort")
+      ->required()
+      ->check(CLI::IsMember({"crash", "hang", "throw", "abort"}));
+  auto* stop_cmd = app.add_subcommand("stop", "stop the whole deployment in order");
+
+  InitOptions init;
+  std::string codec = "capnp", coherence = "push";
+  auto* init_cmd = app.add_subcommand("init", "write a complete, runnable deployment into DIR");
+  init_cmd->add_option("DIR", init.dir, "where to write it")->required();
+  init_cmd->add_option("--http", init.http_listen, "HOST:PORT for the HTTP API");
+  init_cmd->add_option("--mount", init.mountpoint, "FUSE mountpoint (default DIR/mnt)");
+  init_cmd->add_option("--codec", codec, "split deployment IPC codec")
+      ->check(CLI::IsMember({"capnp", "protobuf"}));
+  init_cmd->add_option("--coherence", coherence, "split frontend cache coherence")
+      ->check(CLI::IsMember({"off", "ttl", "push"}));
+  init_cmd->add_flag("--faults", init.faults_enabled, "enable fault injection (seamctl fault)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err);
+  }
+
+  if (init_cmd->parsed()) {
+    init.codec = codec == "protobuf" ? Codec::protobuf : Codec::capnp;
+    init.coherence = coherence == "off"   ? Coherence::off
+                     : coherence == "ttl" ? Coherence::ttl
+                                          : Coherence::push;
+    Status st = initDeployment(init, out);
+    return st.ok() ? 0 : fail(err, st);
+  }
+
+  if (socket.empty()) {
+    err << "seamctl: --socket PATH is required (the control_socket of the deployment's config)\n";
+    return 2;
+  }
+  auto client = ControlClient::connect(socket);
+  if (!client.ok()) return fail(err, client.status());
+  ControlClient& c = **client;
+
+  if (status_cmd->parsed()) {
+    auto rows = c.status();
+    if (!rows.ok()) return fail(err, rows.status());
+    out << (json ? statusToJson(*rows).dump(2) + "\n" : formatStatusTable(*rows));
+    return 0;
+  }
+  if (stats_cmd->parsed()) {
+    auto text = c.stats();
+    if (!text.ok()) return fail(err, text.status());
+    out << (json ? prometheusToJson(*text).dump(2) + "\n" : *text);
+    return 0;
+  }
+  Status st;
+  std::string done;
+  if (restart_cmd->parsed()) {
+    st = c.restart(name);
+    done = "restart of " + name + " requested";
+  } else if (fault_cmd->parsed()) {
+    st = c.fault(name, *parseFaultKind(kind_text));
+    done = "fault " + kind_text + " injected into " + name;
+  } else if (stop_cmd->parsed()) {
+    st = c.stop();
+    done = "stop requested";
+  }
+  if (!st.ok()) {
+    if (json) {
+      out << nlohmann::json{{"ok", false}, {"code", errcName(st.code())}, {"error", st.message()}}
+                 .dump(2)
+          << "\n";
+    }
+    return fail(err, st);
+  }
+  out << (json ? nlohmann::json{{"ok", true}, {"message", done}}.dump(2) : done) << "\n";
+  return 0;
+}
+
+}  // namespace seams

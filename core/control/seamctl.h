@@ -1,0 +1,28 @@
+// seamctl, as a library function so tests run it in-process against a test server.
+//
+//   seamctl --socket PATH status | stats | restart NAME | fault NAME KIND | stop   [--json]
+//   seamctl init DIR [--http HOST:PORT] [--mount PATH] [--codec capnp|protobuf]
+//                    [--coherence off|ttl|push] [--faults]
+//
+// Output is a readable table (or text) by default and JSON with --json. Errors go to `err` as
+// "seamctl: MESSAGE". Exit codes: 0 done, 1 the command failed, 2 bad usage.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/control/control_target.h"
+
+namespace seams {
+
+int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+std::string formatStatusTable(const std::vector<ControlRow>& rows);
+nlohmann::json statusToJson(const std::vector<ControlRow>& rows);
+// Prometheus text exposition -> {"metrics": [{"name", "labels": {...}, "value"}, ...]}.
+nlohmann::json prometheusToJson(std::string_view text);
+
+}  // namespace seams

@@ -1,0 +1,351 @@
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/control/control_client.h"
+#include "core/control/control_server.h"
+#include "core/control/manager_target.h"
+#include "core/control/seamctl.h"
+#include "tests/core/runtime/test_support.h"
+
+namespace seams {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A ControlTarget that answers from fixed rows and records what it was asked.
+class FakeTarget final : public ControlTarget {
+ public:
+  std::vector<ControlRow> status() override {
+    ControlRow http{"http", "service", "running", 4242, 2, "", 12.5};
+    ControlRow fuse{"fuse",      "service", "backoff", 4242, 3, "thread ended (injected crash)",
+                    std::nullopt};
+    return {http, fuse};
+  }
+  std::string stats() override {
+    return "# TYPE seams_requests_total counter\n"
+           "seams_requests_total{frontend=\"http\",op=\"get\"} 17\n"
+           "seams_uptime_seconds 3.5\n";
+  }
+  Status restart(std::string_view name) override {
+    record("restart " + std::string(name));
+    if (name != "http" && name != "fuse") {
+      return Status(Errc::not_found, "no service named '" + std::string(name) + "'");
+    }
+    return okStatus();
+  }
+  Status fault(std::string_view name, FaultKind kind) override {
+    record("fault " + std::string(name) + " " + std::string(faultKindName(kind)));
+    return okStatus();
+  }
+  Status stop() override {
+    record("stop");
+    return okStatus();
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  void record(std::string call) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    calls_.push_back(std::move(call));
+  }
+  std::mutex mutex_;
+  std::vector<std::string> calls_;
+};
+
+class ControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/seams-control-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ::chmod(dir_.c_str(), 0755);  // so another uid reaches the socket and meets its own checks
+    path_ = dir_ + "/control.sock";
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  ControlServer& serve(bool faults_enabled = false) {
+    server_ = std::make_unique<ControlServer>(target_, ControlServerOptions{path_, faults_enabled});
+    EXPECT_TRUE(server_->start().ok());
+    return *server_;
+  }
+  std::unique_ptr<ControlClient> client() {
+    auto c = ControlClient::connect(path_);
+    EXPECT_TRUE(c.ok()) << c.status().toString();
+    return c.ok() ? std::move(c.value()) : nullptr;
+  }
+  int seamctl(std::vector<std::string> args, std::string* out_text = nullptr,
+              std::string* err_text = nullptr) {
+    args.insert(args.begin(), "seamctl");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    int code = runSeamctl(static_cast<int>(argv.size()), argv.data(), out, err);
+    if (out_text != nullptr) *out_text = out.str();
+    if (err_text != nullptr) *err_text = err.str();
+    return code;
+  }
+
+  // Connects to the socket from a child process running as `nobody`, with raw syscalls only.
+  // Returns what the child saw: "connect refused", "closed by server", "still open", or an error.
+  std::string connectAsNobody() {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        ::_exit(errno == EACCES ? 0 : 11);
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 20'000) == 1) {
+        char c;
+        ::_exit(::read(fd, &c, 1) == 0 ? 1 : 12);
+      }
+      ::_exit(2);
+    }
+    int wstatus = 0;
+    ::waitpid(pid, &wstatus, 0);
+    if (!WIFEXITED(wstatus)) return "child died";
+    switch (WEXITSTATUS(wstatus)) {
+      case 0:
+        return "connect refused";
+      case 1:
+        return "closed by server";
+      case 2:
+        return "still open";
+      default:
+        return "child error " + std::to_string(WEXITSTATUS(wstatus));
+    }
+  }
+
+  std::string dir_;
+  std::string path_;
+  FakeTarget target_;
+  std::unique_ptr<ControlServer> server_;
+};
+
+TEST_F(ControlTest, ServesStatusRowsToAClient) {
+  serve();
+  auto c = client();
+  auto rows = c->status();
+  ASSERT_TRUE(rows.ok()) << rows.status().toString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].name, "http");
+  EXPECT_EQ((*rows)[0].kind, "service");
+  EXPECT_EQ((*rows)[0].pid, 4242);
+  EXPECT_EQ((*rows)[0].restarts, 2u);
+  EXPECT_EQ((*rows)[0].heartbeat_age_ms, 12.5);
+  EXPECT_EQ((*rows)[1].state, "backoff");
+  EXPECT_EQ((*rows)[1].last_error, "thread ended (injected crash)");
+  EXPECT_FALSE((*rows)[1].heartbeat_age_ms.has_value());
+}
+
+TEST_F(ControlTest, ErrorsKeepTheirCodeAndMessageAcrossTheWire) {
+  serve();
+  auto c = client();
+  Status st = c->restart("ghost");
+  EXPECT_EQ(st.code(), Errc::not_found);
+  EXPECT_EQ(st.message(), "no service named 'ghost'");
+  EXPECT_TRUE(c->restart("http").ok());
+  EXPECT_TRUE(c->stop().ok());
+  EXPECT_EQ(target_.calls(), (std::vector<std::string>{"restart ghost", "restart http", "stop"}));
+}
+
+TEST_F(ControlTest, RefusesFaultsWhenTheConfigDisablesThem) {
+  serve(/*faults_enabled=*/false);
+  Status st = client()->fault("http", FaultKind::crash);
+  EXPECT_EQ(st.code(), Errc::permission_denied);
+  EXPECT_EQ(st.message(),
+            "fault injection is disabled (set [faults] enabled = true in the config)");
+  EXPECT_TRUE(target_.calls().empty()) << "the target never hears of it";
+}
+
+TEST_F(ControlTest, PassesFaultsThroughWhenEnabled) {
+  serve(/*faults_enabled=*/true);
+  auto c = client();
+  for (FaultKind k :
+       {FaultKind::crash, FaultKind::hang, FaultKind::throw_exception, FaultKind::abort_process}) {
+    EXPECT_TRUE(c->fault("http", k).ok());
+  }
+  EXPECT_EQ(target_.calls(), (std::vector<std::string>{"fault http crash", "fault http hang",
+                                                       "fault http throw", "fault http abort"}));
+}
+
+TEST_F(ControlTest, TheSocketIsForItsOwnerOnlyAndGoesAwayOnStop) {
+  serve();
+  struct stat st {};
+  ASSERT_EQ(::lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  server_->stop();
+  server_->stop();  // safe twice
+  EXPECT_NE(::lstat(path_.c_str(), &st), 0);
+}
+
+TEST_F(ControlTest, AStaleSocketFromACrashedRunIsReplaced) {
+  serve();
+  server_->stop();
+  // What kill -9 leaves behind: a socket file nobody listens on.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::close(fd);
+  serve();
+  EXPECT_TRUE(client()->status().ok());
+}
+
+TEST_F(ControlTest, AnotherUidCannotConnectToTheSocket) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to another uid";
+  serve();
+  EXPECT_EQ(connectAsNobody(), "connect refused");
+}
+
+TEST_F(ControlTest, AnotherUidIsRefusedByPeerCredentialsEvenIfTheModeWouldLetItIn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to another uid";
+  serve();
+  ASSERT_EQ(::chmod(path_.c_str(), 0666), 0);  // as if someone loosened the mode
+  EXPECT_EQ(connectAsNobody(), "closed by server");
+  EXPECT_TRUE(client()->status().ok()) << "the server keeps serving its own uid";
+}
+
+TEST_F(ControlTest, TheClientSaysWhenThereIsNoSocket) {
+  auto c = ControlClient::connect(dir_ + "/nope.sock");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.code(), Errc::not_found);
+  EXPECT_EQ(c.status().message(), "no control socket at " + dir_ +
+                                      "/nope.sock (is the daemon running? is the path right?)");
+}
+
+TEST_F(ControlTest, SeamctlStatusPrintsATable) {
+  serve();
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "status"}, &out), 0);
+  EXPECT_EQ(out,
+            "NAME  KIND     STATE    PID   RESTARTS  HEARTBEAT  LAST ERROR\n"
+            "http  service  running  4242  2         12 ms      -\n"
+            "fuse  service  backoff  4242  3         -          thread ended (injected crash)\n");
+}
+
+TEST_F(ControlTest, SeamctlStatusPrintsJson) {
+  serve();
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "status", "--json"}, &out), 0);
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["services"].size(), 2u);
+  EXPECT_EQ(j["services"][0]["name"], "http");
+  EXPECT_EQ(j["services"][0]["pid"], 4242);
+  EXPECT_EQ(j["services"][0]["heartbeat_age_ms"], 12.5);
+  EXPECT_EQ(j["services"][1]["state"], "backoff");
+  EXPECT_TRUE(j["services"][1]["heartbeat_age_ms"].is_null());
+}
+
+TEST_F(ControlTest, SeamctlStatsPrintsPrometheusTextOrJson) {
+  serve();
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "stats"}, &out), 0);
+  EXPECT_NE(out.find("seams_requests_total{frontend=\"http\",op=\"get\"} 17"), std::string::npos);
+  ASSERT_EQ(seamctl({"--json", "--socket", path_, "stats"}, &out), 0);
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["metrics"].size(), 2u);
+  EXPECT_EQ(j["metrics"][0]["name"], "seams_requests_total");
+  EXPECT_EQ(j["metrics"][0]["labels"]["op"], "get");
+  EXPECT_EQ(j["metrics"][0]["value"], 17.0);
+  EXPECT_EQ(j["metrics"][1]["value"], 3.5);
+}
+
+TEST_F(ControlTest, SeamctlGivesClearErrors) {
+  serve();
+  std::string out, err;
+  EXPECT_EQ(seamctl({"--socket", path_, "restart", "ghost"}, &out, &err), 1);
+  EXPECT_EQ(err, "seamctl: no service named 'ghost'\n");
+  EXPECT_EQ(seamctl({"--socket", path_, "fault", "http", "crash"}, &out, &err), 1);
+  EXPECT_EQ(err,
+            "seamctl: fault injection is disabled (set [faults] enabled = true in the config)\n");
+  EXPECT_EQ(seamctl({"--socket", dir_ + "/gone.sock", "status"}, &out, &err), 1);
+  EXPECT_NE(err.find("no control socket at"), std::string::npos);
+  EXPECT_EQ(seamctl({"status"}, &out, &err), 2);
+  EXPECT_NE(err.find("--socket PATH is required"), std::string::npos);
+  EXPECT_NE(seamctl({"--socket", path_, "fault", "http", "explode"}, &out, &err), 0);
+}
+
+TEST_F(ControlTest, SeamctlRestartAndStopAnswerWhatWasDone) {
+  serve();
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "restart", "http"}, &out), 0);
+  EXPECT_EQ(out, "restart of http requested\n");
+  ASSERT_EQ(seamctl({"--socket", path_, "stop", "--json"}, &out), 0);
+  EXPECT_EQ(nlohmann::json::parse(out)["ok"], true);
+}
+
+// The whole chain in one process: seamctl -> socket -> ControlServer -> ServiceManagerTarget ->
+// ServiceManager.
+TEST_F(ControlTest, SeamctlControlsARealServiceManager) {
+  SimulatedEnv env;
+  testing::Probe probe;
+  ManagerOptions options;
+  options.watchdog = testing::testWatchdogConfig();
+  ServiceManager manager(env, options);
+  ASSERT_TRUE(manager.add(testing::idleService(probe, "storage")).ok());
+  ASSERT_TRUE(manager.add(testing::idleService(probe, "http", {"storage"})).ok());
+  ASSERT_TRUE(manager.start().ok());
+  ServiceManagerTarget target(manager, [] { return std::string("seams_up 1\n"); });
+  ControlServer server(target, ControlServerOptions{path_, true});
+  ASSERT_TRUE(server.start().ok());
+
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "status", "--json"}, &out), 0);
+  auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j["services"].size(), 2u);
+  EXPECT_EQ(j["services"][0]["name"], "storage");
+  EXPECT_EQ(j["services"][0]["state"], "running");
+  EXPECT_EQ(j["services"][0]["pid"], ::getpid());
+
+  ASSERT_EQ(seamctl({"--socket", path_, "restart", "http"}, &out), 0);
+  manager.checkOnce();  // the watchdog carries the request out
+  EXPECT_EQ(testing::statusOf(manager, "http")->restarts, 1u);
+
+  ASSERT_EQ(seamctl({"--socket", path_, "fault", "http", "crash"}, &out), 0);
+  ASSERT_TRUE(testing::settle(
+      manager, [&] { return testing::stateOf(manager, "http") == ServiceState::backoff; }));
+
+  ASSERT_EQ(seamctl({"--socket", path_, "stop"}, &out), 0);
+  EXPECT_EQ(manager.waitForStopRequest(), 0);
+  server.stop();
+  EXPECT_TRUE(manager.shutdown().ok());
+}
+
+TEST_F(ControlTest, SeamctlInitWritesADeployment) {
+  std::string out, err;
+  ASSERT_EQ(seamctl({"init", dir_ + "/demo", "--http", "127.0.0.1:0", "--codec", "protobuf",
+                     "--coherence", "ttl", "--faults"},
+                    &out, &err),
+            0)
+      << err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/demo/seams.toml"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/demo/credentials"));
+  EXPECT_EQ(seamctl({"init", dir_ + "/demo"}, &out, &err), 1) << "refuses to overwrite";
+}
+
+}  // namespace
+}  // namespace seams
