@@ -7,7 +7,11 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <future>
+#include <memory>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 namespace seams {
 namespace {
@@ -117,17 +121,39 @@ Result<std::string> canonicalMountPoint(const std::string& path) {
   return out;
 }
 
-Status clearStaleMount(const std::string& path) {
+namespace {
+
+// stat(path) on a thread of its own: 0 or the errno, or nullopt if it did not return within
+// `wait` (the daemon behind the mount hangs). The thread is detached then; it ends when the
+// mount is aborted.
+std::optional<int> statWithin(const std::string& path, std::chrono::milliseconds wait) {
+  auto result = std::make_shared<std::promise<int>>();
+  std::future<int> done = result->get_future();
+  std::thread([path, result] {
+    struct stat st {};
+    result->set_value(::stat(path.c_str(), &st) == 0 ? 0 : errno);
+  }).detach();
+  if (done.wait_for(wait) != std::future_status::ready) return std::nullopt;
+  return done.get();
+}
+
+}  // namespace
+
+Status clearStaleMount(const std::string& path, std::chrono::milliseconds hang_timeout) {
   // Several dead mounts may be stacked (one per crash); each umount uncovers the next.
   for (int round = 0; round < 64; ++round) {
     if (fuseMountsAt(path).empty()) return okStatus();
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) {
+    const std::optional<int> err = statWithin(path, hang_timeout);
+    if (err && *err == 0) {
       return Status(Errc::conflict, path + ": a live FUSE filesystem is already mounted here");
     }
-    const int err = errno;
-    if (err != ENOTCONN && err != ECONNABORTED) return Status::fromErrno(err, "stat " + path);
-    if (::umount2(path.c_str(), MNT_DETACH) != 0) {
+    if (err && *err != ENOTCONN && *err != ECONNABORTED) {
+      return Status::fromErrno(*err, "stat " + path);
+    }
+    // Dead: detach it. Hung: MNT_FORCE aborts its connection first (which also releases the
+    // stat thread above).
+    const int flags = err ? MNT_DETACH : (MNT_FORCE | MNT_DETACH);
+    if (::umount2(path.c_str(), flags) != 0) {
       return Status::fromErrno(errno, "umount2 " + path + " (stale FUSE mount)");
     }
   }

@@ -7,6 +7,7 @@
 // Thread-safety: free functions without shared state.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,10 +37,12 @@ std::vector<MountEntry> fuseMountsAt(const std::string& path);
 // (a dead mount there would fail realpath). Errors: the parent does not exist.
 Result<std::string> canonicalMountPoint(const std::string& path);
 
-// Clears dead FUSE mounts stacked at `path` (stat -> ENOTCONN -> umount2(MNT_DETACH)).
-// Errors: conflict if a live FUSE filesystem is mounted there (never unmount someone's working
-// mount); the errno of a failed umount2. Note that stat() of a live mount whose daemon hangs
-// blocks: this is only called where a hang would be a bug elsewhere.
-Status clearStaleMount(const std::string& path);
+// Clears dead FUSE mounts stacked at `path`: stat -> ENOTCONN -> umount2(MNT_DETACH). A mount
+// whose daemon does not answer that stat within `hang_timeout` is hung (say, a previous instance
+// of this service that the watchdog abandoned): it is aborted and detached (MNT_FORCE).
+// Errors: conflict if a live, answering FUSE filesystem is mounted there (someone's working
+// mount is never taken over); the errno of a failed stat or umount2.
+Status clearStaleMount(const std::string& path,
+                       std::chrono::milliseconds hang_timeout = std::chrono::seconds(2));
 
 }  // namespace seams

@@ -553,6 +553,46 @@ TEST_F(FuseFrontendTest, AStaleMountOfAKilledDaemonIsClearedByTheNextStart) {
   EXPECT_EQ(fuseMountsAt(frontend_->mountpoint()).size(), 1u);
 }
 
+TEST_F(FuseFrontendTest, AHungMountAtTheMountPointIsAbortedByTheNextStart) {
+  ASSERT_TRUE(vault_->put(P("/f"), "data").ok());
+  // Every stat in the child blocks forever: its mount answers nothing.
+  hooked_->on_stat = [](const VaultPath&) {
+    for (;;) ::pause();
+  };
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    FuseFrontend frontend(*hooked_, *auth_, config_, clock_);
+    const char ok = frontend.start().ok() ? '1' : '0';
+    (void)!::write(ready[1], &ok, 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char ok = '0';
+  ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(ok, '1');
+
+  mount();  // waits out the hung stat, aborts the hung mount, mounts its own
+  EXPECT_EQ(readAll(m("f")), "data");
+  EXPECT_EQ(fuseMountsAt(frontend_->mountpoint()).size(), 1u);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST_F(FuseFrontendTest, AnUnmountFromOutsideEndsTheLoopAndStartMountsAgain) {
+  ASSERT_TRUE(vault_->put(P("/f"), "data").ok());
+  mount();
+  ASSERT_EQ(::umount2(mnt_.c_str(), 0), 0);
+  for (int i = 0; i < 5000 && frontend_->running(); ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_FALSE(frontend_->running());  // what the watchdog sees
+  ASSERT_TRUE(frontend_->start().ok());
+  EXPECT_EQ(readAll(m("f")), "data");
+}
+
 TEST_F(FuseFrontendTest, ALiveMountAtTheMountPointIsNotTakenOver) {
   mount();
   FuseFrontend second(*vault_, *auth_, config_, clock_);
