@@ -31,6 +31,7 @@ struct StatusRow {
   restarts @4 :UInt32;
   lastError @5 :Text;         # "" if none
   heartbeatAgeMs @6 :Float64; # negative when not watched or not running
+  abandonedThreads @7 :UInt32; # hung threads left behind (restart-on-hang); 0 for daemons
 }
 
 interface Control {

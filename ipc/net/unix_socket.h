@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +69,13 @@ bool peerUidAllowed(uid_t uid) noexcept;
 Status writeAll(int fd, std::string_view data);
 // Reads exactly `size` bytes. A clean EOF before the first byte is unavailable("closed").
 Status readExact(int fd, char* out, std::size_t size);
+
+// What a server has done with its connections (both codecs' servers report these).
+struct ServerCounters {
+  std::uint64_t accepted = 0;         // connections served
+  std::uint64_t refused = 0;          // peer uid not allowed, or unknown
+  std::uint64_t closed_on_error = 0;  // malformed or oversized input
+};
 
 // Exponential reconnect backoff: initial, doubling, capped at max; reset() after a success.
 class Backoff {

@@ -75,6 +75,10 @@ class CapnpVaultClient final : public Vault {
   // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
+  // stat() of every path with all requests in flight at once (one round trip of latency, one
+  // counted round trip), for the bench's pipelined-vs-sequential comparison.
+  std::vector<Result<FileAttr>> statMany(const std::vector<VaultPath>& paths);
+
   std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
 
  private:

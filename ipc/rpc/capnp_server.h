@@ -38,12 +38,6 @@ struct CapnpServerOptions {
   std::size_t max_message_bytes = 96u << 20;  // above http.max_body_bytes (64 MiB) plus framing
 };
 
-struct ServerCounters {
-  std::uint64_t accepted = 0;         // connections served
-  std::uint64_t refused = 0;          // peer uid not allowed, or unknown
-  std::uint64_t closed_on_error = 0;  // malformed / oversized input, protocol errors
-};
-
 class CapnpServer {
  public:
   // Starts serving `local`. REQUIRES: `local` outlives the server.

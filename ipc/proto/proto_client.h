@@ -1,0 +1,104 @@
+// Protobuf client stubs: the Vault and Auth interfaces as length-delimited protobuf frames over a
+// UNIX socket (or, in loopback mode, through the same codec without a socket).
+//
+// Threading: any thread may call. All calls share one connection: a caller writes its request
+// frame (under a write lock) and sleeps until the connection's I/O thread, which reads every
+// frame, hands it the response with the same request id; so calls from many threads are in
+// flight at once. The I/O thread also makes (and remakes) the connection and delivers feed
+// events; listeners run on it. Loopback mode has no thread: the request is serialised, parsed,
+// answered, and the response serialised and parsed, on the calling thread.
+//
+// Failure semantics (as the capnp stubs, capnp_client.h): every call answers within
+// `call_timeout`, a dead or unresponsive peer is Errc::unavailable; reconnects at most once per
+// backoff interval, and by itself while a feed is subscribed; the same resync events after a
+// reconnect; a malformed or oversized frame from the server closes the connection with a logged
+// reason (the calls in flight on it answer unavailable).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/auth/auth.h"
+#include "core/vault/vault.h"
+#include "ipc/net/unix_socket.h"
+
+namespace seams::ipc {
+
+struct ProtoClientOptions {
+  std::string socket_path;
+  std::chrono::milliseconds call_timeout{5000};  // split.call_timeout_ms
+  std::chrono::milliseconds backoff_initial{20};
+  std::chrono::milliseconds backoff_max{1000};
+  std::size_t max_frame_bytes = 96u << 20;
+  std::function<Result<UniqueFd>()> connector;  // default: connectUnix(socket_path)
+};
+
+class ProtoChannel;
+
+class ProtoVaultClient final : public Vault {
+ public:
+  explicit ProtoVaultClient(ProtoClientOptions options);
+  // Loopback. REQUIRES: `local` outlives this stub.
+  explicit ProtoVaultClient(Vault& local);
+  ~ProtoVaultClient() override;
+
+  Result<FileAttr> stat(const VaultPath& path) override;
+  Result<std::vector<DirEntry>> list(const VaultPath& path) override;
+  Result<ReadResult> read(const VaultPath& path, std::uint64_t offset,
+                          std::uint64_t length) override;
+  Result<FileAttr> write(const VaultPath& path, std::uint64_t offset,
+                         std::string_view data) override;
+  Result<FileAttr> put(const VaultPath& path, std::string_view data) override;
+  Result<FileAttr> create(const VaultPath& path, std::uint32_t mode) override;
+  Result<FileAttr> mkdir(const VaultPath& path, std::uint32_t mode) override;
+  Status unlink(const VaultPath& path) override;
+  Status rmdir(const VaultPath& path) override;
+  Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
+  Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Status fsync(const VaultPath& path) override;
+  Status reconcile(const VaultPath& path) override;
+  // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.
+  std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
+
+  // stat() of every path with all requests in flight at once (one round trip of latency, one
+  // counted round trip), for the bench's pipelined-vs-sequential comparison.
+  std::vector<Result<FileAttr>> statMany(const std::vector<VaultPath>& paths);
+
+  std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<ProtoChannel> channel_;
+  std::atomic<std::uint64_t> round_trips_{0};
+};
+
+class ProtoAuthClient final : public Auth {
+ public:
+  explicit ProtoAuthClient(ProtoClientOptions options);
+  explicit ProtoAuthClient(Auth& local);
+  ~ProtoAuthClient() override;
+
+  Result<Session> login(std::string_view user, std::string_view password) override;
+  Status logout(std::string_view token) override;
+  Result<Principal> validate(std::string_view token) override;
+  Status check(const Principal& who, const VaultPath& path, Access access) override;
+  Result<Principal> authorize(std::string_view token, const VaultPath& path,
+                              Access access) override;
+  Result<Principal> principalForUid(std::uint32_t uid) override;
+  Status grant(const Principal& admin, const Rule& rule) override;
+  Status revoke(const Principal& admin, const Rule& rule) override;
+  Result<std::vector<Rule>> rules() override;
+  std::unique_ptr<Subscription> subscribe(AuthListener listener) override;
+
+  std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
+
+ private:
+  std::unique_ptr<ProtoChannel> channel_;
+  std::atomic<std::uint64_t> round_trips_{0};
+};
+
+}  // namespace seams::ipc

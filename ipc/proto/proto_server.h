@@ -1,0 +1,53 @@
+// Protobuf server adapter: serves a local Vault and/or Auth over a UNIX socket as
+// length-delimited protobuf frames (proto_codec.h, seams.proto).
+//
+// Threads: one accept thread, and one thread per connection that reads frames and answers each
+// request in order (the client keeps many requests in flight on one connection; they queue here
+// and their responses carry their ids). Feed events are written by the thread that raised them,
+// under the connection's write lock, interleaved with responses.
+//
+// Untrusted input: the length prefix is checked against `max_frame_bytes` before the frame is
+// read; a frame that is oversized or does not parse closes that connection with a logged reason
+// (spdlog); other connections are untouched. A peer whose SO_PEERCRED uid is neither ours nor
+// root is refused. Writes time out after `write_timeout` so a client that stops reading cannot
+// block a thread of the owner forever (its connection is closed instead).
+//
+// Thread-safety: construct, adopt() and destroy from any thread (not from a listener).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/auth/auth.h"
+#include "core/vault/vault.h"
+#include "ipc/net/unix_socket.h"
+
+namespace seams::ipc {
+
+struct ProtoServerOptions {
+  std::string socket_path;  // empty: serve only adopt()ed connections
+  std::size_t max_frame_bytes = 96u << 20;
+  std::chrono::milliseconds write_timeout{5000};
+};
+
+class ProtoServer {
+ public:
+  // Either object may be null (its calls then answer not_supported). REQUIRES: they outlive
+  // the server.
+  static Result<std::unique_ptr<ProtoServer>> serve(Vault* vault, Auth* auth,
+                                                    ProtoServerOptions options);
+  ~ProtoServer();
+
+  Status adopt(UniqueFd fd);
+  ServerCounters counters() const;
+
+  class Impl;
+  explicit ProtoServer(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace seams::ipc
