@@ -595,12 +595,8 @@ class FuseOps {
       if (!who.ok()) return errnoOf(who.status());
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
+      // F_OK, R_OK and X_OK (search, for directories): whoever may see the object.
       if (int err = allowMeta(fs, *who, *path)) return err;
-      if (mask & R_OK) {
-        if (int err = allow(fs, *who, *path, Access::read)) {
-          if (allow(fs, *who, *path, Access::list) != 0) return err;
-        }
-      }
       if (mask & W_OK) {
         if (int err = allow(fs, *who, *path, Access::write)) return err;
       }
@@ -689,7 +685,6 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
     session_ = se;
     mountpoint_ = mountpoint;
   }
-  for (const auto& m : fuseMountsAt(mountpoint)) connection_ = m.minor;  // the newest one
 
   const int max_threads = config_.max_threads;
   const int max_idle = config_.max_idle_threads;

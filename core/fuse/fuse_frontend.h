@@ -40,12 +40,24 @@
 // and directory locks of that request). A thread_local pointer to the frontend whose handler is
 // running marks those calls; another FuseFrontend mounted over the same Vault still notifies.
 //
-// Lifecycle. start() clears a dead FUSE mount left at the mount point by a crashed daemon
-// (stat -> ENOTCONN -> umount2(MNT_DETACH)), mounts, runs fuse_session_loop_mt on its own
-// thread, and returns once the kernel's FUSE_INIT has been answered (the mount is usable).
-// stop() unmounts (a busy mount is aborted: processes still holding files see ENOTCONN), waits
-// for the loop thread, and is safe to call twice or without start(). After the loop ended on its
-// own (someone unmounted us), running() is false and stop(); start() mounts afresh.
+// Lifecycle. start() clears what a previous daemon left at the mount point: a dead FUSE mount
+// (stat -> ENOTCONN -> umount2(MNT_DETACH)) or a hung one (no answer to stat within 2 s ->
+// MNT_FORCE aborts it); a live, answering mount there is a conflict. It then mounts, runs
+// fuse_session_loop_mt on its own thread, and returns once the kernel's FUSE_INIT has been
+// answered, so the mount is usable when start() returns. stop() unmounts first (a busy mount is
+// aborted: processes still holding files in it see ENOTCONN), then waits for the loop thread,
+// which waits for handlers in flight: a handler stuck inside the Vault holds stop() (the mount
+// is already released, so a new FuseFrontend can mount in its place). stop() is safe twice and
+// without start(). When the loop ends on its own (someone unmounted us), running() turns false;
+// start() then mounts afresh. Watchdog: running() false is a crash; health().oldest_request_start
+// older than the deadline is a hang.
+//
+// Limits that follow from a path-based vault: node ids name paths (inode_table.h), so a file
+// unlinked or renamed *behind* the mount while open here is no longer reachable through that open
+// file (ENOENT), and one unlinked through the mount likewise; O_APPEND writes land at the end of
+// file the kernel knows, which a change behind the mount makes stale until attributes are
+// refreshed; RENAME_NOREPLACE is checked, then renamed (not atomic); RENAME_EXCHANGE is EINVAL;
+// statfs reports no capacity (the Vault has no such call).
 //
 // Threads. start()/stop() from one controlling thread at a time (they serialise on a mutex).
 // Request handlers run on libfuse's worker threads (up to fuse.max_threads). The change listener
@@ -134,9 +146,8 @@ class FuseFrontend {
   InFlightTracker in_flight_;
   KernelNotifier notifier_;
 
-  std::mutex lifecycle_mutex_;  // serialises start() and stop()
-  std::string mountpoint_;      // guarded by session_mutex_ (written by start())
-  unsigned connection_ = 0;     // the mount's device minor: /sys/fs/fuse/connections/<n>
+  std::mutex lifecycle_mutex_;                  // serialises start() and stop()
+  std::string mountpoint_;                      // guarded by session_mutex_ (written by start())
   std::unique_ptr<Subscription> subscription_;  // guarded by lifecycle_mutex_
   std::thread loop_thread_;                     // guarded by lifecycle_mutex_
 
