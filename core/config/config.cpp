@@ -61,8 +61,12 @@ std::string formatDouble(double v) {
   return std::string(buf, end);
 }
 
+// Built with append: GCC 12 warns falsely (-Wrestrict, PR 105329) on "\"" + std::string(s).
 std::string inQuotes(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.append(1, '"').append(s).append(1, '"');
+  return out;
 }
 
 bool isNameChar(char c) {
