@@ -1,8 +1,9 @@
 // Histogram: a latency histogram with log-linear buckets, in the style of HdrHistogram.
 //
-// Why our own: Debian 12 packages no C++ HdrHistogram (only the C library's Java/Python cousins
-// elsewhere), and what we need is small: lock-free recording from many threads, percentiles with
-// a known error bound, merge, and a snapshot the bench can write as JSON and read back.
+// Why our own: Debian 12 packages HdrHistogram only for Java and Go (libhdrhistogram-java,
+// golang-github-codahale-hdrhistogram-dev), not the C library nor a C++ one, and what we need is
+// small: lock-free recording from many threads, percentiles with a known error bound, merge, and a
+// snapshot the bench can write as JSON and read back.
 //
 // Values are uint64, nanoseconds by convention.
 //
