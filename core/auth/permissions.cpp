@@ -34,7 +34,8 @@ bool subjectMatches(const Rule& rule, const Principal& who) {
 }  // namespace
 
 PermissionTable::PermissionTable(std::size_t cache_entries)
-    : shard_capacity_(cache_entries == 0 ? 0 : (cache_entries + kShards - 1) / kShards) {}
+    : shard_capacity_(cache_entries == 0 ? 0 : (cache_entries + kShards - 1) / kShards),
+      snapshot_(std::make_shared<const Snapshot>()) {}
 
 Status PermissionTable::validate(const Rule& rule) {
   if (rule.subject.empty()) return Status(Errc::invalid_argument, "rule has an empty subject");
@@ -45,12 +46,13 @@ Status PermissionTable::validate(const Rule& rule) {
   return Status();
 }
 
-bool PermissionTable::decide(const Principal& who, const std::string& path, AccessMask bit) const {
+bool PermissionTable::decide(const Snapshot& rules, const Principal& who, const std::string& path,
+                             AccessMask bit) {
   // Walk from the path itself up to the root; the first depth with a matching rule decides.
   // Prefixes are whole components, so "/docsx" never looks up "/docs".
   std::string_view prefix = path;
   while (true) {
-    if (auto it = by_prefix_.find(prefix); it != by_prefix_.end()) {
+    if (auto it = rules.by_prefix.find(prefix); it != rules.by_prefix.end()) {
       bool any_allow = false;
       bool any_deny = false;
       for (const Rule& r : it->second) {
@@ -85,14 +87,10 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
 
+  const std::shared_ptr<const Snapshot> rules = current();
   bool allow = true;
-  std::uint64_t generation = 0;
-  {
-    std::shared_lock lock(rules_mu_);
-    generation = generation_.load(std::memory_order_acquire);
-    for (AccessMask bit = 1; bit <= kAllAccess && allow; bit <<= 1) {
-      if ((requested & bit) != 0) allow = decide(who, path.str(), bit);
-    }
+  for (AccessMask bit = 1; bit <= kAllAccess && allow; bit <<= 1) {
+    if ((requested & bit) != 0) allow = decide(*rules, who, path.str(), bit);
   }
   if (shard_capacity_ == 0) return allow;
 
@@ -101,7 +99,7 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
   Shard& shard = shardFor(hash);
   std::lock_guard lock(shard.mu);
   // A change since we read the rules may have emptied this shard already: drop the decision.
-  if (generation_.load(std::memory_order_acquire) != generation) return allow;
+  if (generation_.load(std::memory_order_acquire) != rules->generation) return allow;
   if (shard.index.count(key) != 0) return allow;  // another thread inserted it meanwhile
   if (shard.lru.size() >= shard_capacity_) {
     shard.index.erase(shard.lru.back().first);
@@ -113,36 +111,50 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
 }
 
 bool PermissionTable::add(const Rule& rule) {
-  {
-    std::unique_lock lock(rules_mu_);
-    if (std::find(rules_.begin(), rules_.end(), rule) != rules_.end()) return false;
-    rules_.push_back(rule);
-    by_prefix_[rule.prefix.str()].push_back(rule);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  clearCache();
+  std::lock_guard lock(write_mu_);
+  const std::shared_ptr<const Snapshot> old = current();
+  const auto& rules = old->rules;
+  if (std::find(rules.begin(), rules.end(), rule) != rules.end()) return false;
+  auto next = std::make_shared<Snapshot>(*old);
+  next->rules.push_back(rule);
+  next->by_prefix[rule.prefix.str()].push_back(rule);
+  publish(std::move(next));
   return true;
 }
 
 bool PermissionTable::remove(const Rule& rule) {
-  {
-    std::unique_lock lock(rules_mu_);
-    auto it = std::find(rules_.begin(), rules_.end(), rule);
-    if (it == rules_.end()) return false;
-    rules_.erase(it);
-    auto bucket = by_prefix_.find(rule.prefix.str());
-    auto& list = bucket->second;
-    list.erase(std::find(list.begin(), list.end(), rule));
-    if (list.empty()) by_prefix_.erase(bucket);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-  }
-  clearCache();
+  std::lock_guard lock(write_mu_);
+  const std::shared_ptr<const Snapshot> old = current();
+  const auto& rules = old->rules;
+  if (std::find(rules.begin(), rules.end(), rule) == rules.end()) return false;
+  auto next = std::make_shared<Snapshot>(*old);
+  next->rules.erase(std::find(next->rules.begin(), next->rules.end(), rule));
+  auto bucket = next->by_prefix.find(rule.prefix.str());
+  auto& list = bucket->second;
+  list.erase(std::find(list.begin(), list.end(), rule));
+  if (list.empty()) next->by_prefix.erase(bucket);
+  publish(std::move(next));
   return true;
 }
 
+void PermissionTable::publish(std::shared_ptr<Snapshot> next) {
+  next->generation = generation_.load(std::memory_order_relaxed) + 1;
+  const std::uint64_t generation = next->generation;
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = std::move(next);
+  }
+  generation_.store(generation, std::memory_order_release);
+  clearCache();
+}
+
+std::shared_ptr<const PermissionTable::Snapshot> PermissionTable::current() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
 std::vector<Rule> PermissionTable::rules() const {
-  std::shared_lock lock(rules_mu_);
-  return rules_;
+  return current()->rules;
 }
 
 std::size_t PermissionTable::cacheSize() const {

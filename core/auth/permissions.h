@@ -12,17 +12,26 @@
 // `cache_entries` in total (0 disables the cache). add() and remove() empty the cache before they
 // return, so no decision made under the old rules is served after a revocation returns.
 //
+// The rules are an immutable snapshot behind a shared_ptr: a reader holds `snapshot_mu_` only to
+// copy the pointer and decides with no lock held; a writer (serialised by `write_mu_`) publishes
+// a modified copy by swapping the pointer. Not a reader/writer lock over the rules: glibc's
+// prefers readers, and under a stream of cache misses (which every rule change causes) a
+// revocation could wait long for its turn, which is the revocation lag the bench measures. Not
+// std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock bit TSan cannot see.
+// Copying the table on each change is cheap: rules are few and changes rare.
+//
 // The race that needs care: a reader computes a decision under the old rules, a revocation then
 // changes the rules and empties the cache, and the reader inserts its stale decision afterwards.
-// A generation counter closes it: the reader notes the generation while it holds the rules lock,
-// and inserts only if the generation is unchanged, checked under the shard's lock. A writer bumps
-// the generation under the rules lock before it empties the shards, so a stale insert either
-// lands before the shard is emptied (and is emptied with it) or sees the new generation and is
-// dropped.
+// A generation counter closes it: each snapshot carries its generation, and a reader inserts only
+// if `generation_` still equals its snapshot's, checked under the shard's lock. A writer publishes
+// the snapshot, then sets `generation_`, then empties every shard (each under its lock), so a
+// stale insert either lands before its shard is emptied (and is emptied with it) or sees the new
+// generation and is dropped.
 //
-// Thread-safety: every method may be called concurrently from any thread. Locks: `rules_mu_`
-// guards the rules and is never held while a shard lock is taken; each shard's mutex guards that
-// shard's entries only.
+// Thread-safety: every method may be called concurrently from any thread. Locks: `write_mu_`
+// serialises writers and is held while they swap the snapshot and empty the shards, so it comes
+// before `snapshot_mu_` and before a shard lock; `snapshot_mu_` guards the pointer only; each
+// shard's mutex guards that shard's entries only. No two of the last two are held together.
 #pragma once
 
 #include <array>
@@ -31,8 +40,8 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -92,24 +101,38 @@ class PermissionTable {
     std::unordered_map<std::string_view, Lru::iterator> index;
   };
 
-  bool decide(const Principal& who, const std::string& path, AccessMask bit) const;
-  void clearCache() const;
-  Shard& shardFor(std::size_t hash) const { return shards_[hash % kShards]; }
-
-  const std::size_t shard_capacity_;  // 0: no cache
-
-  mutable std::shared_mutex rules_mu_;
-  std::vector<Rule> rules_;  // guarded by rules_mu_
-  // Lets by_prefix_ be searched with a string_view (no allocation per ancestor on the hot path).
+  // Lets by_prefix be searched with a string_view (no allocation per ancestor on the hot path).
   struct PrefixHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
       return std::hash<std::string_view>{}(s);
     }
   };
-  // Rules by prefix string, each list in the order added. guarded by rules_mu_
-  std::unordered_map<std::string, std::vector<Rule>, PrefixHash, std::equal_to<>> by_prefix_;
-  // Bumped under rules_mu_ (exclusive) on every change, before the cache is emptied.
+  // One immutable version of the rules.
+  struct Snapshot {
+    std::uint64_t generation = 0;
+    std::vector<Rule> rules;  // in the order added
+    // The same rules by prefix string, each list in the order added.
+    std::unordered_map<std::string, std::vector<Rule>, PrefixHash, std::equal_to<>> by_prefix;
+  };
+
+  static bool decide(const Snapshot& rules, const Principal& who, const std::string& path,
+                     AccessMask bit);
+  // Publishes `next` (REQUIRES: write_mu_ held, next.generation one past the current) and
+  // empties the cache.
+  void publish(std::shared_ptr<Snapshot> next);
+  void clearCache() const;
+  Shard& shardFor(std::size_t hash) const { return shards_[hash % kShards]; }
+
+  const std::size_t shard_capacity_;  // 0: no cache
+
+  std::mutex write_mu_;  // serialises add() and remove()
+  std::shared_ptr<const Snapshot> current() const;
+
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
+  // The generation of the newest snapshot; set after it is published, before the cache is
+  // emptied.
   std::atomic<std::uint64_t> generation_{0};
 
   mutable std::array<Shard, kShards> shards_;

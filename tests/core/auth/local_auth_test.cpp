@@ -196,8 +196,8 @@ TEST(LocalAuthCreate, RefusesABadRuleOrConfig) {
 // that nothing breaks (TSan and ASan watch the rest) and that each reader's answers are ones
 // the rules could give: the stable rules always allow, the toggled one only sometimes.
 TEST_F(LocalAuthTest, ConcurrentRequestsAndRuleChangesStayConsistent) {
-  constexpr int kReaders = 4;
-  constexpr int kRounds = 2000;
+  constexpr int kReaders = 3;
+  constexpr int kRounds = 500;
   const std::string alice_token = loginOrDie("alice", "wonderland");
   const std::string bob_token = loginOrDie("bob", "builder");
   const Rule toggled = allowUser("bob", "/docs/shared", kRead);
