@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/stats/histogram_json.h"
+
 namespace seams {
 namespace {
 
@@ -216,6 +218,23 @@ TEST(HistogramTest, ASnapshotThatDoesNotMatchTheLayoutIsRejected) {
   Histogram target;
   EXPECT_FALSE(target.add(bad_max).ok());
   EXPECT_EQ(target.count(), 0u) << "a rejected snapshot adds nothing";
+}
+
+TEST(HistogramTest, ASnapshotSurvivesAJsonRoundTrip) {
+  Histogram h;
+  for (std::uint64_t v : {100u, 1000u, 3999u, 3999u}) h.record(v);
+  const nlohmann::json j = h.snapshot();
+  EXPECT_EQ(j.at("count"), 4);
+  EXPECT_EQ(j.at("buckets").at(0), nlohmann::json::parse("[100, 100, 1]"));
+  auto back = Histogram::fromSnapshot(nlohmann::json::parse(j.dump()).get<HistogramSnapshot>());
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_EQ((*back)->snapshot(), h.snapshot());
+}
+
+TEST(HistogramTest, AMalformedJsonSnapshotThrowsForTheReaderToCatch) {
+  const auto bad =
+      nlohmann::json::parse(R"({"count":1,"sum":1,"min":1,"max":1,"buckets":[[1,1]]})");
+  EXPECT_THROW(bad.get<HistogramSnapshot>(), nlohmann::json::exception);
 }
 
 }  // namespace
