@@ -308,11 +308,11 @@ class SocketChannel final : public ProtoChannel {
           feed.needs_resync = false;
         }
       }
-      std::uint64_t generation = generation_;
+      // Feeds first: a call made once we are connected must find its events subscribed.
+      if (!subscribe_frames.empty()) (void)write(generation_, subscribe_frames);
       state_cv_.notify_all();
       lock.unlock();
 
-      if (!subscribe_frames.empty()) (void)write(generation, subscribe_frames);
       if (!resyncs.empty()) {
         std::lock_guard dispatch(dispatch_mu_);
         for (auto& r : resyncs) r();

@@ -1,0 +1,99 @@
+// ipc_test_peer CODEC SOCKET ROOT: a separate process serving a LocalVault over ROOT on SOCKET
+// with CODEC (capnp | protobuf), so tests can kill -9 a real peer. Prints "ready" once serving,
+// and "hanging" when a stat of /hang arrives (that call never returns).
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/cache/fs_cache.h"
+#include "core/common/clock.h"
+#include "core/storage/storage.h"
+#include "core/vault/local_vault.h"
+#include "ipc/proto/proto_server.h"
+#include "ipc/rpc/capnp_server.h"
+
+namespace {
+
+// Forwards to a real vault, except that stat("/hang") blocks for good.
+class HangingVault final : public seams::Vault {
+ public:
+  explicit HangingVault(seams::Vault& inner) : inner_(inner) {}
+  seams::Result<seams::FileAttr> stat(const seams::VaultPath& p) override {
+    if (p.str() == "/hang") {
+      std::puts("hanging");
+      std::fflush(stdout);
+      for (;;) ::pause();
+    }
+    return inner_.stat(p);
+  }
+  seams::Result<std::vector<seams::DirEntry>> list(const seams::VaultPath& p) override {
+    return inner_.list(p);
+  }
+  seams::Result<seams::ReadResult> read(const seams::VaultPath& p, std::uint64_t o,
+                                        std::uint64_t n) override {
+    return inner_.read(p, o, n);
+  }
+  seams::Result<seams::FileAttr> write(const seams::VaultPath& p, std::uint64_t o,
+                                       std::string_view d) override {
+    return inner_.write(p, o, d);
+  }
+  seams::Result<seams::FileAttr> put(const seams::VaultPath& p, std::string_view d) override {
+    return inner_.put(p, d);
+  }
+  seams::Result<seams::FileAttr> create(const seams::VaultPath& p, std::uint32_t m) override {
+    return inner_.create(p, m);
+  }
+  seams::Result<seams::FileAttr> mkdir(const seams::VaultPath& p, std::uint32_t m) override {
+    return inner_.mkdir(p, m);
+  }
+  seams::Status unlink(const seams::VaultPath& p) override { return inner_.unlink(p); }
+  seams::Status rmdir(const seams::VaultPath& p) override { return inner_.rmdir(p); }
+  seams::Result<seams::FileAttr> rename(const seams::VaultPath& a,
+                                        const seams::VaultPath& b) override {
+    return inner_.rename(a, b);
+  }
+  seams::Result<seams::FileAttr> truncate(const seams::VaultPath& p, std::uint64_t s) override {
+    return inner_.truncate(p, s);
+  }
+  seams::Status fsync(const seams::VaultPath& p) override { return inner_.fsync(p); }
+  seams::Status reconcile(const seams::VaultPath& p) override { return inner_.reconcile(p); }
+  std::unique_ptr<seams::Subscription> subscribe(seams::ChangeListener l) override {
+    return inner_.subscribe(std::move(l));
+  }
+
+ private:
+  seams::Vault& inner_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s capnp|protobuf SOCKET ROOT\n", argv[0]);
+    return 2;
+  }
+  std::string codec = argv[1];
+  std::filesystem::create_directories(argv[3]);
+  auto storage = seams::Storage::open(argv[3]);
+  if (!storage.ok()) return 3;
+  seams::SystemClock clock;
+  seams::FsCache cache(seams::FsCache::Options{}, clock);
+  seams::LocalVault local(**storage, cache);
+  HangingVault vault(local);
+  std::unique_ptr<seams::ipc::CapnpServer> capnp_server;
+  std::unique_ptr<seams::ipc::ProtoServer> proto_server;
+  if (codec == "capnp") {
+    auto s = seams::ipc::CapnpServer::serve(vault, {argv[2]});
+    if (!s.ok()) return 4;
+    capnp_server = std::move(*s);
+  } else {
+    auto s = seams::ipc::ProtoServer::serve(&vault, nullptr, {argv[2]});
+    if (!s.ok()) return 4;
+    proto_server = std::move(*s);
+  }
+  std::puts("ready");
+  std::fflush(stdout);
+  for (;;) ::pause();  // until killed
+}
