@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 namespace seams {
@@ -199,19 +201,29 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
   if (!state.ok()) return state.status();
   auto tmp = openOrMakeDir(state->get(), std::string(kTmpDir).c_str(), ".seams/tmp");
   if (!tmp.ok()) return tmp.status();
+  UniqueFd lock_fd(::openat(state->get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock_fd.valid()) return Status::fromErrno(errno, "open .seams/lock in " + root);
+  if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status(Errc::conflict, "vault " + root + " is already open (.seams/lock is held)");
+    }
+    return Status::fromErrno(errno, "lock .seams/lock in " + root);
+  }
+  // Only the owner may clear temp files: another owner's put could be in flight.
   clearTmp(tmp->get());
   auto mark = readMark(state->get());
   if (!mark.ok()) return mark.status();
-  return std::unique_ptr<Storage>(
-      new Storage(root, std::move(root_fd), std::move(*tmp), std::move(*state), *mark));
+  return std::unique_ptr<Storage>(new Storage(root, std::move(root_fd), std::move(*tmp),
+                                              std::move(*state), std::move(lock_fd), *mark));
 }
 
 Storage::Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
-                 std::uint64_t mark)
+                 UniqueFd lock_fd, std::uint64_t mark)
     : root_(std::move(root)),
       root_fd_(std::move(root_fd)),
       tmp_fd_(std::move(tmp_fd)),
       state_fd_(std::move(state_fd)),
+      lock_fd_(std::move(lock_fd)),
       next_version_(mark + 1),
       reserved_(mark) {}
 
@@ -274,6 +286,7 @@ Result<std::uint64_t> Storage::bumpVersion(int fd) {
     if (!v.ok()) return v;
   }
   if (writeXattr(fd, *v, 0) != 0) return Status::fromErrno(errno, "set version xattr");
+  remember(fd, *v, /*published=*/true);
   return v;
 }
 
@@ -284,9 +297,38 @@ Result<std::uint64_t> Storage::versionOf(int fd) {
   // first readers: the loser reads the winner's version.
   auto v = nextVersion();
   if (!v.ok()) return v;
-  if (writeXattr(fd, *v, XATTR_CREATE) == 0) return v;
+  if (writeXattr(fd, *v, XATTR_CREATE) == 0) {
+    remember(fd, *v, /*published=*/false);
+    return v;
+  }
   if (errno == EEXIST) return readXattr(fd);
   return Status::fromErrno(errno, "set version xattr");
+}
+
+void Storage::remember(int fd, std::uint64_t version, bool published) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return;  // unrecorded only costs an extra bump on refresh
+  std::int64_t ctime =
+      static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
+  std::lock_guard lock(recorded_mutex_);
+  if (recorded_.size() >= kMaxRecorded) recorded_.clear();
+  recorded_[st.st_ino] = Recorded{ctime, version, published};
+}
+
+bool Storage::unchangedSinceRecorded(int fd, bool* known_unpublished) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return false;
+  std::int64_t ctime =
+      static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
+  std::lock_guard lock(recorded_mutex_);
+  auto it = recorded_.find(st.st_ino);
+  // Any change to an inode (data, size, mode, xattr, link count, rename) moves its ctime.
+  if (it == recorded_.end() || it->second.ctime_ns != ctime) return false;
+  if (!it->second.published) {
+    if (known_unpublished != nullptr) *known_unpublished = true;
+    return false;
+  }
+  return true;
 }
 
 Result<FileAttr> Storage::attrOf(int fd) {
@@ -334,9 +376,9 @@ std::shared_mutex& Storage::stripe(const VaultPath& path) {
 // ---- reads ------------------------------------------------------------------------------------
 
 Result<FileAttr> Storage::stat(const VaultPath& path) {
+  std::shared_lock lock(stripe(path));
   auto fd = openBeneath(path, O_RDONLY);
   if (!fd.ok()) return fd.status();
-  std::shared_lock lock(stripe(path));
   auto a = attrOf(fd->get());
   if (!a.ok()) return Status(a.code(), ctx("stat", path) + ": " + a.status().message());
   return a;
@@ -384,9 +426,9 @@ Result<std::vector<DirEntry>> Storage::list(const VaultPath& path) {
 
 Result<ReadResult> Storage::read(const VaultPath& path, std::uint64_t offset,
                                  std::uint64_t length) {
+  std::shared_lock lock(stripe(path));
   auto fd = openBeneath(path, O_RDONLY);
   if (!fd.ok()) return fd.status();
-  std::shared_lock lock(stripe(path));
   auto a = attrOf(fd->get());
   if (!a.ok()) return a.status();
   if (a->type == FileType::directory) return Status(Errc::is_a_directory, ctx("read", path));
@@ -402,9 +444,9 @@ Result<ReadResult> Storage::read(const VaultPath& path, std::uint64_t offset,
 }
 
 Result<FileContent> Storage::readAll(const VaultPath& path, std::uint64_t max_bytes) {
+  std::shared_lock lock(stripe(path));
   auto fd = openBeneath(path, O_RDONLY);
   if (!fd.ok()) return fd.status();
-  std::shared_lock lock(stripe(path));
   auto a = attrOf(fd->get());
   if (!a.ok()) return a.status();
   if (a->type == FileType::directory) return Status(Errc::is_a_directory, ctx("read", path));
@@ -421,10 +463,12 @@ Result<FileContent> Storage::readAll(const VaultPath& path, std::uint64_t max_by
 
 Result<FileAttr> Storage::write(const VaultPath& path, std::uint64_t offset,
                                 std::string_view data) {
+  // Opened under the lock: a put() between open and write would leave us writing (and
+  // versioning) the replaced, already unlinked inode.
+  StripeGuard guard(stripes_, {stripeIndex(path)});
   auto fd = openBeneath(path, O_WRONLY);
   if (!fd.ok()) return fd.status();
   SEAMS_RETURN_IF_ERROR(requireRegular(fd->get(), path));
-  StripeGuard guard(stripes_, {stripeIndex(path)});
   SEAMS_RETURN_IF_ERROR(writeAll(fd->get(), data, offset, path));
   auto v = bumpVersion(fd->get());
   if (!v.ok()) return v.status();
@@ -432,10 +476,10 @@ Result<FileAttr> Storage::write(const VaultPath& path, std::uint64_t offset,
 }
 
 Result<FileAttr> Storage::truncate(const VaultPath& path, std::uint64_t size) {
+  StripeGuard guard(stripes_, {stripeIndex(path)});  // opened under it, as in write()
   auto fd = openBeneath(path, O_WRONLY);
   if (!fd.ok()) return fd.status();
   SEAMS_RETURN_IF_ERROR(requireRegular(fd->get(), path));
-  StripeGuard guard(stripes_, {stripeIndex(path)});
   if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0) return errnoStatus("truncate", path);
   auto v = bumpVersion(fd->get());
   if (!v.ok()) return v.status();
@@ -448,17 +492,78 @@ Status Storage::fsync(const VaultPath& path) {
   return fsyncFd(fd->get(), "fsync", path);
 }
 
+Result<std::pair<VaultPath, UniqueFd>> Storage::nearestExisting(const VaultPath& path) const {
+  VaultPath dir = path;
+  while (true) {
+    auto fd = openBeneath(dir, O_RDONLY | O_DIRECTORY);
+    if (fd.ok()) return std::make_pair(dir, std::move(*fd));
+    if (dir.isRoot()) return fd.status();
+    dir = dir.parent();
+  }
+}
+
 Result<RefreshResult> Storage::refresh(const VaultPath& path) {
+  using Change = RefreshResult::Change;
+  // Everything is looked at under the path's lock, so a put() cannot swap the inode between our
+  // open and our bump (which would version a dead inode above the live one).
+  std::optional<StripeGuard> guard;
+  guard.emplace(stripes_,
+                std::initializer_list<std::size_t>{stripeIndex(path), stripeIndex(path.parent())});
   auto fd = openBeneath(path, O_RDONLY);
-  if (!fd.ok()) return fd.status();
-  StripeGuard guard(stripes_, {stripeIndex(path)});
+  bool visible = fd.ok();
+  if (visible) {
+    struct stat st {};
+    if (::fstat(fd->get(), &st) != 0) return errnoStatus("fstat", path);
+    visible = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+  } else if (fd.code() != Errc::not_found && fd.code() != Errc::not_a_directory &&
+             fd.code() != Errc::invalid_argument) {
+    return fd.status();  // the backing store failed; nothing can be said about the entry
+  }
+
+  if (!visible) {
+    // Gone (or a symlink/special file now). The directory that lost it is the nearest surviving
+    // ancestor; if that is exactly as the vault left it, the vault removed the entry itself.
+    if (path.isRoot()) return Status(Errc::io_error, "the vault root is not a directory");
+    auto ancestor = nearestExisting(path.parent());
+    if (!ancestor.ok()) return ancestor.status();
+    if (ancestor->first != path.parent()) {
+      // Not covered by the guard: re-lock in index order and look again.
+      guard.reset();
+      guard.emplace(stripes_, std::initializer_list<std::size_t>{stripeIndex(path),
+                                                                 stripeIndex(ancestor->first)});
+      auto again = openBeneath(ancestor->first, O_RDONLY | O_DIRECTORY);
+      if (!again.ok()) return RefreshResult{Change::removed, FileAttr{}};
+      ancestor->second = std::move(*again);
+    }
+    if (unchangedSinceRecorded(ancestor->second.get())) return RefreshResult{};
+    auto v = bumpVersion(ancestor->second.get());
+    if (!v.ok()) return v.status();
+    return RefreshResult{Change::removed, FileAttr{}};
+  }
+
+  bool known_unpublished = false;
+  if (unchangedSinceRecorded(fd->get(), &known_unpublished)) {
+    auto a = attrOf(fd->get());
+    if (!a.ok()) return a.status();
+    return RefreshResult{Change::unchanged, *a};
+  }
   auto had = readXattr(fd->get());
   if (!had.ok()) return had.status();
+  bool created = *had == 0 || known_unpublished;
   auto v = bumpVersion(fd->get());
   if (!v.ok()) return v.status();
+  if (created && !path.isRoot()) {
+    // A new name in the directory: its entries changed, unless the vault already accounted for
+    // that (the directory is exactly as the vault left it).
+    auto parent = openParent(path);
+    if (parent.ok() && !unchangedSinceRecorded(parent->get())) {
+      auto pv = bumpVersion(parent->get());
+      if (!pv.ok()) return pv.status();
+    }
+  }
   auto a = attrOf(fd->get());
   if (!a.ok()) return a.status();
-  return RefreshResult{*a, *had == 0};
+  return RefreshResult{created ? Change::created : Change::modified, *a};
 }
 
 // ---- name changes -----------------------------------------------------------------------------
@@ -499,6 +604,9 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
   {
     StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
     bool existed = ::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    // Replacing a name moves the directory's ctime but not its entries: if the vault knew the
+    // directory's state before, it still does afterwards (so refresh() sees no outside change).
+    bool parent_known = existed && unchangedSinceRecorded(parent->get());
     auto v = nextVersion();
     if (!v.ok()) return v.status();
     if (writeXattr(tmp.get(), *v, 0) != 0) return errnoStatus("set version xattr for", path);
@@ -506,10 +614,14 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
       return errnoStatus("rename into place", path);
     }
     remover.armed = false;
+    remember(tmp.get(), *v, /*published=*/true);  // after the rename, which moved its ctime
     if (created != nullptr) *created = !existed;
     if (!existed) {
       auto pv = bumpVersion(parent->get());
       if (!pv.ok()) return pv.status();
+    } else if (parent_known) {
+      auto pv = readXattr(parent->get());
+      if (pv.ok() && *pv != 0) remember(parent->get(), *pv, /*published=*/true);
     }
     // Under the lock: a moment later a write() may already have moved the version on.
     attr = attrOf(tmp.get());

@@ -23,11 +23,13 @@
 // new one, each with its own version, never a mix. In-place changes (write, truncate) and every
 // version assignment of one path are serialised by a striped lock, and reads take the same stripe
 // shared, so a read's bytes and version always belong together and a path's version never goes
-// backwards.
+// backwards. Every call opens its path only once it holds the lock, so it always acts on the
+// inode the name points to at that moment, never on one a concurrent put() just replaced.
 //
 // Thread-safety: every method may be called concurrently from any thread. stripes_[i] guards the
 // content+version pairing of the paths hashing to i; when a call needs several stripes it takes
-// them in index order. mark_mutex_ guards persisting the version mark.
+// them in index order. mark_mutex_ guards persisting the version mark; recorded_mutex_ guards
+// recorded_ and is never held while taking another lock.
 #pragma once
 
 #include <array>
@@ -38,6 +40,8 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/common/status.h"
@@ -53,10 +57,16 @@ struct FileContent {
   std::string data;
 };
 
-// What reconcile found: the entry's new attributes, and whether it had never been seen before.
+// What refresh() found behind the vault's back.
 struct RefreshResult {
-  FileAttr attr;
-  bool first_sight = false;
+  enum class Change : std::uint8_t {
+    unchanged = 0,  // exactly as the vault last left it (an echo of the vault's own change)
+    modified = 1,   // changed; it now has a fresh version
+    created = 2,    // first seen by the vault (no version yet, or one only a read assigned)
+    removed = 3,    // gone, or no longer a regular file or directory
+  };
+  Change change = Change::unchanged;
+  FileAttr attr;  // the entry's attributes, except for removed
 };
 
 class Storage {
@@ -65,7 +75,10 @@ class Storage {
   static constexpr std::uint64_t kVersionBlock = 1 << 16;
 
   // Opens (creating `<root>/.seams/` and its tmp dir if needed) the vault rooted at `root`, which
-  // must be an existing directory. Removes temp files a crash left behind.
+  // must be an existing directory. Removes temp files a crash left behind. One Storage owns a
+  // root at a time (an flock on `.seams/lock`, released when the owner closes or dies): a second
+  // open, in this process or another, fails with conflict, since two owners would hand out the
+  // same versions.
   static Result<std::unique_ptr<Storage>> open(const std::string& root);
 
   Storage(const Storage&) = delete;
@@ -94,7 +107,13 @@ class Storage {
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to);
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size);
   Status fsync(const VaultPath& path);
-  // Gives an entry changed behind the vault's back a fresh version (sync's entry point).
+  // Sync's entry point: looks at an entry that may have changed behind the vault's back. An
+  // entry changed (or new) gets a fresh version, and a new or vanished entry gives its directory
+  // one. An entry exactly as the vault last left it — same inode and ctime as recorded after the
+  // vault's own last change, which covers the inotify echo of every change the vault makes,
+  // including its own xattr writes — is reported unchanged and nothing is bumped; so is a
+  // vanished entry whose nearest surviving ancestor directory is unchanged (the vault removed it
+  // itself). After a restart nothing is known yet, so the first refresh of each entry bumps it.
   Result<RefreshResult> refresh(const VaultPath& path);
 
   // The next version the counter would hand out (for tests and diagnostics).
@@ -103,7 +122,7 @@ class Storage {
  private:
   static constexpr std::size_t kStripes = 64;
 
-  Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
+  Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd, UniqueFd lock_fd,
           std::uint64_t mark);
 
   // openat2 beneath the root with symlinks refused everywhere.
@@ -117,6 +136,14 @@ class Storage {
   // The stored version, or a fresh one set with XATTR_CREATE when the entry has none.
   Result<std::uint64_t> versionOf(int fd);
   Result<FileAttr> attrOf(int fd);
+  // Records the state the vault left an entry in (after its last change to it), for refresh().
+  // `published`: the version was reported to the vault's clients as a change (false when only a
+  // read assigned it on first sight).
+  void remember(int fd, std::uint64_t version, bool published);
+  // True when fd's entry is exactly as the vault last recorded it, with a published version.
+  bool unchangedSinceRecorded(int fd, bool* known_unpublished = nullptr);
+  // The nearest existing directory at or above `path`, opened.
+  Result<std::pair<VaultPath, UniqueFd>> nearestExisting(const VaultPath& path) const;
 
   std::shared_mutex& stripe(const VaultPath& path);
   std::size_t stripeIndex(const VaultPath& path) const;
@@ -125,6 +152,7 @@ class Storage {
   const UniqueFd root_fd_;
   const UniqueFd tmp_fd_;    // <root>/.seams/tmp
   const UniqueFd state_fd_;  // <root>/.seams
+  const UniqueFd lock_fd_;   // <root>/.seams/lock, flock'ed while this Storage lives
 
   std::atomic<std::uint64_t> next_version_;
   std::atomic<std::uint64_t> reserved_;  // every version <= reserved_ is durably reserved
@@ -132,6 +160,17 @@ class Storage {
   std::atomic<std::uint64_t> tmp_counter_{0};
 
   std::array<std::shared_mutex, kStripes> stripes_;
+
+  // What the vault last left each inode as. Bounded: when full it is cleared, which only costs
+  // one extra version bump per entry on its next refresh.
+  struct Recorded {
+    std::int64_t ctime_ns;
+    std::uint64_t version;
+    bool published;
+  };
+  static constexpr std::size_t kMaxRecorded = 1 << 18;
+  std::mutex recorded_mutex_;
+  std::unordered_map<std::uint64_t, Recorded> recorded_;  // by inode; guarded by recorded_mutex_
 };
 
 }  // namespace seams

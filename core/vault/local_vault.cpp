@@ -25,11 +25,6 @@ void callListener(const ChangeListener& listener, const ChangeEvent& event) noex
   listener(event);
 }
 
-// Paths the vault cannot see any more: gone, behind a non-directory, or a symlink/special file.
-bool vanished(Errc code) {
-  return code == Errc::not_found || code == Errc::not_a_directory || code == Errc::invalid_argument;
-}
-
 }  // namespace
 
 class LocalVault::SubscriptionImpl final : public Subscription {
@@ -139,7 +134,11 @@ Result<FileAttr> LocalVault::put(const VaultPath& path, std::string_view data) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   bool created = false;
   Result<FileAttr> r = storage_.put(path, data, &created);
-  if (!r.ok()) return r;
+  if (!r.ok()) {
+    // Storage may have failed after the new content became visible (a failed fsync).
+    invalidateChanged(path, false);
+    return r;
+  }
   if (created) {
     invalidateChanged(path, false);
   } else {
@@ -153,7 +152,10 @@ Result<FileAttr> LocalVault::put(const VaultPath& path, std::string_view data) {
 Result<FileAttr> LocalVault::create(const VaultPath& path, std::uint32_t mode) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   Result<FileAttr> r = storage_.create(path, mode);
-  if (!r.ok()) return r;
+  if (!r.ok()) {
+    if (r.code() != Errc::already_exists) invalidateChanged(path, false);
+    return r;
+  }
   invalidateChanged(path, false);
   publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version});
   return r;
@@ -162,7 +164,10 @@ Result<FileAttr> LocalVault::create(const VaultPath& path, std::uint32_t mode) {
 Result<FileAttr> LocalVault::mkdir(const VaultPath& path, std::uint32_t mode) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   Result<FileAttr> r = storage_.mkdir(path, mode);
-  if (!r.ok()) return r;
+  if (!r.ok()) {
+    if (r.code() != Errc::already_exists) invalidateChanged(path, true);
+    return r;
+  }
   invalidateChanged(path, true);
   publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version});
   return r;
@@ -171,7 +176,10 @@ Result<FileAttr> LocalVault::mkdir(const VaultPath& path, std::uint32_t mode) {
 Status LocalVault::unlink(const VaultPath& path) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   Status s = storage_.unlink(path);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    invalidateChanged(path, false);
+    return s;
+  }
   invalidateChanged(path, false);
   publish(ChangeEvent{ChangeEvent::Kind::removed, path, path, 0});
   return s;
@@ -180,7 +188,10 @@ Status LocalVault::unlink(const VaultPath& path) {
 Status LocalVault::rmdir(const VaultPath& path) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   Status s = storage_.rmdir(path);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    invalidateChanged(path, true);
+    return s;
+  }
   invalidateChanged(path, true);
   publish(ChangeEvent{ChangeEvent::Kind::removed, path, path, 0});
   return s;
@@ -195,7 +206,11 @@ Result<FileAttr> LocalVault::rename(const VaultPath& from, const VaultPath& to) 
   if (b != a) second = std::unique_lock(path_locks_[b]);
 
   Result<FileAttr> r = storage_.rename(from, to);
-  if (!r.ok()) return r;
+  if (!r.ok()) {
+    invalidateChanged(from, true);
+    invalidateChanged(to, true);
+    return r;
+  }
   // Both subtrees: a moved directory takes its descendants' paths along, a replaced one loses its.
   bool dir = r->type == FileType::directory;
   invalidateChanged(from, dir);
@@ -209,25 +224,27 @@ Status LocalVault::fsync(const VaultPath& path) {
 }
 
 Status LocalVault::reconcile(const VaultPath& path) {
+  using Change = RefreshResult::Change;
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   Result<RefreshResult> r = storage_.refresh(path);
-  if (r.ok()) {
-    if (r->first_sight && !path.isRoot()) {
-      // A new name appeared in the parent: its listing changed, so does its version. Best effort:
-      // the parent may be changing behind our back as well, and sync reconciles it then.
-      (void)storage_.refresh(path.parent());
-    }
-    invalidateChanged(path, r->attr.type == FileType::directory);
-    publish(ChangeEvent{r->first_sight ? ChangeEvent::Kind::created : ChangeEvent::Kind::modified,
-                        path, path, r->attr.version});
-    return Status();
+  if (!r.ok()) return r.status();
+  switch (r->change) {
+    case Change::unchanged:
+      // The echo of a change the vault made (and already published) itself.
+      return Status();
+    case Change::created:
+    case Change::modified:
+      invalidateChanged(path, r->attr.type == FileType::directory);
+      publish(ChangeEvent{
+          r->change == Change::created ? ChangeEvent::Kind::created : ChangeEvent::Kind::modified,
+          path, path, r->attr.version});
+      return Status();
+    case Change::removed:
+      invalidateChanged(path, true);
+      publish(ChangeEvent{ChangeEvent::Kind::removed, path, path, 0});
+      return Status();
   }
-  if (!vanished(r.code())) return r.status();
-  if (path.isRoot()) return r.status();  // the root itself is broken: nothing to report as removed
-  (void)storage_.refresh(path.parent());
-  invalidateChanged(path, true);
-  publish(ChangeEvent{ChangeEvent::Kind::removed, path, path, 0});
-  return Status();
+  return Status(Errc::internal, "unknown refresh result");
 }
 
 }  // namespace seams

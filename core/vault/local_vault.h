@@ -11,7 +11,8 @@
 // event (FUSE invalidating the kernel cache) has therefore done so before the change is
 // acknowledged to whoever made it. Mutations of the same path are serialised from the Storage
 // call through the last listener, so events for one path arrive in change order with growing
-// versions.
+// versions. A failed mutation publishes nothing but still invalidates what it may have touched
+// (Storage can fail after the change became visible, e.g. on a failed fsync).
 //
 // Events. One event per call, for the path the caller named:
 //   write/put/truncate       modified  path, new version  (put of a new file: created)
@@ -19,7 +20,10 @@
 //   unlink/rmdir             removed   path, version 0
 //   rename(from, to)         renamed   path = to, old_path = from, the moved entry's new version
 //   reconcile(path)          created (first sight of an entry made outside), modified, or
-//                            removed (the path vanished, or became a symlink or special file)
+//                            removed (the path vanished, or became a symlink or special file);
+//                            nothing at all when the entry is exactly as the vault left it, so
+//                            sync's inotify echo of the vault's own changes costs no version,
+//                            no invalidation and no event (see Storage::refresh)
 // Every event also changes the listing (and the version) of the path's parent directory, and for
 // rename of old_path's parent too: a listener that caches invalidates those itself.
 //

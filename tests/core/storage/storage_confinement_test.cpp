@@ -4,6 +4,7 @@
 // (tests/core/common); these tests cover what only the filesystem can do: links.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -58,7 +59,12 @@ TEST_F(StorageConfinementTest, ASymlinkToEtcCannotBeStatReadOrListed) {
   EXPECT_FALSE(storage_->readAll(P("/etc/passwd"), 1 << 20).ok());
   EXPECT_FALSE(storage_->list(P("/etc")).ok());
   EXPECT_FALSE(storage_->fsync(P("/etc/passwd")).ok());
-  EXPECT_FALSE(storage_->refresh(P("/etc/passwd")).ok());
+  auto r = storage_->refresh(P("/etc/passwd"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->change, RefreshResult::Change::removed) << "invisible to the vault";
+  char buf[32];
+  EXPECT_LT(::getxattr("/etc/passwd", "user.seams.version", buf, sizeof(buf)), 0)
+      << "no version was written outside the vault";
 }
 
 TEST_F(StorageConfinementTest, ASymlinkedDirectoryRefusesEveryChangeThroughIt) {

@@ -44,6 +44,15 @@ TEST(StorageOpen, CreatesTheReservedStateDirectory) {
   EXPECT_TRUE(fs::is_directory(dir.path() / ".seams" / "tmp"));
 }
 
+TEST(StorageOpen, OneStorageOwnsARootAtATime) {
+  TempDir dir;
+  auto first = Storage::open(dir.str());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(Storage::open(dir.str()).code(), Errc::conflict);
+  first->reset();
+  EXPECT_TRUE(Storage::open(dir.str()).ok()) << "the lock goes with its owner";
+}
+
 TEST_F(StorageTest, CreateMakesAnEmptyFileWithTheGivenMode) {
   auto a = storage_->create(P("/f"), 0600);
   ASSERT_TRUE(a.ok()) << a.status().toString();
@@ -204,6 +213,7 @@ TEST_F(StorageTest, PutErrors) {
 
 TEST_F(StorageTest, OpenRemovesTempFilesACrashLeftBehind) {
   writeFile(backing(".seams/tmp/put-1-1"), "half a file");
+  storage_.reset();
   auto s = Storage::open(dir_.str());
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(fs::is_empty(backing(".seams/tmp")));
@@ -286,8 +296,11 @@ TEST_F(StorageTest, FsyncSucceedsOnFilesAndDirectories) {
   EXPECT_EQ(storage_->fsync(P("/missing")).code(), Errc::not_found);
 }
 
-TEST_F(StorageTest, RefreshOfAMissingPathIsNotFound) {
-  EXPECT_EQ(storage_->refresh(P("/missing")).code(), Errc::not_found);
+TEST_F(StorageTest, RefreshOfAMissingPathReportsItRemovedOnce) {
+  auto r = storage_->refresh(P("/missing/deeper"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->change, RefreshResult::Change::removed);
+  EXPECT_EQ(storage_->refresh(P("/missing/deeper"))->change, RefreshResult::Change::unchanged);
 }
 
 }  // namespace

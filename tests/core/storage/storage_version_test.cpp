@@ -58,7 +58,11 @@ TEST_F(StorageVersionTest, EveryKindOfChangeGivesTheFileAGreaterVersion) {
   EXPECT_GT(v3, v2);
   std::uint64_t v4 = storage_->rename(P("/f"), P("/g"))->version;
   EXPECT_GT(v4, v3);
-  std::uint64_t v5 = storage_->refresh(P("/g"))->attr.version;
+  testing::writeFile(dir_.path() / "g", "changed outside");
+  auto refreshed = storage_->refresh(P("/g"));
+  ASSERT_TRUE(refreshed.ok());
+  EXPECT_EQ(refreshed->change, RefreshResult::Change::modified);
+  std::uint64_t v5 = refreshed->attr.version;
   EXPECT_GT(v5, v4);
   EXPECT_EQ(versionOf("/g"), v5);
 }
@@ -144,15 +148,79 @@ TEST_F(StorageVersionTest, AFileMadeOutsideGetsAFreshVersionOnFirstSightAndKeeps
   EXPECT_EQ(xattrOf(dir_.path() / "outsider"), std::to_string(v));
 }
 
-TEST_F(StorageVersionTest, RefreshReportsFirstSight) {
+TEST_F(StorageVersionTest, RefreshTellsCreatedModifiedUnchangedAndRemoved) {
+  using Change = RefreshResult::Change;
+  std::uint64_t root0 = versionOf("/");
   writeFile(dir_.path() / "outsider", "made by hand");
+  auto created = storage_->refresh(P("/outsider"));
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->change, Change::created);
+  std::uint64_t root1 = versionOf("/");
+  EXPECT_GT(root1, root0) << "a new name changed the directory";
+
+  auto unchanged = storage_->refresh(P("/outsider"));
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->change, Change::unchanged);
+  EXPECT_EQ(unchanged->attr.version, created->attr.version);
+
+  writeFile(dir_.path() / "outsider", "edited by hand");
+  auto modified = storage_->refresh(P("/outsider"));
+  ASSERT_TRUE(modified.ok());
+  EXPECT_EQ(modified->change, Change::modified);
+  EXPECT_GT(modified->attr.version, created->attr.version);
+  EXPECT_EQ(versionOf("/"), root1) << "an edit in place does not change the directory";
+
+  fs::remove(dir_.path() / "outsider");
+  auto removed = storage_->refresh(P("/outsider"));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->change, Change::removed);
+  EXPECT_GT(versionOf("/"), root1);
+  EXPECT_EQ(storage_->refresh(P("/outsider"))->change, Change::unchanged)
+      << "a removal already accounted for is not reported twice";
+}
+
+TEST_F(StorageVersionTest, AnOutsideFileFirstSeenByAReadIsStillReportedCreated) {
+  writeFile(dir_.path() / "outsider", "made by hand");
+  std::uint64_t v = versionOf("/outsider");
   auto r = storage_->refresh(P("/outsider"));
   ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(r->first_sight);
-  auto again = storage_->refresh(P("/outsider"));
-  ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(again->first_sight);
-  EXPECT_GT(again->attr.version, r->attr.version);
+  EXPECT_EQ(r->change, RefreshResult::Change::created);
+  EXPECT_GT(r->attr.version, v);
+}
+
+TEST_F(StorageVersionTest, RefreshAfterTheVaultsOwnChangesIsUnchanged) {
+  // Sync sees every change the vault makes (and its xattr writes) through inotify; none of those
+  // echoes may cost a version.
+  using Change = RefreshResult::Change;
+  ASSERT_TRUE(storage_->mkdir(P("/d"), 0755).ok());
+  ASSERT_TRUE(storage_->create(P("/d/f"), 0644).ok());
+  ASSERT_TRUE(storage_->write(P("/d/f"), 0, "abc").ok());
+  ASSERT_TRUE(storage_->truncate(P("/d/f"), 1).ok());
+  ASSERT_TRUE(storage_->put(P("/d/g"), "new").ok());
+  ASSERT_TRUE(storage_->put(P("/d/g"), "replaced").ok());
+  ASSERT_TRUE(storage_->rename(P("/d/g"), P("/d/h")).ok());
+  ASSERT_TRUE(storage_->mkdir(P("/d/sub"), 0755).ok());
+  ASSERT_TRUE(storage_->rmdir(P("/d/sub")).ok());
+  ASSERT_TRUE(storage_->put(P("/d/x"), "x").ok());
+  ASSERT_TRUE(storage_->unlink(P("/d/x")).ok());
+  ASSERT_TRUE(storage_->fsync(P("/d/f")).ok());
+  std::uint64_t next = storage_->peekNextVersion();
+  for (std::string_view p : {"/", "/d", "/d/f", "/d/g", "/d/h", "/d/sub", "/d/x"}) {
+    auto r = storage_->refresh(P(p));
+    ASSERT_TRUE(r.ok()) << p << ": " << r.status().toString();
+    EXPECT_EQ(r->change, Change::unchanged) << p;
+  }
+  EXPECT_EQ(storage_->peekNextVersion(), next) << "no version was spent on echoes";
+}
+
+TEST_F(StorageVersionTest, AfterARestartTheFirstRefreshBumpsOnceThenEchoesAreUnchanged) {
+  std::uint64_t v = storage_->put(P("/f"), "x")->version;
+  reopen();
+  auto first = storage_->refresh(P("/f"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->change, RefreshResult::Change::modified);
+  EXPECT_GT(first->attr.version, v);
+  EXPECT_EQ(storage_->refresh(P("/f"))->change, RefreshResult::Change::unchanged);
 }
 
 TEST_F(StorageVersionTest, AVersionFromBeyondTheCounterStillGrowsOnChange) {

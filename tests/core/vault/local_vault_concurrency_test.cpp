@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -166,6 +167,49 @@ TEST_F(LocalVaultConcurrencyTest, EventsForOnePathArriveWithGrowingVersions) {
   sub.reset();
   ASSERT_EQ(versions.size(), 201u);
   for (std::size_t i = 1; i < versions.size(); ++i) EXPECT_GT(versions[i], versions[i - 1]);
+}
+
+TEST_F(LocalVaultConcurrencyTest, SyncEchoesOfConcurrentChangesNeitherPublishNorReorder) {
+  // A "sync" thread reconciles the very paths writers are changing, as inotify echoes would.
+  std::mutex m;
+  std::map<std::string, std::vector<std::uint64_t>> versions;
+  std::size_t events = 0;
+  auto sub = vault_->subscribe([&](const ChangeEvent& e) {
+    std::lock_guard lock(m);
+    ++events;
+    if (e.kind != ChangeEvent::Kind::removed) versions[e.path.str()].push_back(e.version);
+  });
+  ASSERT_TRUE(vault_->mkdir(P("/d"), 0755).ok());
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  constexpr int kOps = 60;
+  for (int t = 0; t < 2; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kOps; ++i) {
+        VaultPath p = P("/d/f" + std::to_string(i % 3));
+        Result<FileAttr> a = (i + t) % 2 ? vault_->put(p, std::to_string(i))
+                                         : vault_->put(p, "longer content " + std::to_string(i));
+        ASSERT_TRUE(a.ok()) << a.status().toString();
+        if (i % 4 == 3) ASSERT_TRUE(vault_->write(p, 0, "w").ok());
+      }
+    });
+  }
+  std::thread sync([&] {
+    while (!done.load()) {
+      for (std::string_view p : {"/d", "/d/f0", "/d/f1", "/d/f2"}) {
+        ASSERT_TRUE(vault_->reconcile(P(p)).ok());
+      }
+    }
+  });
+  for (auto& w : writers) w.join();
+  done = true;
+  sync.join();
+  sub.reset();
+  std::size_t mutations = 1 + 2 * kOps + 2 * (kOps / 4);
+  EXPECT_EQ(events, mutations) << "no reconcile published anything";
+  for (const auto& [path, vs] : versions) {
+    for (std::size_t i = 1; i < vs.size(); ++i) EXPECT_GT(vs[i], vs[i - 1]) << path;
+  }
 }
 
 TEST_F(LocalVaultConcurrencyTest, SubscribingAndUnsubscribingWhileChangesFlowIsSafe) {

@@ -274,6 +274,27 @@ TEST_F(LocalVaultTest, ReconcileTurnsAnOutsideChangeIntoAVersionAndAnEvent) {
   EXPECT_TRUE(vault_->list(VaultPath::root())->empty());
 }
 
+TEST_F(LocalVaultTest, ReconcileOfTheVaultsOwnChangesPublishesAndInvalidatesNothing) {
+  ASSERT_TRUE(vault_->mkdir(P("/d"), 0755).ok());
+  ASSERT_TRUE(vault_->put(P("/d/f"), "x").ok());
+  ASSERT_TRUE(vault_->write(P("/d/f"), 1, "y").ok());
+  ASSERT_TRUE(vault_->put(P("/d/g"), "g").ok());
+  ASSERT_TRUE(vault_->rename(P("/d/g"), P("/d/h")).ok());
+  ASSERT_TRUE(vault_->put(P("/d/gone"), "g").ok());
+  ASSERT_TRUE(vault_->unlink(P("/d/gone")).ok());
+  ASSERT_TRUE(vault_->read(P("/d/f"), 0, 10).ok());
+  ASSERT_TRUE(vault_->stat(P("/d/f")).ok());
+  std::size_t events = events_.size();
+  std::uint64_t invalidations = cache_->stats().invalidate_calls;
+  // What sync would report after seeing the vault's own changes through inotify.
+  for (std::string_view p : {"/d", "/d/f", "/d/g", "/d/h", "/d/gone", "/"}) {
+    ASSERT_TRUE(vault_->reconcile(P(p)).ok()) << p;
+  }
+  EXPECT_EQ(events_.size(), events);
+  EXPECT_EQ(cache_->stats().invalidate_calls, invalidations);
+  EXPECT_TRUE(cache_->getContent(P("/d/f")) != nullptr) << "the cached content survived";
+}
+
 TEST_F(LocalVaultTest, ReconcileOfAPathReplacedByASymlinkReportsItRemoved) {
   ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
   ASSERT_TRUE(vault_->stat(P("/f")).ok());
