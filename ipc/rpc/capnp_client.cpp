@@ -345,6 +345,35 @@ Status CapnpVaultClient::reconcile(const VaultPath& path) {
 
 #undef SEAMS_VAULT_CALL
 
+std::vector<Result<FileAttr>> CapnpVaultClient::statMany(const std::vector<VaultPath>& paths) {
+  if (local_ != nullptr) {
+    std::vector<Result<FileAttr>> out;
+    for (const auto& p : paths) out.push_back(stat(p));
+    round_trips_.fetch_sub(paths.size() - std::min<std::size_t>(paths.size(), 1));
+    return out;
+  }
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  using All = std::vector<Result<FileAttr>>;
+  auto all = channel_->call<Result<All>>([&](capnp::Capability::Client& cap) {
+    auto vault = cap.castAs<wire::Vault>();
+    auto promises = kj::heapArrayBuilder<kj::Promise<Result<FileAttr>>>(paths.size());
+    for (const auto& p : paths) {
+      auto req = vault.statRequest();
+      req.setPath(asText(p.str()));
+      promises.add(req.send().then([](capnp::Response<wire::Vault::StatResults>&& r) {
+        return decodeAttr(wire::Vault::StatResults::Reader(r));
+      }));
+    }
+    return kj::joinPromises(promises.finish()).then([](kj::Array<Result<FileAttr>>&& results) {
+      All out;
+      for (auto& r : results) out.push_back(kj::mv(r));
+      return Result<All>(std::move(out));
+    });
+  });
+  if (all.ok()) return std::move(*all);
+  return All(paths.size(), Result<FileAttr>(all.status()));
+}
+
 std::unique_ptr<Subscription> CapnpVaultClient::subscribe(ChangeListener listener) {
   if (local_ != nullptr) {
     return local_->subscribe([fn = std::move(listener)](const ChangeEvent& ev) {

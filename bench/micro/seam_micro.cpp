@@ -1,0 +1,494 @@
+// seam-micro: what one call costs on each rung of the ladder, in one process.
+//
+//   direct     the local object (LocalVault / LocalAuth)
+//   loopback   the client stub through its codec, serialised and parsed, no socket
+//   socket     the client stub over a UNIX socket to a server thread in this process
+//   floor      a raw UNIX-socket ping-pong moving the same payload (no codec, no dispatch)
+//
+// Benchmarks (names are the ladder coordinates):
+//   ladder/<op>/<rung>          op: stat, read4k, read64k, authorize
+//   sweep/<rung>/<bytes>        read of 64 B .. 1 MiB over each socket codec, and the floor
+//   chain/<codec>/<shape>       validate+check one after another vs pipelined vs authorize
+//   batch/<codec>/<shape>       8 stats one after another vs all 8 in flight at once
+//   threads/capnp/<model>       the two threading models for capnp stubs, at 1/2/4 threads
+//   hot/<op>                    the core's hot operations: cache lookup, permission decision,
+//                               token validation
+// Counters: p50_us (median call latency), p99_us, and cpu_us: CPU time of the whole process
+// per call (client, loop and server threads together), the honest CPU cost of a boundary.
+#include <benchmark/benchmark.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/auth/local_auth.h"
+#include "core/auth/permissions.h"
+#include "core/auth/sessions.h"
+#include "core/cache/fs_cache.h"
+#include "core/common/clock.h"
+#include "core/storage/storage.h"
+#include "core/vault/local_vault.h"
+#include "ipc/net/unix_socket.h"
+#include "ipc/proto/proto_client.h"
+#include "ipc/proto/proto_server.h"
+#include "ipc/rpc/capnp_client.h"
+#include "ipc/rpc/capnp_server.h"
+#include "ipc/rpc/vault.capnp.h"
+
+namespace seams::bench {
+namespace {
+
+VaultPath P(std::string_view raw) {
+  return VaultPath::parse(raw).value();
+}
+
+std::int64_t nowNs(clockid_t clock = CLOCK_MONOTONIC) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+// Per-call latencies of one benchmark run; reports p50/p99 and whole-process CPU per call.
+class Recorder {
+ public:
+  explicit Recorder(benchmark::State& state) : state_(state) {
+    samples_.reserve(1 << 16);
+    cpu0_ = nowNs(CLOCK_PROCESS_CPUTIME_ID);
+  }
+  ~Recorder() {
+    auto cpu = nowNs(CLOCK_PROCESS_CPUTIME_ID) - cpu0_;
+    if (samples_.empty()) return;
+    std::sort(samples_.begin(), samples_.end());
+    auto at = [&](double q) {
+      return samples_[std::min(samples_.size() - 1, static_cast<std::size_t>(q * samples_.size()))];
+    };
+    state_.counters["p50_us"] = at(0.50) / 1e3;
+    state_.counters["p99_us"] = at(0.99) / 1e3;
+    if (state_.threads() == 1) {
+      state_.counters["cpu_us"] = static_cast<double>(cpu) / samples_.size() / 1e3;
+    }
+  }
+  template <typename F>
+  void run(F&& f) {
+    for (auto _ : state_) {
+      auto t0 = nowNs();
+      f();
+      samples_.push_back(nowNs() - t0);
+    }
+  }
+
+ private:
+  benchmark::State& state_;
+  std::vector<std::int64_t> samples_;
+  std::int64_t cpu0_;
+};
+
+// A raw UNIX-socket echo: the client sends a 64-byte request naming a response size, the server
+// thread answers that many bytes. The floor for any one-request-one-response protocol.
+class RawEchoServer {
+ public:
+  explicit RawEchoServer(const std::string& path) : path_(path) {
+    listen_ = ipc::listenUnix(path).value();
+    accept_ = std::thread([this] {
+      for (;;) {
+        int fd = ::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;
+        workers_.emplace_back([fd] { serve(fd); });
+      }
+    });
+  }
+  ~RawEchoServer() {
+    ::shutdown(listen_.get(), SHUT_RDWR);
+    accept_.join();
+    for (auto& w : workers_) w.detach();  // each ends when its client closes
+  }
+
+  static void serve(int fd) {
+    ipc::UniqueFd own(fd);
+    char request[64];
+    std::string response;
+    for (;;) {
+      if (!ipc::readExact(fd, request, sizeof(request)).ok()) return;
+      std::uint32_t size;
+      std::memcpy(&size, request, sizeof(size));
+      response.resize(size, 'r');
+      if (!ipc::writeAll(fd, response).ok()) return;
+    }
+  }
+
+ private:
+  std::string path_;
+  ipc::UniqueFd listen_;
+  std::thread accept_;
+  std::vector<std::thread> workers_;
+};
+
+class RawEchoClient {
+ public:
+  explicit RawEchoClient(const std::string& path) : fd_(ipc::connectUnix(path).value()) {}
+  void call(std::uint32_t response_bytes) {
+    char request[64] = {};
+    std::memcpy(request, &response_bytes, sizeof(response_bytes));
+    (void)ipc::writeAll(fd_.get(), std::string_view(request, sizeof(request)));
+    buf_.resize(response_bytes);
+    (void)ipc::readExact(fd_.get(), buf_.data(), response_bytes);
+  }
+
+ private:
+  ipc::UniqueFd fd_;
+  std::string buf_;
+};
+
+constexpr std::uint32_t kSweep[] = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
+
+// Everything the benchmarks share, built once.
+struct Env {
+  Env() {
+    spdlog::set_level(spdlog::level::warn);
+    dir = std::filesystem::temp_directory_path() / ("seam-micro-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "vault");
+    storage = Storage::open((dir / "vault").string()).value();
+    cache = std::make_unique<FsCache>(FsCache::Options{}, clock);
+    vault = std::make_unique<LocalVault>(*storage, *cache);
+    AuthConfig config;
+    std::string hash =
+        hashPassword("pw", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN).value();
+    auth = LocalAuth::create(
+               {UserConfig{"alice", hash, 1000, {"staff"}}},
+               {Rule{Rule::Subject::group, "staff", P("/"), kAllAccess, Rule::Effect::allow}},
+               config, clock)
+               .value();
+    token = auth->login("alice", "pw").value().token;
+
+    (void)vault->put(P("/stat.txt"), "small");
+    (void)vault->put(P("/f4k"), std::string(4096, 'a'));
+    (void)vault->put(P("/f64k"), std::string(65536, 'b'));
+    for (auto n : kSweep) (void)vault->put(P("/s" + std::to_string(n)), std::string(n, 'c'));
+    for (int i = 0; i < 8; ++i) (void)vault->put(P("/b" + std::to_string(i)), "x");
+
+    std::string run = (dir / "run").string();
+    capnp_vault_sock = run + "/fsd-capnp.sock";
+    capnp_vault_server = ipc::CapnpServer::serve(*vault, {capnp_vault_sock}).value();
+    capnp_auth_server = ipc::CapnpServer::serve(*auth, {run + "/authd-capnp.sock"}).value();
+    proto_server = ipc::ProtoServer::serve(vault.get(), auth.get(), {run + "/proto.sock"}).value();
+    raw_server = std::make_unique<RawEchoServer>(run + "/raw.sock");
+    raw_sock = run + "/raw.sock";
+
+    capnp_vault =
+        std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{capnp_vault_sock});
+    capnp_auth =
+        std::make_unique<ipc::CapnpAuthClient>(ipc::CapnpClientOptions{run + "/authd-capnp.sock"});
+    proto_vault =
+        std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
+    proto_auth =
+        std::make_unique<ipc::ProtoAuthClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
+    capnp_vault_loop = std::make_unique<ipc::CapnpVaultClient>(*vault);
+    capnp_auth_loop = std::make_unique<ipc::CapnpAuthClient>(*auth);
+    proto_vault_loop = std::make_unique<ipc::ProtoVaultClient>(*vault);
+    proto_auth_loop = std::make_unique<ipc::ProtoAuthClient>(*auth);
+  }
+
+  std::filesystem::path dir;
+  SystemClock clock;
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<FsCache> cache;
+  std::unique_ptr<LocalVault> vault;
+  std::unique_ptr<LocalAuth> auth;
+  std::string token;
+  std::string capnp_vault_sock, raw_sock;
+  std::unique_ptr<ipc::CapnpServer> capnp_vault_server, capnp_auth_server;
+  std::unique_ptr<ipc::ProtoServer> proto_server;
+  std::unique_ptr<RawEchoServer> raw_server;
+  std::unique_ptr<ipc::CapnpVaultClient> capnp_vault, capnp_vault_loop;
+  std::unique_ptr<ipc::CapnpAuthClient> capnp_auth, capnp_auth_loop;
+  std::unique_ptr<ipc::ProtoVaultClient> proto_vault, proto_vault_loop;
+  std::unique_ptr<ipc::ProtoAuthClient> proto_auth, proto_auth_loop;
+};
+
+Env& env() {
+  static Env* e = new Env();  // lives for the process: servers' threads must outlive benchmarks
+  return *e;
+}
+
+// ---- the ladder -------------------------------------------------------------------------------
+
+enum class Op { stat, read4k, read64k, authorize };
+enum class Rung { direct, capnp_loopback, proto_loopback, capnp_socket, proto_socket, floor };
+
+std::uint32_t floorBytes(Op op) {
+  switch (op) {
+    case Op::read4k:
+      return 4096;
+    case Op::read64k:
+      return 65536;
+    default:
+      return 64;
+  }
+}
+
+void ladder(benchmark::State& state, Op op, Rung rung) {
+  Env& e = env();
+  Vault* vault = nullptr;
+  Auth* auth = nullptr;
+  switch (rung) {
+    case Rung::direct:
+      vault = e.vault.get();
+      auth = e.auth.get();
+      break;
+    case Rung::capnp_loopback:
+      vault = e.capnp_vault_loop.get();
+      auth = e.capnp_auth_loop.get();
+      break;
+    case Rung::proto_loopback:
+      vault = e.proto_vault_loop.get();
+      auth = e.proto_auth_loop.get();
+      break;
+    case Rung::capnp_socket:
+      vault = e.capnp_vault.get();
+      auth = e.capnp_auth.get();
+      break;
+    case Rung::proto_socket:
+      vault = e.proto_vault.get();
+      auth = e.proto_auth.get();
+      break;
+    case Rung::floor:
+      break;
+  }
+  const VaultPath stat_path = P("/stat.txt"), f4k = P("/f4k"), f64k = P("/f64k"),
+                  doc = P("/docs/x");
+  std::unique_ptr<RawEchoClient> raw;
+  if (rung == Rung::floor) raw = std::make_unique<RawEchoClient>(e.raw_sock);
+  Recorder rec(state);
+  bool ok = true;
+  rec.run([&] {
+    if (raw) return raw->call(floorBytes(op));
+    switch (op) {
+      case Op::stat:
+        ok &= vault->stat(stat_path).ok();
+        break;
+      case Op::read4k:
+        ok &= vault->read(f4k, 0, 4096).ok();
+        break;
+      case Op::read64k:
+        ok &= vault->read(f64k, 0, 65536).ok();
+        break;
+      case Op::authorize:
+        ok &= auth->authorize(e.token, doc, Access::read).ok();
+        break;
+    }
+  });
+  if (!ok) state.SkipWithError("a call failed");
+}
+
+// ---- payload sweep ----------------------------------------------------------------------------
+
+void sweep(benchmark::State& state, Rung rung) {
+  Env& e = env();
+  auto bytes = static_cast<std::uint32_t>(state.range(0));
+  auto p = P("/s" + std::to_string(bytes));
+  std::unique_ptr<RawEchoClient> raw;
+  if (rung == Rung::floor) raw = std::make_unique<RawEchoClient>(e.raw_sock);
+  Vault* vault = rung == Rung::capnp_socket     ? static_cast<Vault*>(e.capnp_vault.get())
+                 : rung == Rung::proto_socket   ? static_cast<Vault*>(e.proto_vault.get())
+                 : rung == Rung::capnp_loopback ? static_cast<Vault*>(e.capnp_vault_loop.get())
+                 : rung == Rung::proto_loopback ? static_cast<Vault*>(e.proto_vault_loop.get())
+                                                : static_cast<Vault*>(e.vault.get());
+  Recorder rec(state);
+  bool ok = true;
+  rec.run([&] {
+    if (raw) return raw->call(bytes);
+    ok &= vault->read(p, 0, bytes).ok();
+  });
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * bytes);
+  if (!ok) state.SkipWithError("a call failed");
+}
+
+// ---- chains and batches -----------------------------------------------------------------------
+
+void chainSequential(benchmark::State& state, Auth& auth) {
+  Env& e = env();
+  auto doc = P("/docs/x");
+  Recorder rec(state);
+  rec.run([&] {
+    auto who = auth.validate(e.token);
+    if (who.ok()) benchmark::DoNotOptimize(auth.check(*who, doc, Access::read).ok());
+  });
+}
+
+void chainAuthorize(benchmark::State& state, Auth& auth) {
+  Env& e = env();
+  auto doc = P("/docs/x");
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(auth.authorize(e.token, doc, Access::read).ok()); });
+}
+
+void chainPipelined(benchmark::State& state) {
+  Env& e = env();
+  auto doc = P("/docs/x");
+  Recorder rec(state);
+  rec.run([&] {
+    benchmark::DoNotOptimize(e.capnp_auth->authorizePipelined(e.token, doc, Access::read).ok());
+  });
+}
+
+std::vector<VaultPath> batchPaths() {
+  std::vector<VaultPath> out;
+  for (int i = 0; i < 8; ++i) out.push_back(P("/b" + std::to_string(i)));
+  return out;
+}
+
+void batchSequential(benchmark::State& state, Vault& vault) {
+  auto paths = batchPaths();
+  Recorder rec(state);
+  rec.run([&] {
+    for (auto& p : paths) benchmark::DoNotOptimize(vault.stat(p).ok());
+  });
+}
+
+template <typename Stub>
+void batchInFlight(benchmark::State& state, Stub& stub) {
+  auto paths = batchPaths();
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(stub.statMany(paths).size()); });
+}
+
+// ---- threading models for capnp ---------------------------------------------------------------
+
+// The model the stubs use: one loop thread per stub, callers hop to it via kj::Executor.
+void threadsSharedLoop(benchmark::State& state) {
+  Env& e = env();
+  auto p = P("/stat.txt");
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(e.capnp_vault->stat(p).ok()); });
+}
+
+// The alternative: every calling thread owns a KJ event loop and its own connection.
+void threadsPerThreadConnection(benchmark::State& state) {
+  Env& e = env();
+  auto io = kj::setupAsyncIo();
+  auto fd = ipc::connectUnix(e.capnp_vault_sock).value();
+  auto stream =
+      io.lowLevelProvider->wrapSocketFd(fd.release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  capnp::TwoPartyClient client(*stream);
+  auto vault = client.bootstrap().castAs<wire::Vault>();
+  Recorder rec(state);
+  rec.run([&] {
+    auto req = vault.statRequest();
+    req.setPath("/stat.txt");
+    auto resp = req.send().wait(io.waitScope);
+    benchmark::DoNotOptimize(resp.hasError());
+  });
+}
+
+// ---- the core's hot operations -------------------------------------------------------------
+
+void hotCacheLookup(benchmark::State& state) {
+  SystemClock clock;
+  FsCache cache(FsCache::Options{}, clock);
+  auto p = P("/a/b/c.txt");
+  auto ticket = cache.beginFill(p);
+  cache.putAttr(p, FileAttr{FileType::file, 10, 7, 0, 0644, 1}, ticket);
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(cache.getAttr(p).has_value()); });
+}
+
+void hotPermissionDecision(benchmark::State& state) {
+  PermissionTable table;
+  (void)table.add(Rule{Rule::Subject::group, "staff", P("/docs"), kAllAccess, Rule::Effect::allow});
+  (void)table.add(
+      Rule{Rule::Subject::user, "bob", P("/docs/private"), mask(Access::read), Rule::Effect::deny});
+  Principal who{"alice", {"staff"}};
+  auto p = P("/docs/a/b.txt");
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(table.allowed(who, p, Access::read)); });
+}
+
+void hotTokenValidation(benchmark::State& state) {
+  Env& e = env();
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(e.auth->validate(e.token).ok()); });
+}
+
+struct Named {
+  const char* name;
+  Rung rung;
+};
+constexpr Named kRungs[] = {{"direct", Rung::direct},
+                            {"capnp_loopback", Rung::capnp_loopback},
+                            {"protobuf_loopback", Rung::proto_loopback},
+                            {"capnp_socket", Rung::capnp_socket},
+                            {"protobuf_socket", Rung::proto_socket},
+                            {"floor_raw_socket", Rung::floor}};
+
+void registerAll() {
+  const std::pair<const char*, Op> ops[] = {{"stat", Op::stat},
+                                            {"read4k", Op::read4k},
+                                            {"read64k", Op::read64k},
+                                            {"authorize", Op::authorize}};
+  for (auto [op_name, op] : ops) {
+    for (auto r : kRungs) {
+      benchmark::RegisterBenchmark(
+          (std::string("ladder/") + op_name + "/" + r.name).c_str(),
+          [op = op, rung = r.rung](benchmark::State& s) { ladder(s, op, rung); });
+    }
+  }
+  for (auto r : kRungs) {
+    auto* b =
+        benchmark::RegisterBenchmark((std::string("sweep/") + r.name).c_str(),
+                                     [rung = r.rung](benchmark::State& s) { sweep(s, rung); });
+    for (auto n : kSweep) b->Arg(n);
+  }
+  benchmark::RegisterBenchmark("chain/capnp/validate_then_check",
+                               [](benchmark::State& s) { chainSequential(s, *env().capnp_auth); });
+  benchmark::RegisterBenchmark("chain/capnp/pipelined_session_check", chainPipelined);
+  benchmark::RegisterBenchmark("chain/capnp/authorize",
+                               [](benchmark::State& s) { chainAuthorize(s, *env().capnp_auth); });
+  benchmark::RegisterBenchmark("chain/protobuf/validate_then_check",
+                               [](benchmark::State& s) { chainSequential(s, *env().proto_auth); });
+  benchmark::RegisterBenchmark("chain/protobuf/authorize",
+                               [](benchmark::State& s) { chainAuthorize(s, *env().proto_auth); });
+  benchmark::RegisterBenchmark("batch/capnp/8_sequential",
+                               [](benchmark::State& s) { batchSequential(s, *env().capnp_vault); });
+  benchmark::RegisterBenchmark("batch/capnp/8_in_flight",
+                               [](benchmark::State& s) { batchInFlight(s, *env().capnp_vault); });
+  benchmark::RegisterBenchmark("batch/protobuf/8_sequential",
+                               [](benchmark::State& s) { batchSequential(s, *env().proto_vault); });
+  benchmark::RegisterBenchmark("batch/protobuf/8_in_flight",
+                               [](benchmark::State& s) { batchInFlight(s, *env().proto_vault); });
+  for (int t : {1, 2, 4}) {
+    benchmark::RegisterBenchmark("threads/capnp/shared_loop_thread", threadsSharedLoop)
+        ->Threads(t)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("threads/capnp/per_thread_connection", threadsPerThreadConnection)
+        ->Threads(t)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("hot/cache_lookup", hotCacheLookup);
+  benchmark::RegisterBenchmark("hot/permission_decision", hotPermissionDecision);
+  benchmark::RegisterBenchmark("hot/token_validation", hotTokenValidation);
+}
+
+}  // namespace
+}  // namespace seams::bench
+
+int main(int argc, char** argv) {
+  seams::bench::registerAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(seams::bench::env().dir, ec);
+  std::_Exit(0);  // servers and their threads are not torn down one by one
+}
