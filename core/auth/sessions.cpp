@@ -177,10 +177,10 @@ Result<Session> SessionStore::login(std::string_view user, std::string_view pass
     auto entry = std::make_unique<Entry>();
     entry->user = &it->second;
     entry->token_id = tokenId(session.token);
-    entry->expires_ns.store(nowNs() + ttl_ns_, std::memory_order_relaxed);
+    entry->expires_ns = nowNs() + ttl_ns_;
     const Digest d = digest(session.token);
     Shard& shard = shardFor(d);
-    std::unique_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     // A collision of 256 random bits does not happen; if it ever did, draw again.
     if (shard.sessions.emplace(d, std::move(entry)).second) break;
   }
@@ -198,41 +198,27 @@ Result<Principal> SessionStore::validate(std::string_view token) {
   const Digest d = digest(token);
   Shard& shard = shardFor(d);
   const std::int64_t now = nowNs();
+  const User* user = nullptr;
+  EndedSession ended;
   {
-    std::shared_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     auto it = shard.sessions.find(d);
     if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
     Entry& e = *it->second;
-    std::int64_t expires = e.expires_ns.load(std::memory_order_relaxed);
-    if (now < expires) {
-      if (sliding_) {
-        // Only ever moves forward, whatever order concurrent validations land in.
-        const std::int64_t extended = now + ttl_ns_;
-        while (expires < extended &&
-               !e.expires_ns.compare_exchange_weak(expires, extended, std::memory_order_relaxed)) {
-        }
-      }
-      return e.user->principal;
+    if (now < e.expires_ns) {
+      // max(): a validation that read the clock earlier may land later; never move backwards.
+      if (sliding_) e.expires_ns = std::max(e.expires_ns, now + ttl_ns_);
+      user = e.user;
+    } else {
+      ended = EndedSession{std::move(e.token_id), e.user->principal.user,
+                           EndedSession::Reason::expired};
+      shard.sessions.erase(it);
     }
   }
-  removeIfExpired(d);
-  return Status(Errc::unauthenticated, "session expired");
-}
-
-void SessionStore::removeIfExpired(const Digest& d) {
-  Shard& shard = shardFor(d);
-  EndedSession ended;
-  {
-    std::unique_lock lock(shard.mu);
-    auto it = shard.sessions.find(d);
-    // Gone (another thread removed it) or extended meanwhile by a validation: leave it.
-    if (it == shard.sessions.end()) return;
-    if (nowNs() < it->second->expires_ns.load(std::memory_order_relaxed)) return;
-    ended = EndedSession{std::move(it->second->token_id), it->second->user->principal.user,
-                         EndedSession::Reason::expired};
-    shard.sessions.erase(it);
-  }
+  // Users are immutable: the copy is made outside the lock.
+  if (user != nullptr) return user->principal;
   report(std::move(ended));
+  return Status(Errc::unauthenticated, "session expired");
 }
 
 Status SessionStore::logout(std::string_view token) {
@@ -243,10 +229,10 @@ Status SessionStore::logout(std::string_view token) {
   Shard& shard = shardFor(d);
   EndedSession ended;
   {
-    std::unique_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     auto it = shard.sessions.find(d);
     if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
-    const bool expired = nowNs() >= it->second->expires_ns.load(std::memory_order_relaxed);
+    const bool expired = nowNs() >= it->second->expires_ns;
     ended = EndedSession{std::move(it->second->token_id), it->second->user->principal.user,
                          expired ? EndedSession::Reason::expired : EndedSession::Reason::logout};
     shard.sessions.erase(it);
@@ -260,10 +246,10 @@ Status SessionStore::logout(std::string_view token) {
 std::size_t SessionStore::sweepExpired() {
   std::vector<EndedSession> ended;
   for (Shard& shard : shards_) {
-    std::unique_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     const std::int64_t now = nowNs();
     for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
-      if (now < it->second->expires_ns.load(std::memory_order_relaxed)) {
+      if (now < it->second->expires_ns) {
         ++it;
         continue;
       }
@@ -288,7 +274,7 @@ Result<Principal> SessionStore::principalForUid(std::uint32_t uid) const {
 std::size_t SessionStore::sessionCount() const {
   std::size_t n = 0;
   for (const Shard& shard : shards_) {
-    std::shared_lock lock(shard.mu);
+    std::lock_guard lock(shard.mu);
     n += shard.sessions.size();
   }
   return n;

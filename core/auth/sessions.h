@@ -24,8 +24,9 @@
 // reported once through the `on_ended` callback.
 //
 // Thread-safety: every method may be called concurrently from any thread. The sessions live in
-// kShards shards, each guarded by its own shared_mutex (validate() takes it shared; sliding
-// expiry updates an atomic inside the entry). The users are immutable after construction.
+// kShards shards, each guarded by its own mutex, held only for the lookup (a plain mutex, not a
+// reader/writer lock: sliding expiry writes on every validation anyway, and glibc's rwlock would
+// let a stream of validations starve a logout). The users are immutable after construction.
 // No lock is held while a password is hashed or `on_ended` runs.
 #pragma once
 
@@ -35,9 +36,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <semaphore>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -124,19 +125,16 @@ class SessionStore {
   struct Entry {
     const User* user = nullptr;
     std::string token_id;
-    // Monotonic ns; raised by sliding expiry under the shared lock, hence atomic.
-    std::atomic<std::int64_t> expires_ns{0};
+    std::int64_t expires_ns = 0;  // monotonic ns
   };
   struct Shard {
-    mutable std::shared_mutex mu;
+    mutable std::mutex mu;
     std::unordered_map<Digest, std::unique_ptr<Entry>, DigestHash, DigestEq> sessions;
   };
 
   static Digest digest(std::string_view token);
   Shard& shardFor(const Digest& d) { return shards_[d[0] % kShards]; }
   std::int64_t nowNs() const;
-  // Removes the session under `d` if it is still there and expired; reports it.
-  void removeIfExpired(const Digest& d);
   void report(EndedSession ended) const;
   // Sweeps if the last sweep is older than sweep_interval_ns_.
   void maybeSweep();

@@ -213,6 +213,41 @@ TEST_F(SessionStoreTest, LogoutOfAnExpiredSessionIsRefusedButEndsIt) {
   EXPECT_EQ(ended()[0].reason, EndedSession::Reason::expired);
 }
 
+TEST_F(SessionStoreTest, NoValidationStartedAfterLogoutReturnsSucceeds) {
+  // Readers validate the token (sliding expiry writes on each) while the clock moves; once
+  // logout has returned, no validation that starts afterwards may succeed.
+  auto store = makeStore(ttl(60, true));
+  auto session = store->login("alice", "wonderland");
+  ASSERT_TRUE(session.ok());
+  std::atomic<bool> logged_out{false};
+  std::atomic<bool> done{false};
+  std::atomic<int> after{0};
+  std::atomic<int> stale{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        const bool started_after = logged_out.load(std::memory_order_acquire);
+        const bool ok = store->validate(session->token).ok();
+        if (started_after) {
+          ++after;
+          if (ok) ++stale;
+        }
+      }
+    });
+  }
+  // Less than the TTL in total, so the session is live at logout however the threads interleave.
+  for (int i = 0; i < 100; ++i) clock_.advance(std::chrono::milliseconds(100));
+  EXPECT_TRUE(store->logout(session->token).ok());
+  logged_out.store(true, std::memory_order_release);
+  while (after.load() < 300) std::this_thread::yield();
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(stale.load(), 0);
+  ASSERT_EQ(ended().size(), 1u);
+  EXPECT_EQ(ended()[0].reason, EndedSession::Reason::logout);
+}
+
 TEST_F(SessionStoreTest, PrincipalForUidMapsConfiguredUids) {
   auto store = makeStore(ttl(60, false));
   auto alice = store->principalForUid(1000);
