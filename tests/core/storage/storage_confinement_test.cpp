@@ -67,6 +67,22 @@ TEST_F(StorageConfinementTest, ASymlinkToEtcCannotBeStatReadOrListed) {
       << "no version was written outside the vault";
 }
 
+TEST_F(StorageConfinementTest, ASymlinkToEtcCannotBeWrittenThrough) {
+  const fs::path probe = "/etc/seams-storage-test-probe";
+  ASSERT_FALSE(fs::exists(probe));
+  fs::create_directory_symlink("/etc", vault_ / "etc");
+  EXPECT_FALSE(storage_->put(P("/etc/seams-storage-test-probe"), "x").ok());
+  EXPECT_FALSE(storage_->create(P("/etc/seams-storage-test-probe"), 0644).ok());
+  EXPECT_FALSE(storage_->mkdir(P("/etc/seams-storage-test-probe"), 0755).ok());
+  EXPECT_FALSE(storage_->write(P("/etc/hostname"), 0, "").ok());
+  EXPECT_FALSE(storage_->truncate(P("/etc/hostname"), 0).ok());
+  bool leaked = fs::exists(probe);
+  std::error_code ec;
+  fs::remove_all(probe, ec);
+  EXPECT_FALSE(leaked) << "a change went through the symlink into /etc";
+  EXPECT_TRUE(fs::is_symlink(vault_ / "etc"));
+}
+
 TEST_F(StorageConfinementTest, ASymlinkedDirectoryRefusesEveryChangeThroughIt) {
   fs::create_directory_symlink(outside_, vault_ / "out");
   EXPECT_FALSE(storage_->put(P("/out/new"), "x").ok());
