@@ -133,6 +133,7 @@ Result<std::vector<ControlRow>> ControlClient::status() {
       row.restarts = r.getRestarts();
       row.last_error = r.getLastError();
       if (r.getHeartbeatAgeMs() >= 0) row.heartbeat_age_ms = r.getHeartbeatAgeMs();
+      row.abandoned_threads = r.getAbandonedThreads();
       rows.push_back(std::move(row));
     }
     return rows;

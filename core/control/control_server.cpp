@@ -57,6 +57,7 @@ class ControlImpl final : public cw::Control::Server {
       out.setRestarts(r.restarts);
       out.setLastError(r.last_error);
       out.setHeartbeatAgeMs(r.heartbeat_age_ms.value_or(-1.0));
+      out.setAbandonedThreads(r.abandoned_threads);
     }
     return kj::READY_NOW;
   }

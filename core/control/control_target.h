@@ -26,6 +26,7 @@ struct ControlRow {
   std::uint32_t restarts = 0;
   std::string last_error;
   std::optional<double> heartbeat_age_ms;  // nullopt when not watched or not running
+  std::uint32_t abandoned_threads = 0;     // hung threads left behind; 0 for daemons
 };
 
 class ControlTarget {

@@ -21,6 +21,7 @@ std::vector<ControlRow> ServiceManagerTarget::status() {
     row.pid = pid;
     row.restarts = s.restarts;
     row.last_error = s.last_error;
+    row.abandoned_threads = s.abandoned_threads;
     if (s.heartbeat_age) {
       row.heartbeat_age_ms = std::chrono::duration<double, std::milli>(*s.heartbeat_age).count();
     }

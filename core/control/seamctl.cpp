@@ -27,11 +27,12 @@ int fail(std::ostream& err, const Status& st) {
 
 std::string formatStatusTable(const std::vector<ControlRow>& rows) {
   const std::vector<std::string> header = {"NAME",     "KIND",      "STATE",     "PID",
-                                           "RESTARTS", "HEARTBEAT", "LAST ERROR"};
+                                           "RESTARTS", "HEARTBEAT", "ABANDONED", "LAST ERROR"};
   std::vector<std::vector<std::string>> cells;
   for (const ControlRow& r : rows) {
     cells.push_back({r.name, r.kind, r.state, r.pid > 0 ? std::to_string(r.pid) : "-",
                      std::to_string(r.restarts), heartbeatText(r),
+                     std::to_string(r.abandoned_threads),
                      r.last_error.empty() ? "-" : r.last_error});
   }
   std::vector<std::size_t> width(header.size());
@@ -59,6 +60,7 @@ nlohmann::json statusToJson(const std::vector<ControlRow>& rows) {
     nlohmann::json j = {{"name", r.name}, {"kind", r.kind},         {"state", r.state},
                         {"pid", r.pid},   {"restarts", r.restarts}, {"last_error", r.last_error}};
     j["heartbeat_age_ms"] = r.heartbeat_age_ms ? nlohmann::json(*r.heartbeat_age_ms) : nullptr;
+    j["abandoned_threads"] = r.abandoned_threads;
     list.push_back(std::move(j));
   }
   return {{"services", list}};

@@ -139,6 +139,7 @@ Status ServiceManager::add(std::unique_ptr<Service> service, RestartPolicy polic
   e->mode = service->heartbeatMode();
   e->accepts_faults = service->acceptsFaults();
   e->service = std::move(service);
+  std::lock_guard<std::mutex> lock(mutex_);  // status() may read entries_ from any thread
   entries_.push_back(std::move(e));
   return okStatus();
 }
@@ -186,6 +187,7 @@ Status ServiceManager::resolveOrder() {
     return okStatus();
   };
   for (auto& e : entries_) SEAMS_RETURN_IF_ERROR(visit(e.get()));
+  std::lock_guard<std::mutex> lock(mutex_);
   order_ = std::move(order);
   return okStatus();
 }
@@ -373,10 +375,12 @@ void ServiceManager::startWatchdog() {
 
 void ServiceManager::watchdogLoop() {
   for (;;) {
+    // The next pass is due one interval after this one began, however long this one took.
+    const MonoTime next_pass = env_.clock().now() + interval_;
     checkOnce();
     std::unique_lock<std::mutex> lock(mutex_);
     if (watchdog_stop_ || escalated_) return;
-    env_.waitUntil(lock, cv_, env_.clock().now() + interval_,
+    env_.waitUntil(lock, cv_, next_pass,
                    [&] { return watchdog_stop_ || wake_pending_; });
     wake_pending_ = false;
     if (watchdog_stop_) return;

@@ -180,8 +180,10 @@ class ServiceManager {
   const Duration interval_, miss_deadline_, kill_deadline_, start_timeout_, stop_timeout_;
   const Duration backoff_initial_, backoff_max_, backoff_reset_after_, intensity_period_;
 
-  std::vector<std::unique_ptr<Entry>> entries_;  // registration order; fixed once start() begins
-  std::vector<Entry*> order_;                    // start order; fixed once start() succeeds
+  // Written under lifecycle_mutex_ and mutex_ (so either lock suffices to read), and only before
+  // services run: entries_ in add(), order_ in start().
+  std::vector<std::unique_ptr<Entry>> entries_;  // registration order
+  std::vector<Entry*> order_;                    // start order
 
   mutable std::mutex lifecycle_mutex_;
   std::vector<Abandoned> abandoned_;    // GUARDED_BY(lifecycle_mutex_)

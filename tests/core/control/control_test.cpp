@@ -16,6 +16,7 @@
 
 #include "core/control/control_client.h"
 #include "core/control/control_server.h"
+#include "core/control/control_service.h"
 #include "core/control/manager_target.h"
 #include "core/control/seamctl.h"
 #include "tests/core/runtime/test_support.h"
@@ -30,8 +31,8 @@ class FakeTarget final : public ControlTarget {
  public:
   std::vector<ControlRow> status() override {
     ControlRow http{"http", "service", "running", 4242, 2, "", 12.5};
-    ControlRow fuse{"fuse",      "service", "backoff", 4242, 3, "thread ended (injected crash)",
-                    std::nullopt};
+    ControlRow fuse{"fuse",       "service", "backoff", 4242, 3, "thread ended (injected crash)",
+                    std::nullopt, 1};
     return {http, fuse};
   }
   std::string stats() override {
@@ -242,9 +243,10 @@ TEST_F(ControlTest, SeamctlStatusPrintsATable) {
   std::string out;
   ASSERT_EQ(seamctl({"--socket", path_, "status"}, &out), 0);
   EXPECT_EQ(out,
-            "NAME  KIND     STATE    PID   RESTARTS  HEARTBEAT  LAST ERROR\n"
-            "http  service  running  4242  2         12 ms      -\n"
-            "fuse  service  backoff  4242  3         -          thread ended (injected crash)\n");
+            "NAME  KIND     STATE    PID   RESTARTS  HEARTBEAT  ABANDONED  LAST ERROR\n"
+            "http  service  running  4242  2         12 ms      0          -\n"
+            "fuse  service  backoff  4242  3         -          1          thread ended (injected "
+            "crash)\n");
 }
 
 TEST_F(ControlTest, SeamctlStatusPrintsJson) {
@@ -258,6 +260,7 @@ TEST_F(ControlTest, SeamctlStatusPrintsJson) {
   EXPECT_EQ(j["services"][0]["heartbeat_age_ms"], 12.5);
   EXPECT_EQ(j["services"][1]["state"], "backoff");
   EXPECT_TRUE(j["services"][1]["heartbeat_age_ms"].is_null());
+  EXPECT_EQ(j["services"][1]["abandoned_threads"], 1);
 }
 
 TEST_F(ControlTest, SeamctlStatsPrintsPrometheusTextOrJson) {
@@ -333,6 +336,27 @@ TEST_F(ControlTest, SeamctlControlsARealServiceManager) {
   EXPECT_EQ(manager.waitForStopRequest(), 0);
   server.stop();
   EXPECT_TRUE(manager.shutdown().ok());
+}
+
+TEST_F(ControlTest, TheControlServiceServesWhileRunningUnderTheManager) {
+  SimulatedEnv env;
+  ManagerOptions options;
+  options.watchdog = testing::testWatchdogConfig();
+  ServiceManager manager(env, options);
+  ServiceManagerTarget target(manager, nullptr);
+  ASSERT_TRUE(
+      manager.add(std::make_unique<ControlService>(target, ControlServerOptions{path_, false}))
+          .ok());
+  ASSERT_TRUE(manager.start().ok());
+  std::string out;
+  ASSERT_EQ(seamctl({"--socket", path_, "status", "--json"}, &out), 0);
+  EXPECT_EQ(nlohmann::json::parse(out)["services"][0]["name"], "control");
+  ASSERT_EQ(seamctl({"--socket", path_, "restart", "control"}, &out), 0);
+  manager.checkOnce();  // restarts the control service (a new server on a new thread)
+  EXPECT_EQ(testing::statusOf(manager, "control")->restarts, 1u);
+  ASSERT_EQ(seamctl({"--socket", path_, "status"}, &out), 0);
+  EXPECT_TRUE(manager.shutdown().ok());
+  EXPECT_FALSE(std::filesystem::exists(path_)) << "the socket goes with the service";
 }
 
 TEST_F(ControlTest, SeamctlInitWritesADeployment) {

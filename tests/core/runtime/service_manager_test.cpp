@@ -527,17 +527,13 @@ TEST_F(ServiceManagerTest, AServiceCallingBackIntoTheManagerDuringRestartDoesNot
     while (!done) (void)m.status();
   });
   ASSERT_TRUE(m.injectFault("base", FaultKind::crash).ok());
-  // The watchdog thread restarts base, then needy (rest_for_one), once the backoff has passed.
-  std::thread mover([&] {
-    while (!done) {
-      env_.advance(10ms);
-      std::this_thread::yield();
-    }
-  });
+  // The watchdog thread notices, stops needy (rest_for_one), and once the backoff has passed
+  // restarts base, then needy.
+  ASSERT_TRUE(events_.await(RuntimeEventKind::restart_scheduled, "base"));
+  env_.advance(100ms);
   EXPECT_TRUE(probe_.awaitLine("start needy 2"));
   done = true;
   reader.join();
-  mover.join();
   EXPECT_TRUE(m.shutdown().ok());
 }
 
@@ -547,16 +543,9 @@ TEST_F(ServiceManagerTest, WatchdogThreadNoticesACrashAndRestartsOnItsOwn) {
   ASSERT_TRUE(m.start().ok());
   m.startWatchdog();
   ASSERT_TRUE(m.injectFault("svc", FaultKind::crash).ok());
-  std::atomic<bool> done{false};
-  std::thread mover([&] {
-    while (!done) {
-      env_.advance(10ms);
-      std::this_thread::yield();
-    }
-  });
+  ASSERT_TRUE(events_.await(RuntimeEventKind::restart_scheduled, "svc"));
+  env_.advance(100ms);
   EXPECT_TRUE(probe_.awaitLine("start svc", 2));
-  done = true;
-  mover.join();
   EXPECT_TRUE(m.shutdown().ok());
 }
 

@@ -122,9 +122,22 @@ class EventLog {
  public:
   std::function<void(const RuntimeEvent&)> hook() {
     return [this](const RuntimeEvent& e) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      events_.push_back(e);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        events_.push_back(e);
+      }
+      cv_.notify_all();
     };
+  }
+  // Waits until an event of `kind` for `service` has happened (bounded in real time).
+  bool await(RuntimeEventKind kind, const std::string& service) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] {
+      for (const auto& e : events_) {
+        if (e.kind == kind && e.service == service) return true;
+      }
+      return false;
+    });
   }
   std::vector<RuntimeEvent> of(RuntimeEventKind kind) const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -144,6 +157,7 @@ class EventLog {
 
  private:
   mutable std::mutex mutex_;
+  std::condition_variable cv_;
   std::vector<RuntimeEvent> events_;
 };
 
