@@ -1,0 +1,25 @@
+#include "core/services/auth_service.h"
+
+#include <chrono>
+
+#include "core/auth/local_auth.h"
+
+namespace seams {
+
+Status AuthService::run(RunContext& ctx) {
+  Result<std::unique_ptr<LocalAuth>> auth =
+      LocalAuth::create(config_.users, config_.rules, config_.auth, ctx.clock());
+  if (!auth.ok()) return auth.status();
+  std::shared_ptr<LocalAuth> local = std::move(*auth);
+  deps_.publish<Auth>(local);
+  ctx.ready();
+  ctx.heartbeat();
+  while (!ctx.waitForStop(std::chrono::seconds(1))) {
+    local->sweepExpired();
+    ctx.heartbeat();
+  }
+  deps_.withdraw<Auth>();
+  return okStatus();
+}
+
+}  // namespace seams

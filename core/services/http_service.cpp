@@ -1,0 +1,80 @@
+#include "core/services/http_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/http/http_frontend.h"
+#include "core/services/supervised_loop.h"
+
+namespace seams {
+
+HttpService::HttpService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+                         std::vector<std::string> dependencies)
+    : config_(config), deps_(deps), metrics_(metrics), dependencies_(std::move(dependencies)) {}
+
+HttpService::~HttpService() {
+  std::lock_guard lock(mutex_);
+  if (current_) current_->stop();
+}
+
+std::uint16_t HttpService::port() const {
+  std::lock_guard lock(mutex_);
+  return current_ ? current_->port() : 0;
+}
+
+Status HttpService::run(RunContext& ctx) {
+  std::vector<HeldDependency> held = {holdDependency<Vault>(deps_, "the vault"),
+                                      holdDependency<Auth>(deps_, "auth")};
+  std::shared_ptr<Vault> vault = deps_.get<Vault>();
+  std::shared_ptr<Auth> auth = deps_.get<Auth>();
+  if (!vault || !auth) return Status(Errc::unavailable, "vault or auth not published");
+
+  std::shared_ptr<HttpFrontend> previous;
+  {
+    std::lock_guard lock(mutex_);
+    previous = std::move(current_);
+  }
+  if (previous) previous->stop();  // a hung run's frontend: release its port first
+
+  // The frontend borrows vault and auth; holding them beside it keeps them alive for as long as
+  // the frontend (and any worker thread it abandons) may use them. Members die in reverse order,
+  // so the frontend stops before they are released.
+  struct Serving {
+    Serving(std::shared_ptr<Vault> v, std::shared_ptr<Auth> a, MetricsRegistry& m,
+            const HttpConfig& c)
+        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c) {}
+    std::shared_ptr<Vault> vault;
+    std::shared_ptr<Auth> auth;
+    HttpFrontend frontend;
+  };
+  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_.http);
+  std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
+  if (Status s = frontend->start(); !s.ok()) return s;
+  {
+    std::lock_guard lock(mutex_);
+    current_ = frontend;
+  }
+  // However this run ends (stop, error, injected crash unwinding through here), the frontend
+  // stops with it: a crashed service must not keep serving. Only a hung run keeps it, until
+  // the next run stops it.
+  struct StopOnExit {
+    HttpService* self;
+    std::shared_ptr<HttpFrontend> frontend;
+    ~StopOnExit() {
+      frontend->stop();
+      std::lock_guard lock(self->mutex_);
+      if (self->current_ == frontend) self->current_.reset();
+    }
+  } stop_on_exit{this, frontend};
+  spdlog::info("http: listening on port {}", frontend->port());
+  ctx.ready();
+
+  const auto deadline = std::chrono::milliseconds(config_.watchdog.heartbeat_deadline_ms);
+  return superviseUntilStopped(
+      ctx, std::chrono::milliseconds(100), held, [&]() -> Result<Liveness> {
+        if (!frontend->running()) return Status(Errc::unavailable, "HTTP frontend stopped");
+        auto age = std::chrono::steady_clock::now() - frontend->lastHeartbeat();
+        return age < deadline ? Liveness::alive : Liveness::stalled;
+      });
+}
+
+}  // namespace seams

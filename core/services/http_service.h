@@ -1,0 +1,46 @@
+// HttpService ("http"): runs the HttpFrontend over whatever Vault and Auth the process's Deps
+// hold (local objects in seamd, IPC stubs in seam-httpd), forwarding its worker loops' heartbeat
+// to the watchdog.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/runtime/deps.h"
+#include "core/runtime/service.h"
+#include "core/stats/metrics.h"
+
+namespace seams {
+
+class HttpFrontend;
+
+class HttpService final : public Service {
+ public:
+  // `dependencies`: the services that publish Vault and Auth in this process.
+  HttpService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+              std::vector<std::string> dependencies);
+  ~HttpService() override;
+
+  std::string name() const override { return "http"; }
+  std::vector<std::string> dependencies() const override { return dependencies_; }
+  Status run(RunContext& ctx) override;
+  bool acceptsFaults() const override { return true; }
+
+  // The bound port of the current run (0 when not serving).
+  std::uint16_t port() const;
+
+ private:
+  const Config& config_;
+  Deps& deps_;
+  MetricsRegistry& metrics_;
+  const std::vector<std::string> dependencies_;
+  // The frontend of the latest run. Kept here, not only in run()'s frame, so that a run
+  // abandoned as hung still has its frontend stopped (its port released) by the next run.
+  mutable std::mutex mutex_;
+  std::shared_ptr<HttpFrontend> current_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace seams

@@ -1,0 +1,43 @@
+#include "core/services/vault_service.h"
+
+#include <memory>
+
+#include "core/cache/fs_cache.h"
+#include "core/storage/storage.h"
+#include "core/vault/local_vault.h"
+
+namespace seams {
+namespace {
+
+// The three objects live and die together; Deps hands out aliases into this bundle, so a reader
+// holding the Vault keeps its Storage and cache alive too.
+struct VaultBundle {
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<FsCache> cache;
+  std::unique_ptr<LocalVault> vault;
+};
+
+}  // namespace
+
+Status VaultService::run(RunContext& ctx) {
+  Result<std::unique_ptr<Storage>> storage = Storage::open(config_.vault_root);
+  if (!storage.ok()) return storage.status();
+  auto bundle = std::make_shared<VaultBundle>();
+  bundle->storage = std::move(*storage);
+  FsCache::Options options;
+  options.budget_bytes = config_.cache.budget_bytes;
+  options.max_entry_bytes = config_.cache.max_entry_bytes;
+  options.shards = config_.cache.shards;
+  bundle->cache = std::make_unique<FsCache>(options, ctx.clock());
+  bundle->vault = std::make_unique<LocalVault>(*bundle->storage, *bundle->cache);
+
+  deps_.publish<FsCache>(std::shared_ptr<FsCache>(bundle, bundle->cache.get()));
+  deps_.publish<Vault>(std::shared_ptr<Vault>(bundle, bundle->vault.get()));
+  ctx.ready();
+  ctx.idleUntilStopped();
+  deps_.withdraw<Vault>();
+  deps_.withdraw<FsCache>();
+  return okStatus();
+}
+
+}  // namespace seams

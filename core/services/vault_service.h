@@ -1,0 +1,26 @@
+// VaultService ("storage"): opens the backing directory and publishes the in-process Vault
+// (Storage + FsCache + LocalVault) and its FsCache in Deps. The owner of the authoritative cache
+// in seamd and in seam-fsd.
+#pragma once
+
+#include "core/config/config.h"
+#include "core/runtime/deps.h"
+#include "core/runtime/service.h"
+
+namespace seams {
+
+class VaultService final : public Service {
+ public:
+  // `config` and `deps` must outlive the service.
+  VaultService(const Config& config, Deps& deps) : config_(config), deps_(deps) {}
+
+  std::string name() const override { return "storage"; }
+  Status run(RunContext& ctx) override;
+  bool acceptsFaults() const override { return true; }
+
+ private:
+  const Config& config_;
+  Deps& deps_;
+};
+
+}  // namespace seams

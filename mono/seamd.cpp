@@ -1,0 +1,156 @@
+// seamd: the single-daemon deployment, and its composition root.
+//
+// This is the only place (with the split daemons' mains) that chooses implementations: one
+// process, one Deps, local objects for everything. Storage, auth, sync, HTTP, FUSE and the control
+// socket run as services under one ServiceManager and its watchdog; systemd (or seam-bench) sees
+// READY=1 once all of them serve.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/config/config.h"
+#include "core/control/manager_target.h"
+#include "core/runtime/deps.h"
+#include "core/runtime/env.h"
+#include "core/runtime/notifier.h"
+#include "core/runtime/service_manager.h"
+#include "core/services/auth_service.h"
+#include "core/services/control_service.h"
+#include "core/services/fuse_service.h"
+#include "core/services/http_service.h"
+#include "core/services/runtime_dir.h"
+#include "core/services/sync_service.h"
+#include "core/services/vault_service.h"
+#include "core/stats/metrics.h"
+
+namespace seams {
+namespace {
+
+void logEvent(const RuntimeEvent& e) {
+  switch (e.kind) {
+    case RuntimeEventKind::started:
+      spdlog::info("service {} started", e.service);
+      break;
+    case RuntimeEventKind::stopped:
+      spdlog::info("service {} stopped ({})", e.service, e.detail);
+      break;
+    case RuntimeEventKind::restart_scheduled:
+      spdlog::warn("service {}: restart in {} ms", e.service,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(e.delay).count());
+      break;
+    case RuntimeEventKind::escalated:
+      spdlog::critical("escalating: {}", e.detail);
+      break;
+    default:
+      spdlog::warn("service {}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
+      break;
+  }
+}
+
+int runDaemon(const Config& config) {
+  // SIGTERM/SIGINT are taken by one thread with sigwait(); every other thread inherits the mask,
+  // so no service thread is interrupted by them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
+
+  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
+    spdlog::critical("seamd: {}", s.toString());
+    return 1;
+  }
+  Deps deps;
+  MetricsRegistry metrics;
+  SystemEnv env;
+  SystemdNotifier notifier;
+  ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
+                                             .notifier = &notifier,
+                                             .on_event = logEvent,
+                                             .exit_process = {}});
+  ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
+
+  // The restart policy of each service: storage and auth hold what everything else serves, so
+  // they always come back; the frontends too. Control is transient: `seamctl stop` ends it cleanly.
+  Status added = manager.add(std::make_unique<VaultService>(config, deps));
+  if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
+  if (added.ok()) {
+    added = manager.add(
+        std::make_unique<SyncService>(config, deps, metrics, std::vector<std::string>{"storage"}));
+  }
+  if (added.ok() && config.http.enabled) {
+    added = manager.add(std::make_unique<HttpService>(config, deps, metrics,
+                                                      std::vector<std::string>{"storage", "auth"}));
+  }
+  if (added.ok() && config.fuse.enabled) {
+    added = manager.add(
+        std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
+  }
+  if (added.ok()) {
+    added = manager.add(std::make_unique<ControlService>(config, control_target),
+                        RestartPolicy::permanent);
+  }
+  if (!added.ok()) {
+    spdlog::critical("seamd: {}", added.toString());
+    return 1;
+  }
+
+  // Detached on purpose: it blocks in sigwait() for the life of the process and owns nothing.
+  std::thread([&manager, stop_signals] {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) == 0) {
+      spdlog::info("seamd: signal {} received, stopping", sig);
+      manager.requestStop(0);
+    }
+  }).detach();
+
+  if (Status s = manager.start(); !s.ok()) {
+    spdlog::critical("seamd: start failed: {}", s.toString());
+    return 1;
+  }
+  spdlog::info("seamd: all services running (vault {}, control {})", config.vault_root,
+               config.control_socket);
+  manager.startWatchdog();
+  int code = manager.waitForStopRequest();
+  if (Status s = manager.shutdown(); !s.ok()) {
+    spdlog::error("seamd: shutdown: {}", s.toString());
+    if (code == 0) code = 1;
+  }
+  spdlog::info("seamd: stopped");
+  return code;
+}
+
+}  // namespace
+}  // namespace seams
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "seamd: the Seams single daemon. Serves a vault over HTTP and a FUSE mount, every service\n"
+      "in one process under a watchdog. Create a runnable config with `seamctl init DIR`."};
+  std::string config_path;
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
+  app.add_option("-l,--log-level", log_level,
+                 "trace|debug|info|warn|error (overrides log_level in the config)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("seamd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+
+  seams::Result<seams::Config> config = seams::loadConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "seamd: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+  return seams::runDaemon(*config);
+}

@@ -1,0 +1,194 @@
+#include "tests/e2e/deployment.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/common/unique_fd.h"
+
+namespace seams::e2e {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::uint16_t freePort() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+bool isMounted(const std::string& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::string id, parent, devno, root, mountpoint;
+    ss >> id >> parent >> devno >> root >> mountpoint;
+    if (mountpoint == path) return true;
+  }
+  return false;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string TestDeployment::seamdPath() {
+  return SEAMS_SEAMD_PATH;
+}
+std::string TestDeployment::seamctlPath() {
+  return SEAMS_SEAMCTL_PATH;
+}
+
+TestDeployment::TestDeployment(DeploymentOptions options) : options_(std::move(options)) {
+  char tmpl[] = "/tmp/seams-e2e-XXXXXX";
+  if (::mkdtemp(tmpl) != nullptr) dir_ = tmpl;
+  // Other uids (the demo users alice and bob, whom FUSE tests act as) must be able to reach
+  // the mount point inside; mkdtemp made the directory 0700.
+  if (!dir_.empty()) ::chmod(dir_.c_str(), 0711);
+  mountpoint_ = dir_ + "/mnt";
+}
+
+TestDeployment::~TestDeployment() {
+  if (process_ && process_->running()) (void)stop(10s);
+  process_.reset();
+  // Whatever happened, leave no mount behind (a test that killed the daemon, say).
+  if (!mountpoint_.empty() && isMounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
+  std::error_code ec;
+  if (!dir_.empty()) fs::remove_all(dir_, ec);
+}
+
+std::string TestDeployment::password(const std::string& user) const {
+  auto it = passwords_.find(user);
+  return it == passwords_.end() ? std::string() : it->second;
+}
+
+TestDeployment::CtlResult TestDeployment::seamctl(const std::vector<std::string>& args) const {
+  std::string out_path = dir_ + "/seamctl.out";
+  ::unlink(out_path.c_str());
+  std::vector<std::string> argv = {"--socket", controlSocket()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CtlResult r;
+  auto child = ChildProcess::spawn(
+      {.program = seamctlPath(), .args = argv, .stdout_path = out_path, .stderr_path = out_path});
+  if (!child.ok()) {
+    r.output = child.status().toString();
+    return r;
+  }
+  auto st = child->wait(60s);
+  r.output = readFile(out_path);
+  if (st.ok()) r.exit_code = st->signaled ? 128 + st->code : st->code;
+  return r;
+}
+
+Status TestDeployment::initialise() {
+  if (dir_.empty()) return Status(Errc::io_error, "mkdtemp failed");
+  http_port_ = freePort();
+  std::vector<std::string> args = {"init",        dir_,
+                                   "--http",      "127.0.0.1:" + std::to_string(http_port_),
+                                   "--mount",     mountpoint_,
+                                   "--codec",     options_.codec,
+                                   "--coherence", options_.coherence};
+  if (options_.faults) args.push_back("--faults");
+  std::string out_path = dir_ + "/init.out";
+  auto child = ChildProcess::spawn(
+      {.program = seamctlPath(), .args = args, .stdout_path = out_path, .stderr_path = out_path});
+  if (!child.ok()) return child.status();
+  auto st = child->wait(120s);
+  if (!st.ok()) return st.status();
+  if (!st->success()) {
+    return Status(Errc::internal, "seamctl init failed: " + readFile(out_path));
+  }
+  std::istringstream creds(readFile(dir_ + "/credentials"));
+  std::string user, pass;
+  while (creds >> user >> pass) passwords_[user] = pass;
+
+  if (!options_.overrides.empty()) {
+    // Edit keys in place: find the [section] header, then the `key = ...` line beneath it.
+    std::istringstream in(readFile(configPath()));
+    std::ostringstream out;
+    std::string line, section;
+    std::map<std::string, std::string> pending = options_.overrides;
+    std::regex header(R"(^\s*\[([A-Za-z0-9_.]+)\]\s*$)");
+    std::regex keyline(R"(^\s*([A-Za-z0-9_]+)\s*=.*$)");
+    std::smatch m;
+    while (std::getline(in, line)) {
+      if (std::regex_match(line, m, header)) {
+        section = m[1];
+      } else if (std::regex_match(line, m, keyline)) {
+        std::string full = section.empty() ? std::string(m[1]) : section + "." + std::string(m[1]);
+        auto it = pending.find(full);
+        if (it != pending.end()) {
+          line = std::string(m[1]) + " = " + it->second;
+          pending.erase(it);
+        }
+      }
+      out << line << '\n';
+    }
+    if (!pending.empty()) {
+      return Status(Errc::invalid_argument,
+                    "override key not in the config: " + pending.begin()->first);
+    }
+    std::ofstream(configPath(), std::ios::trunc) << out.str();
+  }
+  return okStatus();
+}
+
+Status TestDeployment::start(std::chrono::milliseconds timeout) {
+  if (passwords_.empty()) {
+    if (Status s = initialise(); !s.ok()) return s;
+  }
+  auto notify = NotifySocket::bind(dir_ + "/notify.sock");
+  if (!notify.ok()) return notify.status();
+  notify_.emplace(std::move(*notify));
+  std::string program = seamdPath();
+  auto child = ChildProcess::spawn({.program = program,
+                                    .args = {"--config", configPath()},
+                                    .extra_env = {"NOTIFY_SOCKET=" + notify_->path()},
+                                    .stdout_path = logPath(),
+                                    .stderr_path = logPath()});
+  if (!child.ok()) return child.status();
+  process_.emplace(std::move(*child));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto msg = notify_->receive(200ms);
+    if (msg.ok() && msg->has("READY", "1")) return okStatus();
+    if (!process_->running()) {
+      return Status(Errc::unavailable,
+                    "daemon exited before READY=1; log:\n" + readFile(logPath()));
+    }
+  }
+  return Status(Errc::timeout, "no READY=1 in time; log:\n" + readFile(logPath()));
+}
+
+Result<ExitStatus> TestDeployment::stop(std::chrono::milliseconds grace) {
+  if (!process_) return Status(Errc::invalid_argument, "not started");
+  return process_->terminate(grace);
+}
+
+void TestDeployment::kill9() {
+  if (process_) {
+    (void)process_->signal(SIGKILL);
+    (void)process_->wait(30s);
+  }
+}
+
+}  // namespace seams::e2e

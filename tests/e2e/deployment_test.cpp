@@ -1,0 +1,545 @@
+// End-to-end behaviour of a whole deployment: real processes, a real HTTP socket, a real FUSE
+// mount, driven as a user would drive them. Parameterised by deployment so the split deployments
+// run the same suite.
+#include "tests/e2e/deployment.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/core/http/test_client.h"
+
+namespace seams::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+namespace bhttp = boost::beast::http;
+using http::testing::Reply;
+using http::testing::TestClient;
+using namespace std::chrono_literals;
+
+constexpr std::uint32_t kAliceUid = 60001;
+constexpr std::uint32_t kBobUid = 60002;
+constexpr std::uint32_t kStrangerUid = 61234;
+
+// Runs `fn` on a fresh thread whose filesystem uid/gid are `uid` (per-thread on Linux), so the
+// FUSE frontend sees that caller.
+template <typename F>
+auto asUid(std::uint32_t uid, F fn) {
+  std::packaged_task<decltype(fn())()> task([uid, &fn] {
+    ::syscall(SYS_setfsgid, uid);
+    ::syscall(SYS_setfsuid, uid);
+    return fn();
+  });
+  auto result = task.get_future();
+  std::thread(std::move(task)).join();
+  return result.get();
+}
+
+// errno of a syscall-ish expression, 0 on success.
+int errnoOf(int rc) {
+  return rc < 0 ? errno : 0;
+}
+
+int writeFileAt(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return errno;
+  ssize_t n = ::write(fd, data.data(), data.size());
+  int err = n < 0 ? errno : 0;
+  ::close(fd);
+  return err;
+}
+
+// Reads a whole file with open+read+close; nullopt-like: sets *err.
+std::string readFileAt(const std::string& path, int* err) {
+  *err = 0;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    *err = errno;
+    return {};
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      *err = errno;
+      break;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+class DeploymentTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static DeploymentOptions optionsFor(const std::string& kind) {
+    DeploymentOptions o;
+    o.kind = kind;
+    // Short watchdog deadlines so fault tests finish quickly.
+    o.overrides = {{"watchdog.heartbeat_deadline_ms", "500"},
+                   {"watchdog.kill_deadline_ms", "1500"},
+                   {"watchdog.backoff_initial_ms", "50"},
+                   {"http.read_timeout_ms", "2000"},
+                   {"http.max_body_bytes", "1048576"}};
+    return o;
+  }
+
+  void SetUp() override {
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+      GTEST_SKIP() << "/dev/fuse is missing or not accessible: the deployment mounts a FUSE fs";
+    }
+    dep_ = std::make_unique<TestDeployment>(optionsFor(GetParam()));
+    Status s = dep_->start();
+    ASSERT_TRUE(s.ok()) << s.toString();
+  }
+
+  void TearDown() override {
+    if (HasFailure() && dep_) {
+      std::cerr << "---- daemon log ----\n" << readFile(dep_->logPath()) << "\n----\n";
+    }
+    dep_.reset();
+  }
+
+  TestClient client() { return TestClient(dep_->httpPort()); }
+
+  std::string login(const std::string& user) {
+    TestClient c = client();
+    nlohmann::json body = {{"user", user}, {"password", dep_->password(user)}};
+    Reply r = c.request(bhttp::verb::post, "/v1/login", "", body.dump(),
+                        {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200u) << r.body;
+    if (r.status != 200) return {};
+    return nlohmann::json::parse(r.body).at("token").get<std::string>();
+  }
+
+  std::string mnt(const std::string& rel) { return dep_->mountpoint() + rel; }
+
+  // Polls `pred` until it holds (bounded): for recovery after a fault, where a real process
+  // restarts and nothing can be awaited more directly.
+  static bool eventually(const std::function<bool()>& pred, std::chrono::seconds bound = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  std::unique_ptr<TestDeployment> dep_;
+};
+
+TEST_P(DeploymentTest, HttpLoginPutGetStatListDelete) {
+  std::string token = login("alice");
+  ASSERT_FALSE(token.empty());
+  TestClient c = client();
+  Reply put = c.request(bhttp::verb::put, "/v1/files/e2e/hello.txt", token, "hello, vault");
+  ASSERT_EQ(put.status, 200u) << put.body;
+  std::string version = put.header("x-seams-version");
+  EXPECT_FALSE(version.empty());
+
+  Reply get = c.get("/v1/files/e2e/hello.txt", token);
+  EXPECT_EQ(get.status, 200u);
+  EXPECT_EQ(get.body, "hello, vault");
+  EXPECT_EQ(get.header("x-seams-version"), version);
+  EXPECT_EQ(get.header("etag"), "\"" + version + "\"");
+
+  Reply range = c.get("/v1/files/e2e/hello.txt", token, {{"Range", "bytes=7-11"}});
+  EXPECT_EQ(range.status, 206u);
+  EXPECT_EQ(range.body, "vault");
+  Reply suffix = c.get("/v1/files/e2e/hello.txt", token, {{"Range", "bytes=-5"}});
+  EXPECT_EQ(suffix.body, "vault");
+
+  Reply stat = c.get("/v1/stat/e2e/hello.txt", token);
+  ASSERT_EQ(stat.status, 200u);
+  auto attrs = nlohmann::json::parse(stat.body);
+  EXPECT_EQ(attrs.at("size").get<int>(), 12);
+
+  Reply list = c.get("/v1/list/e2e", token);
+  ASSERT_EQ(list.status, 200u);
+  EXPECT_NE(list.body.find("hello.txt"), std::string::npos);
+
+  Reply del = c.request(bhttp::verb::delete_, "/v1/files/e2e/hello.txt", token);
+  EXPECT_LT(del.status, 300u);
+  EXPECT_EQ(c.get("/v1/files/e2e/hello.txt", token).status, 404u);
+}
+
+TEST_P(DeploymentTest, TheSameFilesThroughTheMountWithOrdinarySyscalls) {
+  ASSERT_EQ(::mkdir(mnt("/fusedir").c_str(), 0755), 0) << std::strerror(errno);
+  ASSERT_EQ(writeFileAt(mnt("/fusedir/a.txt"), "through fuse"), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(mnt("/fusedir/a.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 12);
+  int err;
+  EXPECT_EQ(readFileAt(mnt("/fusedir/a.txt"), &err), "through fuse");
+  char version[32] = {};
+  EXPECT_GT(
+      ::getxattr(mnt("/fusedir/a.txt").c_str(), "user.seams.version", version, sizeof version), 0);
+  ASSERT_EQ(::rename(mnt("/fusedir/a.txt").c_str(), mnt("/fusedir/b.txt").c_str()), 0);
+  ASSERT_EQ(::truncate(mnt("/fusedir/b.txt").c_str(), 7), 0);
+  EXPECT_EQ(readFileAt(mnt("/fusedir/b.txt"), &err), "through");
+  // And the backing directory holds exactly that.
+  EXPECT_EQ(readFile(dep_->vaultRoot() + "/fusedir/b.txt"), "through");
+  ASSERT_EQ(::unlink(mnt("/fusedir/b.txt").c_str()), 0);
+  ASSERT_EQ(::rmdir(mnt("/fusedir").c_str()), 0);
+}
+
+TEST_P(DeploymentTest, AnHttpWriteIsVisibleThroughTheMountAtOnceAndTheReverse) {
+  std::string token = login("alice");
+  TestClient c = client();
+  int err;
+  for (int i = 0; i < 20; ++i) {
+    std::string body = "round " + std::to_string(i) + std::string(static_cast<std::size_t>(i), '!');
+    Reply put = c.request(bhttp::verb::put, "/v1/files/shared.txt", token, body);
+    ASSERT_EQ(put.status, 200u);
+    // Read through the mount right after the acknowledgement: never the previous content.
+    ASSERT_EQ(readFileAt(mnt("/shared.txt"), &err), body) << "round " << i;
+    struct stat st;
+    ASSERT_EQ(::stat(mnt("/shared.txt").c_str(), &st), 0);
+    ASSERT_EQ(static_cast<std::size_t>(st.st_size), body.size());
+  }
+  for (int i = 0; i < 20; ++i) {
+    std::string body = "fuse round " + std::to_string(i);
+    ASSERT_EQ(writeFileAt(mnt("/shared.txt"), body), 0);
+    Reply get = c.get("/v1/files/shared.txt", token);
+    ASSERT_EQ(get.body, body) << "round " << i;
+  }
+  // A new name made over HTTP appears in the mount's listing at once.
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/newname.txt", token, "n").status, 200u);
+  struct stat st;
+  EXPECT_EQ(::stat(mnt("/newname.txt").c_str(), &st), 0);
+  ASSERT_LT(c.request(bhttp::verb::delete_, "/v1/files/newname.txt", token).status, 300u);
+  EXPECT_EQ(errnoOf(::stat(mnt("/newname.txt").c_str(), &st)), ENOENT);
+}
+
+TEST_P(DeploymentTest, AChangeMadeInTheBackingDirectoryIsPickedUpBySync) {
+  std::string token = login("alice");
+  TestClient c = client();
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/synced.txt", token, "before").status, 200u);
+  std::string v1 = c.get("/v1/files/synced.txt", token).header("x-seams-version");
+  std::ofstream(dep_->vaultRoot() + "/synced.txt", std::ios::trunc) << "changed outside";
+  EXPECT_TRUE(eventually([&] {
+    Reply r = c.get("/v1/files/synced.txt", token);
+    return r.body == "changed outside" && r.header("x-seams-version") != v1;
+  }));
+  int err;
+  EXPECT_EQ(readFileAt(mnt("/synced.txt"), &err), "changed outside");
+}
+
+TEST_P(DeploymentTest, AReadOnlyUserIsDeniedWritesOverBothFrontends) {
+  std::string token = login("bob");
+  TestClient c = client();
+  EXPECT_EQ(c.request(bhttp::verb::put, "/v1/files/bob.txt", token, "x").status, 403u);
+  EXPECT_EQ(c.get("/v1/list/", token).status, 200u);
+  EXPECT_EQ(asUid(kBobUid, [&] { return writeFileAt(mnt("/bob.txt"), "x"); }), EACCES);
+  EXPECT_EQ(asUid(kBobUid, [&] { return errnoOf(::mkdir(mnt("/bobdir").c_str(), 0755)); }), EACCES);
+  int err = 0;
+  asUid(kBobUid, [&] { return readFileAt(mnt("/README.md"), &err); });
+  EXPECT_EQ(err, 0);
+  EXPECT_FALSE(fs::exists(dep_->vaultRoot() + "/bob.txt"));
+}
+
+TEST_P(DeploymentTest, AnUnmappedUidIsDeniedEverythingThroughTheMount) {
+  struct stat st;
+  EXPECT_EQ(asUid(kStrangerUid, [&] { return errnoOf(::stat(mnt("/README.md").c_str(), &st)); }),
+            EACCES);
+}
+
+TEST_P(DeploymentTest, ARevokedRuleDeniesOverBothFrontendsImmediately) {
+  std::string admin = login("admin");
+  std::string alice = login("alice");
+  TestClient c = client();
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/secret/doc.txt", alice, "s").status, 200u);
+  int err;
+  asUid(kAliceUid, [&] { return readFileAt(mnt("/secret/doc.txt"), &err); });
+  ASSERT_EQ(err, 0);
+
+  nlohmann::json deny = {{"subject", "user:alice"},
+                         {"prefix", "/secret"},
+                         {"access", {"read", "write", "list"}},
+                         {"effect", "deny"}};
+  Reply g = c.request(bhttp::verb::post, "/v1/admin/grant", admin, deny.dump(),
+                      {{"Content-Type", "application/json"}});
+  ASSERT_LT(g.status, 300u) << g.body;
+  EXPECT_EQ(c.get("/v1/files/secret/doc.txt", alice).status, 403u);
+  asUid(kAliceUid, [&] { return readFileAt(mnt("/secret/doc.txt"), &err); });
+  EXPECT_EQ(err, EACCES);
+
+  Reply r = c.request(bhttp::verb::post, "/v1/admin/revoke", admin, deny.dump(),
+                      {{"Content-Type", "application/json"}});
+  ASSERT_LT(r.status, 300u) << r.body;
+  EXPECT_EQ(c.get("/v1/files/secret/doc.txt", alice).status, 200u);
+}
+
+TEST_P(DeploymentTest, OnlyAnAdminMayChangeRules) {
+  std::string alice = login("alice");
+  TestClient c = client();
+  nlohmann::json allow = {
+      {"subject", "user:bob"}, {"prefix", "/"}, {"access", {"write"}}, {"effect", "allow"}};
+  EXPECT_EQ(c.request(bhttp::verb::post, "/v1/admin/grant", alice, allow.dump()).status, 403u);
+}
+
+TEST_P(DeploymentTest, ALoggedOutTokenIsRefused) {
+  std::string token = login("alice");
+  TestClient c = client();
+  EXPECT_EQ(c.get("/v1/stat/README.md", token).status, 200u);
+  EXPECT_LT(c.request(bhttp::verb::post, "/v1/logout", token).status, 300u);
+  EXPECT_EQ(c.get("/v1/stat/README.md", token).status, 401u);
+  EXPECT_EQ(c.get("/v1/stat/README.md", "not-a-token").status, 401u);
+  EXPECT_EQ(c.get("/v1/stat/README.md").status, 401u);
+}
+
+TEST_P(DeploymentTest, BadCredentialsGet401) {
+  TestClient c = client();
+  nlohmann::json body = {{"user", "alice"}, {"password", "wrong"}};
+  EXPECT_EQ(c.request(bhttp::verb::post, "/v1/login", "", body.dump()).status, 401u);
+  EXPECT_EQ(c.request(bhttp::verb::post, "/v1/login", "", "{not json").status, 400u);
+}
+
+TEST_P(DeploymentTest, TraversalVectorsOverHttpNeverLeaveTheVault) {
+  std::string token = login("admin");
+  // A file outside the vault, beside it, that no request may read or overwrite.
+  std::string outside = dep_->dir() + "/outside.txt";
+  std::ofstream(outside) << "outside";
+  for (const char* target :
+       {"/v1/files/../outside.txt", "/v1/files/%2e%2e/outside.txt", "/v1/files/%2E%2E/outside.txt",
+        "/v1/files/a/%2e%2e/%2e%2e/outside.txt", "/v1/files/..%2foutside.txt",
+        "/v1/files/%2e%2e%2foutside.txt", "/v1/files/a%00b", "/v1/files/%00"}) {
+    TestClient c = client();
+    Reply get = c.get(target, token);
+    EXPECT_GE(get.status, 400u) << target;
+    EXPECT_LT(get.status, 500u) << target;
+    EXPECT_EQ(get.body.find("outside"), std::string::npos) << target;
+    TestClient c2 = client();
+    Reply put = c2.request(bhttp::verb::put, target, token, "overwritten");
+    EXPECT_GE(put.status, 400u) << target;
+    EXPECT_LT(put.status, 500u) << target;
+  }
+  // Double encoding decodes once: "%252e%252e" is the literal name "%2e%2e", inside the vault.
+  TestClient c = client();
+  Reply dbl = c.request(bhttp::verb::put, "/v1/files/%252e%252e/x.txt", token, "inside");
+  EXPECT_EQ(dbl.status, 200u);
+  EXPECT_EQ(readFile(dep_->vaultRoot() + "/%2e%2e/x.txt"), "inside");
+  // "//etc/passwd" is the vault path /etc/passwd, which does not exist.
+  EXPECT_EQ(c.get("/v1/files//etc/passwd", token).status, 404u);
+  EXPECT_EQ(readFile(outside), "outside");
+  EXPECT_EQ(c.get("/healthz").status, 200u);  // still serving
+}
+
+TEST_P(DeploymentTest, ASymlinkOutOfTheRootIsNeverFollowed) {
+  std::string token = login("admin");
+  ASSERT_EQ(::symlink("/etc", (dep_->vaultRoot() + "/etc-link").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/passwd", (dep_->vaultRoot() + "/passwd-link").c_str()), 0);
+  TestClient c = client();
+  for (const char* target : {"/v1/files/etc-link/passwd", "/v1/files/passwd-link",
+                             "/v1/stat/etc-link/passwd", "/v1/list/etc-link"}) {
+    Reply r = c.get(target, token);
+    EXPECT_GE(r.status, 400u) << target;
+    EXPECT_LT(r.status, 500u) << target;
+    EXPECT_EQ(r.body.find("root:"), std::string::npos) << target;
+  }
+  Reply put = c.request(bhttp::verb::put, "/v1/files/etc-link/seams-test", token, "x");
+  EXPECT_GE(put.status, 400u);
+  EXPECT_FALSE(fs::exists("/etc/seams-test"));
+  int err;
+  std::string via_fuse = readFileAt(mnt("/etc-link/passwd"), &err);
+  EXPECT_NE(err, 0);
+  EXPECT_EQ(via_fuse.find("root:"), std::string::npos);
+  via_fuse = readFileAt(mnt("/passwd-link"), &err);
+  EXPECT_EQ(via_fuse.find("root:"), std::string::npos);
+}
+
+TEST_P(DeploymentTest, MalformedAndOversizedHttpIsRefusedAndTheServerKeepsServing) {
+  std::string token = login("alice");
+  {
+    TestClient c = client();
+    c.sendRaw("THIS IS NOT HTTP\r\n\r\n");
+    Reply r = c.read();
+    EXPECT_TRUE(r.status == 0 || r.status == 400u) << r.status;
+  }
+  {
+    TestClient c = client();
+    std::string big(64 * 1024, 'a');
+    c.sendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
+    Reply r = c.read();
+    EXPECT_TRUE(r.status == 0 || r.status == 431u || r.status == 400u) << r.status;
+  }
+  {
+    TestClient c = client();
+    Reply r = c.request(bhttp::verb::put, "/v1/files/big.bin", token, std::string(2 << 20, 'x'));
+    EXPECT_TRUE(r.status == 0 || r.status == 413u) << r.status;
+    EXPECT_FALSE(fs::exists(dep_->vaultRoot() + "/big.bin"));
+  }
+  {
+    TestClient c = client();
+    ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/r.txt", token, "0123456789").status, 200u);
+    EXPECT_EQ(c.get("/v1/files/r.txt", token, {{"Range", "bytes=20-30"}}).status, 416u);
+    EXPECT_EQ(c.get("/v1/files/r.txt", token, {{"Range", "bytes=5-2"}}).status, 416u);
+    Reply junk = c.get("/v1/files/r.txt", token, {{"Range", "pages=1-2"}});
+    EXPECT_TRUE(junk.status == 200u || junk.status == 400u || junk.status == 416u) << junk.status;
+    EXPECT_EQ(c.request(bhttp::verb::patch, "/v1/files/r.txt", token).status, 405u);
+  }
+  TestClient c = client();
+  EXPECT_EQ(c.get("/healthz").status, 200u);
+  EXPECT_EQ(c.get("/v1/files/r.txt", token).body, "0123456789");
+}
+
+TEST_P(DeploymentTest, SeamctlStatusListsEveryServiceRunning) {
+  auto r = dep_->seamctl({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"storage", "auth", "sync", "http", "fuse", "control"}) {
+    EXPECT_NE(r.output.find(name), std::string::npos) << name << "\n" << r.output;
+  }
+  auto js = dep_->seamctl({"status", "--json"});
+  ASSERT_EQ(js.exit_code, 0) << js.output;
+  auto parsed = nlohmann::json::parse(js.output, nullptr, false);
+  EXPECT_FALSE(parsed.is_discarded()) << js.output;
+}
+
+TEST_P(DeploymentTest, HttpServiceCrashIsRestartedAndClientsRecover) {
+  std::string token = login("alice");
+  auto r = dep_->seamctl({"fault", "http", "crash"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(eventually([&] {
+    try {
+      TestClient c = client();
+      return c.get("/v1/stat/README.md", token).status == 200u;
+    } catch (const std::exception&) {
+      return false;  // connection refused while it restarts
+    }
+  }));
+  auto status = dep_->seamctl({"status", "--json"});
+  EXPECT_NE(status.output.find("http"), std::string::npos);
+}
+
+TEST_P(DeploymentTest, HttpServiceHangIsDetectedAndRestarted) {
+  std::string token = login("alice");
+  auto r = dep_->seamctl({"fault", "http", "hang"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Detection takes kill_deadline_ms (1.5 s here); afterwards the service serves again.
+  EXPECT_TRUE(eventually([&] {
+    auto s = dep_->seamctl({"status", "--json"});
+    auto j = nlohmann::json::parse(s.output, nullptr, false);
+    if (j.is_discarded()) return false;
+    for (const auto& row : j.is_array() ? j : j.value("services", nlohmann::json::array())) {
+      if (row.value("name", "") == "http") return row.value("restarts", 0) >= 1;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    try {
+      TestClient c = client();
+      return c.get("/v1/stat/README.md", token).status == 200u;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+}
+
+TEST_P(DeploymentTest, FuseServiceCrashIsRemountedAndServing) {
+  auto r = dep_->seamctl({"fault", "fuse", "crash"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(eventually([&] {
+    auto s = dep_->seamctl({"status", "--json"});
+    return s.output.find("\"restarts\"") != std::string::npos &&
+           s.output.find("\"fuse\"") != std::string::npos;
+  }));
+  int err = -1;
+  EXPECT_TRUE(eventually([&] {
+    std::string s = readFileAt(mnt("/README.md"), &err);
+    return err == 0 && !s.empty();
+  }));
+}
+
+TEST_P(DeploymentTest, FaultsAreRefusedForUnknownServices) {
+  auto r = dep_->seamctl({"fault", "nosuchservice", "crash"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
+TEST_P(DeploymentTest, AcknowledgedPutsSurviveKill9) {
+  std::string token = login("alice");
+  std::atomic<bool> stop{false};
+  std::vector<std::pair<std::string, std::string>> acked;  // path, content
+  std::mutex acked_mu;
+  std::thread writer([&] {
+    TestClient c = client();
+    for (int i = 0; i < 100000 && !stop.load(); ++i) {
+      std::string path = "/durable/f" + std::to_string(i % 50) + ".txt";
+      std::string content =
+          "content " + std::to_string(i) + " " + std::string(1000 + i % 3000, 'x');
+      Reply r;
+      try {
+        r = c.request(bhttp::verb::put, "/v1/files" + path, token, content);
+      } catch (const std::exception&) {
+        break;  // the daemon died mid-request: that write was not acknowledged
+      }
+      if (r.status != 200u) break;
+      std::lock_guard lock(acked_mu);
+      acked.emplace_back(path, content);
+    }
+  });
+  // Let some writes be acknowledged, then kill the daemon without warning.
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(acked_mu);
+    return acked.size() >= 50;
+  }));
+  dep_->kill9();
+  stop = true;
+  writer.join();
+
+  // Every path's last acknowledged content is what is there after a restart, and no file is torn.
+  std::map<std::string, std::string> expected;
+  for (auto& [p, c] : acked) expected[p] = c;
+  ASSERT_TRUE(dep_->start().ok());
+  std::string token2 = login("alice");
+  TestClient c = client();
+  for (auto& [path, content] : expected) {
+    Reply r = c.get("/v1/files" + path, token2);
+    ASSERT_EQ(r.status, 200u) << path;
+    // The last acknowledged write, or (if the killed request reached storage before the kill)
+    // a later complete one: never a torn or older file.
+    if (r.body != content) {
+      EXPECT_EQ(r.body.rfind("content ", 0), 0u) << path;
+      std::size_t n = std::stoul(r.body.substr(8));
+      std::size_t acked_n = std::stoul(content.substr(8));
+      EXPECT_GT(n, acked_n) << path;
+      EXPECT_EQ(r.body.size(), std::to_string(n).size() + 9 + 1000 + n % 3000) << path;
+    }
+  }
+  // The dead mount left by kill -9 was cleared and the new one serves.
+  int err;
+  EXPECT_FALSE(readFileAt(mnt("/README.md"), &err).empty());
+}
+
+TEST_P(DeploymentTest, SigtermStopsCleanlyAndUnmounts) {
+  auto st = dep_->stop();
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->success()) << st->toString();
+  EXPECT_FALSE(isMounted(dep_->mountpoint()));
+  EXPECT_FALSE(fs::exists(dep_->controlSocket()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Deployments, DeploymentTest, ::testing::Values("mono"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace seams::e2e
