@@ -47,10 +47,13 @@ int sysOpenat2(int dirfd, const char* path, int flags, std::uint32_t mode) {
   how.flags = static_cast<std::uint64_t>(flags);
   how.mode = (flags & O_CREAT) ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
-  int fd;
-  do {
+  int fd = -1;
+  // EAGAIN: a rename raced with the lookup and the kernel could not prove it stayed beneath the
+  // root. Retried a bounded number of times; a storm of renames then surfaces as an error.
+  for (int attempt = 0; attempt < 64; ++attempt) {
     fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
-  } while (fd < 0 && (errno == EINTR || errno == EAGAIN));  // EAGAIN: a concurrent rename
+    if (fd >= 0 || (errno != EINTR && errno != EAGAIN)) break;
+  }
   return fd;
 }
 
@@ -209,6 +212,13 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
     }
     return Status::fromErrno(errno, "lock .seams/lock in " + root);
   }
+  // Versions live in xattrs; find out now, not on the first stat, if the filesystem has none.
+  char probe[32];
+  if (::fgetxattr(state->get(), kXattr, probe, sizeof(probe)) < 0 &&
+      (errno == ENOTSUP || errno == EOPNOTSUPP)) {
+    return Status(Errc::not_supported,
+                  "the filesystem under " + root + " has no user xattrs (needed for versions)");
+  }
   // Only the owner may clear temp files: another owner's put could be in flight.
   clearTmp(tmp->get());
   auto mark = readMark(state->get());
@@ -301,8 +311,13 @@ Result<std::uint64_t> Storage::versionOf(int fd) {
     remember(fd, *v, /*published=*/false);
     return v;
   }
-  if (errno == EEXIST) return readXattr(fd);
-  return Status::fromErrno(errno, "set version xattr");
+  if (errno != EEXIST) return Status::fromErrno(errno, "set version xattr");
+  auto winner = readXattr(fd);
+  if (!winner.ok() || *winner != 0) return winner;
+  // The existing value is not a number (written by hand?): replace it.
+  if (writeXattr(fd, *v, 0) != 0) return Status::fromErrno(errno, "set version xattr");
+  remember(fd, *v, /*published=*/false);
+  return v;
 }
 
 void Storage::remember(int fd, std::uint64_t version, bool published) {
@@ -312,7 +327,7 @@ void Storage::remember(int fd, std::uint64_t version, bool published) {
       static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
   std::lock_guard lock(recorded_mutex_);
   if (recorded_.size() >= kMaxRecorded) recorded_.clear();
-  recorded_[st.st_ino] = Recorded{ctime, version, published};
+  recorded_[st.st_ino] = Recorded{static_cast<std::uint64_t>(st.st_dev), ctime, version, published};
 }
 
 bool Storage::unchangedSinceRecorded(int fd, bool* known_unpublished) {
@@ -323,7 +338,10 @@ bool Storage::unchangedSinceRecorded(int fd, bool* known_unpublished) {
   std::lock_guard lock(recorded_mutex_);
   auto it = recorded_.find(st.st_ino);
   // Any change to an inode (data, size, mode, xattr, link count, rename) moves its ctime.
-  if (it == recorded_.end() || it->second.ctime_ns != ctime) return false;
+  if (it == recorded_.end() || it->second.dev != static_cast<std::uint64_t>(st.st_dev) ||
+      it->second.ctime_ns != ctime) {
+    return false;
+  }
   if (!it->second.published) {
     if (known_unpublished != nullptr) *known_unpublished = true;
     return false;

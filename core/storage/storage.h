@@ -7,7 +7,8 @@
 // mkdir, unlink, rmdir, rename, put) open the parent directory that way and act on the last
 // component with *at() calls that do not follow it: unlink or rename of a symlink acts on the
 // link itself, never on its target. Symlinks and special files (fifos, sockets, devices) are
-// invisible to list(); stat/read/write through them fail.
+// invisible to list(); stat/read/write through them fail. Mount points inside the root are
+// crossed (only an administrator can make one, deliberately), symlinks never.
 //
 // Versions. Every file and directory has a 64-bit version, kept in the xattr `user.seams.version`
 // of the backing inode. Versions come from one vault-wide counter whose high-water mark is
@@ -164,6 +165,7 @@ class Storage {
   // What the vault last left each inode as. Bounded: when full it is cleared, which only costs
   // one extra version bump per entry on its next refresh.
   struct Recorded {
+    std::uint64_t dev;  // a mount inside the vault has its own inode numbers
     std::int64_t ctime_ns;
     std::uint64_t version;
     bool published;

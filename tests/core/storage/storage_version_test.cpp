@@ -234,6 +234,18 @@ TEST_F(StorageVersionTest, AVersionFromBeyondTheCounterStillGrowsOnChange) {
   EXPECT_GT(storage_->put(P("/g"), "z")->version, v) << "the counter moved past it for everyone";
 }
 
+TEST_F(StorageVersionTest, AVersionXattrThatIsNotANumberIsReplacedByAFreshVersion) {
+  std::uint64_t before = storage_->put(P("/known"), "x")->version;
+  writeFile(dir_.path() / "f", "x");
+  std::string junk = "not a number";
+  ASSERT_EQ(
+      ::setxattr((dir_.path() / "f").c_str(), "user.seams.version", junk.data(), junk.size(), 0),
+      0);
+  std::uint64_t v = versionOf("/f");
+  EXPECT_GT(v, before);
+  EXPECT_EQ(versionOf("/f"), v);
+}
+
 TEST_F(StorageVersionTest, ConcurrentChangesOfOneFileGetDistinctGrowingVersions) {
   ASSERT_TRUE(storage_->put(P("/f"), "start").ok());
   constexpr int kThreads = 4;
