@@ -15,13 +15,13 @@
 #include <thread>
 
 #include "core/config/config.h"
+#include "core/control/control_service.h"
 #include "core/control/manager_target.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
 #include "core/services/auth_service.h"
-#include "core/services/control_service.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
 #include "core/services/runtime_dir.h"
@@ -94,8 +94,11 @@ int runDaemon(const Config& config) {
         std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
   }
   if (added.ok()) {
-    added = manager.add(std::make_unique<ControlService>(config, control_target),
-                        RestartPolicy::permanent);
+    added = manager.add(
+        std::make_unique<ControlService>(
+            control_target, ControlServerOptions{.socket_path = config.control_socket,
+                                                 .faults_enabled = config.faults.enabled}),
+        RestartPolicy::permanent);
   }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());
