@@ -273,6 +273,21 @@ TEST_F(HttpFrontendTest, HeadAnswersGetsHeadersWithoutTheBody) {
   EXPECT_EQ(c.get("/v1/files/h.bin", token).body.size(), 1000u);
 }
 
+TEST_F(HttpFrontendTest, LargeFilesTravelWholeBothWays) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  std::string big(6 * 1024 * 1024 + 7, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  ASSERT_EQ(put("/big.bin", token, big).status, 200u);
+  TestClient c = client();
+  Reply whole = c.get("/v1/files/big.bin", token);  // larger than a socket buffer
+  EXPECT_EQ(whole.status, 200u);
+  EXPECT_TRUE(whole.body == big);
+  Reply tail = c.get("/v1/files/big.bin", token, {{"Range", "bytes=-1000000"}});
+  EXPECT_EQ(tail.status, 206u);
+  EXPECT_TRUE(tail.body == big.substr(big.size() - 1000000));
+}
+
 TEST_F(HttpFrontendTest, IfNoneMatchWithTheCurrentEtagAnswersNotModified) {
   startFrontend();
   std::string token = login("alice", "alice-pw");
@@ -637,41 +652,56 @@ TEST_F(HttpFrontendTest, HeartbeatAdvancesWhileTheLoopsRun) {
   EXPECT_GT(frontend_->lastHeartbeat(), first);
 }
 
-// A vault whose reads of "/hang" block until released: a hung handler.
-class HangingVault final : public Vault {
+// A vault whose backing service is down: every call is unavailable.
+class DownVault : public Vault {
+ public:
+  static Status down() { return Status(Errc::unavailable, "storage service is down"); }
+  Result<FileAttr> stat(const VaultPath&) override { return down(); }
+  Result<std::vector<DirEntry>> list(const VaultPath&) override { return down(); }
+  Result<ReadResult> read(const VaultPath&, std::uint64_t, std::uint64_t) override {
+    return down();
+  }
+  Result<FileAttr> write(const VaultPath&, std::uint64_t, std::string_view) override {
+    return down();
+  }
+  Result<FileAttr> put(const VaultPath&, std::string_view) override { return down(); }
+  Result<FileAttr> create(const VaultPath&, std::uint32_t) override { return down(); }
+  Result<FileAttr> mkdir(const VaultPath&, std::uint32_t) override { return down(); }
+  Status unlink(const VaultPath&) override { return down(); }
+  Status rmdir(const VaultPath&) override { return down(); }
+  Result<FileAttr> rename(const VaultPath&, const VaultPath&) override { return down(); }
+  Result<FileAttr> truncate(const VaultPath&, std::uint64_t) override { return down(); }
+  Status fsync(const VaultPath&) override { return down(); }
+  Status reconcile(const VaultPath&) override { return down(); }
+  std::unique_ptr<Subscription> subscribe(ChangeListener) override { return nullptr; }
+};
+
+TEST_F(HttpFrontendTest, AVaultThatIsDownAnswers503AndNotReady) {
+  DownVault down;
+  HttpFrontend frontend(down, *auth_, metrics_, config_);
+  ASSERT_TRUE(frontend.start().ok());
+  TestClient c(frontend.port());
+  std::string token = tokenFrom(
+      c.request(verb::post, "/v1/login", "", R"({"user":"alice","password":"alice-pw"})"));
+  EXPECT_EQ(c.get("/healthz").status, 200u);
+  EXPECT_EQ(c.get("/readyz").status, 503u);
+  Reply r = c.get("/v1/files/x", token);
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_NE(r.body.find("\"code\":\"unavailable\""), std::string::npos) << r.body;
+  EXPECT_EQ(c.request(verb::put, "/v1/files/x", token, "d").status, 503u);
+}
+
+// A vault whose reads block until released: a hung handler.
+class HangingVault final : public DownVault {
  public:
   Result<FileAttr> stat(const VaultPath&) override { return FileAttr{}; }
-  Result<std::vector<DirEntry>> list(const VaultPath&) override { return std::vector<DirEntry>{}; }
-  Result<ReadResult> read(const VaultPath& path, std::uint64_t, std::uint64_t) override {
+  Result<ReadResult> read(const VaultPath&, std::uint64_t, std::uint64_t) override {
     std::unique_lock lock(mutex_);
     entered_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return released_; });
     return ReadResult{"late", 1, 4};
   }
-  Result<FileAttr> write(const VaultPath&, std::uint64_t, std::string_view) override {
-    return Status(Errc::not_supported, "");
-  }
-  Result<FileAttr> put(const VaultPath&, std::string_view) override {
-    return Status(Errc::not_supported, "");
-  }
-  Result<FileAttr> create(const VaultPath&, std::uint32_t) override {
-    return Status(Errc::not_supported, "");
-  }
-  Result<FileAttr> mkdir(const VaultPath&, std::uint32_t) override {
-    return Status(Errc::not_supported, "");
-  }
-  Status unlink(const VaultPath&) override { return Status(Errc::not_supported, ""); }
-  Status rmdir(const VaultPath&) override { return Status(Errc::not_supported, ""); }
-  Result<FileAttr> rename(const VaultPath&, const VaultPath&) override {
-    return Status(Errc::not_supported, "");
-  }
-  Result<FileAttr> truncate(const VaultPath&, std::uint64_t) override {
-    return Status(Errc::not_supported, "");
-  }
-  Status fsync(const VaultPath&) override { return Status(); }
-  Status reconcile(const VaultPath&) override { return Status(); }
-  std::unique_ptr<Subscription> subscribe(ChangeListener) override { return nullptr; }
 
   void waitEntered() {
     std::unique_lock lock(mutex_);
