@@ -1,5 +1,6 @@
 #include "core/control/manager_target.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -31,7 +32,30 @@ std::vector<ControlRow> ServiceManagerTarget::status() {
 }
 
 std::string ServiceManagerTarget::stats() {
-  return stats_ ? stats_() : std::string();
+  std::string text = stats_ ? stats_() : std::string();
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  // The supervisor's own view, so `seamctl stats` shows restarts beside the traffic figures.
+  const std::vector<ServiceStatus> services = manager_.status();
+  text +=
+      "# HELP seams_service_up 1 while the service is running.\n# TYPE seams_service_up gauge\n";
+  for (const auto& s : services) {
+    text += fmt::format("seams_service_up{{service=\"{}\"}} {}\n", s.name,
+                        s.state == ServiceState::running ? 1 : 0);
+  }
+  text +=
+      "# HELP seams_service_restarts_total Restarts since the process started.\n"
+      "# TYPE seams_service_restarts_total counter\n";
+  for (const auto& s : services) {
+    text += fmt::format("seams_service_restarts_total{{service=\"{}\"}} {}\n", s.name, s.restarts);
+  }
+  text +=
+      "# HELP seams_service_abandoned_threads Hung threads left behind.\n"
+      "# TYPE seams_service_abandoned_threads gauge\n";
+  for (const auto& s : services) {
+    text += fmt::format("seams_service_abandoned_threads{{service=\"{}\"}} {}\n", s.name,
+                        s.abandoned_threads);
+  }
+  return text;
 }
 
 Status ServiceManagerTarget::restart(std::string_view name) {

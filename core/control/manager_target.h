@@ -2,6 +2,8 @@
 //
 // restart and stop are requests the manager carries out on its own threads (the watchdog and
 // main()), so a control command never waits on the control server's own thread being restarted.
+// stats() is the composition root's metrics text followed by per-service gauges
+// (seams_service_up, seams_service_restarts_total, seams_service_abandoned_threads).
 // Thread-safety: as ControlTarget; the manager and the stats callback must outlive it.
 #pragma once
 

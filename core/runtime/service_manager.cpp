@@ -37,7 +37,9 @@ void runBody(Service& service, RunContext& run, const std::function<void()>& on_
     exit.reason = "threw a non-standard exception";
   }
   run.finish(std::move(exit));
-  on_exit();
+  // An abandoned run may end after the manager is gone (it was detached at teardown): it must
+  // not touch the manager, which does not wait for it anyway.
+  if (!run.abandoned()) on_exit();
 }
 
 }  // namespace

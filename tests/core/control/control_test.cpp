@@ -328,6 +328,11 @@ TEST_F(ControlTest, SeamctlControlsARealServiceManager) {
   manager.checkOnce();  // the watchdog carries the request out
   EXPECT_EQ(testing::statusOf(manager, "http")->restarts, 1u);
 
+  ASSERT_EQ(seamctl({"--socket", path_, "stats"}, &out), 0);
+  EXPECT_EQ(out.rfind("seams_up 1\n", 0), 0u) << "the root's metrics come first";
+  EXPECT_NE(out.find("seams_service_restarts_total{service=\"http\"} 1\n"), std::string::npos);
+  EXPECT_NE(out.find("seams_service_up{service=\"storage\"} 1\n"), std::string::npos);
+
   ASSERT_EQ(seamctl({"--socket", path_, "fault", "http", "crash"}, &out), 0);
   ASSERT_TRUE(testing::settle(
       manager, [&] { return testing::stateOf(manager, "http") == ServiceState::backoff; }));
