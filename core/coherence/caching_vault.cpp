@@ -1,0 +1,251 @@
+#include "core/coherence/caching_vault.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace seams {
+namespace {
+
+bool isResync(const ChangeEvent& e) {
+  return e.kind == ChangeEvent::Kind::modified && e.version == 0 && e.path.isRoot();
+}
+
+Result<ReadResult> slice(const std::string& data, std::uint64_t version, std::uint64_t offset,
+                         std::uint64_t length, const VaultPath& path) {
+  if (offset > data.size()) {
+    return Status(Errc::range_not_satisfiable, "read past the end of " + path.str());
+  }
+  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, data.size() - offset));
+  ReadResult r;
+  r.data.assign(data.data() + offset, n);
+  r.version = version;
+  r.file_size = data.size();
+  return r;
+}
+
+template <typename R>
+Errc codeOf(const R& r) {
+  if constexpr (std::is_same_v<R, Status>) {
+    return r.code();
+  } else {
+    return r.ok() ? Errc::ok : r.code();
+  }
+}
+
+}  // namespace
+
+CoherenceOptions coherenceOptionsFrom(const CacheConfig& cache) {
+  CoherenceOptions o;
+  o.mode = cache.coherence;
+  o.ttl = std::chrono::milliseconds(cache.ttl_ms);
+  o.cache.budget_bytes = cache.budget_bytes;
+  o.cache.max_entry_bytes = cache.max_entry_bytes;
+  o.cache.shards = cache.shards;
+  return o;
+}
+
+CachingVault::CachingVault(std::shared_ptr<Vault> upstream, CoherenceOptions options,
+                           const Clock& clock)
+    : upstream_(std::move(upstream)), options_(std::move(options)) {
+  if (options_.mode == Coherence::off) return;
+  FsCache::Options cache_options = options_.cache;
+  cache_options.ttl = options_.mode == Coherence::ttl ? options_.ttl : std::chrono::milliseconds(0);
+  cache_ = std::make_unique<FsCache>(cache_options, clock);
+  if (options_.mode == Coherence::push) {
+    upstream_subscription_ =
+        upstream_->subscribe([this](const ChangeEvent& e) { onUpstreamEvent(e); });
+  }
+}
+
+CachingVault::~CachingVault() {
+  upstream_subscription_.reset();  // no event may arrive while the rest is torn down
+}
+
+template <typename R>
+R CachingVault::track(const FeedState::Token& t, R result) {
+  upstream_calls_.fetch_add(1, std::memory_order_relaxed);
+  if (options_.mode != Coherence::push) return result;
+  Errc code = codeOf(result);
+  if (code == Errc::unavailable || code == Errc::timeout) {
+    feed_.markDown();
+    cache_->clear();
+  } else {
+    feed_.callSucceeded(t);
+  }
+  return result;
+}
+
+void CachingVault::invalidateFor(const ChangeEvent& e) {
+  if (!cache_) return;
+  if (isResync(e)) {
+    cache_->clear();
+    return;
+  }
+  // A removed or moved entry may be a directory: everything beneath it goes too. The parent's
+  // listing and version moved; invalidate(parent) drops its attr and listing.
+  const bool subtree = e.kind == ChangeEvent::Kind::removed || e.kind == ChangeEvent::Kind::renamed;
+  auto drop = [&](const VaultPath& p) {
+    if (subtree) {
+      cache_->invalidatePrefix(p);
+    } else {
+      cache_->invalidate(p);
+    }
+    if (!p.isRoot()) cache_->invalidate(p.parent());
+  };
+  drop(e.path);
+  if (!(e.old_path == e.path)) drop(e.old_path);
+}
+
+void CachingVault::onUpstreamEvent(const ChangeEvent& e) {
+  invalidateFor(e);
+  if (isResync(e)) feed_.markUp();  // cleared above: nothing missed can be served
+  listeners_.publish(e);
+}
+
+void CachingVault::changedHere(const ChangeEvent& e) {
+  invalidateFor(e);
+  if (options_.mode == Coherence::ttl) listeners_.publish(e);
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+Result<FileAttr> CachingVault::stat(const VaultPath& path) {
+  const bool use = serving();
+  if (use) {
+    if (std::optional<FileAttr> hit = cache_->getAttr(path)) return *hit;
+  }
+  FeedState::Token t = feed_.beginCall();
+  FillTicket ticket = use ? cache_->beginFill(path) : FillTicket();
+  Result<FileAttr> r = track(t, upstream_->stat(path));
+  if (use && r.ok()) cache_->putAttr(path, *r, ticket);
+  return r;
+}
+
+Result<std::vector<DirEntry>> CachingVault::list(const VaultPath& path) {
+  const bool use = serving();
+  if (use) {
+    if (auto hit = cache_->getList(path)) return std::move(*hit);
+  }
+  FeedState::Token t = feed_.beginCall();
+  FillTicket ticket = use ? cache_->beginFill(path) : FillTicket();
+  Result<std::vector<DirEntry>> r = track(t, upstream_->list(path));
+  if (use && r.ok()) cache_->putList(path, *r, ticket);
+  return r;
+}
+
+Result<ReadResult> CachingVault::read(const VaultPath& path, std::uint64_t offset,
+                                      std::uint64_t length) {
+  const bool use = serving();
+  if (!use) {
+    FeedState::Token t = feed_.beginCall();
+    return track(t, upstream_->read(path, offset, length));
+  }
+  if (std::shared_ptr<const CachedContent> hit = cache_->getContent(path)) {
+    return slice(hit->data, hit->version, offset, length, path);
+  }
+  const std::uint64_t max_entry = cache_->maxEntryBytes();
+  // A file known to be too large to cache is read by range at once.
+  if (std::optional<FileAttr> attr = cache_->getAttr(path); attr && attr->size > max_entry) {
+    FeedState::Token t = feed_.beginCall();
+    return track(t, upstream_->read(path, offset, length));
+  }
+  FeedState::Token t = feed_.beginCall();
+  FillTicket ticket = cache_->beginFill(path);
+  Result<ReadResult> head = track(t, upstream_->read(path, 0, max_entry));
+  if (!head.ok()) return head;
+  if (head->file_size == head->data.size()) {  // the whole file
+    std::uint64_t version = head->version;
+    Result<ReadResult> r = slice(head->data, version, offset, length, path);
+    cache_->putContent(path, version, std::move(head->data), ticket);
+    return r;
+  }
+  // Larger than an entry may be: serve from the head when it covers the range, else by range.
+  if (offset <= head->data.size() && length <= head->data.size() - offset) {
+    return slice(head->data, head->version, offset, length, path);
+  }
+  FeedState::Token t2 = feed_.beginCall();
+  return track(t2, upstream_->read(path, offset, length));
+}
+
+// ---- changes ----------------------------------------------------------------------------------
+
+Result<FileAttr> CachingVault::write(const VaultPath& path, std::uint64_t offset,
+                                     std::string_view data) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->write(path, offset, data));
+  changedHere({ChangeEvent::Kind::modified, path, path, r.ok() ? r->version : 0});
+  return r;
+}
+
+Result<FileAttr> CachingVault::put(const VaultPath& path, std::string_view data) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->put(path, data));
+  // put() may have created missing parents: drop the whole listing chain of the path.
+  changedHere({ChangeEvent::Kind::modified, path, path, r.ok() ? r->version : 0});
+  if (cache_) {
+    for (VaultPath p = path.parent(); !p.isRoot(); p = p.parent()) cache_->invalidate(p);
+  }
+  return r;
+}
+
+Result<FileAttr> CachingVault::create(const VaultPath& path, std::uint32_t mode) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->create(path, mode));
+  changedHere({ChangeEvent::Kind::created, path, path, r.ok() ? r->version : 0});
+  return r;
+}
+
+Result<FileAttr> CachingVault::mkdir(const VaultPath& path, std::uint32_t mode) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->mkdir(path, mode));
+  changedHere({ChangeEvent::Kind::created, path, path, r.ok() ? r->version : 0});
+  return r;
+}
+
+Status CachingVault::unlink(const VaultPath& path) {
+  FeedState::Token t = feed_.beginCall();
+  Status s = track(t, upstream_->unlink(path));
+  changedHere({ChangeEvent::Kind::removed, path, path, 0});
+  return s;
+}
+
+Status CachingVault::rmdir(const VaultPath& path) {
+  FeedState::Token t = feed_.beginCall();
+  Status s = track(t, upstream_->rmdir(path));
+  changedHere({ChangeEvent::Kind::removed, path, path, 0});
+  return s;
+}
+
+Result<FileAttr> CachingVault::rename(const VaultPath& from, const VaultPath& to) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->rename(from, to));
+  changedHere({ChangeEvent::Kind::renamed, to, from, r.ok() ? r->version : 0});
+  return r;
+}
+
+Result<FileAttr> CachingVault::truncate(const VaultPath& path, std::uint64_t size) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->truncate(path, size));
+  changedHere({ChangeEvent::Kind::modified, path, path, r.ok() ? r->version : 0});
+  return r;
+}
+
+Status CachingVault::fsync(const VaultPath& path) {
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->fsync(path));
+}
+
+Status CachingVault::reconcile(const VaultPath& path) {
+  FeedState::Token t = feed_.beginCall();
+  Status s = track(t, upstream_->reconcile(path));
+  // What reconcile found is unknown here (created, modified or removed): drop the subtree.
+  changedHere({ChangeEvent::Kind::removed, path, path, 0});
+  return s;
+}
+
+std::unique_ptr<Subscription> CachingVault::subscribe(ChangeListener listener) {
+  if (options_.mode == Coherence::off) return upstream_->subscribe(std::move(listener));
+  return listeners_.add(std::move(listener));
+}
+
+}  // namespace seams

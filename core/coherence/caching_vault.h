@@ -1,0 +1,106 @@
+// CachingVault: a split frontend's own cache in front of the owner's Vault (an IPC stub of
+// seam-fsd), under one of the coherence modes of DESIGN.md:
+//
+//   off   No cache: every call goes upstream. subscribe() is the upstream feed itself, so the
+//         FUSE frontend still invalidates the kernel's caches at once (no drift, full IPC cost).
+//   ttl   An FsCache whose entries expire ttl after insertion (Options::ttl on the injected
+//         clock). No feed: drift is bounded by ttl (plus, in seam-fused, the kernel's
+//         entry/attr timeouts). subscribe() reports only the changes made through this object.
+//   push  An FsCache without expiry, invalidated by the upstream change feed: each event drops
+//         the path, old_path and their parents (the whole subtree when a directory was removed
+//         or renamed), then is re-published to local subscribers. The stub's resync event
+//         (modified "/", version 0, after a reconnect) clears everything. While the feed may be
+//         down the cache is not read (see feed_state.h for the signals and the window).
+//
+// Reads fill the cache with FsCache's fill tickets (taken before the upstream call), so an answer
+// that raced with an invalidation is never inserted. Content is cached whole, for files of at most
+// max_entry_bytes: a miss asks upstream for the first max_entry_bytes in one call; a larger file
+// is then read by range, uncached. Mutations pass through and invalidate locally before they
+// return, so a caller reads its own writes whatever the mode.
+//
+// Thread-safety: every method may be called concurrently from any thread. The upstream feed's
+// listener runs on the stub's thread; it takes only FsCache's locks and the listener set's lock.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/cache/fs_cache.h"
+#include "core/coherence/feed_state.h"
+#include "core/coherence/listener_set.h"
+#include "core/common/clock.h"
+#include "core/config/config.h"
+#include "core/vault/vault.h"
+
+namespace seams {
+
+struct CoherenceOptions {
+  Coherence mode = Coherence::push;
+  std::chrono::milliseconds ttl{1000};  // cache.ttl_ms, for Coherence::ttl
+  FsCache::Options cache;               // budget, max entry, shards (ttl is set from `ttl`)
+};
+
+// The options a frontend daemon derives from its config's [cache] section.
+CoherenceOptions coherenceOptionsFrom(const CacheConfig& cache);
+
+class CachingVault final : public Vault {
+ public:
+  // Subscribes to upstream's feed in push mode. REQUIRES: clock outlives this object; every
+  // Subscription it hands out is destroyed before it.
+  CachingVault(std::shared_ptr<Vault> upstream, CoherenceOptions options, const Clock& clock);
+  ~CachingVault() override;
+  CachingVault(const CachingVault&) = delete;
+  CachingVault& operator=(const CachingVault&) = delete;
+
+  Result<FileAttr> stat(const VaultPath& path) override;
+  Result<std::vector<DirEntry>> list(const VaultPath& path) override;
+  Result<ReadResult> read(const VaultPath& path, std::uint64_t offset,
+                          std::uint64_t length) override;
+  Result<FileAttr> write(const VaultPath& path, std::uint64_t offset,
+                         std::string_view data) override;
+  Result<FileAttr> put(const VaultPath& path, std::string_view data) override;
+  Result<FileAttr> create(const VaultPath& path, std::uint32_t mode) override;
+  Result<FileAttr> mkdir(const VaultPath& path, std::uint32_t mode) override;
+  Status unlink(const VaultPath& path) override;
+  Status rmdir(const VaultPath& path) override;
+  Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
+  Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Status fsync(const VaultPath& path) override;
+  Status reconcile(const VaultPath& path) override;
+  std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
+
+  Coherence mode() const noexcept { return options_.mode; }
+  // Calls that went upstream (each one IPC round trip when upstream is a stub).
+  std::uint64_t upstreamCalls() const noexcept {
+    return upstream_calls_.load(std::memory_order_relaxed);
+  }
+  // Push mode: whether the cache may serve now (always true in the other modes).
+  bool serving() const noexcept {
+    return cache_ && (options_.mode != Coherence::push || feed_.up());
+  }
+  // Null in mode off.
+  const FsCache* cache() const noexcept { return cache_.get(); }
+
+ private:
+  // What the change of `event` made stale, dropped from the cache.
+  void invalidateFor(const ChangeEvent& event);
+  void onUpstreamEvent(const ChangeEvent& event);
+  // After a mutation through this object: invalidate (always) and, in ttl mode, tell local
+  // subscribers (push hears it back on the feed; off's subscribers are upstream's).
+  void changedHere(const ChangeEvent& event);
+  // Bookkeeping around each upstream call: counts it and feeds the push-mode feed state.
+  template <typename R>
+  R track(const FeedState::Token& t, R result);
+
+  std::shared_ptr<Vault> upstream_;
+  const CoherenceOptions options_;
+  std::unique_ptr<FsCache> cache_;  // null in mode off
+  FeedState feed_;
+  ListenerSet<ChangeListener, ChangeEvent> listeners_;
+  std::atomic<std::uint64_t> upstream_calls_{0};
+  std::unique_ptr<Subscription> upstream_subscription_;  // push only; destroyed first
+};
+
+}  // namespace seams

@@ -1,0 +1,254 @@
+// CachingVault: what each coherence mode serves from the frontend cache, what goes upstream, and
+// that nothing stale is served where the mode promises freshness.
+#include "core/coherence/caching_vault.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/storage/storage.h"
+#include "core/vault/local_vault.h"
+#include "tests/core/coherence/scripted_upstream.h"
+#include "tests/core/storage/temp_dir.h"
+
+namespace seams {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ScriptedVault;
+
+VaultPath P(std::string_view raw) {
+  return VaultPath::parse(raw).value();
+}
+
+class CachingVaultTest : public ::testing::TestWithParam<Coherence> {
+ protected:
+  CachingVaultTest() {
+    storage_ = std::move(Storage::open(dir_.str()).value());
+    owner_cache_ = std::make_unique<FsCache>(FsCache::Options{}, clock_);
+    owner_ = std::make_unique<LocalVault>(*storage_, *owner_cache_);
+    auto scripted = std::make_shared<ScriptedVault>(*owner_);
+    upstream_ = scripted.get();
+    CoherenceOptions o;
+    o.mode = GetParam();
+    o.ttl = 1000ms;
+    o.cache.max_entry_bytes = 1024;
+    cache_ = std::make_unique<CachingVault>(scripted, o, clock_);
+  }
+  ~CachingVaultTest() override { cache_.reset(); }
+
+  std::string readAll(const std::string& path) {
+    auto r = cache_->read(P(path), 0, 1 << 20);
+    return r.ok() ? r->data : "<" + r.status().toString() + ">";
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Storage> storage_;
+  std::unique_ptr<FsCache> owner_cache_;
+  std::unique_ptr<LocalVault> owner_;  // the owner (seam-fsd's vault)
+  ScriptedVault* upstream_ = nullptr;  // the "stub", owned by cache_
+  std::unique_ptr<CachingVault> cache_;
+};
+
+class OffMode : public CachingVaultTest {};
+class TtlMode : public CachingVaultTest {};
+class PushMode : public CachingVaultTest {};
+class EveryMode : public CachingVaultTest {};
+
+TEST_P(OffMode, EveryReadGoesUpstream) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_TRUE(cache_->stat(P("/a.txt")).ok());
+  EXPECT_EQ(upstream_->calls.load(), 3);
+  EXPECT_EQ(cache_->cache(), nullptr);
+}
+
+TEST_P(OffMode, SubscribersHearTheOwnersFeedDirectly) {
+  std::vector<std::string> seen;
+  auto sub = cache_->subscribe([&](const ChangeEvent& e) { seen.push_back(e.path.str()); });
+  ASSERT_TRUE(owner_->put(P("/elsewhere.txt"), "x").ok());
+  EXPECT_EQ(seen, std::vector<std::string>{"/elsewhere.txt"});
+}
+
+TEST_P(TtlMode, ServesHitsUntilTheTtlPassesThenAsksAgain) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  int after_fill = upstream_->calls.load();
+  // Changed at the owner behind this frontend's back: within the TTL the old answer stands
+  // (bounded drift is what ttl promises), after it the new one.
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "two").ok());
+  clock_.advance(999ms);
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(upstream_->calls.load(), after_fill);
+  clock_.advance(1ms);
+  EXPECT_EQ(readAll("/a.txt"), "two");
+  EXPECT_EQ(upstream_->calls.load(), after_fill + 1);
+}
+
+TEST_P(TtlMode, LocalSubscribersHearOnlyChangesMadeThroughThisFrontend) {
+  std::vector<std::string> seen;
+  auto sub = cache_->subscribe([&](const ChangeEvent& e) { seen.push_back(e.path.str()); });
+  ASSERT_TRUE(owner_->put(P("/elsewhere.txt"), "x").ok());
+  ASSERT_TRUE(cache_->put(P("/here.txt"), "y").ok());
+  EXPECT_EQ(seen, std::vector<std::string>{"/here.txt"});
+}
+
+TEST_P(PushMode, AChangeAtTheOwnerInvalidatesTheFrontendCacheAtOnce) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  auto listing = cache_->list(P("/"));
+  ASSERT_TRUE(listing.ok());
+  int after_fill = upstream_->calls.load();
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(upstream_->calls.load(), after_fill) << "a warm read crosses no boundary";
+
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "two").ok());
+  ASSERT_TRUE(owner_->put(P("/b.txt"), "new").ok());
+  EXPECT_EQ(readAll("/a.txt"), "two");
+  EXPECT_EQ(cache_->list(P("/"))->size(), listing->size() + 1);
+}
+
+TEST_P(PushMode, ARemovedOrRenamedDirectoryDropsEverythingBeneathIt) {
+  ASSERT_TRUE(owner_->mkdir(P("/d"), 0755).ok());
+  ASSERT_TRUE(owner_->put(P("/d/f.txt"), "inside").ok());
+  EXPECT_EQ(readAll("/d/f.txt"), "inside");
+  ASSERT_TRUE(cache_->stat(P("/d/f.txt")).ok());
+  ASSERT_TRUE(owner_->rename(P("/d"), P("/e")).ok());
+  EXPECT_EQ(cache_->stat(P("/d/f.txt")).code(), Errc::not_found);
+  EXPECT_EQ(readAll("/e/f.txt"), "inside");
+}
+
+TEST_P(PushMode, UpstreamEventsAreRepublishedToLocalSubscribers) {
+  std::vector<std::string> seen;
+  auto sub = cache_->subscribe([&](const ChangeEvent& e) { seen.push_back(e.path.str()); });
+  ASSERT_TRUE(owner_->put(P("/elsewhere.txt"), "x").ok());
+  ASSERT_TRUE(cache_->put(P("/here.txt"), "y").ok());
+  // The frontend's own change comes back on the owner's feed, once.
+  EXPECT_EQ(seen, (std::vector<std::string>{"/elsewhere.txt", "/here.txt"}));
+}
+
+TEST_P(PushMode, AResyncAfterAReconnectClearsEverything) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  // Events lost while the stub was disconnected: the change happened, nobody heard it.
+  ASSERT_TRUE(storage_->put(P("/a.txt"), "two", nullptr).ok());
+  owner_cache_->clear();
+  upstream_->resync();
+  EXPECT_EQ(readAll("/a.txt"), "two");
+}
+
+TEST_P(PushMode, NothingIsServedFromTheCacheWhileTheFeedMayBeDown) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  ASSERT_TRUE(owner_->put(P("/b.txt"), "bee").ok());
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(readAll("/b.txt"), "bee");
+  upstream_->down = true;
+  // A miss notices the owner is gone...
+  EXPECT_EQ(cache_->stat(P("/c.txt")).code(), Errc::unavailable);
+  // ...and from then on even cached paths are asked upstream (and fail fast), not served stale.
+  EXPECT_EQ(cache_->read(P("/a.txt"), 0, 10).code(), Errc::unavailable);
+  EXPECT_FALSE(cache_->serving());
+  upstream_->down = false;
+  upstream_->resync();
+  EXPECT_TRUE(cache_->serving());
+  EXPECT_EQ(readAll("/b.txt"), "bee");
+}
+
+TEST_P(PushMode, ACallAnsweredOnALiveConnectionAfterAFailureResumesServing) {
+  ASSERT_TRUE(owner_->put(P("/a.txt"), "one").ok());
+  upstream_->down = true;
+  EXPECT_EQ(cache_->stat(P("/a.txt")).code(), Errc::unavailable);
+  upstream_->down = false;
+  EXPECT_TRUE(cache_->stat(P("/a.txt")).ok());
+  EXPECT_TRUE(cache_->serving());
+  int calls = upstream_->calls.load();
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(readAll("/a.txt"), "one");
+  EXPECT_EQ(upstream_->calls.load(), calls + 1);
+}
+
+TEST_P(EveryMode, AFrontendReadsItsOwnWritesAtOnce) {
+  ASSERT_TRUE(cache_->put(P("/mine.txt"), "v1").ok());
+  EXPECT_EQ(readAll("/mine.txt"), "v1");
+  ASSERT_TRUE(cache_->put(P("/mine.txt"), "v2").ok());
+  EXPECT_EQ(readAll("/mine.txt"), "v2");
+  ASSERT_TRUE(cache_->write(P("/mine.txt"), 2, "!").ok());
+  EXPECT_EQ(readAll("/mine.txt"), "v2!");
+  ASSERT_TRUE(cache_->truncate(P("/mine.txt"), 1).ok());
+  EXPECT_EQ(cache_->stat(P("/mine.txt"))->size, 1u);
+  ASSERT_TRUE(cache_->rename(P("/mine.txt"), P("/moved.txt")).ok());
+  EXPECT_EQ(cache_->stat(P("/mine.txt")).code(), Errc::not_found);
+  EXPECT_EQ(readAll("/moved.txt"), "v");
+  ASSERT_TRUE(cache_->unlink(P("/moved.txt")).ok());
+  EXPECT_EQ(cache_->stat(P("/moved.txt")).code(), Errc::not_found);
+  ASSERT_TRUE(cache_->mkdir(P("/dir"), 0755).ok());
+  EXPECT_EQ(cache_->list(P("/dir"))->size(), 0u);
+  ASSERT_TRUE(cache_->create(P("/dir/f"), 0644).ok());
+  EXPECT_EQ(cache_->list(P("/dir"))->size(), 1u);
+}
+
+TEST_P(EveryMode, RangesOfSmallAndLargeFilesReadLikeTheOwner) {
+  std::string small = "0123456789";
+  std::string large(4096, 'x');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(owner_->put(P("/small"), small).ok());
+  ASSERT_TRUE(owner_->put(P("/large"), large).ok());  // over the 1 KiB entry limit
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(cache_->read(P("/small"), 3, 4)->data, "3456");
+    EXPECT_EQ(cache_->read(P("/small"), 10, 4)->data, "");
+    EXPECT_EQ(cache_->read(P("/small"), 11, 4).code(), Errc::range_not_satisfiable);
+    EXPECT_EQ(cache_->read(P("/large"), 100, 50)->data, large.substr(100, 50));
+    EXPECT_EQ(cache_->read(P("/large"), 1000, 2000)->data, large.substr(1000, 2000));
+    EXPECT_EQ(cache_->read(P("/large"), 0, 1 << 20)->data, large);
+    EXPECT_EQ(cache_->read(P("/large"), 0, 1 << 20)->file_size, large.size());
+  }
+}
+
+TEST_P(PushMode, ConcurrentReadersSeeTheLastWriteOnceTheWritersAreDone) {
+  // Writers change the owner directly (another frontend) while readers fill this cache; once the
+  // writers are done and their events delivered, no reader may see anything but the last content.
+  constexpr int kPaths = 8;
+  for (int p = 0; p < kPaths; ++p) {
+    ASSERT_TRUE(owner_->put(P("/c" + std::to_string(p)), "0").ok());
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        VaultPath path = P("/c" + std::to_string((i + t) % kPaths));
+        (void)cache_->read(path, 0, 100);
+        (void)cache_->stat(path);
+      }
+    });
+  }
+  std::thread writer([&] {
+    for (int i = 1; i <= 200; ++i) {
+      ASSERT_TRUE(owner_->put(P("/c" + std::to_string(i % kPaths)), std::to_string(i)).ok());
+    }
+  });
+  writer.join();
+  stop = true;
+  for (auto& r : readers) r.join();
+  for (int p = 0; p < kPaths; ++p) {
+    std::string path = "/c" + std::to_string(p);
+    EXPECT_EQ(readAll(path), owner_->read(P(path), 0, 100)->data) << path;
+    EXPECT_EQ(cache_->stat(P(path))->version, owner_->stat(P(path))->version) << path;
+  }
+}
+
+std::string modeName(const ::testing::TestParamInfo<Coherence>& info) {
+  return std::string(coherenceName(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Coherence, OffMode, ::testing::Values(Coherence::off), modeName);
+INSTANTIATE_TEST_SUITE_P(Coherence, TtlMode, ::testing::Values(Coherence::ttl), modeName);
+INSTANTIATE_TEST_SUITE_P(Coherence, PushMode, ::testing::Values(Coherence::push), modeName);
+INSTANTIATE_TEST_SUITE_P(Coherence, EveryMode,
+                         ::testing::Values(Coherence::off, Coherence::ttl, Coherence::push),
+                         modeName);
+
+}  // namespace
+}  // namespace seams
