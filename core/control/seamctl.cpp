@@ -153,7 +153,8 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e, out, err);
+    // --help is a "successful" parse error (0); every real one is bad usage: 2.
+    return app.exit(e, out, err) == 0 ? 0 : 2;
   }
 
   if (init_cmd->parsed()) {

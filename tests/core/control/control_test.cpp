@@ -289,7 +289,8 @@ TEST_F(ControlTest, SeamctlGivesClearErrors) {
   EXPECT_NE(err.find("no control socket at"), std::string::npos);
   EXPECT_EQ(seamctl({"status"}, &out, &err), 2);
   EXPECT_NE(err.find("--socket PATH is required"), std::string::npos);
-  EXPECT_NE(seamctl({"--socket", path_, "fault", "http", "explode"}, &out, &err), 0);
+  EXPECT_EQ(seamctl({"--socket", path_, "fault", "http", "explode"}, &out, &err), 2);
+  EXPECT_NE(err.find("explode not in {crash,hang,throw,abort}"), std::string::npos);
 }
 
 TEST_F(ControlTest, SeamctlRestartAndStopAnswerWhatWasDone) {
