@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <initializer_list>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace seams {
@@ -206,12 +208,27 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
   if (!tmp.ok()) return tmp.status();
   UniqueFd lock_fd(::openat(state->get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock_fd.valid()) return Status::fromErrno(errno, "open .seams/lock in " + root);
-  if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Status(Errc::conflict, "vault " + root + " is already open (.seams/lock is held)");
+  bool owner = ::flock(lock_fd.get(), LOCK_EX | LOCK_NB) == 0;
+  if (owner) {
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(lock_fd.get(), 0) != 0 ||
+        ::pwrite(lock_fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return Status::fromErrno(errno, "write .seams/lock in " + root);
     }
-    return Status::fromErrno(errno, "lock .seams/lock in " + root);
+  } else {
+    if (errno != EWOULDBLOCK) return Status::fromErrno(errno, "lock .seams/lock in " + root);
+    char buf[32] = {};
+    ssize_t n = ::pread(lock_fd.get(), buf, sizeof(buf) - 1, 0);
+    long holder = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+    if (holder != static_cast<long>(::getpid())) {
+      return Status(Errc::conflict, "vault " + root + " is in use by process " +
+                                        std::to_string(holder) + " (.seams/lock)");
+    }
+    lock_fd.reset();  // the owning object in this process holds the lock
   }
+  UniqueFd mark_lock_fd(
+      ::openat(state->get(), "mark.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!mark_lock_fd.valid()) return Status::fromErrno(errno, "open .seams/mark.lock in " + root);
   // Versions live in xattrs; find out now, not on the first stat, if the filesystem has none.
   char probe[32];
   if (::fgetxattr(state->get(), kXattr, probe, sizeof(probe)) < 0 &&
@@ -219,23 +236,28 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
     return Status(Errc::not_supported,
                   "the filesystem under " + root + " has no user xattrs (needed for versions)");
   }
-  // Only the owner may clear temp files: another owner's put could be in flight.
-  clearTmp(tmp->get());
+  // Only the owner clears temp files: another object's put could be in flight.
+  if (owner) clearTmp(tmp->get());
   auto mark = readMark(state->get());
   if (!mark.ok()) return mark.status();
   return std::unique_ptr<Storage>(new Storage(root, std::move(root_fd), std::move(*tmp),
-                                              std::move(*state), std::move(lock_fd), *mark));
+                                              std::move(*state), std::move(lock_fd),
+                                              std::move(mark_lock_fd), *mark));
 }
 
 Storage::Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
-                 UniqueFd lock_fd, std::uint64_t mark)
+                 UniqueFd lock_fd, UniqueFd mark_lock_fd, std::uint64_t mark)
     : root_(std::move(root)),
       root_fd_(std::move(root_fd)),
       tmp_fd_(std::move(tmp_fd)),
       state_fd_(std::move(state_fd)),
       lock_fd_(std::move(lock_fd)),
       next_version_(mark + 1),
-      reserved_(mark) {}
+      block_lo_(mark),
+      block_hi_(mark),
+      mark_lock_fd_(std::move(mark_lock_fd)),
+      tmp_prefix_("put-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(std::random_device{}()) + "-") {}
 
 Storage::~Storage() = default;
 
@@ -268,33 +290,62 @@ Status Storage::persistMark(std::uint64_t mark) {
 }
 
 Result<std::uint64_t> Storage::nextVersion() {
-  std::uint64_t v = next_version_.fetch_add(1, std::memory_order_relaxed);
-  if (v <= reserved_.load(std::memory_order_acquire)) return v;
-  std::lock_guard lock(mark_mutex_);
-  while (v > reserved_.load(std::memory_order_relaxed)) {
-    std::uint64_t mark = std::max(v, reserved_.load(std::memory_order_relaxed)) + kVersionBlock;
-    SEAMS_RETURN_IF_ERROR(persistMark(mark));
-    reserved_.store(mark, std::memory_order_release);
+  for (;;) {
+    std::uint64_t v = next_version_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t hi = block_hi_.load(std::memory_order_acquire);
+    if (v > block_lo_.load(std::memory_order_relaxed) && v <= hi) return v;
+    std::lock_guard lock(mark_mutex_);
+    if (v <= block_lo_.load(std::memory_order_relaxed)) continue;  // from a block left behind
+    if (v > block_hi_.load(std::memory_order_relaxed)) SEAMS_RETURN_IF_ERROR(reserveBlock(v));
+    if (v > block_lo_.load(std::memory_order_relaxed) &&
+        v <= block_hi_.load(std::memory_order_relaxed)) {
+      return v;
+    }
+    // Another object on this root reserved past v meanwhile; v is theirs. Take the next one.
   }
-  return v;
+}
+
+Status Storage::reserveBlock(std::uint64_t at_least) {
+  // The flock orders reservations between objects on this root (in any process); the mark on
+  // disk is the truth about what has been handed out.
+  while (::flock(mark_lock_fd_.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Status::fromErrno(errno, "lock .seams/mark.lock");
+  }
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::flock(fd, LOCK_UN); }
+  } unlock{mark_lock_fd_.get()};
+  auto on_disk = readMark(state_fd_.get());
+  if (!on_disk.ok()) return on_disk.status();
+  std::uint64_t lo = std::max(*on_disk, block_hi_.load(std::memory_order_relaxed));
+  std::uint64_t hi = std::max(lo, at_least) + kVersionBlock;
+  SEAMS_RETURN_IF_ERROR(persistMark(hi));
+  std::uint64_t next = next_version_.load(std::memory_order_relaxed);
+  while (next <= lo &&
+         !next_version_.compare_exchange_weak(next, lo + 1, std::memory_order_relaxed)) {
+  }
+  block_lo_.store(lo, std::memory_order_relaxed);
+  block_hi_.store(hi, std::memory_order_release);
+  return Status();
+}
+
+Result<std::uint64_t> Storage::versionAbove(std::uint64_t current) {
+  auto v = nextVersion();
+  if (!v.ok() || *v > current) return v;
+  // The entry carries a version from beyond our counter (another Storage object on this root, a
+  // copied-in vault, a lost mark file): move the counter past it so the entry's version grows.
+  std::uint64_t seen = next_version_.load(std::memory_order_relaxed);
+  while (seen <= current &&
+         !next_version_.compare_exchange_weak(seen, current + 1, std::memory_order_relaxed)) {
+  }
+  return nextVersion();
 }
 
 Result<std::uint64_t> Storage::bumpVersion(int fd) {
   auto current = readXattr(fd);
   if (!current.ok()) return current.status();
-  auto v = nextVersion();
+  auto v = versionAbove(*current);
   if (!v.ok()) return v;
-  if (*v <= *current) {
-    // The entry carries a version from beyond our mark (a copied-in vault, a lost mark file):
-    // move the counter past it so this entry's version still grows.
-    std::uint64_t want = *current + 1;
-    std::uint64_t seen = next_version_.load(std::memory_order_relaxed);
-    while (seen < want &&
-           !next_version_.compare_exchange_weak(seen, want, std::memory_order_relaxed)) {
-    }
-    v = nextVersion();
-    if (!v.ok()) return v;
-  }
   if (writeXattr(fd, *v, 0) != 0) return Status::fromErrno(errno, "set version xattr");
   remember(fd, *v, /*published=*/true);
   return v;
@@ -591,9 +642,8 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
   auto parent = openParent(path);
   if (!parent.ok()) return parent.status();
   const std::string leaf = leafOf(path);
-
-  std::string tmp_name = "put-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
+  std::string tmp_name =
+      tmp_prefix_ + std::to_string(tmp_counter_.fetch_add(1, std::memory_order_relaxed));
   UniqueFd tmp(::openat(tmp_fd_.get(), tmp_name.c_str(),
                         O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!tmp.valid()) return errnoStatus("create temp file for", path);
@@ -622,10 +672,18 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
   {
     StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
     bool existed = ::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    std::uint64_t replaced_version = 0;
+    if (existed && S_ISREG(st.st_mode)) {
+      UniqueFd old(::openat(parent->get(), leaf.c_str(), O_RDONLY | O_NOFOLLOW | kOpenBase));
+      if (old.valid()) {
+        auto ov = readXattr(old.get());
+        if (ov.ok()) replaced_version = *ov;
+      }
+    }
     // Replacing a name moves the directory's ctime but not its entries: if the vault knew the
     // directory's state before, it still does afterwards (so refresh() sees no outside change).
     bool parent_known = existed && unchangedSinceRecorded(parent->get());
-    auto v = nextVersion();
+    auto v = versionAbove(replaced_version);
     if (!v.ok()) return v.status();
     if (writeXattr(tmp.get(), *v, 0) != 0) return errnoStatus("set version xattr for", path);
     if (::renameat(tmp_fd_.get(), tmp_name.c_str(), parent->get(), leaf.c_str()) != 0) {

@@ -14,10 +14,12 @@
 // of the backing inode. Versions come from one vault-wide counter whose high-water mark is
 // persisted in `<root>/.seams/version-mark`: blocks of kVersionBlock versions are reserved (and
 // fsync'd) ahead, so handing one out is an atomic increment; after a restart the counter starts
-// above the reserved mark, so a version is never handed out twice. A change gives the changed
-// entry a fresh version; a change of a directory's entries (create, mkdir, unlink, rmdir, rename
-// into or out of it) gives the directory a fresh version too. An entry without the xattr (made
-// outside the vault) gets a fresh version the first time it is seen.
+// above the reserved mark, so a version is never handed out twice. A block is reserved under an
+// flock on `.seams/mark.lock` from the mark on disk, so two Storage objects on one root (see
+// open()) take disjoint blocks. A change gives the changed entry a fresh version; a change of a
+// directory's entries (create, mkdir, unlink, rmdir, rename into or out of it) gives the
+// directory a fresh version too. An entry without the xattr (made outside the vault) gets a fresh
+// version the first time it is seen.
 //
 // Atomicity. put() writes a temp file in `<root>/.seams/tmp/`, fsyncs it, sets its version xattr,
 // renames it over the target and fsyncs the target's directory: readers see the old file or the
@@ -76,10 +78,13 @@ class Storage {
   static constexpr std::uint64_t kVersionBlock = 1 << 16;
 
   // Opens (creating `<root>/.seams/` and its tmp dir if needed) the vault rooted at `root`, which
-  // must be an existing directory. Removes temp files a crash left behind. One Storage owns a
-  // root at a time (an flock on `.seams/lock`, released when the owner closes or dies): a second
-  // open, in this process or another, fails with conflict, since two owners would hand out the
-  // same versions.
+  // must be an existing directory. One process owns a root at a time (an flock on `.seams/lock`
+  // holding the owner's pid, released when the owner closes or dies): an open while another
+  // process owns it fails with conflict. A second open in the owning process succeeds — a
+  // supervised service restarted while frontends still hold the previous Vault — and the two
+  // objects then take disjoint version blocks and each file's version still grows (a bump always
+  // exceeds the version stored on the file), though two objects changing one file at the same
+  // instant are not ordered against each other. The owner removes temp files a crash left behind.
   static Result<std::unique_ptr<Storage>> open(const std::string& root);
 
   Storage(const Storage&) = delete;
@@ -124,14 +129,19 @@ class Storage {
   static constexpr std::size_t kStripes = 64;
 
   Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd, UniqueFd lock_fd,
-          std::uint64_t mark);
+          UniqueFd mark_lock_fd, std::uint64_t mark);
 
   // openat2 beneath the root with symlinks refused everywhere.
   Result<UniqueFd> openBeneath(const VaultPath& path, int flags, std::uint32_t mode = 0) const;
   Result<UniqueFd> openParent(const VaultPath& path) const;
 
   Result<std::uint64_t> nextVersion();
+  // Reserves a block holding a version > block_hi_ (and >= at_least) above the mark on disk.
+  // REQUIRES: mark_mutex_ held.
+  Status reserveBlock(std::uint64_t at_least);
   Status persistMark(std::uint64_t mark);
+  // A fresh version greater than `current` (the version an entry holds now).
+  Result<std::uint64_t> versionAbove(std::uint64_t current);
   // Sets a fresh version on fd; returns it.
   Result<std::uint64_t> bumpVersion(int fd);
   // The stored version, or a fresh one set with XATTR_CREATE when the entry has none.
@@ -153,11 +163,16 @@ class Storage {
   const UniqueFd root_fd_;
   const UniqueFd tmp_fd_;    // <root>/.seams/tmp
   const UniqueFd state_fd_;  // <root>/.seams
-  const UniqueFd lock_fd_;   // <root>/.seams/lock, flock'ed while this Storage lives
+  const UniqueFd lock_fd_;   // <root>/.seams/lock, flock'ed by the owning object (else unset)
 
+  // Versions in (block_lo_, block_hi_] are durably reserved for this object. block_lo_ is stored
+  // before block_hi_ (release), so a reader that sees the new block_hi_ sees its block_lo_ too.
   std::atomic<std::uint64_t> next_version_;
-  std::atomic<std::uint64_t> reserved_;  // every version <= reserved_ is durably reserved
-  std::mutex mark_mutex_;
+  std::atomic<std::uint64_t> block_lo_;
+  std::atomic<std::uint64_t> block_hi_;
+  std::mutex mark_mutex_;         // one reserving thread per object; the flock orders objects
+  const UniqueFd mark_lock_fd_;   // <root>/.seams/mark.lock
+  const std::string tmp_prefix_;  // "put-<pid>-<random>-": unique to this object
   std::atomic<std::uint64_t> tmp_counter_{0};
 
   std::array<std::shared_mutex, kStripes> stripes_;

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "tests/core/storage/temp_dir.h"
 
@@ -44,13 +47,62 @@ TEST(StorageOpen, CreatesTheReservedStateDirectory) {
   EXPECT_TRUE(fs::is_directory(dir.path() / ".seams" / "tmp"));
 }
 
-TEST(StorageOpen, OneStorageOwnsARootAtATime) {
+TEST(StorageOpen, AnotherProcessCannotOpenARootThisProcessOwns) {
+  TempDir dir;
+  auto owner = Storage::open(dir.str());
+  ASSERT_TRUE(owner.ok());
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto second = Storage::open(dir.str());
+    ::_exit(second.code() == Errc::conflict ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the other process was refused with conflict";
+}
+
+TEST(StorageOpen, TheLockGoesWithItsOwner) {
+  TempDir dir;
+  auto owner = Storage::open(dir.str());
+  ASSERT_TRUE(owner.ok());
+  owner->reset();
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(Storage::open(dir.str()).ok() ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(StorageOpen, TwoObjectsInTheOwningProcessShareARootWithoutVersionClashes) {
+  // A supervised vault service restarted while a frontend still holds the previous Vault.
   TempDir dir;
   auto first = Storage::open(dir.str());
   ASSERT_TRUE(first.ok());
-  EXPECT_EQ(Storage::open(dir.str()).code(), Errc::conflict);
+  auto second = Storage::open(dir.str());
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  std::set<std::uint64_t> seen;
+  std::uint64_t last = 0;
+  for (int i = 0; i < 20; ++i) {
+    Storage& s = (i % 3 == 0) ? **first : **second;
+    auto a = s.put(P("/shared"), std::to_string(i));
+    ASSERT_TRUE(a.ok()) << a.status().toString();
+    EXPECT_GT(a->version, last) << "one file's version grows whichever object changes it";
+    last = a->version;
+    EXPECT_TRUE(seen.insert(a->version).second);
+    auto b = s.put(P("/own" + std::to_string(i % 3 == 0)), "x");
+    ASSERT_TRUE(b.ok());
+    EXPECT_TRUE(seen.insert(b->version).second) << "the two objects never hand out one version";
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path() / ".seams" / "tmp"));
   first->reset();
-  EXPECT_TRUE(Storage::open(dir.str()).ok()) << "the lock goes with its owner";
+  second->reset();
+  auto reopened = Storage::open(dir.str());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_GT((*reopened)->put(P("/after"), "x")->version, *seen.rbegin());
 }
 
 TEST_F(StorageTest, CreateMakesAnEmptyFileWithTheGivenMode) {
