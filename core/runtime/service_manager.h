@@ -35,6 +35,24 @@
 // actions, shutdown) and is held while calling into services; mutex_ guards the state fields and
 // is never held while calling a service, the notifier or the event hook. Order: lifecycle_mutex_,
 // then mutex_, then a RunContext's own mutex.
+// Wiring, in a composition root such as seamd's main():
+//
+//   SystemEnv env;
+//   SystemdNotifier notifier;
+//   Deps deps;                                   // services publish into it from run()
+//   ServiceManager manager(env, {.watchdog = config.watchdog, .notifier = &notifier,
+//                                .on_event = logEvent});
+//   manager.add(std::make_unique<StorageService>(config, deps));
+//   manager.add(std::make_unique<HttpService>(config, deps), RestartPolicy::permanent);
+//   ServiceManagerTarget target(manager, [&] { return metrics.renderPrometheus(); });
+//   manager.add(std::make_unique<ControlService>(target, ControlServerOptions{...}));
+//   if (Status st = manager.start(); !st.ok()) { log(st); return 1; }
+//   manager.startWatchdog();
+//   // SIGTERM/SIGINT: block them in main before any thread starts, sigwait() on a thread of your
+//   // own and call manager.requestStop() from there (it takes a mutex: not from a signal handler).
+//   int code = manager.waitForStopRequest();
+//   Status st = manager.shutdown();
+//   return code != 0 ? code : (st.ok() ? 0 : 1);
 #pragma once
 
 #include <condition_variable>
