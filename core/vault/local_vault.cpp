@@ -96,6 +96,11 @@ Result<ReadResult> LocalVault::read(const VaultPath& path, std::uint64_t offset,
   if (std::shared_ptr<const CachedContent> hit = cache_.getContent(path)) {
     return slice(hit->data, hit->version, offset, length, path);
   }
+  // A file known to be too large for the content cache is read by range straight away.
+  if (std::optional<FileAttr> attr = cache_.getAttr(path);
+      attr && attr->type == FileType::file && attr->size > cache_.maxEntryBytes()) {
+    return storage_.read(path, offset, length);
+  }
   FillTicket ticket = cache_.beginFill(path);
   Result<FileContent> whole = storage_.readAll(path, cache_.maxEntryBytes());
   if (!whole.ok()) {

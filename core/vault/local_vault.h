@@ -24,8 +24,14 @@
 //                            nothing at all when the entry is exactly as the vault left it, so
 //                            sync's inotify echo of the vault's own changes costs no version,
 //                            no invalidation and no event (see Storage::refresh)
-// Every event also changes the listing (and the version) of the path's parent directory, and for
-// rename of old_path's parent too: a listener that caches invalidates those itself.
+// Every event changes how the entry appears in its parent's listing; created, removed and renamed
+// also change the parent directory's version (for renamed, old_path's parent's too), and a
+// removed or renamed directory takes everything beneath it along. A listener that caches
+// invalidates all of that itself.
+//
+// Listeners must be fast, must not throw (a throw terminates the process: a broken feed is a
+// bug), and must not call back into this Vault, subscribe() and Subscription destruction included
+// (they would deadlock on the listener lock or a path lock).
 //
 // Thread-safety: every method may be called concurrently from any thread. path_locks_[i]
 // serialises mutations of paths hashing to i (taken in index order when a call needs two);

@@ -175,6 +175,17 @@ TEST_F(LocalVaultTest, FilesOverTheEntryLimitAreReadByRangeAndNotCached) {
   EXPECT_EQ(r->file_size, big.size());
   EXPECT_EQ(cache_->stats().content.entries, 0u);
   EXPECT_EQ(vault_->read(P("/big"), big.size() + 1, 1).code(), Errc::range_not_satisfiable);
+
+  ASSERT_TRUE(vault_->stat(P("/big")).ok());  // now known to be big
+  EXPECT_EQ(vault_->read(P("/big"), 0, 3)->data, "zzz");
+  big[0] = 'A';
+  auto v2 = vault_->put(P("/big"), big);
+  ASSERT_TRUE(v2.ok());
+  auto r2 = vault_->read(P("/big"), 0, 3);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->data, "Azz");
+  EXPECT_EQ(r2->version, v2->version);
+  EXPECT_EQ(cache_->stats().content.entries, 0u);
 }
 
 TEST_F(LocalVaultTest, TheChangeFeedReportsEachChangeInOrder) {
