@@ -29,6 +29,12 @@
 // backwards. Every call opens its path only once it holds the lock, so it always acts on the
 // inode the name points to at that moment, never on one a concurrent put() just replaced.
 //
+// Known limits. A hard link planted in the backing directory to a file elsewhere on the same
+// filesystem is indistinguishable from a file (only root can make one to a file it does not own,
+// with fs.protected_hardlinks). Name-based calls resolve the parent directory before taking the
+// stripe lock, so a call racing a rename of an ancestor two or more levels up lands in the moved
+// directory, as the same syscalls would.
+//
 // Thread-safety: every method may be called concurrently from any thread. stripes_[i] guards the
 // content+version pairing of the paths hashing to i; when a call needs several stripes it takes
 // them in index order. mark_mutex_ guards persisting the version mark; recorded_mutex_ guards
