@@ -32,8 +32,8 @@
 // Known limits. A hard link planted in the backing directory to a file elsewhere on the same
 // filesystem is indistinguishable from a file (only root can make one to a file it does not own,
 // with fs.protected_hardlinks). Name-based calls resolve the parent directory before taking the
-// stripe lock, so a call racing a rename of an ancestor two or more levels up lands in the moved
-// directory, as the same syscalls would.
+// stripe lock, so a call racing a rename of one of its ancestors may land in the moved directory,
+// as the same syscalls would.
 //
 // Thread-safety: every method may be called concurrently from any thread. stripes_[i] guards the
 // content+version pairing of the paths hashing to i; when a call needs several stripes it takes
