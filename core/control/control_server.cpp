@@ -198,6 +198,11 @@ void ControlServer::loop(int listen_fd) {
   cv_.notify_all();
 }
 
+bool ControlServer::serving() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return loop_ready_ && !loop_done_;
+}
+
 void ControlServer::stop() {
   if (!thread_.joinable()) return;
   const std::uint64_t one = 1;

@@ -42,6 +42,9 @@ class ControlServer {
   void stop();
 
   const std::string& socketPath() const { return options_.socket_path; }
+  // False once the event loop has ended on its own (an accept error), so a supervisor can
+  // restart the server.
+  bool serving();
 
  private:
   void loop(int listen_fd);

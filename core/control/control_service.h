@@ -26,7 +26,11 @@ class ControlService final : public Service {
     ControlServer server(target_, options_);
     SEAMS_RETURN_IF_ERROR(server.start());
     ctx.ready();
-    ctx.idleUntilStopped();
+    // A loop that died (an accept error) is a crash: the watchdog restarts the service.
+    while (!ctx.waitForStop(ctx.heartbeatInterval())) {
+      if (!server.serving()) return Status(Errc::unavailable, "control event loop ended");
+      ctx.heartbeat();
+    }
     server.stop();
     return okStatus();
   }

@@ -81,6 +81,9 @@ class RunContext {
   // abort; so call it only where the service may be interrupted.
   void checkpoint();
   Clock& clock() { return env_.clock(); }
+  // How often a loop with nothing else to wait for should touch its heartbeat (a quarter of the
+  // miss deadline).
+  Duration heartbeatInterval() const { return idle_touch_interval_; }
 
   // --- for the runtime ---
   struct Exit {
