@@ -356,7 +356,8 @@ class Server {
                 std::chrono::milliseconds(config.read_timeout_ms),
                 std::chrono::milliseconds(config.idle_timeout_ms)},
         accept_ioc_(1),
-        acceptor_(accept_ioc_) {}
+        acceptor_(accept_ioc_),
+        accept_retry_(accept_ioc_) {}
 
   Result<std::uint16_t> listen(const std::string& address) {
     Result<tcp::endpoint> endpoint = parseListen(address);
@@ -411,6 +412,7 @@ class Server {
     // loop; run its (aborted) completion now, while the worker loops still exist.
     beast::error_code ec;
     acceptor_.close(ec);
+    accept_retry_.cancel();
     accept_ioc_.restart();
     accept_ioc_.poll();
 
@@ -464,8 +466,15 @@ class Server {
                      std::make_shared<Connection>(std::move(s), std::move(handler), limits)->run();
                    });
       }
-      // On an error (out of fds), keep accepting: the next accept may succeed once one closes.
-      accept();
+      if (!ec) {
+        accept();
+        return;
+      }
+      // Out of fds or memory: keep accepting once one may have been freed, without spinning.
+      accept_retry_.expires_after(std::chrono::milliseconds(50));
+      accept_retry_.async_wait([this](beast::error_code wec) {
+        if (!wec && acceptor_.is_open()) accept();
+      });
     });
   }
 
@@ -476,6 +485,7 @@ class Server {
   const Limits limits_;
   asio::io_context accept_ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;  // acceptor thread only
   std::thread acceptor_thread_;
   std::vector<std::shared_ptr<Loop>> loops_;
   std::vector<std::thread> workers_;
