@@ -1,0 +1,57 @@
+// The seeded data set written into each deployment's fresh vault before it starts.
+//
+// Layout under the vault root (every name deterministic from the options):
+//   bench/hot/fNN      `hot_files` files of 4 KiB: the cached working set (fits the cache budget)
+//   bench/cold/fNNNN   `cold_files` files of 4 KiB: cycled through in order, so an LRU cache
+//                      smaller than them misses on every read (the "uncached GET")
+//   bench/big/fN       4 files of 1 MiB
+//   bench/data/dNN/fNNNNN  `files` files, sizes drawn from `size_dist`, 100 per directory
+//   bench/shared/kNN   16 small files: the drift scenario's shared keys
+//   bench/wr/          empty: PUT and create targets
+//
+// Threading: plain functions.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+
+namespace seams::bench {
+
+struct SizeClass {
+  std::uint64_t bytes = 0;
+  double weight = 0;
+};
+// "4K:70,64K:25,1M:5" (suffix K/M/G = KiB/MiB/GiB, weights relative).
+Result<std::vector<SizeClass>> parseSizeDist(const std::string& text);
+
+struct DatasetOptions {
+  std::uint64_t seed = 1;
+  int files = 1000;
+  std::vector<SizeClass> size_dist;
+  int hot_files = 32;
+  int cold_files = 512;
+};
+
+struct DatasetInfo {
+  std::uint64_t bytes = 0;              // everything written
+  std::uint64_t data_bytes = 0;         // bench/data only
+  std::vector<std::string> data_paths;  // vault paths of bench/data files, in creation order
+  std::vector<std::uint64_t> data_sizes;
+  nlohmann::json toJson() const;
+};
+
+// Writes the data set under `vault_root` (which must exist).
+Result<DatasetInfo> writeDataset(const std::string& vault_root, const DatasetOptions& options);
+
+std::string hotPath(int i);
+std::string coldPath(int i);
+std::string bigPath(int i);
+std::string sharedPath(int i);
+inline constexpr int kBigFiles = 4;
+inline constexpr int kSharedKeys = 16;
+
+}  // namespace seams::bench

@@ -1,0 +1,434 @@
+// seam-bench: starts each deployment from a generated config, drives identical HTTP and FUSE
+// workloads against it, stops it, and writes one JSON document per run. See --help.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "bench/seam-bench/dataset.h"
+#include "bench/seam-bench/deployment.h"
+#include "bench/seam-bench/scenarios.h"
+
+namespace seams::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kScenarios = {"startup", "http",  "fuse",     "drift",
+                                             "memory",  "fault", "baselines"};
+
+constexpr const char* kJsonHelp = R"(
+JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
+  {"schema": "seam-bench/1",
+   "started_at": ISO-8601 UTC, "duration_s": number,
+   "machine": {"hostname", "kernel" (uname -r), "kernel_version" (uname -v), "arch",
+               "cpu_model" (/proc/cpuinfo), "cores"},
+   "build": {"compiler", "build_type", "git_revision", "git_dirty"},
+   "options": every flag as used, "settings": the derived durations and counts,
+   "runs": [ {"deployment", "repeat", "launcher", "codec", "coherence",
+              "skipped": reason (only when skipped; nothing else then),
+              "error": message (only when it failed),
+              "config_overrides": {key: value}, "config": the seams.toml text,
+              "dataset": {"bytes", "data_files", "data_bytes"},
+              "startup": {"ready", "first_http_get", "first_fuse_stat", "shutdown":
+                            {"median", "ci95_low", "ci95_high", "samples_ms"}, "timeline": [...]},
+              "http": {"closed_loop": {OP: {"c1"|"cN": LOAD}}, "open_loop": {OP: {"points":
+                        [LOAD + target_rate, achieved_rate, keeps_up], "knee"}}, "wrk_crosscheck"},
+              "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD}}},
+              "drift": {"visibility_lag_http_to_fuse", "visibility_lag_fuse_to_http",
+                        "stale_read_ratio", "revocation_lag_http", "revocation_lag_fuse",
+                        "logout_lag_http"},
+              "memory": {"after_warmup", "under_load": {"pss","uss","rss"}, "cache_bytes_held_twice"},
+              "fault": {"soft": [...], "hard": [...]: per path requests/failed/slow/recovery,
+                        "paths_failed" (blast radius)}} ],
+   "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong"} ],
+   "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
+  LOAD = {"workers", "seconds", "ok", "errors", "throughput", "latency": {"unit": "us", "count",
+          "mean", "p50", "p90", "p99", "p99.9", "max"}, "histogram_ns": {"count","sum","min","max",
+          "buckets": [[low, high, count], ...]}, "cpu_per_request", "ctx_switches_per_request"}
+  Every figure is {"value": number, "unit": string} or sits beside its "unit".
+)";
+
+struct Options {
+  std::string deployments =
+      "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push";
+  std::string scenarios = "startup,http,fuse,drift,memory,fault,baselines";
+  bool quick = false;
+  int repeat = 1;
+  std::string out = "results/bench";
+  int files = -1;
+  std::string size_dist = "4K:70,64K:25,1M:5";
+  std::uint64_t seed = 1;
+  std::string bin_dir = SEAMS_BUILD_DIR;
+  double seconds = -1;
+  int connections = -1;
+};
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string firstLine(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+nlohmann::json machineInfo() {
+  nlohmann::json m;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  m["hostname"] = host;
+  utsname u{};
+  ::uname(&u);
+  m["kernel"] = u.release;
+  m["kernel_version"] = u.version;
+  m["arch"] = u.machine;
+  std::ifstream cpu("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpu, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      m["cpu_model"] = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  m["cores"] = std::thread::hardware_concurrency();
+  return m;
+}
+
+nlohmann::json buildInfo(const std::string& scratch) {
+  nlohmann::json b;
+#if defined(__clang__)
+  b["compiler"] = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  b["compiler"] = "gcc " __VERSION__;
+#endif
+  b["build_type"] = SEAMS_BUILD_TYPE;
+  auto [code, rev] = runProgram("git", {"-C", SEAMS_SOURCE_DIR, "rev-parse", "HEAD"}, 10, scratch);
+  b["git_revision"] = code == 0 ? firstLine(rev) : "unknown";
+  auto [code2, dirty] =
+      runProgram("git", {"-C", SEAMS_SOURCE_DIR, "status", "--porcelain", "--untracked-files=no"},
+                 20, scratch);
+  b["git_dirty"] = code2 == 0 ? !dirty.empty() : false;
+  return b;
+}
+
+nlohmann::json samplesJson(const std::vector<double>& v) {
+  Interval iv = medianInterval(v);
+  return {{"median", fig(iv.median, "ms")},
+          {"ci95_low", fig(iv.low, "ms")},
+          {"ci95_high", fig(iv.high, "ms")},
+          {"samples_ms", v}};
+}
+
+nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::string>& scenarios,
+                             const Settings& settings, const DatasetOptions& data_opts,
+                             Summary& summary) {
+  nlohmann::json run = {{"deployment", v.name},
+                        {"repeat", rep},
+                        {"launcher", v.launcher},
+                        {"codec", v.codec},
+                        {"coherence", v.coherence}};
+  const std::string launcher = settings.bins.launcher(v);
+  if (::access(launcher.c_str(), X_OK) != 0) {
+    const std::string why = launcher + " is not built";
+    progress("SKIP " + v.name + ": " + why);
+    run["skipped"] = why;
+    return run;
+  }
+  // The cache budget is smaller than the cold set, so cycling through it misses every time; the
+  // hot set fits. Restart intensity is raised so the fault scenario's crashes do not escalate.
+  std::map<std::string, std::string> overrides = {
+      {"cache.budget_bytes", std::to_string(512 * 1024)},
+      {"watchdog.intensity_max_restarts", "1000"},
+      {"log_level", "\"warn\""},
+  };
+  nlohmann::json ov = overrides;
+  run["config_overrides"] = ov;
+  BenchDeployment dep(v, settings.bins, overrides);
+  if (Status s = dep.prepare(); !s.ok()) {
+    run["error"] = s.toString();
+    return run;
+  }
+  run["config"] = dep.configText();
+  progress(v.name + ": writing the data set (" + std::to_string(data_opts.files) + " files, seed " +
+           std::to_string(data_opts.seed) + ")");
+  auto data = writeDataset(dep.vaultRoot(), data_opts);
+  if (!data.ok()) {
+    run["error"] = data.status().toString();
+    return run;
+  }
+  run["dataset"] = data->toJson();
+
+  std::vector<double> ready, http_first, fuse_first, shutdown;
+  nlohmann::json timeline;
+  auto record = [&](const StartTimes& t) {
+    ready.push_back(t.ready_ms);
+    http_first.push_back(t.first_http_ms);
+    fuse_first.push_back(t.first_fuse_ms);
+    if (timeline.is_null()) timeline = t.timeline;
+  };
+  const bool startup = scenarios.count("startup");
+  if (startup) {
+    for (int i = 0; i + 1 < settings.startup_reps; ++i) {
+      progress(v.name + " startup: start/stop " + std::to_string(i + 1) + "/" +
+               std::to_string(settings.startup_reps));
+      auto st = dep.start(hotPath(0));
+      if (!st.ok()) {
+        run["error"] = st.status().toString();
+        return run;
+      }
+      record(*st);
+      auto down = dep.stop();
+      if (down.ok()) shutdown.push_back(*down);
+    }
+  }
+  progress(v.name + ": starting for the load scenarios");
+  auto st = dep.start(hotPath(0));
+  if (!st.ok()) {
+    run["error"] = st.status().toString();
+    return run;
+  }
+  if (startup) record(*st);
+
+  Context ctx{dep, settings, *data, summary, v.name};
+  const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
+      {"http", runHttp},
+      {"fuse", runFuse},
+      {"drift", runDrift},
+      {"memory", runMemory},
+      {"fault", runFault}};
+  for (const auto& [name, fn] : steps) {
+    if (!scenarios.count(name)) continue;
+    progress(v.name + ": scenario " + name);
+    if (!dep.running()) {
+      run[name] = {{"error", "the deployment is not running"}};
+      continue;
+    }
+    try {
+      run[name] = fn(ctx);
+    } catch (const std::exception& e) {
+      run[name] = {{"error", e.what()}};
+    }
+  }
+  progress(v.name + ": stopping");
+  if (dep.running()) {
+    auto down = dep.stop();
+    if (down.ok())
+      shutdown.push_back(*down);
+    else
+      run["stop_error"] = down.status().toString();
+  }
+  if (startup) {
+    run["startup"] = {{"ready", samplesJson(ready)},
+                      {"first_http_get", samplesJson(http_first)},
+                      {"first_fuse_stat", samplesJson(fuse_first)},
+                      {"shutdown", samplesJson(shutdown)},
+                      {"timeline", timeline},
+                      {"definition",
+                       "spawn -> READY=1 (NOTIFY_SOCKET owned by the bench); spawn -> "
+                       "first 200 on GET /readyz; spawn -> first stat of a file in "
+                       "the mount; SIGTERM -> every process gone and mount released"}};
+    for (double x : ready) summary.add(v.name, "startup spawn->READY=1", x, "ms");
+    for (double x : http_first) summary.add(v.name, "startup spawn->first HTTP GET", x, "ms");
+    for (double x : fuse_first) summary.add(v.name, "startup spawn->first FUSE stat", x, "ms");
+    for (double x : shutdown) summary.add(v.name, "shutdown stop->all gone", x, "ms");
+  }
+  return run;
+}
+
+int runCommand(const Options& o) {
+  Settings s;
+  s.quick = o.quick;
+  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.3 : 2.0);
+  s.connections = o.connections > 0 ? o.connections : (o.quick ? 4 : 8);
+  s.fuse_threads = 4;
+  s.drift_trials = o.quick ? 4 : 20;
+  s.startup_reps = o.quick ? 2 : 5;
+  s.sweep = o.quick ? std::vector<double>{0.5, 0.9}
+                    : std::vector<double>{0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25};
+  s.bins.dir = o.bin_dir;
+  s.seed = o.seed;
+  s.cold_files = o.quick ? 512 : 1024;
+  char tmpl[] = "/tmp/seam-bench-scratch-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::cerr << "seam-bench: mkdtemp failed\n";
+    return 1;
+  }
+  s.scratch = tmpl;
+
+  std::vector<Variant> variants;
+  for (const auto& name : splitList(o.deployments)) {
+    auto v = findVariant(name);
+    if (!v) {
+      std::cerr << "seam-bench: unknown deployment '" << name << "'\n";
+      return 2;
+    }
+    variants.push_back(*v);
+  }
+  std::set<std::string> scenarios;
+  for (const auto& name : splitList(o.scenarios)) {
+    if (std::find(kScenarios.begin(), kScenarios.end(), name) == kScenarios.end()) {
+      std::cerr << "seam-bench: unknown scenario '" << name << "'\n";
+      return 2;
+    }
+    scenarios.insert(name);
+  }
+  auto dist = parseSizeDist(o.size_dist);
+  if (!dist.ok()) {
+    std::cerr << "seam-bench: " << dist.status().message() << "\n";
+    return 2;
+  }
+  DatasetOptions data_opts{o.seed, o.files >= 0 ? o.files : (o.quick ? 200 : 1000), *dist,
+                           s.hot_files, s.cold_files};
+
+  const auto wall_start = std::chrono::system_clock::now();
+  const std::int64_t t_start = nowNs();
+  nlohmann::json doc;
+  doc["schema"] = "seam-bench/1";
+  const std::time_t tt = std::chrono::system_clock::to_time_t(wall_start);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+  doc["started_at"] = stamp;
+  doc["machine"] = machineInfo();
+  doc["build"] = buildInfo(s.scratch);
+  doc["options"] = {{"deployments", o.deployments},
+                    {"scenarios", o.scenarios},
+                    {"quick", o.quick},
+                    {"repeat", o.repeat},
+                    {"out", o.out},
+                    {"files", data_opts.files},
+                    {"size_dist", o.size_dist},
+                    {"seed", o.seed},
+                    {"bin_dir", o.bin_dir}};
+  doc["settings"] = {{"measure_s", s.measure_s},       {"connections", s.connections},
+                     {"fuse_threads", s.fuse_threads}, {"drift_trials", s.drift_trials},
+                     {"startup_reps", s.startup_reps}, {"sweep_fractions", s.sweep},
+                     {"hot_files", s.hot_files},       {"cold_files", s.cold_files}};
+  doc["runs"] = nlohmann::json::array();
+  doc["baselines"] = nlohmann::json::array();
+  Summary summary;
+
+  // Interleaved: every repeat runs each deployment once, in the same order (A B A B ...).
+  std::vector<std::string> plan;
+  for (int rep = 1; rep <= o.repeat; ++rep) {
+    for (const auto& v : variants) plan.push_back(v.name + " #" + std::to_string(rep));
+    if (scenarios.count("baselines")) plan.push_back("baselines #" + std::to_string(rep));
+  }
+  std::size_t done = 0;
+  auto announce = [&](const std::string& what) {
+    std::string left;
+    for (std::size_t i = done + 1; i < plan.size(); ++i)
+      left += (left.empty() ? "" : ", ") + plan[i];
+    progress(fmt::format("=== {} ({}/{}); then: {}", what, done + 1, plan.size(),
+                         left.empty() ? "summary" : left));
+  };
+  for (int rep = 1; rep <= o.repeat; ++rep) {
+    for (const auto& v : variants) {
+      announce(v.name + " #" + std::to_string(rep));
+      doc["runs"].push_back(runDeployment(v, rep, scenarios, s, data_opts, summary));
+      ++done;
+    }
+    if (scenarios.count("baselines")) {
+      announce("baselines #" + std::to_string(rep));
+      // The same data set, in a directory of its own.
+      const std::string root = s.scratch + "/baseline-vault";
+      std::error_code ec;
+      fs::remove_all(root, ec);
+      fs::create_directories(root, ec);
+      nlohmann::json b = {{"repeat", rep}};
+      auto data = writeDataset(root, data_opts);
+      if (!data.ok())
+        b["error"] = data.status().toString();
+      else
+        b.update(runBaselines(s, root, summary));
+      doc["baselines"].push_back(b);
+      ++done;
+    }
+  }
+  doc["duration_s"] = double(nowNs() - t_start) / 1e9;
+  doc["summary"] = summary.toJson();
+
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  std::string name = stamp;
+  for (char& ch : name) {
+    if (ch == ':') ch = '-';
+  }
+  const std::string path = o.out + "/seam-bench-" + name + ".json";
+  std::ofstream(path) << doc.dump(1) << "\n";
+  fs::remove_all(s.scratch, ec);
+
+  std::cout << "\n" << summary.table() << "\n";
+  for (const auto& run : doc["runs"]) {
+    if (run.contains("skipped"))
+      std::cout << "skipped " << run["deployment"].get<std::string>() << ": "
+                << run["skipped"].get<std::string>() << "\n";
+    if (run.contains("error"))
+      std::cout << "FAILED " << run["deployment"].get<std::string>() << ": "
+                << run["error"].get<std::string>() << "\n";
+  }
+  std::cout << fmt::format("wrote {} ({:.1f} s)\n", path, doc["duration_s"].get<double>());
+  return 0;
+}
+
+}  // namespace
+}  // namespace seams::bench
+
+int main(int argc, char** argv) {
+  using namespace seams::bench;
+  CLI::App app{"seam-bench: identical FUSE and HTTP workloads against every deployment"};
+  app.require_subcommand(1);
+  Options o;
+  auto* run =
+      app.add_subcommand("run", "run scenarios against deployments and write a JSON document");
+  run->add_option(
+         "--deployments", o.deployments,
+         "comma-separated: mono, split/capnp/push, split/capnp/off, split/capnp/ttl, "
+         "split/protobuf/push (a split one is skipped, and says so, while seam-split is not built)")
+      ->capture_default_str();
+  run->add_option("--scenarios", o.scenarios,
+                  "comma-separated: startup, http, fuse, drift, memory, fault, baselines")
+      ->capture_default_str();
+  run->add_flag(
+      "--quick", o.quick,
+      "short measurements (0.3 s each, 4 connections, 4 drift trials, 2 starts, 200 files) for CI");
+  run->add_option(
+         "--repeat", o.repeat,
+         "run every deployment N times, interleaved (A B A B); the summary gives the median "
+         "and a bootstrap 95% CI over repeats")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  run->add_option("--out", o.out, "directory for the JSON document")->capture_default_str();
+  run->add_option("--files", o.files,
+                  "files in the generated data set (default 1000, --quick 200)");
+  run->add_option("--size-dist", o.size_dist,
+                  "file sizes of the data set as SIZE:WEIGHT,... (K/M/G suffixes)")
+      ->capture_default_str();
+  run->add_option("--seed", o.seed, "seed of the data set and of every random choice")
+      ->capture_default_str();
+  run->add_option("--bin-dir", o.bin_dir,
+                  "build tree holding mono/seamd, split/seam-split, core/control/seamctl")
+      ->capture_default_str();
+  run->add_option("--seconds", o.seconds,
+                  "length of one load measurement (default 2, --quick 0.3)");
+  run->add_option("--connections", o.connections,
+                  "N of 'closed loop at 1 and N' (default 8, --quick 4)");
+  app.footer(kJsonHelp);
+  run->footer(kJsonHelp);
+  CLI11_PARSE(app, argc, argv);
+  ::signal(SIGPIPE, SIG_IGN);
+  return runCommand(o);
+}

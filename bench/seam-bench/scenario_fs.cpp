@@ -1,0 +1,242 @@
+// fuse scenario and baselines.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bench/seam-bench/fs_ops.h"
+#include "bench/seam-bench/http_client.h"
+#include "bench/seam-bench/scenarios.h"
+#include "core/process/child_process.h"
+#include "core/stats/histogram_json.h"
+
+namespace seams::bench {
+
+nlohmann::json wrkCrossCheck(const std::string& host, std::uint16_t port, const std::string& token,
+                             const std::string& target, int connections, double seconds,
+                             const std::string& scratch, std::uint64_t seed);
+
+namespace {
+
+const std::vector<std::string> kFsOps = {"stat", "read4k", "read1m", "readdir", "create", "mix"};
+
+// Closed loops of every fs op at 1 and N threads under `root`; summary rows under `label`.
+nlohmann::json fsMatrix(const std::string& label, const std::string& root, const Settings& s,
+                        BenchDeployment* dep, Summary& summary, const std::string& deployment) {
+  nlohmann::json out;
+  int step = 0;
+  const int steps = static_cast<int>(kFsOps.size()) * 2;
+  for (const auto& op : kFsOps) {
+    for (int threads : {1, s.fuse_threads}) {
+      progress(deployment + " " + label + ": " + op + " threads=" + std::to_string(threads) + " (" +
+               std::to_string(++step) + "/" + std::to_string(steps) + ")");
+      ProcCounters before = dep ? dep->counters() : ProcCounters{};
+      LoadResult r = closedLoop(threads, s.measure_s, fsWorker(root, op, s.hot_files, s.seed));
+      nlohmann::json j = r.toJson();
+      if (dep) {
+        ProcCounters d = dep->counters() - before;
+        const double n = double(std::max<std::uint64_t>(1, r.ok + r.errors));
+        j["cpu_per_op"] = fig(d.cpu_seconds / n * 1e6, "us");
+        j["ctx_switches_per_op"] =
+            fig(double(d.voluntary_switches + d.involuntary_switches) / n, "1");
+      }
+      out[op]["t" + std::to_string(threads)] = j;
+      if (threads == 1) {
+        summary.add(deployment, label + " " + op + " t1 p50",
+                    double(r.latency->percentile(50)) / 1000, "us");
+      } else {
+        summary.add(deployment, label + " " + op + " t" + std::to_string(threads) + " throughput",
+                    r.throughput(), "op/s");
+      }
+    }
+  }
+  return out;
+}
+
+constexpr long kFuseSuperMagic = 0x65735546;
+bool isFuseMount(const std::string& path) {
+  struct statfs sfs {};
+  return ::statfs(path.c_str(), &sfs) == 0 && sfs.f_type == kFuseSuperMagic;
+}
+
+nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_root,
+                                   Summary& summary) {
+  const std::string src = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c";
+  const std::string bin = s.scratch + "/passthrough_ll";
+  if (::access(src.c_str(), R_OK) != 0) return {{"skipped", src + " not installed"}};
+  if (::access(bin.c_str(), X_OK) != 0) {
+    progress("baselines: building passthrough_ll from " + src);
+    auto [code, out] = runProgram(
+        "/bin/sh",
+        {"-c", "gcc -O2 -Wall -o " + bin + " " + src + " $(pkg-config --cflags --libs fuse3)"}, 120,
+        s.scratch);
+    if (code != 0) return {{"skipped", "build failed: " + out.substr(0, 400)}};
+  }
+  const std::string mnt = s.scratch + "/passthrough_mnt";
+  std::filesystem::create_directories(mnt);
+  auto child = ChildProcess::spawn({.program = bin,
+                                    .args = {"-f", "-o", "source=" + vault_root, mnt},
+                                    .stdout_path = s.scratch + "/passthrough.log",
+                                    .stderr_path = s.scratch + "/passthrough.log"});
+  if (!child.ok()) return {{"skipped", child.status().toString()}};
+  for (int i = 0; i < 5000 && !isFuseMount(mnt); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  nlohmann::json out;
+  if (!isFuseMount(mnt)) {
+    out = {
+        {"skipped", "passthrough_ll did not mount: " + readFile(s.scratch + "/passthrough.log")}};
+  } else {
+    out = fsMatrix("passthrough_ll", mnt, s, nullptr, summary, "baseline");
+    out["options"] = "passthrough_ll -f -o source=VAULT (its defaults: cache=auto, timeout 1 s)";
+  }
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  (void)child->terminate(std::chrono::seconds(5));
+  return out;
+}
+
+nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, Summary& summary) {
+  const char* nginx = "/usr/sbin/nginx";
+  if (::access(nginx, X_OK) != 0) return {{"skipped", "nginx not installed"}};
+  const std::string dir = s.scratch + "/nginx";
+  std::filesystem::create_directories(dir + "/tmp");
+  const std::uint16_t port = freePort();
+  {
+    std::ofstream conf(dir + "/nginx.conf");
+    conf << "daemon off;\nuser root;\nworker_processes 2;\npid " << dir << "/nginx.pid;\nerror_log " << dir
+         << "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n"
+         << "  client_body_temp_path " << dir << "/tmp;\n  proxy_temp_path " << dir << "/tmp;\n"
+         << "  fastcgi_temp_path " << dir << "/tmp;\n  uwsgi_temp_path " << dir << "/tmp;\n"
+         << "  scgi_temp_path " << dir << "/tmp;\n  keepalive_requests 1000000;\n"
+         << "  server {\n    listen 127.0.0.1:" << port << ";\n"
+         << "    location /v1/files/ { alias " << vault_root << "/; }\n  }\n}\n";
+  }
+  auto child = ChildProcess::spawn({.program = nginx,
+                                    .args = {"-c", dir + "/nginx.conf", "-p", dir},
+                                    .stdout_path = dir + "/out.log",
+                                    .stderr_path = dir + "/out.log",
+                                    .new_process_group = true});
+  if (!child.ok()) return {{"skipped", child.status().toString()}};
+  nlohmann::json out;
+  bool up = false;
+  for (int i = 0; i < 2000 && !up; ++i) {
+    HttpClient probe("127.0.0.1", port);
+    auto r = probe.request("GET", "/v1/files" + hotPath(0));
+    up = r.ok() && r->status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!up) {
+    out = {{"skipped", "nginx did not serve: " + readFile(dir + "/error.log")}};
+  } else {
+    for (int conns : {1, s.connections}) {
+      progress("baseline nginx: GET 4 KiB c=" + std::to_string(conns));
+      LoadResult r = closedLoop(conns, s.measure_s, [&](int w) {
+        auto client = std::make_shared<HttpClient>("127.0.0.1", port);
+        auto rng = std::make_shared<std::uint64_t>(s.seed + static_cast<std::uint64_t>(w));
+        const int hot = s.hot_files;
+        return Op([client, rng, hot] {
+          *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+          auto r =
+              client->request("GET", "/v1/files" + hotPath(static_cast<int>((*rng >> 33) % hot)));
+          return r.ok() && r->status == 200;
+        });
+      });
+      out["get_4k"]["c" + std::to_string(conns)] = r.toJson();
+      if (conns == 1)
+        summary.add("baseline", "nginx GET 4K c1 p50", double(r.latency->percentile(50)) / 1000,
+                    "us");
+      else
+        summary.add("baseline", "nginx GET 4K c" + std::to_string(conns) + " throughput",
+                    r.throughput(), "req/s");
+    }
+    progress("baseline nginx: wrk cross-check");
+    out["wrk_crosscheck"] = wrkCrossCheck("127.0.0.1", port, "", "/v1/files" + hotPath(0),
+                                          s.connections, s.quick ? 1.0 : 3.0, s.scratch, s.seed);
+    out["config"] = "nginx worker_processes 2, access_log off, alias of the vault root";
+  }
+  (void)child->signal(SIGQUIT);
+  (void)child->wait(std::chrono::seconds(5));
+  (void)child->terminate(std::chrono::seconds(2));
+  return out;
+}
+
+// Raw UNIX-socket ping-pong: a 64-byte message and its echo over a socketpair, the floor of any
+// IPC round trip.
+nlohmann::json socketPingPong(const Settings& s, Summary& summary) {
+  progress("baseline: raw UNIX-socket ping-pong");
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return {{"skipped", "socketpair failed"}};
+  std::thread echo([fd = sv[1]] {
+    char buf[64];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      if (::write(fd, buf, static_cast<std::size_t>(n)) != n) break;
+    }
+  });
+  Histogram h;
+  char msg[64] = {};
+  const std::int64_t end = nowNs() + static_cast<std::int64_t>(s.measure_s * 1e9);
+  std::uint64_t n = 0;
+  while (nowNs() < end) {
+    const std::int64_t t0 = nowNs();
+    if (::write(sv[0], msg, sizeof msg) != sizeof msg) break;
+    std::size_t got = 0;
+    while (got < sizeof msg) {
+      ssize_t r = ::read(sv[0], msg + got, sizeof msg - got);
+      if (r <= 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    h.record(static_cast<std::uint64_t>(nowNs() - t0));
+    ++n;
+  }
+  ::shutdown(sv[0], SHUT_RDWR);
+  echo.join();
+  ::close(sv[0]);
+  ::close(sv[1]);
+  summary.add("baseline", "unix ping-pong 64B p50", double(h.percentile(50)) / 1000, "us");
+  return {{"message_bytes", 64},
+          {"round_trips", n},
+          {"latency", toJson(summarise(h))},
+          {"histogram_ns", h.snapshot()}};
+}
+
+}  // namespace
+
+nlohmann::json runFuse(Context& c) {
+  nlohmann::json out;
+  try {
+    auto tbl = toml::parse(c.dep.configText());
+    nlohmann::json k;
+    for (const char* key : {"entry_timeout_s", "attr_timeout_s"}) {
+      k[key] = tbl["fuse"][key].value<double>().value_or(-1);
+    }
+    k["kernel_cache"] = tbl["fuse"]["kernel_cache"].value<bool>().value_or(false);
+    k["max_threads"] = tbl["fuse"]["max_threads"].value<std::int64_t>().value_or(-1);
+    k["max_idle_threads"] = tbl["fuse"]["max_idle_threads"].value<std::int64_t>().value_or(-1);
+    out["kernel_cache_settings"] = k;
+  } catch (const std::exception& e) {
+    out["kernel_cache_settings"] = {{"error", e.what()}};
+  }
+  out["caller"] = "uid " + std::to_string(::getuid()) + " (the admin user of seamctl init)";
+  out["ops"] = fsMatrix("fuse", c.dep.mountpoint(), c.settings, &c.dep, c.summary, c.name);
+  return out;
+}
+
+nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary) {
+  nlohmann::json out;
+  out["direct"] = fsMatrix("direct", vault_root, s, nullptr, summary, "baseline");
+  out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary);
+  out["nginx"] = nginxBaseline(s, vault_root, summary);
+  out["unix_pingpong"] = socketPingPong(s, summary);
+  return out;
+}
+
+}  // namespace seams::bench

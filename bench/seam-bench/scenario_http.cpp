@@ -1,0 +1,272 @@
+// http and memory scenarios, and the wrk cross-check.
+#include <random>
+#include <regex>
+#include <thread>
+
+#include "bench/seam-bench/http_client.h"
+#include "bench/seam-bench/scenarios.h"
+#include "core/stats/histogram_json.h"
+
+namespace seams::bench {
+
+namespace {
+
+struct HttpTarget {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string token;
+  int hot_files = 32;
+  int cold_files = 512;
+  std::uint64_t seed = 1;
+};
+
+std::string filesUrl(const std::string& vpath) {
+  return "/v1/files" + vpath;
+}
+
+WorkerFactory httpWorker(const HttpTarget& t, const std::string& op) {
+  return [t, op](int w) -> Op {
+    auto client = std::make_shared<HttpClient>(t.host, t.port);
+    client->setToken(t.token);
+    auto rng = std::make_shared<std::mt19937_64>(t.seed * 104729 + static_cast<std::uint64_t>(w));
+    auto cold_next = std::make_shared<int>(w * 97 % std::max(1, t.cold_files));
+    auto put_next = std::make_shared<std::uint64_t>(0);
+    auto body = std::make_shared<std::string>(4096, 'p');
+    auto get = [client](const std::string& target) {
+      auto r = client->request("GET", target);
+      return r.ok() && r->status == 200;
+    };
+    auto hot = [=] { return hotPath(static_cast<int>((*rng)() % t.hot_files)); };
+    auto get_cached = [=] { return get(filesUrl(hot())); };
+    // In order through the cold set: an LRU cache smaller than it misses every time.
+    auto get_uncached = [=] {
+      const int i = *cold_next;
+      *cold_next = (i + 1) % t.cold_files;
+      return get(filesUrl(coldPath(i)));
+    };
+    auto stat = [=] { return get("/v1/stat" + hot()); };
+    auto list = [=] { return get("/v1/list/bench/hot"); };
+    auto put = [=] {
+      const std::string target =
+          "/v1/files/bench/wr/h" + std::to_string(w) + "_" + std::to_string((*put_next)++ % 16);
+      auto r = client->request("PUT", target, *body, "application/octet-stream");
+      return r.ok() && r->status == 200;
+    };
+    if (op == "get_one") return [=] { return get(filesUrl(hotPath(0))); };
+    if (op == "get_cached") return get_cached;
+    if (op == "get_uncached") return get_uncached;
+    if (op == "stat") return stat;
+    if (op == "list") return list;
+    if (op == "put") return put;
+    // mixed: 70% cached GET, 10% stat, 5% list, 5% uncached GET, 10% PUT.
+    return [=] {
+      const auto r = (*rng)() % 100;
+      if (r < 70) return get_cached();
+      if (r < 80) return stat();
+      if (r < 85) return list();
+      if (r < 90) return get_uncached();
+      return put();
+    };
+  };
+}
+
+// Runs a load with the deployment's /proc counters around it.
+nlohmann::json measured(BenchDeployment* dep, const std::function<LoadResult()>& run,
+                        LoadResult* keep = nullptr) {
+  ProcCounters before = dep ? dep->counters() : ProcCounters{};
+  LoadResult r = run();
+  nlohmann::json j = r.toJson();
+  if (dep) {
+    ProcCounters d = dep->counters() - before;
+    const double n = double(std::max<std::uint64_t>(1, r.ok + r.errors));
+    j["cpu_per_request"] = fig(d.cpu_seconds / n * 1e6, "us");
+    j["ctx_switches_per_request"] =
+        fig(double(d.voluntary_switches + d.involuntary_switches) / n, "1");
+    j["server_cpu_seconds"] = fig(d.cpu_seconds, "s");
+  }
+  if (keep) *keep = std::move(r);
+  return j;
+}
+
+}  // namespace
+
+// wrk on the same server and concurrency; our client's p50 on the same URL right before.
+nlohmann::json wrkCrossCheck(const std::string& host, std::uint16_t port, const std::string& token,
+                             const std::string& target, int connections, double seconds,
+                             const std::string& scratch, std::uint64_t seed) {
+  nlohmann::json j;
+  HttpTarget t{host, port, token, 1, 1, seed};
+  LoadResult ours = closedLoop(connections, seconds, [&](int w) {
+    auto client = std::make_shared<HttpClient>(host, port);
+    client->setToken(token);
+    return Op([client, target] {
+      auto r = client->request("GET", target);
+      return r.ok() && r->status == 200;
+    });
+  });
+  const double ours_p50_us = double(ours.latency->percentile(50)) / 1000.0;
+  std::vector<std::string> args = {
+      "-t",       std::to_string(std::min(connections, 2)),
+      "-c",       std::to_string(connections),
+      "-d",       std::to_string(std::max(1, int(seconds + 0.5))) + "s",
+      "--latency"};
+  if (!token.empty()) {
+    args.push_back("-H");
+    args.push_back("Authorization: Bearer " + token);
+  }
+  args.push_back("http://" + host + ":" + std::to_string(port) + target);
+  auto [code, out] = runProgram("wrk", args, seconds + 30, scratch);
+  j["connections"] = connections;
+  j["ours_p50"] = fig(ours_p50_us, "us");
+  j["ours_throughput"] = fig(ours.throughput(), "req/s");
+  if (code != 0) {
+    j["error"] = "wrk failed (exit " + std::to_string(code) + "): " + out.substr(0, 300);
+    return j;
+  }
+  std::smatch m;
+  const std::regex p50(R"(50%\s+([0-9.]+)(us|ms|s)\b)");
+  const std::regex rps(R"(Requests/sec:\s+([0-9.]+))");
+  if (std::regex_search(out, m, p50)) {
+    double v = std::stod(m[1]);
+    const std::string unit = m[2];
+    const double us = unit == "us" ? v : unit == "ms" ? v * 1000 : v * 1e6;
+    j["wrk_p50"] = fig(us, "us");
+    j["p50_ratio_ours_over_wrk"] = ours_p50_us / us;
+    j["within_10_percent"] = std::abs(ours_p50_us - us) <= 0.10 * us;
+  }
+  if (std::regex_search(out, m, rps)) j["wrk_throughput"] = fig(std::stod(m[1]), "req/s");
+  return j;
+}
+
+nlohmann::json runHttp(Context& c) {
+  const Settings& s = c.settings;
+  nlohmann::json out;
+  HttpClient admin("127.0.0.1", c.dep.httpPort());
+  auto token = admin.login("admin", c.dep.password("admin"));
+  if (!token.ok()) return {{"error", token.status().toString()}};
+  admin.setToken(*token);
+  HttpTarget t{"127.0.0.1", c.dep.httpPort(), *token, s.hot_files, s.cold_files, s.seed};
+  for (int i = 0; i < s.hot_files; ++i) (void)admin.request("GET", filesUrl(hotPath(i)));
+
+  nlohmann::json closed;
+  const std::vector<std::string> ops = {"get_cached", "get_uncached", "stat",
+                                        "list",       "put",          "mixed"};
+  std::map<std::string, double> throughput_n;
+  int step = 0;
+  const int steps = static_cast<int>(ops.size()) * 2;
+  for (const auto& op : ops) {
+    for (int conns : {1, s.connections}) {
+      progress(c.name + " http: closed loop " + op + " c=" + std::to_string(conns) + " (" +
+               std::to_string(++step) + "/" + std::to_string(steps) + ")");
+      LoadResult r;
+      nlohmann::json j = measured(
+          &c.dep, [&] { return closedLoop(conns, s.measure_s, httpWorker(t, op)); }, &r);
+      closed[op]["c" + std::to_string(conns)] = j;
+      const std::string key = "http " + op + " c" + std::to_string(conns);
+      if (conns == 1)
+        c.summary.add(c.name, key + " p50", double(r.latency->percentile(50)) / 1000, "us");
+      else {
+        c.summary.add(c.name, key + " throughput", r.throughput(), "req/s");
+        c.summary.add(c.name, key + " p99", double(r.latency->percentile(99)) / 1000, "us");
+        throughput_n[op] = r.throughput();
+      }
+    }
+  }
+  out["closed_loop"] = closed;
+
+  // Open loop: a sweep of fixed rates (fractions of the closed-loop N throughput) to the knee:
+  // the highest rate still achieved (>= 95% of the target) with p99 under 10x the lowest rate's.
+  nlohmann::json open;
+  for (const std::string op : {"get_cached", "mixed"}) {
+    if (s.quick && op == "mixed") break;
+    nlohmann::json points = nlohmann::json::array();
+    double base_p99 = 0, knee = 0;
+    for (double frac : s.sweep) {
+      const double rate = std::max(100.0, frac * throughput_n[op]);
+      progress(c.name + " http: open loop " + op + " at " + std::to_string(int(rate)) + " req/s");
+      LoadResult r;
+      nlohmann::json j = measured(
+          &c.dep, [&] { return openLoop(s.connections, rate, s.measure_s, httpWorker(t, op)); },
+          &r);
+      j["fraction_of_closed_loop_max"] = frac;
+      const double p99 = double(r.latency->percentile(99));
+      if (base_p99 == 0) base_p99 = p99;
+      const bool keeps_up = r.achievedRate() >= 0.95 * rate && p99 <= 10 * base_p99;
+      j["keeps_up"] = keeps_up;
+      if (keeps_up) knee = std::max(knee, rate);
+      points.push_back(j);
+    }
+    open[op] = {
+        {"points", points},
+        {"knee", fig(knee, "req/s")},
+        {"knee_rule", "highest rate achieved >= 95% with p99 <= 10x the lowest rate's p99"}};
+    c.summary.add(c.name, "http " + op + " open-loop knee", knee, "req/s");
+  }
+  out["open_loop"] = open;
+
+  progress(c.name + " http: wrk cross-check (c=" + std::to_string(s.connections) + ")");
+  nlohmann::json wrk = wrkCrossCheck("127.0.0.1", c.dep.httpPort(), *token, filesUrl(hotPath(0)),
+                                     s.connections, s.quick ? 1.0 : 3.0, s.scratch, s.seed);
+  if (wrk.contains("p50_ratio_ours_over_wrk")) {
+    c.summary.add(c.name, "wrk check: ours/wrk p50", wrk["p50_ratio_ours_over_wrk"].get<double>(),
+                  "ratio");
+  }
+  out["wrk_crosscheck"] = wrk;
+  return out;
+}
+
+nlohmann::json runMemory(Context& c) {
+  const Settings& s = c.settings;
+  nlohmann::json out;
+  auto toJ = [](const MemoryRollup& m) {
+    return nlohmann::json{{"pss", fig(double(m.pss) / 1048576.0, "MiB")},
+                          {"uss", fig(double(m.uss()) / 1048576.0, "MiB")},
+                          {"rss", fig(double(m.rss) / 1048576.0, "MiB")}};
+  };
+  HttpClient admin("127.0.0.1", c.dep.httpPort());
+  auto token = admin.login("admin", c.dep.password("admin"));
+  if (!token.ok()) return {{"error", token.status().toString()}};
+  HttpTarget t{"127.0.0.1", c.dep.httpPort(), *token, s.hot_files, s.cold_files, s.seed};
+  progress(c.name + " memory: warm-up then idle sample");
+  (void)closedLoop(2, s.measure_s / 2, httpWorker(t, "mixed"));
+  const auto pids = c.dep.processTree();
+  MemoryRollup idle = c.dep.memory();
+  out["processes"] = pids.size();
+  out["after_warmup"] = toJ(idle);
+  progress(c.name + " memory: sample under load (mixed, c=" + std::to_string(s.connections) + ")");
+  MemoryRollup loaded;
+  std::thread sampler([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(s.measure_s * 500)));
+    loaded = c.dep.memory();
+  });
+  (void)closedLoop(s.connections, s.measure_s, httpWorker(t, "mixed"));
+  sampler.join();
+  out["under_load"] = toJ(loaded);
+  c.summary.add(c.name, "memory PSS after warm-up", double(idle.pss) / 1048576.0, "MiB");
+  c.summary.add(c.name, "memory PSS under load", double(loaded.pss) / 1048576.0, "MiB");
+  c.summary.add(c.name, "memory USS under load", double(loaded.uss()) / 1048576.0, "MiB");
+
+  // Cache bytes held more than once: from the cache gauges of `seamctl stats` when the
+  // deployment exports them (every cache's bytes minus the largest one's, i.e. assuming the
+  // frontend caches hold subsets of the authoritative cache). mono holds one FsCache in one
+  // process, so nothing is held twice by construction.
+  auto stats = c.dep.seamctl({"stats"});
+  auto bytes = prometheusSum(stats.output, "seams_cache_bytes");
+  nlohmann::json dup;
+  if (c.dep.variant().launcher == "seamd") {
+    dup = {{"value", 0}, {"unit", "B"}, {"basis", "mono: one cache in one process"}};
+  } else if (bytes) {
+    dup = {{"value", nullptr},
+           {"unit", "B"},
+           {"cache_bytes_total", *bytes},
+           {"basis", "seams_cache_bytes found but per-cache split not parsed"}};
+  } else {
+    dup = {{"value", nullptr},
+           {"unit", "B"},
+           {"basis", "the deployment exports no seams_cache_bytes"}};
+  }
+  out["cache_bytes_held_twice"] = dup;
+  return out;
+}
+
+}  // namespace seams::bench

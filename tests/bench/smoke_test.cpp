@@ -1,0 +1,126 @@
+// Runs `seam-bench run --quick` on a tiny data set against mono (and split/capnp/push when
+// seam-split is built) and checks the JSON against the shape --help documents. Figures are
+// reported by the bench, never asserted here.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void expectFigure(const json& j, const std::string& what) {
+  ASSERT_TRUE(j.is_object()) << what << ": " << j.dump();
+  EXPECT_TRUE(j.contains("value") && j.contains("unit")) << what << ": " << j.dump();
+  if (j.contains("unit")) EXPECT_TRUE(j["unit"].is_string()) << what;
+}
+
+void expectLoad(const json& j, const std::string& what) {
+  ASSERT_TRUE(j.is_object()) << what;
+  for (const char* k :
+       {"workers", "seconds", "ok", "errors", "throughput", "latency", "histogram_ns"}) {
+    EXPECT_TRUE(j.contains(k)) << what << " lacks " << k;
+  }
+  for (const char* k : {"unit", "count", "mean", "p50", "p90", "p99", "p99.9", "max"}) {
+    EXPECT_TRUE(j["latency"].contains(k)) << what << ".latency lacks " << k;
+  }
+  for (const char* k : {"count", "sum", "min", "max", "buckets"}) {
+    EXPECT_TRUE(j["histogram_ns"].contains(k)) << what << ".histogram_ns lacks " << k;
+  }
+  expectFigure(j["throughput"], what + ".throughput");
+}
+
+void expectDeploymentRun(const json& run) {
+  const std::string name = run.at("deployment");
+  ASSERT_FALSE(run.contains("error")) << name << ": " << run["error"];
+  for (const char* k : {"config", "config_overrides", "dataset", "startup", "http", "fuse", "drift",
+                        "memory", "fault"}) {
+    ASSERT_TRUE(run.contains(k)) << name << " lacks " << k;
+  }
+  for (const char* k : {"ready", "first_http_get", "first_fuse_stat", "shutdown"}) {
+    expectFigure(run["startup"][k]["median"], name + ".startup." + k);
+  }
+  for (const char* op : {"get_cached", "get_uncached", "stat", "list", "put", "mixed"}) {
+    expectLoad(run["http"]["closed_loop"][op]["c1"], name + ".http." + op);
+    EXPECT_TRUE(run["http"]["closed_loop"][op]["c1"].contains("cpu_per_request"));
+  }
+  ASSERT_TRUE(run["http"]["open_loop"]["get_cached"]["points"].is_array());
+  expectFigure(run["http"]["open_loop"]["get_cached"]["knee"], name + ".knee");
+  EXPECT_TRUE(run["http"]["wrk_crosscheck"].contains("ours_p50"));
+  EXPECT_TRUE(run["fuse"].contains("kernel_cache_settings"));
+  for (const char* op : {"stat", "read4k", "read1m", "readdir", "create", "mix"}) {
+    expectLoad(run["fuse"]["ops"][op]["t1"], name + ".fuse." + op);
+  }
+  for (const char* k : {"visibility_lag_http_to_fuse", "visibility_lag_fuse_to_http",
+                        "revocation_lag_http", "revocation_lag_fuse", "logout_lag_http"}) {
+    EXPECT_TRUE(run["drift"].contains(k)) << name << " drift lacks " << k;
+    expectFigure(run["drift"][k]["median"], name + "." + k);
+  }
+  expectFigure(run["drift"]["stale_read_ratio"]["ratio"], name + ".stale_read_ratio");
+  expectFigure(run["memory"]["after_warmup"]["pss"], name + ".pss");
+  expectFigure(run["memory"]["under_load"]["uss"], name + ".uss");
+  EXPECT_TRUE(run["memory"].contains("cache_bytes_held_twice"));
+  ASSERT_TRUE(run["fault"]["soft"].is_array());
+  EXPECT_FALSE(run["fault"]["soft"].empty());
+  ASSERT_TRUE(run["fault"]["hard"].is_array());
+  EXPECT_FALSE(run["fault"]["hard"].empty());
+  for (const auto& f : run["fault"]["soft"]) {
+    EXPECT_TRUE(f.contains("paths_failed"));
+    expectFigure(f["http"]["recovery"], name + ".fault.http.recovery");
+  }
+}
+
+TEST(SeamBenchQuick, WritesAJsonDocumentOfTheDocumentedShape) {
+  char tmpl[] = "/tmp/seam-bench-smoke-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string out = tmpl;
+  std::string deployments = "mono";
+  const bool split_built = ::access(SEAMS_BUILD_DIR "/split/seam-split", X_OK) == 0;
+  if (split_built) deployments += ",split/capnp/push";
+  const std::string cmd = std::string(SEAMS_SEAM_BENCH_PATH) +
+                          " run --quick --files 20 --deployments " + deployments + " --out " + out +
+                          " --bin-dir " SEAMS_BUILD_DIR " > " + out + "/log.txt 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::ifstream log(out + "/log.txt");
+  std::string log_text((std::istreambuf_iterator<char>(log)), {});
+  ASSERT_EQ(rc, 0) << log_text;
+
+  std::string file;
+  for (const auto& e : fs::directory_iterator(out)) {
+    if (e.path().extension() == ".json") file = e.path();
+  }
+  ASSERT_FALSE(file.empty()) << log_text;
+  std::ifstream in(file);
+  json doc = json::parse(in);
+  EXPECT_EQ(doc["schema"], "seam-bench/1");
+  for (const char* k : {"hostname", "kernel", "cpu_model", "cores"}) {
+    EXPECT_TRUE(doc["machine"].contains(k)) << k;
+  }
+  for (const char* k : {"compiler", "build_type", "git_revision"}) {
+    EXPECT_TRUE(doc["build"].contains(k)) << k;
+  }
+  ASSERT_TRUE(doc["runs"].is_array());
+  ASSERT_EQ(doc["runs"].size(), split_built ? 2u : 1u);
+  for (const auto& run : doc["runs"]) expectDeploymentRun(run);
+  ASSERT_EQ(doc["baselines"].size(), 1u);
+  const json& b = doc["baselines"][0];
+  expectLoad(b["direct"]["stat"]["t1"], "baseline.direct.stat");
+  for (const char* k : {"passthrough_ll", "nginx", "unix_pingpong"})
+    EXPECT_TRUE(b.contains(k)) << k;
+  ASSERT_TRUE(doc["summary"].is_array());
+  EXPECT_FALSE(doc["summary"].empty());
+  for (const auto& row : doc["summary"]) {
+    for (const char* k : {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high"}) {
+      EXPECT_TRUE(row.contains(k)) << k;
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(out, ec);
+}
+
+}  // namespace
