@@ -1,0 +1,192 @@
+// seam-split: the split deployment's launcher, and its composition root.
+//
+// It runs no vault code itself. Each daemon (seam-fsd, seam-authd, seam-syncd, seam-httpd,
+// seam-fused) is a DaemonService under one ServiceManager, so the launcher starts them in
+// dependency order, restarts them with the runtime's policies, backoff and intensity, and stops
+// them in reverse order, exactly as seamd does with its threads. The control socket is the same
+// ControlService as seamd's, over a LauncherTarget. systemd (or seam-bench) sees READY=1 once every
+// daemon has sent its own READY=1; STOPPING=1 when it stops.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/config/config.h"
+#include "core/control/control_service.h"
+#include "core/runtime/env.h"
+#include "core/runtime/notifier.h"
+#include "core/runtime/service_manager.h"
+#include "core/services/runtime_dir.h"
+#include "split/launcher/daemon_service.h"
+#include "split/launcher/daemon_spec.h"
+#include "split/launcher/launcher_target.h"
+#include "split/launcher/notify_router.h"
+
+namespace seams::split {
+namespace {
+
+void logEvent(const RuntimeEvent& e) {
+  switch (e.kind) {
+    case RuntimeEventKind::started:
+      spdlog::info("{} started", e.service);
+      break;
+    case RuntimeEventKind::stopped:
+      spdlog::info("{} stopped ({})", e.service, e.detail);
+      break;
+    case RuntimeEventKind::restart_scheduled:
+      spdlog::warn("{}: restart in {} ms ({})", e.service,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(e.delay).count(),
+                   e.detail);
+      break;
+    case RuntimeEventKind::escalated:
+      spdlog::critical("escalating: {}", e.detail);
+      break;
+    default:
+      spdlog::warn("{}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
+      break;
+  }
+}
+
+// What must not outlive the launcher whichever way it ends: a FUSE mount nobody serves.
+void finalCleanup(const Config& config) {
+  if (config.fuse.enabled) {
+    if (Status s = detachFuseMount(config.fuse.mountpoint); !s.ok()) {
+      spdlog::error("seam-split: {}", s.toString());
+    }
+  }
+}
+
+int runLauncher(const Config& config, const std::string& config_path) {
+  // The notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_* values
+  // are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid> would
+  // conclude the watchdog is someone else's and never ping. Each daemon gets its own
+  // NOTIFY_SOCKET and WATCHDOG_USEC; NOTIFY_SOCKET stays set for our own sd_notify(). No other
+  // thread exists yet, so changing the environment is safe here.
+  SystemdNotifier notifier;
+  ::unsetenv("WATCHDOG_PID");
+  ::unsetenv("WATCHDOG_USEC");
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
+    spdlog::critical("seam-split: {}", s.toString());
+    return 1;
+  }
+  Result<std::string> bin_dir = resolveBinDir(config);
+  if (!bin_dir.ok()) {
+    spdlog::critical("seam-split: {}", bin_dir.status().toString());
+    return 1;
+  }
+  Result<std::unique_ptr<NotifyRouter>> router =
+      NotifyRouter::start(config.runtime_dir + "/notify.sock");
+  if (!router.ok()) {
+    spdlog::critical("seam-split: notify socket: {}", router.status().toString());
+    return 1;
+  }
+
+  SystemEnv env;
+  ServiceManager manager(
+      env, ManagerOptions{.watchdog = config.watchdog,
+                          .notifier = &notifier,
+                          .on_event = logEvent,
+                          // After an escalation the manager has stopped every daemon in order;
+                          // what remains is ours to clear before exiting non-zero.
+                          .exit_process = [&config, &router](int code) {
+                            finalCleanup(config);
+                            (*router)->stop();
+                            ::unlink((*router)->path().c_str());
+                            std::fflush(nullptr);
+                            std::_Exit(code);
+                          }});
+
+  std::vector<const DaemonService*> daemons;
+  Status added = okStatus();
+  for (DaemonSpec& spec : daemonSpecs(config, *bin_dir)) {
+    auto service =
+        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, **router);
+    daemons.push_back(service.get());
+    added = manager.add(std::move(service), RestartPolicy::permanent);
+    if (!added.ok()) break;
+  }
+  LauncherTarget target(manager, env, daemons);
+  if (added.ok()) {
+    added = manager.add(std::make_unique<ControlService>(
+                            target, ControlServerOptions{.socket_path = config.control_socket,
+                                                         .faults_enabled = config.faults.enabled}),
+                        RestartPolicy::permanent);
+  }
+  if (!added.ok()) {
+    spdlog::critical("seam-split: {}", added.toString());
+    return 1;
+  }
+
+  // Detached on purpose: it blocks in sigwait() for the life of the process and owns nothing.
+  std::thread([&manager, stop_signals] {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) == 0) {
+      spdlog::info("seam-split: signal {} received, stopping", sig);
+      manager.requestStop(0);
+    }
+  }).detach();
+
+  if (Status s = manager.start(); !s.ok()) {
+    spdlog::critical("seam-split: start failed: {}", s.toString());
+    finalCleanup(config);
+    return 1;
+  }
+  spdlog::info("seam-split: all daemons running (daemons from {}, control {})", *bin_dir,
+               config.control_socket);
+  manager.startWatchdog();
+  int code = manager.waitForStopRequest();
+  if (Status s = manager.shutdown(); !s.ok()) {
+    spdlog::error("seam-split: shutdown: {}", s.toString());
+    if (code == 0) code = 1;
+  }
+  finalCleanup(config);
+  spdlog::info("seam-split: stopped");
+  return code;
+}
+
+}  // namespace
+}  // namespace seams::split
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "seam-split: the Seams split deployment. Starts seam-fsd, seam-authd, seam-syncd,\n"
+      "seam-httpd and seam-fused in dependency order, supervises and restarts them, and serves\n"
+      "the control socket. Create a runnable config with `seamctl init DIR`."};
+  std::string config_path;
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
+  app.add_option("-l,--log-level", log_level,
+                 "trace|debug|info|warn|error (overrides log_level in the config)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("seam-split");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [split] %v");
+
+  seams::Result<seams::Config> config = seams::loadConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "seam-split: %s\n", config.status().message().c_str());
+    return 2;
+  }
+  // The daemons get the same file; an absolute path survives their different working directory.
+  std::error_code ec;
+  const std::string absolute = std::filesystem::absolute(config_path, ec).string();
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+  return seams::split::runLauncher(*config, ec ? config_path : absolute);
+}
