@@ -307,6 +307,27 @@ Route ApiHandler::handle(Request& req, Response& res) {
   }
 }
 
+Status ApiHandler::makeParents(const Principal& who, const VaultPath& path) {
+  std::vector<VaultPath> missing;
+  for (VaultPath dir = path.parent(); !dir.isRoot(); dir = dir.parent()) {
+    Result<FileAttr> attr = vault_.stat(dir);
+    if (attr.ok()) {
+      if (attr->type != FileType::directory) {
+        return Status(Errc::not_a_directory, dir.str() + ": not a directory");
+      }
+      break;
+    }
+    if (attr.code() != Errc::not_found) return attr.status();
+    missing.push_back(dir);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (Status s = auth_.check(who, *it, Access::write); !s.ok()) return s;
+    Result<FileAttr> made = vault_.mkdir(*it, 0755);
+    if (!made.ok() && made.code() != Errc::already_exists) return made.status();
+  }
+  return okStatus();
+}
+
 Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
   Route route;
   Access access;
@@ -341,13 +362,23 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
     sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
     return route;
   }
-  if (Result<Principal> who = auth_.authorize(token, *path, access); !who.ok()) {
+  Result<Principal> who = auth_.authorize(token, *path, access);
+  if (!who.ok()) {
     sendStatus(res, who.status());
     return route;
   }
 
   if (route == Route::files_put) {
     Result<FileAttr> attr = vault_.put(*path, req.body());
+    if (attr.code() == Errc::not_found) {
+      // The API has no mkdir: a PUT creates the directories above the file, like an object
+      // store's key, each only where the caller may write.
+      if (Status s = makeParents(*who, *path); !s.ok()) {
+        sendStatus(res, s);
+        return route;
+      }
+      attr = vault_.put(*path, req.body());
+    }
     if (!attr.ok()) {
       sendStatus(res, attr.status());
       return route;

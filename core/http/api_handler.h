@@ -86,6 +86,8 @@ class ApiHandler {
   };
 
   Route files(Request& req, Response& res, std::string_view rest);
+  // PUT into a directory that does not exist yet: creates the missing directories above `path`.
+  Status makeParents(const Principal& who, const VaultPath& path);
   Route stat(Request& req, Response& res, std::string_view rest);
   Route list(Request& req, Response& res, std::string_view rest);
   Route login(Request& req, Response& res);
