@@ -120,6 +120,17 @@ bool peerUidAllowed(uid_t uid) noexcept {
   return uid == 0 || uid == ::geteuid();
 }
 
+Status checkServerPeer(int fd) {
+  auto creds = peerCredentials(fd);
+  if (!creds) return creds.status();
+  if (!peerUidAllowed(creds->uid)) {
+    return Status(Errc::permission_denied,
+                  fmt::format("server runs as uid {} (pid {}), neither ours nor root", creds->uid,
+                              creds->pid));
+  }
+  return okStatus();
+}
+
 Status writeAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);

@@ -63,6 +63,9 @@ struct PeerCredentials {
 Result<PeerCredentials> peerCredentials(int fd);
 // The rule both servers apply: only our own uid and root may talk to us.
 bool peerUidAllowed(uid_t uid) noexcept;
+// The same rule from the client's side: the process behind a socket we connected to must be
+// ours or root's (a socket path can be squatted). permission_denied otherwise.
+Status checkServerPeer(int fd);
 
 // Writes all of `data` (retrying on EINTR and short writes). MSG_NOSIGNAL: a dead peer is an
 // error value, never SIGPIPE.

@@ -282,6 +282,9 @@ class SocketChannel final : public ProtoChannel {
       }
       lock.unlock();
       auto fd = options_.connector ? options_.connector() : connectUnix(options_.socket_path);
+      if (fd) {
+        if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
+      }
       lock.lock();
       ++attempts_;
       want_connect_ = false;

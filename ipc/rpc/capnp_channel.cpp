@@ -98,6 +98,8 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
     }
   }
 
+  void track(kj::Promise<void> p) { tasks_.add(kj::mv(p)); }
+
   void removeFeed(Feed* f) {
     feeds_.erase(std::remove(feeds_.begin(), feeds_.end(), f), feeds_.end());
     f->detach();
@@ -110,6 +112,9 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
       if (!fd) {
         kj::throwFatalException(
             KJ_EXCEPTION(DISCONNECTED, "connect failed", fd.status().toString()));
+      }
+      if (auto peer = checkServerPeer(fd->get()); !peer.ok()) {
+        kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "refused server", peer.toString()));
       }
       auto stream = io_.lowLevelProvider->wrapSocketFd(
           fd->release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
@@ -200,7 +205,7 @@ CapnpChannel::CapnpChannel(CapnpClientOptions options) : options_(std::move(opti
 }
 
 CapnpChannel::~CapnpChannel() {
-  executor_->executeSync([this] { stop_->fulfill(); });
+  inbox_.runSync([this] { stop_->fulfill(); });
   thread_.join();
 }
 
@@ -211,9 +216,11 @@ void CapnpChannel::run(std::promise<void>* ready) {
     Loop loop(io, options_);
     loop_ = &loop;
     stop_ = kj::mv(paf.fulfiller);
-    executor_ = &kj::getCurrentThreadExecutor();
+    auto efd = io.lowLevelProvider->wrapInputFd(inbox_.fd());
+    loop.track(inbox_.pump(*efd));
     ready->set_value();
     paf.promise.wait(io.waitScope);
+    inbox_.close();
     loop_ = nullptr;
   }
   stop_ = nullptr;
@@ -227,21 +234,25 @@ kj::Promise<void> CapnpChannel::callTimeout() {
   return loop_->timeout();
 }
 
+void CapnpChannel::track(kj::Promise<void> promise) {
+  loop_->track(kj::mv(promise));
+}
+
 Status CapnpChannel::timeoutStatus() const {
   return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
                                                options_.call_timeout.count()));
 }
 
 void CapnpChannel::addFeed(Feed* feed) {
-  executor_->executeSync([&] { loop_->addFeed(feed); });
+  runOnLoop([&] { loop_->addFeed(feed); });
 }
 
 void CapnpChannel::removeFeed(Feed* feed) {
-  executor_->executeSync([&] { loop_->removeFeed(feed); });
+  runOnLoop([&] { loop_->removeFeed(feed); });
 }
 
 void CapnpChannel::runOnLoop(const std::function<void()>& fn) {
-  executor_->executeSync([&] { fn(); });
+  inbox_.runSync(fn);
 }
 
 }  // namespace seams::ipc

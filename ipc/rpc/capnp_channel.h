@@ -1,5 +1,6 @@
 // CapnpChannel: one KJ event-loop thread owning one Cap'n Proto connection, reached from any
-// thread through kj::Executor. The engine under the capnp client stubs (capnp_client.h).
+// thread through a LoopInbox (the executeSync() pattern; see loop_inbox.h for why not kj's). The
+// engine under the capnp client stubs (capnp_client.h).
 //
 // Thread-safety: call(), addFeed() and removeFeed() from any thread except the loop thread
 // itself (a listener must not call back). Everything in Loop is touched only on the loop thread.
@@ -9,14 +10,18 @@
 #include <kj/async.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "core/common/status.h"
 #include "ipc/rpc/capnp_client.h"
+#include "ipc/rpc/loop_inbox.h"
 
 namespace seams::ipc {
 
@@ -44,16 +49,24 @@ class CapnpChannel {
   // call timeout. R must be constructible from a Status. Never throws.
   template <typename R, typename F>
   R call(F&& f) {
-    try {
-      return executor_->executeSync([&]() -> kj::Promise<R> {
-        return bootstrap()
-            .then([&f](capnp::Capability::Client cap) -> kj::Promise<R> { return f(cap); })
-            .exclusiveJoin(callTimeout().then([this]() -> R { return R(timeoutStatus()); }))
-            .catch_([](kj::Exception&& e) -> R { return R(statusFromKj(e)); });
-      });
-    } catch (const kj::Exception& e) {
-      return R(statusFromKj(e));
-    }
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<R> out;
+    bool posted = inbox_.post([&] {
+      track(bootstrap()
+                .then([&f](capnp::Capability::Client cap) -> kj::Promise<R> { return f(cap); })
+                .exclusiveJoin(callTimeout().then([this]() -> R { return R(timeoutStatus()); }))
+                .catch_([](kj::Exception&& e) -> R { return R(statusFromKj(e)); })
+                .then([&](R&& r) {
+                  std::lock_guard lock(m);
+                  out.emplace(kj::mv(r));
+                  cv.notify_one();  // under the lock: see LoopInbox::runSync
+                }));
+    });
+    if (!posted) return R(Status(Errc::unavailable, "ipc event loop is gone"));
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return out.has_value(); });
+    return std::move(*out);
   }
 
   // Takes a feed; it is attached now (or as soon as a connection exists) and on every
@@ -70,13 +83,14 @@ class CapnpChannel {
 
   // Loop thread only.
   kj::Promise<capnp::Capability::Client> bootstrap();
+  void track(kj::Promise<void> promise);
   kj::Promise<void> callTimeout();
   Status timeoutStatus() const;
   void run(std::promise<void>* ready);
 
   CapnpClientOptions options_;
   std::thread thread_;
-  const kj::Executor* executor_ = nullptr;
+  LoopInbox inbox_;
   Loop* loop_ = nullptr;                      // owned by the loop thread's stack
   kj::Own<kj::PromiseFulfiller<void>> stop_;  // loop thread only
 };

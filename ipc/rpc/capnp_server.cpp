@@ -4,7 +4,6 @@
 #include <capnp/serialize-async.h>
 #include <kj/async-io.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <functional>
@@ -16,57 +15,12 @@
 #include <vector>
 
 #include "ipc/rpc/capnp_codec.h"
+#include "ipc/rpc/loop_inbox.h"
 
 namespace seams::ipc {
 namespace {
 
 using namespace capnpcodec;  // NOLINT(google-build-using-namespace): codec helpers, this file only
-
-// Closures posted from any thread, run on the loop thread in order. The eventfd wakes the loop.
-// Thread-safety: post() from any thread; pump() and close() on the loop thread. mu_ guards
-// queue_ and closed_.
-class Inbox {
- public:
-  Inbox() : efd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
-  ~Inbox() { ::close(efd_); }
-
-  void post(std::function<void()> fn) {
-    {
-      std::lock_guard lock(mu_);
-      if (closed_) return;
-      queue_.push_back(std::move(fn));
-    }
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(efd_, &one, sizeof(one));
-  }
-
-  kj::Promise<void> pump(kj::AsyncInputStream& in) {
-    return in.read(&buf_, sizeof(buf_)).then([this, &in]() {
-      std::vector<std::function<void()>> batch;
-      {
-        std::lock_guard lock(mu_);
-        batch.swap(queue_);
-      }
-      for (auto& fn : batch) fn();
-      return pump(in);
-    });
-  }
-
-  void close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    queue_.clear();
-  }
-
-  int fd() const { return efd_; }
-
- private:
-  int efd_;
-  std::uint64_t buf_ = 0;
-  std::mutex mu_;
-  std::vector<std::function<void()>> queue_;
-  bool closed_ = false;
-};
 
 // Feed handles registered by id, so an event raised on another thread finds its handle (or
 // learns that it is gone) on the loop thread. Loop thread only.
@@ -88,7 +42,8 @@ class FeedRegistry {
 };
 
 struct ServerContext : private kj::TaskSet::ErrorHandler {
-  Inbox inbox;
+  explicit ServerContext(LoopInbox& inbox) : inbox(inbox) {}
+  LoopInbox& inbox;  // owned by the server; outlives the loop thread
   FeedRegistry feeds;
   kj::TaskSet deliveries{*this};  // event calls to subscribers
 
@@ -104,7 +59,7 @@ class VaultFeedHandle final : public wire::Handle::Server {
  public:
   VaultFeedHandle(Vault& vault, ServerContext& ctx, wire::ChangeListener::Client listener)
       : ctx_(ctx), listener_(kj::mv(listener)), id_(ctx.feeds.add(this)) {
-    Inbox* inbox = &ctx.inbox;
+    LoopInbox* inbox = &ctx.inbox;
     ServerContext* c = &ctx;
     std::uint64_t id = id_;
     sub_ = vault.subscribe([inbox, c, id](const ChangeEvent& ev) {
@@ -172,7 +127,7 @@ class AuthFeedHandle final : public wire::Handle::Server {
  public:
   AuthFeedHandle(Auth& auth, ServerContext& ctx, wire::AuthListener::Client listener)
       : ctx_(ctx), listener_(kj::mv(listener)), id_(ctx.feeds.add(this)) {
-    Inbox* inbox = &ctx.inbox;
+    LoopInbox* inbox = &ctx.inbox;
     ServerContext* c = &ctx;
     std::uint64_t id = id_;
     sub_ = auth.subscribe([inbox, c, id](const AuthEvent& ev) {
@@ -365,15 +320,18 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
 
   void stop() {
     if (!thread_.joinable()) return;
-    executor_->executeSync([this] { stop_->fulfill(); });
+    onLoop([this] { stop_->fulfill(); });
     thread_.join();
   }
+
+  // Runs fn on the loop thread and waits.
+  void onLoop(const std::function<void()>& fn) { inbox_.runSync(fn); }
 
   Status adopt(UniqueFd fd) {
     auto creds = peerCredentials(fd.get());
     if (!creds) return creds.status();
     int raw = fd.release();
-    executor_->executeSync([&] {
+    onLoop([&] {
       auto stream = io_->lowLevelProvider->wrapSocketFd(
           raw, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
                    kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
@@ -391,12 +349,12 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
     auto io = kj::setupAsyncIo();
     io_ = &io;
     {
-      ServerContext ctx;
+      ServerContext ctx(inbox_);
       kj::TaskSet tasks(*this);
       tasks_ = &tasks;
       bootstrap_ = make_(ctx);
-      auto efd = io.lowLevelProvider->wrapInputFd(ctx.inbox.fd());
-      tasks.add(ctx.inbox.pump(*efd));
+      auto efd = io.lowLevelProvider->wrapInputFd(inbox_.fd());
+      tasks.add(inbox_.pump(*efd));
       kj::Own<kj::ConnectionReceiver> listener;
       if (listen_fd_.valid()) {
         listener = io.lowLevelProvider->wrapListenSocketFd(
@@ -406,13 +364,12 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
       }
       auto paf = kj::newPromiseAndFulfiller<void>();
       stop_ = kj::mv(paf.fulfiller);
-      executor_ = &kj::getCurrentThreadExecutor();
       ready.set_value();
       paf.promise.wait(io.waitScope);
 
-      // Teardown on the loop thread, before the event loop goes away: connections first (they
-      // hold feed handles), then the inbox (no more posts), then tasks.
-      ctx.inbox.close();
+      // Teardown on the loop thread, before the event loop goes away: the inbox (no more
+      // posts), then connections (they hold feed handles), then tasks.
+      inbox_.close();
       conns_.clear();
       bootstrap_ = nullptr;
       tasks_ = nullptr;
@@ -480,7 +437,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
   MakeBootstrap make_;
   UniqueFd listen_fd_;
   std::thread thread_;
-  const kj::Executor* executor_ = nullptr;
+  LoopInbox inbox_;
   std::atomic<std::uint64_t> accepted_{0}, refused_{0}, closed_on_error_{0};
 
   // Loop thread only.
