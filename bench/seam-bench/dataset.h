@@ -8,6 +8,7 @@
 //   bench/data/dNN/fNNNNN  `files` files, sizes drawn from `size_dist`, 100 per directory
 //   bench/shared/kNN   16 small files: the drift scenario's shared keys
 //   bench/wr/          empty: PUT and create targets
+//   bench/rev/         empty: the revocation probe's directory (PUT creates no parents)
 //
 // Threading: plain functions.
 #pragma once

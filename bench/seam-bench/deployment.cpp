@@ -173,6 +173,16 @@ std::string BenchDeployment::configText() const {
   return readFile(configPath());
 }
 
+std::string BenchDeployment::logTail(int lines) const {
+  const std::string text = readFile(dir_ + "/daemon.log");
+  std::size_t pos = text.size();
+  for (int n = 0; n <= lines && pos > 0; ++n) {
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return text;
+  }
+  return text.substr(pos + 1);
+}
+
 BenchDeployment::CtlResult BenchDeployment::seamctl(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {"--socket", controlSocket()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -86,6 +86,8 @@ class BenchDeployment {
   std::uint16_t httpPort() const { return http_port_; }
   std::string password(const std::string& user) const;
   std::string configText() const;
+  // The last `lines` lines of the launcher's log (stdout and stderr).
+  std::string logTail(int lines) const;
 
   struct CtlResult {
     int exit_code = -1;
