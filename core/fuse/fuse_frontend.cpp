@@ -110,6 +110,20 @@ class FuseOps {
     if (err != 0) fuse_reply_err(req, err);
   }
 
+  // Marks a Vault mutation made by a handler (see onVaultChange()).
+  class Mutating {
+   public:
+    explicit Mutating(FuseFrontend& fs) : fs_(fs) {
+      fs_.mutations_in_flight_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    ~Mutating() { fs_.mutations_in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+    Mutating(const Mutating&) = delete;
+    Mutating& operator=(const Mutating&) = delete;
+
+   private:
+    FuseFrontend& fs_;
+  };
+
   // --- who, where, may they -------------------------------------------------------------------
 
   static Result<Principal> caller(FuseFrontend& fs, fuse_req_t req) {
@@ -271,6 +285,7 @@ class FuseOps {
       if (!path.ok()) return ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
       if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) return EPERM;
+      Mutating mutating(fs);
       Result<FileAttr> result =
           (to_set & FUSE_SET_ATTR_SIZE)
               ? fs.vault_.truncate(*path, static_cast<std::uint64_t>(attr->st_size))
@@ -289,6 +304,7 @@ class FuseOps {
       auto path = childOf(fs, parent, name);
       if (!path.ok()) return errnoOf(path.status());
       if (int err = allow(fs, *who, *path, Access::write)) return err;
+      Mutating mutating(fs);
       auto attr = fs.vault_.mkdir(*path, mode & 07777);
       if (!attr.ok()) return errnoOf(attr.status());
       return replyEntry(fs, req, *path, *attr);
@@ -302,6 +318,7 @@ class FuseOps {
       auto path = childOf(fs, parent, name);
       if (!path.ok()) return path.code() == Errc::name_too_long ? ENAMETOOLONG : ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
+      Mutating mutating(fs);
       Status s = dir ? fs.vault_.rmdir(*path) : fs.vault_.unlink(*path);
       if (!s.ok()) return errnoOf(s);
       fs.inodes_.detach(*path);
@@ -335,6 +352,7 @@ class FuseOps {
         if (existing.ok()) return EEXIST;
         if (existing.code() != Errc::not_found) return errnoOf(existing.status());
       }
+      Mutating mutating(fs);
       auto attr = fs.vault_.rename(*from, *to);
       if (!attr.ok()) return errnoOf(attr.status());
       fs.inodes_.rename(*from, *to);
@@ -363,6 +381,7 @@ class FuseOps {
       if (!path.ok()) return ENOENT;
       if (int err = allowOpen(fs, *who, *path, fi->flags)) return err;
       if (fi->flags & O_TRUNC) {
+        Mutating mutating(fs);
         auto attr = fs.vault_.truncate(*path, 0);
         if (!attr.ok()) return errnoOf(attr.status());
       }
@@ -383,6 +402,7 @@ class FuseOps {
       if ((fi->flags & O_ACCMODE) != O_WRONLY) {
         if (int err = allow(fs, *who, *path, Access::read)) return err;
       }
+      Mutating mutating(fs);
       auto attr = fs.vault_.create(*path, mode & 07777);
       if (!attr.ok() && attr.code() == Errc::already_exists && !(fi->flags & O_EXCL)) {
         // Created elsewhere since the kernel's lookup: open the existing file, as open(2) would.
@@ -430,6 +450,7 @@ class FuseOps {
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
+      Mutating mutating(fs);
       auto attr = fs.vault_.write(*path, static_cast<std::uint64_t>(off), {buf, size});
       if (!attr.ok()) return errnoOf(attr.status());
       fuse_reply_write(req, size);
@@ -459,6 +480,7 @@ class FuseOps {
       if (!who.ok()) return errnoOf(who.status());
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
+      Mutating mutating(fs);
       Status s = fs.vault_.fsync(*path);
       if (!s.ok()) return errnoOf(s);
       fuse_reply_err(req, 0);
@@ -816,7 +838,10 @@ void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
         inode(event.path);
         break;
     }
-    notifier_.run(std::move(ops));
+    // A handler of ours inside a Vault mutation may be waiting for a lock this thread holds,
+    // while the kernel holds what the invalidation needs for that handler's request.
+    notifier_.run(std::move(ops),
+                  [this] { return mutations_in_flight_.load(std::memory_order_acquire) > 0; });
   } catch (const std::exception& e) {
     spdlog::error("fuse: invalidation after a change to {} failed: {}", event.path.str(), e.what());
   } catch (...) {

@@ -31,10 +31,12 @@
 // for created, removed and renamed names, the dentry (_inval_entry, negative entries included),
 // before the Vault call that made the change returns, so a read through the mount after an
 // acknowledged HTTP write is never stale. The invalidations run on a KernelNotifier thread while
-// the changing thread waits for them, with a bound that breaks a deadlock the kernel's page and
-// directory locks could otherwise close (see kernel_notifier.h); in that rare case (a FUSE write
-// or create racing a change of the same file from elsewhere) the invalidation lands just after the
-// acknowledgement, and health().notify_timeouts counts it.
+// the changing thread waits for them: the Vault calls listeners holding the changed path's lock,
+// and a FUSE request in flight on the same file or directory can hold the kernel lock the
+// invalidation needs while its handler waits for that path lock. So the wait is cut short after
+// 1 ms when one of our handlers is inside a Vault mutation, and after 100 ms in any case
+// (kernel_notifier.h); then, and only then (a FUSE change racing a change behind the mount), the
+// invalidation lands just after the acknowledgement; health().notify_timeouts counts it.
 // A change made *through this mount* is not notified: the kernel already knows, and a notification
 // issued from inside the request handler that caused it can deadlock (the kernel holds the inode
 // and directory locks of that request). A thread_local pointer to the frontend whose handler is
@@ -164,6 +166,9 @@ class FuseFrontend {
 
   std::atomic<bool> loop_running_{false};
   std::atomic<std::uint64_t> handler_exceptions_{0};
+  // Handlers inside a Vault mutation right now: while there are any, a listener does not wait
+  // long for the kernel (kernel_notifier.h).
+  std::atomic<int> mutations_in_flight_{0};
 };
 
 }  // namespace seams

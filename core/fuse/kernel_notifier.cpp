@@ -3,6 +3,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace seams {
@@ -30,7 +31,7 @@ void KernelNotifier::stop() {
   done_cv_.notify_all();
 }
 
-bool KernelNotifier::run(std::vector<Op> ops) {
+bool KernelNotifier::run(std::vector<Op> ops, const std::function<bool()>& may_deadlock) {
   if (ops.empty()) return true;
   auto job = std::make_shared<Job>();
   job->ops = std::move(ops);
@@ -38,7 +39,12 @@ bool KernelNotifier::run(std::vector<Op> ops) {
   if (stopping_ || session_ == nullptr) return false;
   queue_.push_back(job);
   work_cv_.notify_one();
-  if (done_cv_.wait_for(lock, wait_, [&] { return job->done; })) return true;
+  const auto deadline = std::chrono::steady_clock::now() + wait_;
+  for (;;) {
+    const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kGrace);
+    if (done_cv_.wait_until(lock, slice, [&] { return job->done; })) return true;
+    if (std::chrono::steady_clock::now() >= deadline || (may_deadlock && may_deadlock())) break;
+  }
   ++timeouts_;
   return false;
 }

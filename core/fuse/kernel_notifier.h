@@ -8,12 +8,15 @@
 // changed path's lock; a FUSE handler serving that in-flight request may be waiting for the very
 // same lock (a write to the same file, a create of the same name). Notifying inline would then
 // deadlock: the listener waits for the kernel, the kernel for our handler, the handler for the
-// listener's lock. So the changing thread hands the invalidations to this thread and waits for
-// them to finish, normally a few microseconds; if they have not finished within `wait` it stops
-// waiting (counted in timeouts()), releases its locks, the handler proceeds, and the
-// invalidation completes a moment later. Before handing over, the caller invalidates the
-// attributes inline (that never blocks), so even then the next read asks for fresh attributes
-// and the kernel drops pages whose size or mtime changed.
+// listener's lock (seen here: a FUSE create racing a creation of the same name behind the
+// mount hung both for good). So the changing thread hands the invalidations to this thread and
+// waits for them to finish, normally a few microseconds. It stops waiting (counted in
+// timeouts()) after kGrace if `may_deadlock` says a request that could be the other half of such
+// a cycle is in flight (FuseFrontend: one of its handlers is inside a Vault mutation), or after
+// `wait` in any case; it then releases its locks, the handler proceeds, and the invalidation
+// completes a moment later. Before handing over, the caller invalidates the attributes inline
+// (that never blocks), so even then the next access asks for fresh attributes and the kernel
+// drops pages whose size or mtime changed.
 //
 // Thread-safety: run() from any thread; start()/stop() from the owner's controlling thread.
 // mutex_ guards the queue and state; it is never held while talking to the kernel.
@@ -23,6 +26,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,9 +56,13 @@ class KernelNotifier {
   // Joins the thread; invalidations still queued are dropped (the mount is going away).
   void stop();
 
-  // Sends `ops` in order; true once the kernel has taken them all, false if the wait ran out
-  // (they are still sent) or the notifier is stopped.
-  bool run(std::vector<Op> ops);
+  // How long run() waits before it asks `may_deadlock`.
+  static constexpr std::chrono::microseconds kGrace{500};
+
+  // Sends `ops` in order; true once the kernel has taken them all, false if the wait was cut
+  // short (they are still sent) or the notifier is stopped. `may_deadlock` is polled every
+  // kGrace while waiting (under the notifier's lock: it must be a quick read of an atomic).
+  bool run(std::vector<Op> ops, const std::function<bool()>& may_deadlock = {});
 
   std::uint64_t sent() const;
   std::uint64_t failures() const;  // the kernel refused one (other than "not cached")

@@ -661,17 +661,16 @@ TEST_F(FuseFrontendTest, TheHeartbeatShowsARequestThatIsStuck) {
 TEST_F(FuseFrontendTest, ConcurrentWritesFromBothSidesDoNotDeadlock) {
   ASSERT_TRUE(vault_->put(P("/shared"), std::string(8192, 'a')).ok());
   mount();
-  constexpr int kRounds = 300;
+  constexpr int kRounds = 500;
   std::atomic<bool> failed{false};
-  std::thread behind([&] {
-    for (int i = 0; i < kRounds; ++i) {
-      if (!vault_->write(P("/shared"), 0, std::string(4096, 'b')).ok()) failed = true;
-    }
-  });
+  std::atomic<bool> opened{false};
+  std::atomic<bool> finished{false};
   std::thread through([&] {
     const int fd = ::open(m("shared").c_str(), O_RDWR);
+    opened = true;
     if (fd < 0) {
       failed = true;
+      finished = true;
       return;
     }
     const std::string block(4096, 'c');
@@ -681,6 +680,14 @@ TEST_F(FuseFrontendTest, ConcurrentWritesFromBothSidesDoNotDeadlock) {
       if (::pread(fd, buf, sizeof buf, 0) < 0) failed = true;
     }
     ::close(fd);
+    finished = true;
+  });
+  std::thread behind([&] {
+    while (!opened) std::this_thread::yield();
+    // As long as the other side writes (bounded, should it never finish).
+    for (int i = 0; i < 1'000'000 && !finished; ++i) {
+      if (!vault_->write(P("/shared"), 0, std::string(4096, 'b')).ok()) failed = true;
+    }
   });
   behind.join();
   through.join();
@@ -688,6 +695,37 @@ TEST_F(FuseFrontendTest, ConcurrentWritesFromBothSidesDoNotDeadlock) {
   // Quiet again: a final change behind the mount is visible.
   ASSERT_TRUE(vault_->put(P("/shared"), "end").ok());
   EXPECT_EQ(readAll(m("shared")), "end");
+}
+
+// The same for names: a creation behind the mount invalidates the directory entry (the kernel
+// locks the directory) while a FUSE create or unlink of that name, holding the directory, waits
+// in our handler for the name's lock in the vault.
+TEST_F(FuseFrontendTest, ConcurrentCreatesAndUnlinksFromBothSidesDoNotDeadlock) {
+  mount();
+  constexpr int kRounds = 100;
+  std::atomic<bool> started{false};
+  std::atomic<bool> finished{false};
+  std::thread through([&] {
+    started = true;
+    for (int i = 0; i < kRounds; ++i) {
+      const int fd = ::open(m("n").c_str(), O_WRONLY | O_CREAT, 0644);
+      if (fd >= 0) ::close(fd);
+      ::unlink(m("n").c_str());
+    }
+    finished = true;
+  });
+  std::thread behind([&] {
+    while (!started) std::this_thread::yield();
+    for (int i = 0; i < 1'000'000 && !finished; ++i) {
+      (void)vault_->put(P("/n"), "v");
+      (void)vault_->unlink(P("/n"));
+    }
+  });
+  behind.join();
+  through.join();
+  // Quiet again: the last word behind the mount is what the mount shows.
+  ASSERT_TRUE(vault_->put(P("/n"), "last").ok());
+  EXPECT_EQ(readAll(m("n")), "last");
 }
 
 TEST_F(FuseFrontendTest, TwoMountsOfOneVaultSeeEachOthersChanges) {
