@@ -90,12 +90,13 @@ void CachingAuth::onUpstreamEvent(const AuthEvent& e) {
 
 Result<Session> CachingAuth::login(std::string_view user, std::string_view password) {
   FeedState::Token t = feed_.beginCall();
-  return track(t, upstream_->login(user, password));
+  return track(t, upstream_->login(std::string(user), std::string(password)));
 }
 
 Status CachingAuth::logout(std::string_view token) {
   FeedState::Token t = feed_.beginCall();
-  Status s = track(t, upstream_->logout(token));
+  const std::string owned(token);
+  Status s = track(t, upstream_->logout(owned));
   std::string id = tokenId(token);
   {
     std::unique_lock lock(mutex_);
@@ -119,7 +120,7 @@ Result<Principal> CachingAuth::validate(std::string_view token) {
     gen = generation_;
   }
   FeedState::Token t = feed_.beginCall();
-  Result<Principal> r = track(t, upstream_->validate(token));
+  Result<Principal> r = track(t, upstream_->validate(std::string(token)));
   if (use && r.ok()) {
     std::unique_lock lock(mutex_);
     if (gen == generation_) {
@@ -145,7 +146,7 @@ Result<Principal> CachingAuth::authorize(std::string_view token, const VaultPath
     gen = generation_;
   }
   FeedState::Token t = feed_.beginCall();
-  Result<Principal> r = track(t, upstream_->authorize(token, path, access));
+  Result<Principal> r = track(t, upstream_->authorize(std::get<0>(key), path, access));
   Errc code = codeOf(r);
   if (use && isDecision(code)) {
     std::unique_lock lock(mutex_);

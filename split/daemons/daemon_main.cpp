@@ -1,0 +1,139 @@
+#include "split/daemons/daemon_main.h"
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "core/control/control_service.h"
+#include "core/control/manager_target.h"
+#include "core/runtime/env.h"
+#include "core/runtime/notifier.h"
+#include "core/services/runtime_dir.h"
+
+namespace seams::split {
+namespace {
+
+void logEvent(const RuntimeEvent& e) {
+  switch (e.kind) {
+    case RuntimeEventKind::started:
+      spdlog::info("service {} started", e.service);
+      break;
+    case RuntimeEventKind::stopped:
+      spdlog::info("service {} stopped ({})", e.service, e.detail);
+      break;
+    case RuntimeEventKind::escalated:
+      spdlog::critical("escalating: {}", e.detail);
+      break;
+    default:
+      spdlog::warn("service {}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
+      break;
+  }
+}
+
+int run(const Config& config, const std::string& name,
+        const std::function<Status(DaemonParts&)>& wire) {
+  const std::string self = "seam-" + name;
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  // The launcher's death ends us too (an orderly stop: seam-fused unmounts). If it died before
+  // this line, our parent is already someone else: leave now.
+  const pid_t parent = ::getppid();
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (parent != 1 && ::getppid() != parent) return 1;
+
+  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
+    spdlog::critical("{}: {}", self, s.toString());
+    return 1;
+  }
+  Deps deps;
+  MetricsRegistry metrics;
+  SystemEnv env;
+  SystemdNotifier notifier;
+  ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
+                                             .notifier = &notifier,
+                                             .on_event = logEvent,
+                                             .exit_process = {}});
+  ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
+  DaemonParts parts{config, deps, metrics, manager};
+  Status added = wire(parts);
+  if (added.ok()) {
+    added = manager.add(
+        std::make_unique<ControlService>(
+            control_target,
+            ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",
+                                 .faults_enabled = config.faults.enabled}),
+        RestartPolicy::permanent);
+  }
+  if (!added.ok()) {
+    spdlog::critical("{}: {}", self, added.toString());
+    return 1;
+  }
+
+  // Detached on purpose: blocks in sigwait() for the life of the process and owns nothing.
+  std::thread([&manager, stop_signals, self] {
+    int sig = 0;
+    if (sigwait(&stop_signals, &sig) == 0) {
+      spdlog::info("{}: signal {} received, stopping", self, sig);
+      manager.requestStop(0);
+    }
+  }).detach();
+
+  if (Status s = manager.start(); !s.ok()) {
+    spdlog::critical("{}: start failed: {}", self, s.toString());
+    (void)manager.shutdown();
+    return 1;
+  }
+  spdlog::info("{}: all services running", self);
+  manager.startWatchdog();
+  int code = manager.waitForStopRequest();
+  if (Status s = manager.shutdown(); !s.ok()) {
+    spdlog::error("{}: shutdown: {}", self, s.toString());
+    if (code == 0) code = 1;
+  }
+  spdlog::info("{}: stopped", self);
+  return code;
+}
+
+}  // namespace
+
+int daemonMain(int argc, char** argv, const std::string& name,
+               const std::function<Status(DaemonParts&)>& wire) {
+  const std::string self = "seam-" + name;
+  CLI::App app{self +
+               ": a daemon of the Seams split deployment, started and supervised by "
+               "seam-split (see DESIGN.md, Deployments)."};
+  std::string config_path;
+  std::string log_level;
+  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
+  app.add_option("-l,--log-level", log_level, "trace|debug|info|warn|error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  auto logger = spdlog::stderr_color_mt(self);
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + self + " %t] %v");
+
+  Result<Config> config = loadConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s: %s\n", self.c_str(), config.status().message().c_str());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
+  return run(*config, name, wire);
+}
+
+}  // namespace seams::split

@@ -1,0 +1,20 @@
+// seam-httpd: the HTTP API over seam-fsd's Vault and seam-authd's Auth, each behind this
+// daemon's own coherence cache. Services: upstream-fsd, upstream-authd, http (HttpService, the
+// same code as in seamd).
+#include <memory>
+
+#include "core/services/http_service.h"
+#include "split/daemons/daemon_main.h"
+#include "split/daemons/upstream_service.h"
+
+int main(int argc, char** argv) {
+  using namespace seams;
+  return split::daemonMain(argc, argv, "httpd", [](split::DaemonParts& p) -> Status {
+    SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
+        split::Served::vault, /*cached=*/true, p.config, p.deps, p.metrics)));
+    SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
+        split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
+    return p.manager.add(std::make_unique<HttpService>(
+        p.config, p.deps, p.metrics, std::vector<std::string>{"upstream-fsd", "upstream-authd"}));
+  });
+}
