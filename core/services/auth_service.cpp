@@ -14,8 +14,10 @@ Status AuthService::run(RunContext& ctx) {
   deps_.publish<Auth>(local);
   ctx.ready();
   ctx.heartbeat();
-  while (!ctx.waitForStop(std::chrono::seconds(1))) {
-    local->sweepExpired();
+  // Heartbeat often (deadlines may be short), sweep about once a second.
+  int ticks = 0;
+  while (!ctx.waitForStop(std::chrono::milliseconds(100))) {
+    if (++ticks % 10 == 0) local->sweepExpired();
     ctx.heartbeat();
   }
   deps_.withdraw<Auth>();

@@ -13,6 +13,8 @@
 #include <regex>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/common/unique_fd.h"
 
 namespace seams::e2e {
@@ -56,6 +58,53 @@ std::string TestDeployment::seamdPath() {
 }
 std::string TestDeployment::seamctlPath() {
   return SEAMS_SEAMCTL_PATH;
+}
+std::string TestDeployment::seamSplitPath() {
+#ifdef SEAMS_SEAM_SPLIT_PATH
+  return SEAMS_SEAM_SPLIT_PATH;
+#else
+  return {};
+#endif
+}
+
+DeploymentOptions DeploymentOptions::fromName(const std::string& name) {
+  DeploymentOptions o;
+  std::vector<std::string> parts;
+  std::stringstream ss(name);
+  for (std::string part; std::getline(ss, part, '/');) parts.push_back(part);
+  o.kind = parts.empty() ? "mono" : parts[0];
+  if (parts.size() > 1) o.codec = parts[1];
+  if (parts.size() > 2) o.coherence = parts[2];
+  return o;
+}
+
+std::vector<std::string> TestDeployment::componentNames() const {
+  if (split()) return {"fsd", "authd", "syncd", "httpd", "fused", "control"};
+  return {"storage", "auth", "sync", "http", "fuse", "control"};
+}
+
+std::string TestDeployment::statusField(const std::string& component,
+                                        const std::string& field) const {
+  CtlResult r = seamctl({"status", "--json"});
+  auto j = nlohmann::json::parse(r.output, nullptr, false);
+  if (j.is_discarded() || !j.contains("services")) return {};
+  for (const auto& row : j["services"]) {
+    if (row.value("name", "") == component && row.contains(field)) {
+      const auto& v = row[field];
+      return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  return {};
+}
+
+pid_t TestDeployment::componentPid(const std::string& component) const {
+  std::string v = statusField(component, "pid");
+  return v.empty() || v == "null" ? -1 : static_cast<pid_t>(std::stol(v));
+}
+
+int TestDeployment::componentRestarts(const std::string& component) const {
+  std::string v = statusField(component, "restarts");
+  return v.empty() || v == "null" ? -1 : std::stoi(v);
 }
 
 TestDeployment::TestDeployment(DeploymentOptions options) : options_(std::move(options)) {
@@ -156,10 +205,13 @@ Status TestDeployment::start(std::chrono::milliseconds timeout) {
   if (passwords_.empty()) {
     if (Status s = initialise(); !s.ok()) return s;
   }
+  // Drop the previous run's socket first: its destructor unlinks the path we bind again.
+  notify_.reset();
   auto notify = NotifySocket::bind(dir_ + "/notify.sock");
   if (!notify.ok()) return notify.status();
   notify_.emplace(std::move(*notify));
-  std::string program = seamdPath();
+  std::string program = split() ? seamSplitPath() : seamdPath();
+  if (program.empty()) return Status(Errc::not_supported, "this build has no seam-split");
   auto child = ChildProcess::spawn({.program = program,
                                     .args = {"--config", configPath()},
                                     .extra_env = {"NOTIFY_SOCKET=" + notify_->path()},
