@@ -111,21 +111,25 @@ int runLauncher(const Config& config, const std::string& config_path) {
                             std::_Exit(code);
                           }});
 
+  // The daemons are known before they are added, so the control target (which lists them) can
+  // exist first and the control socket be the first service: it serves `seamctl status` while the
+  // daemons start, and stops last, after every daemon, so `seamctl stop` gets its answer.
+  std::vector<std::unique_ptr<DaemonService>> services;
   std::vector<const DaemonService*> daemons;
-  Status added = okStatus();
   for (DaemonSpec& spec : daemonSpecs(config, *bin_dir)) {
-    auto service =
-        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, **router);
-    daemons.push_back(service.get());
-    added = manager.add(std::move(service), RestartPolicy::permanent);
-    if (!added.ok()) break;
+    services.push_back(
+        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, **router));
+    daemons.push_back(services.back().get());
   }
   LauncherTarget target(manager, env, daemons);
-  if (added.ok()) {
-    added = manager.add(std::make_unique<ControlService>(
-                            target, ControlServerOptions{.socket_path = config.control_socket,
-                                                         .faults_enabled = config.faults.enabled}),
-                        RestartPolicy::permanent);
+  Status added =
+      manager.add(std::make_unique<ControlService>(
+                      target, ControlServerOptions{.socket_path = config.control_socket,
+                                                   .faults_enabled = config.faults.enabled}),
+                  RestartPolicy::permanent);
+  for (auto& service : services) {
+    if (!added.ok()) break;
+    added = manager.add(std::move(service), RestartPolicy::permanent);
   }
   if (!added.ok()) {
     spdlog::critical("seam-split: {}", added.toString());

@@ -12,9 +12,13 @@
 //   never-ready        run, ping, answer SIGTERM, but never send READY=1
 //   exit-after-ready   send READY=1, then exit 4 shortly after
 //   ignore-term        behave, but ignore SIGTERM (only SIGKILL ends it)
+//   mount              behave, and mount an empty FUSE filesystem at fuse.mountpoint that it
+//                      never unmounts (as a crashed seam-fused leaves it: dead once it exits)
 // Every start and every SIGTERM-stop is appended to FAKE/events as "start NAME PID" /
 // "stop NAME PID", so a test reads the order in which the launcher started and stopped them.
+#define FUSE_USE_VERSION 35
 #include <fcntl.h>
+#include <fuse_lowlevel.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -23,11 +27,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "core/config/config.h"
 
@@ -58,6 +64,20 @@ void bindSocket(const std::string& path) {
   ::unlink(path.c_str());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) ::listen(fd, 4);
   // The fd stays open for the life of the process, as a real daemon's listener would.
+}
+
+// An empty filesystem served by libfuse on a thread of its own (so a stat of the mountpoint is
+// answered while we live). Never unmounted: when we exit, the kernel's connection dies with us.
+void mountEmptyFilesystem(const std::string& mountpoint) {
+  static fuse_lowlevel_ops ops{};
+  const char* argv[] = {"fake_daemon"};
+  fuse_args args = FUSE_ARGS_INIT(1, const_cast<char**>(argv));
+  fuse_session* session = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  if (session == nullptr || fuse_session_mount(session, mountpoint.c_str()) != 0) {
+    std::fprintf(stderr, "fake_daemon: could not mount %s\n", mountpoint.c_str());
+    std::exit(5);
+  }
+  std::thread([session] { fuse_session_loop(session); }).detach();
 }
 
 }  // namespace
@@ -93,6 +113,7 @@ int main(int argc, char** argv) {
   if (mode == "fail-start") return 3;
   if (name == "fsd") bindSocket(config->split.fsd_socket);
   if (name == "authd") bindSocket(config->split.authd_socket);
+  if (mode == "mount") mountEmptyFilesystem(config->fuse.mountpoint);
 
   std::uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "split/launcher/daemon_spec.h"
+
 namespace seams::split::testing {
 namespace {
 
@@ -71,6 +73,8 @@ LauncherUnderTest::~LauncherUnderTest() {
   if (process_ && process_->running()) (void)process_->terminate(10s);
   process_.reset();
   notify_.reset();
+  // Never leave a test's mount behind, whatever failed (remove_all would also walk into it).
+  (void)detachFuseMount(mountpoint());
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }
@@ -118,6 +122,7 @@ void LauncherUnderTest::script(const std::string& name, const std::string& mode)
 }
 
 Status LauncherUnderTest::spawn() {
+  notify_.reset();  // before binding anew: its destructor removes the file at the same path
   Result<NotifySocket> notify = NotifySocket::bind(dir_ + "/test-notify.sock");
   if (!notify.ok()) return notify.status();
   notify_.emplace(std::move(*notify));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "split/launcher/daemon_spec.h"
 #include "tests/split/launcher/launcher_harness.h"
 
 namespace seams::split::testing {
@@ -277,7 +278,8 @@ TEST(SeamSplit, SeamctlRestartReplacesTheDaemonAndSeamctlStopEndsTheLauncher) {
   EXPECT_EQ((*row)["last_error"], "");  // a requested restart is not an error
 
   const std::vector<pid_t> pids = daemonPids(launcher.status());
-  ASSERT_EQ(launcher.seamctl({"stop"}).exit_code, 0);
+  LauncherUnderTest::Ctl stop = launcher.seamctl({"stop"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.output;
   Result<ExitStatus> exit = launcher.waitExit();
   ASSERT_TRUE(exit.ok());
   EXPECT_TRUE(exit->success()) << exit->toString();
@@ -294,6 +296,55 @@ TEST(SeamSplit, AMissingDaemonBinaryFailsTheStartNamingIt) {
   EXPECT_EQ(exit->code, 1);
   EXPECT_NE(launcher.log().find("seam-syncd"), std::string::npos) << launcher.log();
   EXPECT_TRUE(waitAllGone(launcher.fakePids()));
+}
+
+TEST(SeamSplit, TheDeadMountOfACrashedFusedIsDetachedBeforeItStartsAgain) {
+  LauncherUnderTest launcher;
+  launcher.script("fused", "mount");
+  ASSERT_TRUE(launcher.start().ok()) << launcher.log();
+  ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
+  const pid_t old_pid = pidOf(launcher.status()["fused"]);
+
+  launcher.script("fused", "");  // its next life mounts nothing: any mount left is the dead one
+  ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
+  Result<json> row = launcher.waitForRow("fused", [&](const json& r) {
+    return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
+  });
+  ASSERT_TRUE(row.ok()) << row.status().toString();
+  EXPECT_FALSE(isFuseMounted(launcher.mountpoint()));
+  EXPECT_NE(launcher.log().find("detaching the mount left at"), std::string::npos)
+      << launcher.log();
+}
+
+TEST(SeamSplit, StoppingLeavesNoMountEvenWhenFusedExitsWithoutUnmounting) {
+  LauncherUnderTest launcher;
+  launcher.script("fused", "mount");
+  ASSERT_TRUE(launcher.start().ok()) << launcher.log();
+  ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
+
+  ASSERT_TRUE(launcher.signal(SIGTERM).ok());
+  Result<ExitStatus> exit = launcher.waitExit();
+  ASSERT_TRUE(exit.ok());
+  EXPECT_TRUE(exit->success()) << launcher.log();
+  EXPECT_FALSE(isFuseMounted(launcher.mountpoint()));
+}
+
+TEST(SeamSplit, AfterItWasKilledTheNextLauncherClearsTheDeadMountAndStaleSockets) {
+  LauncherUnderTest launcher;
+  launcher.script("fused", "mount");
+  ASSERT_TRUE(launcher.start().ok()) << launcher.log();
+  const std::vector<pid_t> pids = daemonPids(launcher.status());
+  ASSERT_TRUE(launcher.signal(SIGKILL).ok());
+  ASSERT_TRUE(launcher.waitExit().ok());
+  ASSERT_TRUE(waitAllGone(pids));
+  // Nobody cleaned up: the mount is dead and the sockets are stale.
+  ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
+  ASSERT_TRUE(fs::exists(launcher.runtimeDir() + "/authd.sock"));
+
+  launcher.script("fused", "");
+  ASSERT_TRUE(launcher.start().ok()) << launcher.log();
+  EXPECT_FALSE(isFuseMounted(launcher.mountpoint()));
+  EXPECT_EQ(launcher.status()["fused"]["state"], "running");
 }
 
 }  // namespace
