@@ -1,0 +1,853 @@
+#!/usr/bin/env python3
+"""seam-report: turns seam-bench JSON documents into report.md and report.html, and compares runs.
+
+  seam-report DIR|FILE... [--out DIR] [--no-charts]
+      reads every seam-bench-*.json under each DIR (or the FILEs), writes OUT/report.md (tables),
+      OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG) and
+      OUT/headline.md (the headline table, also printed on stdout).
+  seam-report compare BASE NEW [--threshold PCT]
+      flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
+
+Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
+path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
+shorter and clearer with dicts than with typed accessors. The schema it reads is the one
+`seam-bench --help` prints ("seam-bench/1").
+"""
+import argparse
+import glob
+import html
+import json
+import math
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+DEPLOYMENT_ORDER = ["mono", "split/capnp/push", "split/capnp/off", "split/capnp/ttl",
+                    "split/protobuf/push"]
+SCENARIOS = [  # (key, title, metric prefixes of the summary)
+    ("startup", "Startup and shutdown", ("startup ", "shutdown ")),
+    ("http", "HTTP hot path", ("http ", "wrk check")),
+    ("fuse", "FUSE hot path", ("fuse ",)),
+    ("drift", "Drift: visibility, staleness, revocation", ("drift ",)),
+    ("memory", "Memory", ("memory ",)),
+    ("fault", "Fault recovery", ("fault ",)),
+]
+HEADLINE = [
+    "startup spawn->READY=1",
+    "http get_cached c1 p50",
+    "http get_cached c4 throughput",
+    "http put c1 p50",
+    "fuse stat t1 p50",
+    "fuse read4k t1 p50",
+    "fuse read4k t4 throughput",
+    "drift visibility HTTP->FUSE (median)",
+    "drift revocation lag HTTP (median)",
+    "memory PSS under load",
+]
+NOT_MEASURED = "not measured"
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def bench_files(paths):
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(glob.glob(os.path.join(p, "seam-bench-*.json")))
+        elif os.path.isfile(p):
+            files.append(p)
+        else:
+            raise SystemExit(f"seam-report: no such file or directory: {p}")
+    return files
+
+
+def load_docs(paths):
+    docs = []
+    for f in bench_files(paths):
+        try:
+            with open(f) as fh:
+                d = json.load(fh)
+        except (OSError, ValueError) as e:
+            print(f"seam-report: skipping {f}: {e}", file=sys.stderr)
+            continue
+        if isinstance(d, dict):
+            d["_file"] = os.path.basename(f)
+            docs.append(d)
+    return docs
+
+
+def num(x):
+    """A figure as a float: {"value": v, "unit": u}, a bare number, or None."""
+    if isinstance(x, dict):
+        x = x.get("value")
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    return float(x)
+
+
+def dig(obj, *keys):
+    for k in keys:
+        if isinstance(obj, dict):
+            obj = obj.get(k)
+        elif isinstance(obj, list) and isinstance(k, int) and -len(obj) <= k < len(obj):
+            obj = obj[k]
+        else:
+            return None
+    return obj
+
+
+def bootstrap_ci(values, seed=1, resamples=2000):
+    if len(values) < 2:
+        return values[0], values[0]
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return meds[int(0.025 * resamples)], meds[int(0.975 * resamples) - 1]
+
+
+class Figure:
+    def __init__(self, median, low, high, unit, n):
+        self.median, self.low, self.high, self.unit, self.n = median, low, high, unit, n
+
+    def has_ci(self):
+        return self.n > 1 and self.high > self.low
+
+
+def summary_figures(docs):
+    """{(deployment, metric): Figure} pooled over every document's summary."""
+    pooled = {}
+    for d in docs:
+        for s in d.get("summary") or []:
+            if not isinstance(s, dict) or "deployment" not in s or "metric" not in s:
+                continue
+            key = (s["deployment"], s["metric"])
+            vals = [float(v) for v in (s.get("values") or []) if num(v) is not None]
+            if not vals and num(s.get("median")) is not None:
+                vals = [num(s["median"])]
+            entry = pooled.setdefault(key, {"unit": s.get("unit", ""), "values": [], "docs": []})
+            entry["values"] += vals
+            entry["docs"].append(s)
+    out = {}
+    for key, e in pooled.items():
+        if not e["values"]:
+            continue
+        if len(e["docs"]) == 1 and num(e["docs"][0].get("ci95_low")) is not None:
+            s = e["docs"][0]
+            med = num(s.get("median"))
+            med = statistics.median(e["values"]) if med is None else med
+            out[key] = Figure(med, num(s["ci95_low"]), num(s.get("ci95_high")) or med, e["unit"],
+                              len(e["values"]))
+        else:
+            lo, hi = bootstrap_ci(e["values"])
+            out[key] = Figure(statistics.median(e["values"]), lo, hi, e["unit"], len(e["values"]))
+    return out
+
+
+def deployments_of(docs, figs):
+    seen = []
+    for d in docs:
+        for r in d.get("runs") or []:
+            name = r.get("deployment") if isinstance(r, dict) else None
+            if name and name not in seen:
+                seen.append(name)
+    for dep, _ in figs:
+        if dep != "baseline" and dep not in seen:
+            seen.append(dep)
+    known = [d for d in DEPLOYMENT_ORDER if d in seen]
+    return known + [d for d in seen if d not in known]
+
+
+def run_notes(docs):
+    notes = {}
+    for d in docs:
+        for r in d.get("runs") or []:
+            if not isinstance(r, dict):
+                continue
+            dep = r.get("deployment", "?")
+            if "skipped" in r:
+                notes.setdefault(dep, set()).add("skipped: " + str(r["skipped"]))
+            if "error" in r:
+                notes.setdefault(dep, set()).add("failed: " + str(r["error"]))
+            for sc, _, _ in SCENARIOS:
+                if isinstance(r.get(sc), dict) and "error" in r[sc]:
+                    notes.setdefault(dep, set()).add(f"{sc} failed: {r[sc]['error']}")
+    return notes
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def higher_is_better(unit):
+    return unit.endswith("/s")
+
+
+def comparable(unit):
+    return unit not in ("ratio",)
+
+
+def fmt(x):
+    if x is None:
+        return "–"
+    a = abs(x)
+    if a == 0:
+        return "0"
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 0.01:
+        return f"{x:.2f}"
+    return f"{x:.2g}"
+
+
+def fmt_ratio(r):
+    if r is None or math.isinf(r) or math.isnan(r):
+        return "–"
+    return f"{r:.2f}×" if r < 10 else f"{r:.0f}×"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def cell(fig):
+    if fig is None:
+        return NOT_MEASURED
+    text = fmt(fig.median)
+    if fig.has_ci():
+        text += f" [{fmt(fig.low)}–{fmt(fig.high)}]"
+    return text
+
+
+def floors_for(metric, figs):
+    """The baseline figures that floor a deployment metric: [(label, Figure)]."""
+    m = re.match(r"fuse (\S+) (t\d+) (.+)$", metric)
+    if m:
+        op, t, what = m.groups()
+        return [(name, figs.get(("baseline", f"{base} {op} {t} {what}")))
+                for name, base in (("direct", "direct"), ("peer FUSE", "passthrough_ll"))]
+    m = re.match(r"http get_(?:cached|uncached) (c\d+) (.+)$", metric)
+    if m:
+        c, what = m.groups()
+        return [("nginx", figs.get(("baseline", f"nginx GET 4K {c} {what}")))]
+    return []
+
+
+def md_table(header, rows, align=None):
+    align = align or ["---"] * len(header)
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def scenario_metrics(figs, prefixes):
+    metrics = []
+    for dep, metric in figs:
+        if dep != "baseline" and metric.startswith(prefixes) and metric not in metrics:
+            metrics.append(metric)
+    return metrics
+
+
+def winners(metrics, deps, figs):
+    """Per metric: (winner, runner-up, margin text) among measured deployments."""
+    result = []
+    for metric in metrics:
+        have = [(d, figs[(d, metric)]) for d in deps if (d, metric) in figs]
+        if len(have) < 2 or not comparable(have[0][1].unit):
+            continue
+        hib = higher_is_better(have[0][1].unit)
+        have.sort(key=lambda x: -x[1].median if hib else x[1].median)
+        (w, wf), (r, rf) = have[0], have[1]
+        if wf.median == rf.median:
+            result.append((metric, None, None, "tie"))
+            continue
+        overlap = wf.has_ci() and rf.has_ci() and wf.low <= rf.high and rf.low <= wf.high
+        if hib:
+            margin = f"{(wf.median / rf.median - 1) * 100:.0f}% more" if rf.median else "more"
+        else:
+            margin = (f"{(1 - wf.median / rf.median) * 100:.0f}% less" if rf.median else "less")
+        if overlap:
+            margin += " (within the 95% intervals: not a clear win)"
+        result.append((metric, w, r, margin))
+    return result
+
+
+def meaning(title, metrics, deps, figs):
+    measured = [d for d in deps if any((d, m) in figs for m in metrics)]
+    if not measured:
+        return "Nothing was measured for this scenario."
+    parts = []
+    if len(measured) == 1:
+        parts.append(f"Only `{measured[0]}` was measured, so there is no deployment to compare "
+                     f"it with.")
+    else:
+        wins = winners(metrics, measured, figs)
+        tally = {}
+        for _, w, _, _ in wins:
+            if w:
+                tally[w] = tally.get(w, 0) + 1
+        if tally:
+            order = sorted(tally.items(), key=lambda x: -x[1])
+            parts.append("Wins per deployment (best figure of each metric): " +
+                         ", ".join(f"`{d}` {n} of {len(wins)}" for d, n in order) + ".")
+        details = [f"{m}: `{w}` by {mg} than `{r}`" for m, w, r, mg in wins if w]
+        if details:
+            parts.append("; ".join(details) + ".")
+    floor_ratios = []
+    for m in metrics:
+        for d in measured:
+            fl = floors_for(m, figs)
+            f = figs.get((d, m))
+            if fl and f and fl[0][1] and comparable(f.unit):
+                r = ratio(f.median, fl[0][1].median)
+                if r:
+                    floor_ratios.append((r if not higher_is_better(f.unit) else 1 / r, d, m,
+                                         fl[0][0]))
+    if floor_ratios:
+        floor_ratios.sort()
+        best, worst = floor_ratios[0], floor_ratios[-1]
+        parts.append(f"Against the floors (cost relative to the baseline, lower is closer): "
+                     f"closest {fmt_ratio(best[0])} ({best[1]}, {best[2]} vs {best[3]}), "
+                     f"farthest {fmt_ratio(worst[0])} ({worst[1]}, {worst[2]} vs {worst[3]}).")
+    return " ".join(parts)
+
+
+def scenario_table(metrics, deps, figs):
+    floor_labels = []
+    for m in metrics:
+        for label, _ in floors_for(m, figs):
+            if label not in floor_labels:
+                floor_labels.append(label)
+    header = ["metric", "unit"] + [f"`{d}`" for d in deps] + [f"floor: {l}" for l in floor_labels]
+    # Ratio columns only for the deployments this scenario measured.
+    measured = [d for d in deps if any((d, m) in figs for m in metrics)]
+    if "mono" in measured and len(measured) > 1:
+        header += [f"`{d}` ÷ mono" for d in measured if d != "mono"]
+    if floor_labels:
+        header += [f"`{d}` ÷ {floor_labels[0]}" for d in measured]
+    rows = []
+    for m in metrics:
+        unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), "")
+        row = [m, unit] + [cell(figs.get((d, m))) for d in deps]
+        fl = dict(floors_for(m, figs))
+        row += [cell(fl.get(l)) if l in fl else "–" for l in floor_labels]
+        if "mono" in measured and len(measured) > 1:
+            mono = figs.get(("mono", m))
+            for d in measured:
+                if d != "mono":
+                    f = figs.get((d, m))
+                    row.append(fmt_ratio(ratio(f.median, mono.median)) if f and mono else "–")
+        if floor_labels:
+            base = fl.get(floor_labels[0])
+            for d in measured:
+                f = figs.get((d, m))
+                row.append(fmt_ratio(ratio(f.median, base.median)) if f and base else "–")
+        rows.append(row)
+    return md_table(header, rows)
+
+
+def headline_table(deps, figs):
+    rows = []
+    for m in HEADLINE:
+        unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), None)
+        if unit is None:
+            continue
+        fl = floors_for(m, figs)
+        floor = next((f"{fmt(f.median)} ({l})" for l, f in fl if f), "–")
+        rows.append([m, unit] + [cell(figs.get((d, m))) for d in deps] + [floor])
+    if not rows:
+        return "(no figures measured)"
+    return md_table(["metric", "unit"] + [f"`{d}`" for d in deps] + ["floor"], rows)
+
+
+def machine_lines(docs):
+    lines = []
+    for d in docs:
+        m, b, o = d.get("machine") or {}, d.get("build") or {}, d.get("options") or {}
+        rev = str(b.get("git_revision", "unknown"))[:12] + (" (dirty)" if b.get("git_dirty") else "")
+        lines.append(
+            f"- `{d['_file']}`: started {d.get('started_at', '?')}, "
+            f"{'quick' if o.get('quick') else 'full'} run, repeat {o.get('repeat', 1)}; "
+            f"machine {m.get('hostname', '?')} ({m.get('cpu_model', '?')}, {m.get('cores', '?')} "
+            f"cores, {m.get('arch', '?')}), kernel {m.get('kernel', '?')}; "
+            f"{b.get('compiler', '?')}, {b.get('build_type', '?')} build, revision {rev}")
+    return lines
+
+
+def baseline_table(figs):
+    rows = [[m, f.unit, cell(f)] for (d, m), f in sorted(figs.items()) if d == "baseline"]
+    return md_table(["baseline", "unit", "value"], rows) if rows else None
+
+
+def render_markdown(docs, figs, deps):
+    out = ["# Seams bench report", ""]
+    out += machine_lines(docs) + [""]
+    out += ["Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
+            "run was repeated. `÷ mono` and `÷ floor` are ratios of medians (for throughput a "
+            "ratio above 1 is better, for every other unit below 1 is better). "
+            f"\"{NOT_MEASURED}\" means the deployment or scenario did not run.", ""]
+    notes = run_notes(docs)
+    if notes:
+        out += ["Runs that did not complete:", ""]
+        for dep in sorted(notes):
+            for n in sorted(notes[dep]):
+                out.append(f"- `{dep}`: {n}")
+        out.append("")
+    out += ["## Headline", "", headline_table(deps, figs), ""]
+    for key, title, prefixes in SCENARIOS:
+        metrics = scenario_metrics(figs, prefixes)
+        out += [f"## {title}", ""]
+        if not metrics:
+            out += [f"{NOT_MEASURED.capitalize()} in these runs.", ""]
+            continue
+        out += [scenario_table(metrics, deps, figs), "",
+                "**What this means.** " + meaning(title, metrics, deps, figs), ""]
+    out += ["## Baselines (floors)", ""]
+    bt = baseline_table(figs)
+    out += [bt if bt else f"{NOT_MEASURED.capitalize()} in these runs.", ""]
+    return "\n".join(out)
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+def runs_by_dep(docs):
+    runs = {}
+    for d in docs:
+        for r in d.get("runs") or []:
+            if isinstance(r, dict) and "skipped" not in r and r.get("deployment"):
+                runs.setdefault(r["deployment"], []).append(r)
+    return runs
+
+
+def first(runs, dep, *path):
+    for r in runs.get(dep, []):
+        v = dig(r, *path)
+        if v is not None:
+            return v
+    return None
+
+
+def cdf_points(hist):
+    buckets = dig(hist, "buckets") or []
+    total = sum(b[2] for b in buckets if isinstance(b, list) and len(b) == 3)
+    pts, acc = [], 0
+    for b in buckets:
+        if isinstance(b, list) and len(b) == 3 and b[2] > 0:
+            acc += b[2]
+            pts.append((max(b[1], 1) / 1000.0, acc / total))
+    return pts
+
+
+def gp_quote(s):
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Charts:
+    """Writes gnuplot data and scripts under a temporary directory and renders SVG strings."""
+
+    def __init__(self, tmp):
+        self.tmp, self.n = tmp, 0
+        self.gnuplot = shutil.which("gnuplot")
+
+    def render(self, script_body, datasets, width=760, height=380):
+        """datasets: {name: [rows]}; the script refers to them as '$name.dat' files."""
+        if not self.gnuplot:
+            return None
+        self.n += 1
+        base = os.path.join(self.tmp, f"c{self.n}")
+        for name, rows in datasets.items():
+            with open(f"{base}-{name}.dat", "w") as fh:
+                for row in rows:
+                    fh.write(" ".join(gp_quote(x) if isinstance(x, str) else repr(x)
+                                      for x in row) + "\n")
+        script = (f"set terminal svg size {width},{height} font 'sans,10' background '#ffffff'\n"
+                  f"set output '{base}.svg'\nset grid\nset key outside right top\n" +
+                  script_body.replace("$DAT(", f"'{base}-").replace(".dat)", ".dat'") + "\n")
+        with open(base + ".gp", "w") as fh:
+            fh.write(script)
+        p = subprocess.run([self.gnuplot, base + ".gp"], capture_output=True, text=True)
+        if p.returncode != 0 or not os.path.exists(base + ".svg"):
+            print(f"seam-report: gnuplot failed: {p.stderr.strip()}", file=sys.stderr)
+            return None
+        with open(base + ".svg") as fh:
+            svg = fh.read()
+        svg = svg[svg.find("<svg"):]
+        # Inline SVGs share one id space: give each chart's ids a prefix of its own.
+        prefix = f"c{self.n}_"
+        for ident in set(re.findall(r"id=['\"]([^'\"]+)['\"]", svg)):
+            svg = re.sub(r"(id=['\"]|#)" + re.escape(ident) + r"(?=['\")])",
+                         lambda m: m.group(1) + prefix + ident, svg)
+        return svg
+
+
+def plot_lines(series):
+    return ", ".join(series)
+
+
+def latency_cdf_charts(ch, runs, deps, docs):
+    out = []
+    ops = []
+    for dep in deps:
+        for kind, path in (("http", ("http", "closed_loop")), ("fuse", ("fuse", "ops"))):
+            for op, levels in (first(runs, dep, *path) or {}).items():
+                for level in (levels or {}):
+                    if (kind, op, level) not in ops:
+                        ops.append((kind, op, level))
+    baselines = [b for d in docs for b in (d.get("baselines") or []) if isinstance(b, dict)]
+    for kind, op, level in ops:
+        data, series = {}, []
+        for i, dep in enumerate(deps):
+            path = ("http", "closed_loop", op, level) if kind == "http" else ("fuse", "ops", op, level)
+            pts = cdf_points(dig(first(runs, dep, *path), "histogram_ns"))
+            if pts:
+                data[f"d{i}"] = pts
+                series.append(f"$DAT(d{i}.dat) using 1:2 with steps lw 2 title {gp_quote(dep)}")
+        floors = []
+        if kind == "fuse":
+            floors = [("direct", ("direct", op, level)), ("peer FUSE", ("passthrough_ll", op, level))]
+        elif op.startswith("get_"):
+            floors = [("nginx", ("nginx", "get_4k", level))]
+        for j, (label, path) in enumerate(floors):
+            b = next((dig(x, *path) for x in baselines if dig(x, *path)), None)
+            pts = cdf_points(dig(b, "histogram_ns"))
+            if pts:
+                data[f"b{j}"] = pts
+                series.append(f"$DAT(b{j}.dat) using 1:2 with steps lw 1 dt 2 "
+                              f"title {gp_quote('floor: ' + label)}")
+        if not series:
+            continue
+        svg = ch.render(
+            f"set title {gp_quote(f'{kind} {op} {level}: latency CDF')}\n"
+            "set logscale x\nset xlabel 'latency (us, log scale)'\nset ylabel 'fraction of "
+            "requests at or below'\nset yrange [0:1.02]\nplot " + plot_lines(series), data)
+        out.append((f"{kind} {op} ({level}): latency CDF", svg))
+    return out
+
+
+def sweep_charts(ch, runs, deps):
+    out = []
+    ops = []
+    for dep in deps:
+        for op in (first(runs, dep, "http", "open_loop") or {}):
+            if op not in ops:
+                ops.append(op)
+    for op in ops:
+        data, series = {}, []
+        for i, dep in enumerate(deps):
+            pts = []
+            for p in dig(first(runs, dep, "http", "open_loop", op), "points") or []:
+                x = num(p.get("achieved_rate"))
+                p50, p99 = dig(p, "latency", "p50"), dig(p, "latency", "p99")
+                if x is not None and num(p50) and num(p99):
+                    pts.append((x, num(p50), num(p99)))
+            if pts:
+                data[f"d{i}"] = sorted(pts)
+                series.append(f"$DAT(d{i}.dat) using 1:3 with linespoints lw 2 "
+                              f"title {gp_quote(dep + ' p99')}")
+                series.append(f"$DAT(d{i}.dat) using 1:2 with linespoints dt 2 "
+                              f"title {gp_quote(dep + ' p50')}")
+        if not series:
+            continue
+        svg = ch.render(
+            f"set title {gp_quote(f'http {op}: open-loop rate sweep')}\n"
+            "set logscale y\nset xlabel 'achieved rate (req/s)'\nset ylabel 'latency from the "
+            "scheduled send (us, log scale)'\nplot " + plot_lines(series), data)
+        out.append((f"http {op}: throughput vs latency (open loop)", svg))
+    return out
+
+
+def startup_chart(ch, runs, deps):
+    rows, labels, y = [], [], 0
+    for dep in deps:
+        tl = first(runs, dep, "startup", "timeline") or []
+        marks = []
+        for e in tl if isinstance(tl, list) else []:
+            ms = num(e.get("ms"))
+            if ms is None:
+                continue
+            fields = e.get("fields") or {}
+            who = fields.get("SEAMS_DAEMON") or fields.get("STATUS") or f"pid {e.get('pid', '?')}"
+            what = "READY" if fields.get("READY") == "1" else ",".join(sorted(fields)) or "notify"
+            marks.append((f"{dep}: {who} ({what})", ms))
+        for name, key in (("first HTTP GET", "first_http_get"), ("first FUSE stat", "first_fuse_stat")):
+            ms = num(dig(first(runs, dep, "startup", key), "median"))
+            if ms is not None:
+                marks.append((f"{dep}: {name} (median)", ms))
+        for label, ms in marks:
+            rows.append((ms / 2, y, ms / 2, 0.35, len(labels) % 8 + 1))
+            labels.append((y, label))
+            y += 1
+    if not rows:
+        return []
+    tics = ", ".join(f"{gp_quote(l)} {i}" for i, l in labels)
+    svg = ch.render(
+        "set title 'startup timeline: spawn to each notification (one bar per process/event)'\n"
+        f"set ytics ({tics})\nset yrange [-1:{y}]\nset xlabel 'ms after spawn'\nunset key\n"
+        "set style fill solid 0.6\nset xrange [0:*]\n"
+        "plot $DAT(t.dat) using 1:2:3:4:5 with boxxyerror lc variable",
+        {"t": rows}, height=max(200, 60 + 26 * y), width=900)
+    return [("startup timeline per deployment", svg)]
+
+
+DRIFT = [("visibility_lag_http_to_fuse", "visibility lag HTTP → FUSE"),
+         ("visibility_lag_fuse_to_http", "visibility lag FUSE → HTTP"),
+         ("revocation_lag_http", "revocation lag HTTP"),
+         ("revocation_lag_fuse", "revocation lag FUSE"),
+         ("logout_lag_http", "logout lag HTTP")]
+
+
+def drift_charts(ch, runs, deps):
+    out = []
+    for key, title in DRIFT:
+        data, series = {}, []
+        for i, dep in enumerate(deps):
+            samples = []
+            for r in runs.get(dep, []):
+                samples += [float(s) for s in (dig(r, "drift", key, "samples_ms") or [])
+                            if num(s) is not None]
+            if samples:
+                samples.sort()
+                n = len(samples)
+                data[f"d{i}"] = [(max(s, 1e-4), (k + 1) / n) for k, s in enumerate(samples)]
+                series.append(f"$DAT(d{i}.dat) using 1:2 with steps lw 2 "
+                              f"title {gp_quote(f'{dep} (n={n})')}")
+        if not series:
+            continue
+        svg = ch.render(
+            f"set title {gp_quote(title + ': distribution over trials')}\nset logscale x\n"
+            "set xlabel 'lag (ms, log scale; 0 drawn at 1e-4)'\nset ylabel 'fraction of trials "
+            "at or below'\nset yrange [0:1.02]\nplot " + plot_lines(series), data)
+        out.append((title, svg))
+    return out
+
+
+def memory_chart(ch, runs, deps):
+    rows = []
+    for dep in deps:
+        vals = [num(first(runs, dep, "memory", *p)) for p in
+                (("after_warmup", "pss"), ("under_load", "pss"), ("under_load", "uss"),
+                 ("under_load", "rss"))]
+        if any(v is not None for v in vals):
+            rows.append([dep] + [v if v is not None else 0 for v in vals])
+    if not rows:
+        return []
+    svg = ch.render(
+        "set title 'memory of the whole deployment (all its processes)'\n"
+        "set style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.7 border -1\nset ylabel 'MiB'\nset yrange [0:*]\n"
+        "set xtics rotate by -20\n"
+        "plot $DAT(m.dat) using 2:xtic(1) title 'PSS after warm-up', '' using 3 title 'PSS under "
+        "load', '' using 4 title 'USS under load', '' using 5 title 'RSS under load'",
+        {"m": rows})
+    return [("memory per deployment", svg)]
+
+
+def fault_charts(ch, runs, deps):
+    out = []
+    for dep in deps:
+        rows = []
+        for kind in ("soft", "hard"):
+            for f in first(runs, dep, "fault", kind) or []:
+                if not isinstance(f, dict):
+                    continue
+                who = f.get("service") or f.get("host") or f.get("daemon") or "?"
+                for path in ("http", "fuse"):
+                    p = f.get(path)
+                    if not isinstance(p, dict):
+                        continue
+                    req, failed = num(p.get("requests")) or 0, num(p.get("failed")) or 0
+                    slow = num(p.get("slow")) or 0
+                    rec = num(p.get("recovery"))
+                    rows.append([f"{kind} {who} / {path}", max(req - failed - slow, 0), slow,
+                                 failed, rec if rec is not None else 0])
+        if not rows:
+            continue
+        svg = ch.render(
+            f"set title {gp_quote(dep + ': requests during each injected fault (errors in red)')}\n"
+            "set style data histograms\nset style histogram rowstacked\nset boxwidth 0.7\n"
+            "set style fill solid 0.7 border -1\nset ylabel 'requests in the fault window'\n"
+            "set y2label 'recovery (ms)'\nset y2tics\nset ytics nomirror\nset yrange [0:*]\n"
+            "set y2range [0:*]\nset xtics rotate by -30\n"
+            "plot $DAT(f.dat) using 2:xtic(1) lc rgb '#4c9a2a' title 'served', '' using 3 "
+            "lc rgb '#e0a030' title 'slow', '' using 4 lc rgb '#d62728' title 'failed', "
+            "'' using 0:5 axes x1y2 with points pt 7 ps 1.2 lc rgb 'black' title 'recovery (ms)'",
+            {"f": rows}, width=900, height=420)
+        out.append((f"{dep}: fault outcomes", svg))
+    return out
+
+
+def render_html(docs, figs, deps, md_text, with_charts=True):
+    sections = []
+    if with_charts:
+        runs = runs_by_dep(docs)
+        with tempfile.TemporaryDirectory(prefix="seam-report-") as tmp:
+            ch = Charts(tmp)
+            groups = [
+                ("Latency CDFs (closed loop, per operation)", latency_cdf_charts(ch, runs, deps, docs)),
+                ("Throughput vs latency (open-loop rate sweep)", sweep_charts(ch, runs, deps)),
+                ("Startup timeline", startup_chart(ch, runs, deps)),
+                ("Visibility and revocation lag", drift_charts(ch, runs, deps)),
+                ("Memory", memory_chart(ch, runs, deps)),
+                ("Fault recovery", fault_charts(ch, runs, deps)),
+            ]
+            for title, charts in groups:
+                body = [f"<h2>{html.escape(title)}</h2>"]
+                drawn = [(t, s) for t, s in charts if s]
+                if not drawn:
+                    body.append(f"<p class='nm'>{NOT_MEASURED} in these runs.</p>")
+                for t, svg in drawn:
+                    body.append(f"<figure class='chart'><figcaption>{html.escape(t)}</figcaption>"
+                                f"{svg}</figure>")
+                sections.append("\n".join(body))
+    tables = md_to_html(md_text)
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            "<title>Seams bench report</title><style>"
+            "body{font-family:sans-serif;margin:2em;max-width:1400px}"
+            "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
+            "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+            "td:first-child,th:first-child{text-align:left}th{background:#f0f0f0}"
+            "figure.chart svg{max-width:100%;height:auto}figcaption{font-weight:bold}"
+            ".nm{color:#888}</style></head><body>\n" + tables + "\n" + "\n".join(sections) +
+            "\n</body></html>\n")
+
+
+def md_inline(s):
+    s = html.escape(s)
+    s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+
+
+def md_to_html(md):
+    """The small Markdown subset render_markdown writes: headings, lists, tables, paragraphs."""
+    out, lines, i = [], md.split("\n"), 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{md_inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("| "):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(lines[i])
+                i += 1
+            cells = [[c.strip() for c in r.strip().strip("|").split(" | ")] for r in rows]
+            out.append("<table><tr>" + "".join(f"<th>{md_inline(c)}</th>" for c in cells[0]) +
+                       "</tr>" + "".join("<tr>" + "".join(f"<td>{md_inline(c)}</td>" for c in r) +
+                                         "</tr>" for r in cells[2:]) + "</table>")
+            continue
+        elif line.startswith("- "):
+            out.append("<ul>")
+            while i < len(lines) and lines[i].startswith("- "):
+                out.append(f"<li>{md_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("</ul>")
+            continue
+        elif line.strip():
+            out.append(f"<p>{md_inline(line)}</p>")
+        i += 1
+    return "\n".join(out)
+
+
+def report_command(args):
+    docs = load_docs(args.inputs)
+    if not docs:
+        print("seam-report: no seam-bench JSON found in " + " ".join(args.inputs), file=sys.stderr)
+        return 2
+    figs = summary_figures(docs)
+    deps = deployments_of(docs, figs)
+    out = args.out or (args.inputs[0] if os.path.isdir(args.inputs[0]) else
+                       os.path.dirname(os.path.abspath(args.inputs[0])))
+    os.makedirs(out, exist_ok=True)
+    md = render_markdown(docs, figs, deps)
+    head = headline_table(deps, figs)
+    with open(os.path.join(out, "report.md"), "w") as fh:
+        fh.write(md)
+    with open(os.path.join(out, "headline.md"), "w") as fh:
+        fh.write(head + "\n")
+    with open(os.path.join(out, "report.html"), "w") as fh:
+        fh.write(render_html(docs, figs, deps, md, with_charts=not args.no_charts))
+    if not args.quiet:
+        print(head)
+        print(f"\nseam-report: wrote {out}/report.md, {out}/report.html")
+    return 0
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+def compare_command(args):
+    base_docs, new_docs = load_docs([args.base]), load_docs([args.new])
+    if not base_docs or not new_docs:
+        print("seam-report compare: no seam-bench JSON in BASE or NEW", file=sys.stderr)
+        return 2
+    # A directory means its newest document.
+    base, new = summary_figures(base_docs[-1:]), summary_figures(new_docs[-1:])
+    threshold = args.threshold
+    flagged, regressions = [], 0
+    for key in sorted(set(base) | set(new)):
+        b, n = base.get(key), new.get(key)
+        if b is None or n is None:
+            flagged.append((key, "only in " + ("NEW" if b is None else "BASE"), "", "", "", ""))
+            continue
+        if not comparable(b.unit):
+            continue
+        if b.median == 0:
+            change = 0.0 if n.median == 0 else math.inf
+        else:
+            change = (n.median - b.median) / abs(b.median) * 100
+        worse = change < 0 if higher_is_better(b.unit) else change > 0
+        if b.has_ci() or n.has_ci():
+            moved = n.low > b.high or n.high < b.low
+            basis = "95% CIs do not overlap" if moved else ""
+        else:
+            moved = abs(change) > threshold
+            basis = f"beyond ±{threshold:g}% (no CI)" if moved else ""
+        if not moved:
+            continue
+        if worse and abs(change) > threshold:
+            verdict = "REGRESSION"
+            regressions += 1
+        elif worse:
+            verdict = "worse (within threshold)"
+        else:
+            verdict = "better"
+        flagged.append((key, verdict, f"{fmt(b.median)} {b.unit}", f"{fmt(n.median)} {n.unit}",
+                        f"{change:+.1f}%", basis))
+    rows = [[f"`{d}`", m, v, bm, nm, c, basis] for (d, m), v, bm, nm, c, basis in flagged]
+    if rows:
+        print(md_table(["deployment", "metric", "verdict", "base", "new", "change", "why flagged"],
+                       rows))
+    else:
+        print("No figure moved beyond its noise.")
+    print(f"\n{len([r for r in flagged if r[1] not in ('',)])} figure(s) flagged, "
+          f"{regressions} regression(s) past {threshold:g}%.")
+    return 1 if regressions else 0
+
+
+def main(argv):
+    if argv and argv[0] == "compare":
+        p = argparse.ArgumentParser(prog="seam-report compare",
+                                    description="flag figures that moved beyond their noise")
+        p.add_argument("base", help="BASE.json (or a directory: its newest seam-bench JSON)")
+        p.add_argument("new", help="NEW.json (or a directory)")
+        p.add_argument("--threshold", type=float, default=10.0,
+                       help="percent: a worse move past it is a regression (exit 1); also the "
+                            "noise bound for figures without a confidence interval (default 10)")
+        return compare_command(p.parse_args(argv[1:]))
+    p = argparse.ArgumentParser(
+        prog="seam-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("inputs", nargs="+", metavar="DIR|FILE", help="seam-bench JSON, or folders of it")
+    p.add_argument("--out", help="output folder (default: the first DIR)")
+    p.add_argument("--no-charts", action="store_true", help="skip gnuplot (tables only)")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    return report_command(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

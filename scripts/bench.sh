@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The README's main command: installs dependencies, builds the release preset, runs seam-bench on
+# mono and every split deployment that is built (the bench skips, and says so, what is not), and
+# writes the JSON, report.md and report.html; prints the headline table at the end.
+#   scripts/bench.sh              quick run (seam-bench run --quick), into results/latest/
+#   scripts/bench.sh --full       the long matrix (2 s measurements, 5 starts, 20 drift trials, 3 repeats)
+#   scripts/bench.sh --out DIR    write into DIR instead (CI uses results/ci)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+full=0
+out=results/latest
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) full=1 ;;
+    --out) [ $# -ge 2 ] || { echo "bench.sh: --out needs a folder" >&2; exit 2; }; out=$2; shift ;;
+    --out=*) out=${1#--out=} ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+scripts/deps.sh
+echo "== release: configure and build"
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)"
+
+B=build/release
+mkdir -p "$out"
+# A fresh folder per run: the report reads every seam-bench-*.json it finds there.
+rm -f "$out"/seam-bench-*.json "$out"/report.md "$out"/report.html "$out"/headline.md
+if [ "$full" = 1 ]; then
+  mode=(--repeat 3)
+else
+  mode=(--quick)
+fi
+echo "== seam-bench run ${mode[*]} (output: $out)"
+"$B/bench/seam-bench/seam-bench" run "${mode[@]}" --bin-dir "$PWD/$B" --out "$out"
+
+echo "== seam-report"
+python3 bench/report/seam-report.py "$out" --out "$out" --quiet
+echo
+echo "Headline ($out/report.md, charts in $out/report.html):"
+echo
+cat "$out/headline.md"
