@@ -5,7 +5,15 @@
 #
 #   tests/core/fuse/bench/bench_vs_passthrough.sh BUILD_DIR [iterations] [rounds]
 # Needs root and /dev/fuse. Prints each round and the median p50 ratios (seams / passthrough_ll).
+# CACHE=off compares the uncached round trip instead: timeouts 0 and no page cache kept for
+# seams, cache=never (timeout 0, direct I/O) for passthrough_ll.
 set -eu
+CACHE=${CACHE:-on}
+if [ "$CACHE" = off ]; then
+  SEAMS_ARGS="0 0 0 4 2"; PT_OPTS="cache=never"
+else
+  SEAMS_ARGS="1 1 1 4 2"; PT_OPTS="cache=always,timeout=1"
+fi
 BUILD=$(realpath "$1")
 N=${2:-20000}
 ROUNDS=${3:-3}
@@ -26,16 +34,17 @@ gcc -O2 -Wall /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
 mkdir "$WORK/data" "$WORK/mnt_seams" "$WORK/mnt_pt"
 head -c 4096 /dev/urandom > "$WORK/data/file4k"
 
-"$BUILD/tests/core/fuse/fuse_serve" "$WORK/data" "$WORK/mnt_seams" 1 1 1 4 2 > "$WORK/serve.log" &
+# shellcheck disable=SC2086
+"$BUILD/tests/core/fuse/fuse_serve" "$WORK/data" "$WORK/mnt_seams" $SEAMS_ARGS > "$WORK/serve.log" &
 SERVE_PID=$!
-"$WORK/passthrough_ll" -f -o source="$WORK/data",cache=always,timeout=1 "$WORK/mnt_pt" &
+"$WORK/passthrough_ll" -f -o source="$WORK/data",$PT_OPTS "$WORK/mnt_pt" &
 PT_PID=$!
 for i in $(seq 100); do
   if grep -q ready "$WORK/serve.log" && stat "$WORK/mnt_pt/file4k" >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
 
-echo "kernel $(uname -r), $(nproc) cpus, $N iterations per round"
+echo "kernel $(uname -r), $(nproc) cpus, load $(cut -d' ' -f1 /proc/loadavg), cache $CACHE, $N iterations per round"
 : > "$WORK/ratios"
 for r in $(seq "$ROUNDS"); do
   S=$("$BUILD/tests/core/fuse/fuse_latency" "$WORK/mnt_seams/file4k" "$N")
