@@ -102,8 +102,8 @@ Result<DatasetInfo> writeDataset(const std::string& vault_root, const DatasetOpt
   DatasetInfo info;
   std::mt19937_64 rng(o.seed);
   std::error_code ec;
-  for (const char* d :
-       {"/bench/hot", "/bench/cold", "/bench/big", "/bench/data", "/bench/shared", "/bench/wr", "/bench/rev"}) {
+  for (const char* d : {"/bench/hot", "/bench/cold", "/bench/big", "/bench/data", "/bench/shared",
+                        "/bench/wr", "/bench/rev"}) {
     fs::create_directories(vault_root + d, ec);
     if (ec) return Status(Errc::io_error, "mkdir " + vault_root + d + ": " + ec.message());
   }

@@ -50,9 +50,10 @@ std::string Binaries::seamctl() const {
   return dir + "/core/control/seamctl";
 }
 std::string Binaries::seamSplit() const {
-  return dir + "/split/seam-split";
+  // The split executables land together in split/bin/ (seam-split finds its daemons beside it).
+  const std::string in_bin = dir + "/split/bin/seam-split";
+  return ::access(in_bin.c_str(), X_OK) == 0 ? in_bin : dir + "/split/seam-split";
 }
-
 std::uint16_t freePort() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};

@@ -641,7 +641,10 @@ nlohmann::json runFault(Context& c) {
   std::map<long, std::string> hosts;
   for (const auto& svc : services) {
     long pid = svc.value("pid", 0L);
-    if (pid > 0 && svc.value("name", "") != "control") hosts.emplace(pid, svc.value("name", ""));
+    // Not the launcher itself (its control row): nothing outside the bench would restart it.
+    if (pid > 0 && pid != c.dep.pid() && svc.value("name", "") != "control") {
+      hosts.emplace(pid, svc.value("name", ""));
+    }
   }
   const bool mono = c.dep.variant().launcher == "seamd";
   if (mono) hosts = {{c.dep.pid(), "seamd (every service)"}};

@@ -109,8 +109,8 @@ nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, S
   const std::uint16_t port = freePort();
   {
     std::ofstream conf(dir + "/nginx.conf");
-    conf << "daemon off;\nuser root;\nworker_processes 2;\npid " << dir << "/nginx.pid;\nerror_log " << dir
-         << "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n"
+    conf << "daemon off;\nuser root;\nworker_processes 2;\npid " << dir << "/nginx.pid;\nerror_log "
+         << dir << "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n"
          << "  client_body_temp_path " << dir << "/tmp;\n  proxy_temp_path " << dir << "/tmp;\n"
          << "  fastcgi_temp_path " << dir << "/tmp;\n  uwsgi_temp_path " << dir << "/tmp;\n"
          << "  scgi_temp_path " << dir << "/tmp;\n  keepalive_requests 1000000;\n"
@@ -158,6 +158,10 @@ nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, S
     progress("baseline nginx: wrk cross-check");
     out["wrk_crosscheck"] = wrkCrossCheck("127.0.0.1", port, "", "/v1/files" + hotPath(0),
                                           s.connections, s.quick ? 1.0 : 3.0, s.scratch, s.seed);
+    if (out["wrk_crosscheck"].contains("p50_ratio_ours_over_wrk")) {
+      summary.add("baseline", "wrk check (nginx): ours/wrk p50",
+                  out["wrk_crosscheck"]["p50_ratio_ours_over_wrk"].get<double>(), "ratio");
+    }
     out["config"] = "nginx worker_processes 2, access_log off, alias of the vault root";
   }
   (void)child->signal(SIGQUIT);

@@ -80,7 +80,8 @@ TEST(SeamBenchQuick, WritesAJsonDocumentOfTheDocumentedShape) {
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string out = tmpl;
   std::string deployments = "mono";
-  const bool split_built = ::access(SEAMS_BUILD_DIR "/split/seam-split", X_OK) == 0;
+  const bool split_built = ::access(SEAMS_BUILD_DIR "/split/bin/seam-split", X_OK) == 0 ||
+                           ::access(SEAMS_BUILD_DIR "/split/seam-split", X_OK) == 0;
   if (split_built) deployments += ",split/capnp/push";
   const std::string cmd = std::string(SEAMS_SEAM_BENCH_PATH) +
                           " run --quick --files 20 --deployments " + deployments + " --out " + out +
