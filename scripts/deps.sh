@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev libsystemd-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests, bench and baselines
   curl nginx-light wrk hyperfine linux-perf valgrind gnuplot-nox attr procps psmisc python3
+  chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

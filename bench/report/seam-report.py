@@ -200,7 +200,7 @@ def fmt(x):
         return f"{x:.0f}"
     if a >= 10:
         return f"{x:.1f}"
-    if a >= 0.01:
+    if a >= 1:
         return f"{x:.2f}"
     return f"{x:.2g}"
 
@@ -217,9 +217,16 @@ def ratio(a, b):
     return a / b
 
 
-def cell(fig):
+def never_recovered(metric, fig):
+    # The bench records -1 ms when a path had not recovered by the end of the fault window.
+    return fig is not None and "recovery" in metric and fig.median < 0
+
+
+def cell(fig, metric=""):
     if fig is None:
         return NOT_MEASURED
+    if never_recovered(metric, fig):
+        return "no recovery in window"
     text = fmt(fig.median)
     if fig.has_ci():
         text += f" [{fmt(fig.low)}–{fmt(fig.high)}]"
@@ -259,7 +266,8 @@ def winners(metrics, deps, figs):
     """Per metric: (winner, runner-up, margin text) among measured deployments."""
     result = []
     for metric in metrics:
-        have = [(d, figs[(d, metric)]) for d in deps if (d, metric) in figs]
+        have = [(d, figs[(d, metric)]) for d in deps
+                if (d, metric) in figs and not never_recovered(metric, figs[(d, metric)])]
         if len(have) < 2 or not comparable(have[0][1].unit):
             continue
         hib = higher_is_better(have[0][1].unit)
@@ -335,7 +343,7 @@ def scenario_table(metrics, deps, figs):
     rows = []
     for m in metrics:
         unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), "")
-        row = [m, unit] + [cell(figs.get((d, m))) for d in deps]
+        row = [m, unit] + [cell(figs.get((d, m)), m) for d in deps]
         fl = dict(floors_for(m, figs))
         row += [cell(fl.get(l)) if l in fl else "–" for l in floor_labels]
         if "mono" in measured and len(measured) > 1:
@@ -343,7 +351,8 @@ def scenario_table(metrics, deps, figs):
             for d in measured:
                 if d != "mono":
                     f = figs.get((d, m))
-                    row.append(fmt_ratio(ratio(f.median, mono.median)) if f and mono else "–")
+                    usable = f and mono and not never_recovered(m, f) and not never_recovered(m, mono)
+                    row.append(fmt_ratio(ratio(f.median, mono.median)) if usable else "–")
         if floor_labels:
             base = fl.get(floor_labels[0])
             for d in measured:
@@ -361,7 +370,7 @@ def headline_table(deps, figs):
             continue
         fl = floors_for(m, figs)
         floor = next((f"{fmt(f.median)} ({l})" for l, f in fl if f), "–")
-        rows.append([m, unit] + [cell(figs.get((d, m))) for d in deps] + [floor])
+        rows.append([m, unit] + [cell(figs.get((d, m)), m) for d in deps] + [floor])
     if not rows:
         return "(no figures measured)"
     return md_table(["metric", "unit"] + [f"`{d}`" for d in deps] + ["floor"], rows)
@@ -374,7 +383,8 @@ def machine_lines(docs):
         rev = str(b.get("git_revision", "unknown"))[:12] + (" (dirty)" if b.get("git_dirty") else "")
         lines.append(
             f"- `{d['_file']}`: started {d.get('started_at', '?')}, "
-            f"{'quick' if o.get('quick') else 'full'} run, repeat {o.get('repeat', 1)}; "
+            f"{ {True: 'quick', False: 'full'}.get(o.get('quick'), 'unknown-length')} run, "
+            f"repeat {o.get('repeat', 1)}; "
             f"machine {m.get('hostname', '?')} ({m.get('cpu_model', '?')}, {m.get('cores', '?')} "
             f"cores, {m.get('arch', '?')}), kernel {m.get('kernel', '?')}; "
             f"{b.get('compiler', '?')}, {b.get('build_type', '?')} build, revision {rev}")
@@ -467,7 +477,7 @@ class Charts:
                 for row in rows:
                     fh.write(" ".join(gp_quote(x) if isinstance(x, str) else repr(x)
                                       for x in row) + "\n")
-        script = (f"set terminal svg size {width},{height} font 'sans,10' background '#ffffff'\n"
+        script = (f"set terminal svg size {width},{height} noenhanced font 'sans,10' background '#ffffff'\n"
                   f"set output '{base}.svg'\nset grid\nset key outside right top\n" +
                   script_body.replace("$DAT(", f"'{base}-").replace(".dat)", ".dat'") + "\n")
         with open(base + ".gp", "w") as fh:
@@ -665,8 +675,9 @@ def fault_charts(ch, runs, deps):
                     req, failed = num(p.get("requests")) or 0, num(p.get("failed")) or 0
                     slow = num(p.get("slow")) or 0
                     rec = num(p.get("recovery"))
+                    # recovery < 0: the path had not recovered by the end of the window.
                     rows.append([f"{kind} {who} / {path}", max(req - failed - slow, 0), slow,
-                                 failed, rec if rec is not None else 0])
+                                 failed, rec if rec is not None and rec >= 0 else math.nan])
         if not rows:
             continue
         svg = ch.render(

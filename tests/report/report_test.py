@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Tests of seam-report (bench/report/seam-report.py) on hand-written fixture JSON.
+
+  report_test.py BUILD_DIR [unittest args, e.g. GoldenTest]
+
+GoldenTest:  the tables of report.md / headline.md equal the golden files in expected/.
+             (SEAMS_UPDATE_GOLDEN=1 rewrites them instead; review the diff before committing.)
+CompareTest: compare passes an unchanged run and flags a planted regression (exit 1).
+HtmlTest:    the page opened in headless Chromium renders every chart (non-empty inline SVG),
+             logs no console error, and leaves a screenshot in BUILD_DIR.
+Exit code 77 (CTest's SKIP_RETURN_CODE) when the machine lacks chromium or gnuplot.
+"""
+import copy
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "..", "bench", "report", "seam-report.py")
+FIXTURES = os.path.join(HERE, "fixtures")
+EXPECTED = os.path.join(HERE, "expected")
+BUILD_DIR = tempfile.gettempdir()
+SKIP = 77
+
+
+def seam_report(*args):
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+def fixture_doc():
+    (path,) = glob.glob(os.path.join(FIXTURES, "run", "seam-bench-*.json"))
+    with open(path) as fh:
+        return json.load(fh)
+
+
+class Scratch(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="seam-report-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class GoldenTest(Scratch):
+    def check_golden(self, out_dir, name, golden):
+        with open(os.path.join(out_dir, name)) as fh:
+            actual = fh.read()
+        path = os.path.join(EXPECTED, golden)
+        if os.environ.get("SEAMS_UPDATE_GOLDEN") == "1":
+            with open(path, "w") as fh:
+                fh.write(actual)
+        with open(path) as fh:
+            self.assertEqual(fh.read(), actual, f"{name} differs from {path}")
+
+    def test_the_fixture_run_produces_the_golden_tables(self):
+        p = seam_report(os.path.join(FIXTURES, "run"), "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.check_golden(self.tmp, "report.md", "run.report.md")
+        self.check_golden(self.tmp, "headline.md", "run.headline.md")
+
+    def test_missing_scenarios_and_deployments_become_not_measured_cells(self):
+        p = seam_report(os.path.join(FIXTURES, "partial"), "--out", self.tmp, "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.check_golden(self.tmp, "report.md", "partial.report.md")
+
+    def test_two_folders_are_read_together(self):
+        p = seam_report(os.path.join(FIXTURES, "run"), os.path.join(FIXTURES, "partial"),
+                        "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.tmp, "report.md")) as fh:
+            md = fh.read()
+        self.assertIn("seam-bench-2026-11-26T12-00-00Z.json", md)
+        self.assertIn("seam-bench-2026-11-26T13-00-00Z.json", md)
+
+    def test_no_json_is_a_usage_error(self):
+        p = seam_report(self.tmp, "--out", self.tmp)
+        self.assertEqual(p.returncode, 2)
+
+
+class CompareTest(Scratch):
+    def write(self, name, doc):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+        return path
+
+    def planted(self, metric, factor, ci=None):
+        doc = copy.deepcopy(fixture_doc())
+        for s in doc["summary"]:
+            if s["deployment"] == "mono" and s["metric"] == metric:
+                s["values"] = [v * factor for v in s["values"]]
+                s["median"] *= factor
+                s["ci95_low"], s["ci95_high"] = ci or (s["ci95_low"] * factor,
+                                                       s["ci95_high"] * factor)
+        return doc
+
+    def test_an_unchanged_run_passes(self):
+        base = self.write("base.json", fixture_doc())
+        new = self.write("new.json", fixture_doc())
+        p = seam_report("compare", base, new)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("No figure moved beyond its noise", p.stdout)
+
+    def test_a_planted_latency_regression_fails_and_is_named(self):
+        base = self.write("base.json", fixture_doc())
+        new = self.write("new.json", self.planted("http get_cached c1 p50", 1.5))
+        p = seam_report("compare", base, new, "--threshold", "10")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        line = next(l for l in p.stdout.splitlines() if "http get_cached c1 p50" in l)
+        self.assertIn("REGRESSION", line)
+        self.assertIn("+50.0%", line)
+
+    def test_a_throughput_drop_is_a_regression_and_a_rise_is_not(self):
+        base = self.write("base.json", fixture_doc())
+        drop = self.write("drop.json", self.planted("fuse stat t4 throughput", 0.5))
+        rise = self.write("rise.json", self.planted("fuse stat t4 throughput", 2.0))
+        self.assertEqual(seam_report("compare", base, drop).returncode, 1)
+        p = seam_report("compare", base, rise)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("better", p.stdout)
+
+    def test_a_move_inside_the_threshold_is_flagged_but_passes(self):
+        base = self.write("base.json", fixture_doc())
+        new = self.write("new.json", self.planted("http get_cached c1 p50", 1.05))
+        p = seam_report("compare", base, new, "--threshold", "3")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        p = seam_report("compare", base, new, "--threshold", "10")
+        self.assertEqual(p.returncode, 0, p.stdout)
+
+    def test_overlapping_confidence_intervals_are_noise_not_a_move(self):
+        # startup has two samples in the fixture: a CI of [450, 495] ms. A new median of 470 ms
+        # with an overlapping CI is within the measured noise, whatever the threshold says.
+        doc = fixture_doc()
+        for s in doc["summary"]:
+            if s["deployment"] == "mono" and s["metric"] == "startup spawn->READY=1":
+                s["median"], s["ci95_low"], s["ci95_high"] = 470.0, 460.0, 520.0
+                s["values"] = [460.0, 520.0]
+        base = self.write("base.json", fixture_doc())
+        new = self.write("new.json", doc)
+        p = seam_report("compare", base, new, "--threshold", "1")
+        self.assertEqual(p.returncode, 0, p.stdout)
+
+
+class HtmlTest(Scratch):
+    def test_every_chart_renders_in_headless_chromium(self):
+        chromium = shutil.which("chromium") or "/usr/bin/chromium"
+        if not os.path.exists(chromium) or not shutil.which("gnuplot"):
+            print("skipped: chromium or gnuplot is not installed (scripts/deps.sh installs both)")
+            sys.exit(SKIP)
+        p = seam_report(os.path.join(FIXTURES, "run"), "--out", self.tmp, "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        page = os.path.join(self.tmp, "report.html")
+        with open(page) as fh:
+            source = fh.read()
+        self.assertNotRegex(source, r"(src|href)=['\"]https?:", "the page must need no network")
+        figures = source.count("<figure class='chart'>")
+        # The fixture has data for every chart kind: 4 CDFs (2 HTTP, 2 FUSE levels), 1 sweep,
+        # 1 startup timeline, 2 drift distributions, 1 memory chart, 2 fault charts.
+        self.assertEqual(figures, 11)
+
+        def chromium_run(*extra):
+            profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
+            return subprocess.run(
+                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+                 "--enable-logging=stderr", "--v=0", *extra, "file://" + page],
+                capture_output=True, text=True, timeout=180)
+
+        dom = chromium_run("--dump-dom")
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        svgs = re.findall(r"<svg\b.*?</svg>", dom.stdout, re.S)
+        self.assertEqual(len(svgs), figures, "every chart is an SVG element in the DOM")
+        for svg in svgs:
+            self.assertRegex(svg, r"<path\b[^>]*\bd=['\"][^'\"]+", "an SVG with nothing drawn")
+        # The page has no script, so any console line at all (Chromium logs console.error and
+        # uncaught exceptions as "...:CONSOLE:<line>] ...") is a fault.
+        self.assertNotIn("Uncaught", dom.stderr)
+        self.assertNotRegex(dom.stderr, r":CONSOLE[:(]")
+
+        shot = os.path.join(BUILD_DIR, "report-screenshot.png")
+        if os.path.exists(shot):
+            os.remove(shot)
+        pic = chromium_run("--window-size=1400,6000", f"--screenshot={shot}")
+        self.assertEqual(pic.returncode, 0, pic.stderr[-2000:])
+        self.assertGreater(os.path.getsize(shot), 10000, "the screenshot is not empty")
+        self.assertNotRegex(pic.stderr, r"Uncaught|:CONSOLE[:(]")
+        shutil.copy(page, os.path.join(BUILD_DIR, "report-fixture.html"))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-") and os.path.isdir(sys.argv[1]):
+        BUILD_DIR = sys.argv.pop(1)
+    unittest.main(verbosity=2)
