@@ -10,7 +10,9 @@
 //   sweep/<rung>/<bytes>        read of 64 B .. 1 MiB over each socket codec, and the floor
 //   chain/<codec>/<shape>       validate+check one after another vs pipelined vs authorize
 //   batch/<codec>/<shape>       8 stats one after another vs all 8 in flight at once
-//   threads/capnp/<model>       the two threading models for capnp stubs, at 1/2/4 threads
+//   threads/capnp/<model>       threading models for capnp stubs at 1/2/4 calling threads: the
+//                               stubs' loop thread (LoopInbox hop), the same with
+//                               kj::Executor::executeSync, and a loop + connection per thread
 //   hot/<op>                    the core's hot operations: cache lookup, permission decision,
 //                               token validation
 // Counters: p50_us (median call latency), p99_us, and cpu_us: CPU time of the whole process
@@ -27,6 +29,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -391,6 +394,50 @@ void threadsPerThreadConnection(benchmark::State& state) {
   });
 }
 
+// The same loop-thread model with kj::Executor::executeSync() as the hop instead of the stubs'
+// LoopInbox: one KJ loop thread owning one connection.
+class ExecutorLoop {
+ public:
+  explicit ExecutorLoop(const std::string& socket) {
+    std::promise<void> ready;
+    thread_ = std::thread([&] {
+      auto io = kj::setupAsyncIo();
+      auto fd = ipc::connectUnix(socket).value();
+      auto stream = io.lowLevelProvider->wrapSocketFd(fd.release(),
+                                                      kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+      capnp::TwoPartyClient client(*stream);
+      wire::Vault::Client vault = client.bootstrap().castAs<wire::Vault>();
+      vault_ = &vault;
+      auto paf = kj::newPromiseAndFulfiller<void>();
+      stop_ = kj::mv(paf.fulfiller);
+      executor_ = &kj::getCurrentThreadExecutor();
+      ready.set_value();
+      paf.promise.wait(io.waitScope);
+    });
+    ready.get_future().wait();
+  }
+  bool stat() {
+    return executor_->executeSync([this] {
+      auto req = vault_->statRequest();
+      req.setPath("/stat.txt");
+      return req.send().then(
+          [](capnp::Response<wire::Vault::StatResults>&& r) { return !r.hasError(); });
+    });
+  }
+
+ private:
+  std::thread thread_;
+  const kj::Executor* executor_ = nullptr;
+  wire::Vault::Client* vault_ = nullptr;
+  kj::Own<kj::PromiseFulfiller<void>> stop_;
+};
+
+void threadsExecutorLoop(benchmark::State& state) {
+  static ExecutorLoop* loop = new ExecutorLoop(env().capnp_vault_sock);  // lives for the process
+  Recorder rec(state);
+  rec.run([&] { benchmark::DoNotOptimize(loop->stat()); });
+}
+
 // ---- the core's hot operations -------------------------------------------------------------
 
 void hotCacheLookup(benchmark::State& state) {
@@ -471,6 +518,9 @@ void registerAll() {
         ->Threads(t)
         ->UseRealTime();
     benchmark::RegisterBenchmark("threads/capnp/per_thread_connection", threadsPerThreadConnection)
+        ->Threads(t)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("threads/capnp/kj_executor_loop_thread", threadsExecutorLoop)
         ->Threads(t)
         ->UseRealTime();
   }
