@@ -2,7 +2,7 @@
 //
 // `seamctl init` writes a config into a fresh temp dir (with a free HTTP port, a mount point in
 // the temp dir, faults enabled), optional overrides edit keys of that file, and the deployment's
-// launcher (`seamd` for mono, later `seam-split`) is spawned with NOTIFY_SOCKET pointing at a
+// launcher (`seamd` for mono, `seam-split` for split) is spawned with NOTIFY_SOCKET pointing at a
 // socket the test owns: start() returns once READY=1 arrived, exactly as systemd would see it.
 // The destructor stops it (SIGTERM, then SIGKILL), unmounts anything left and removes the dir.
 #pragma once
@@ -22,13 +22,17 @@
 namespace seams::e2e {
 
 struct DeploymentOptions {
-  std::string kind = "mono";  // "mono" (seamd)
-  std::string codec = "capnp";
-  std::string coherence = "push";
+  std::string kind = "mono";       // "mono" (seamd) or "split" (seam-split and its five daemons)
+  std::string codec = "capnp";     // split.codec
+  std::string coherence = "push";  // cache.coherence
   bool faults = true;
   // "section.key" -> TOML value text, e.g. {"watchdog.kill_deadline_ms", "1500"}; a key without a
   // section ("log_level") is a top-level key.
   std::map<std::string, std::string> overrides;
+
+  // From a deployment name as the suite spells it: "mono", "split/CODEC" (coherence push) or
+  // "split/CODEC/COHERENCE", e.g. "split/capnp/ttl".
+  static DeploymentOptions fromName(const std::string& name);
 };
 
 class TestDeployment {
@@ -45,6 +49,19 @@ class TestDeployment {
   // SIGKILL, no cleanup by the daemon (the mount is left dead: the next start must clear it).
   void kill9();
   bool running() const { return process_ && process_->running(); }
+  bool split() const { return options_.kind == "split"; }
+  const DeploymentOptions& options() const { return options_; }
+
+  // What `seamctl status` lists: mono's services, or split's daemons (and the launcher's own
+  // control service in both).
+  std::vector<std::string> componentNames() const;
+  // The component serving HTTP / the mount: "http"/"fuse" in mono, "httpd"/"fused" in split.
+  std::string httpComponent() const { return split() ? "httpd" : "http"; }
+  std::string fuseComponent() const { return split() ? "fused" : "fuse"; }
+  // A row of `seamctl status --json` by name (pid, state, restarts, ...); null if missing.
+  std::string statusField(const std::string& component, const std::string& field) const;
+  pid_t componentPid(const std::string& component) const;
+  int componentRestarts(const std::string& component) const;
   pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   const std::string& dir() const { return dir_; }
@@ -66,6 +83,7 @@ class TestDeployment {
 
   // Paths of the built binaries.
   static std::string seamdPath();
+  static std::string seamSplitPath();  // empty when the build has no seam-split
   static std::string seamctlPath();
 
  private:
