@@ -32,14 +32,20 @@ std::string unescapeMountField(const std::string& field) {
 }  // namespace
 
 std::vector<DaemonSpec> daemonSpecs(const Config& config, const std::string& bin_dir) {
-  auto program = [&](const std::string& name) { return bin_dir + "/seam-" + name; };
+  // Each daemon also serves its own control socket, "<runtime_dir>/seam-NAME.control.sock".
+  auto make = [&](const std::string& name, std::vector<std::string> dependencies,
+                  std::vector<std::string> sockets, std::string mountpoint) {
+    sockets.push_back(config.runtime_dir + "/seam-" + name + ".control.sock");
+    return DaemonSpec{name, bin_dir + "/seam-" + name, std::move(dependencies), std::move(sockets),
+                      std::move(mountpoint)};
+  };
   std::vector<DaemonSpec> specs;
-  specs.push_back({"fsd", program("fsd"), {}, {config.split.fsd_socket}, ""});
-  specs.push_back({"authd", program("authd"), {}, {config.split.authd_socket}, ""});
-  specs.push_back({"syncd", program("syncd"), {"fsd"}, {}, ""});
-  if (config.http.enabled) specs.push_back({"httpd", program("httpd"), {"fsd", "authd"}, {}, ""});
+  specs.push_back(make("fsd", {}, {config.split.fsd_socket}, ""));
+  specs.push_back(make("authd", {}, {config.split.authd_socket}, ""));
+  specs.push_back(make("syncd", {"fsd"}, {}, ""));
+  if (config.http.enabled) specs.push_back(make("httpd", {"fsd", "authd"}, {}, ""));
   if (config.fuse.enabled) {
-    specs.push_back({"fused", program("fused"), {"fsd", "authd"}, {}, config.fuse.mountpoint});
+    specs.push_back(make("fused", {"fsd", "authd"}, {}, config.fuse.mountpoint));
   }
   return specs;
 }

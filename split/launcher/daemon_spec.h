@@ -20,7 +20,8 @@ struct DaemonSpec {
   std::string name;                       // "fsd"
   std::string program;                    // absolute path of "seam-fsd"
   std::vector<std::string> dependencies;  // daemon names
-  std::vector<std::string> sockets;       // socket files it binds: removed after it dies
+  std::vector<std::string> sockets;       // socket files it binds (its IPC socket, if any, and its
+                                          // own control socket): removed after it dies
   std::string mountpoint;                 // seam-fused only: lazily unmounted after it dies
 };
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -62,6 +63,32 @@ void finalCleanup(const Config& config) {
     }
   }
 }
+
+// Takes SIGTERM and SIGINT (blocked in every thread) on one thread with sigwait() and asks the
+// manager to stop. Joined, not detached: it must be gone before the manager it calls is, whichever
+// way runLauncher() returns, and whether or not a signal ever came.
+class StopSignals {
+ public:
+  StopSignals(ServiceManager& manager, sigset_t signals)
+      : thread_([this, &manager, signals] {
+          int sig = 0;
+          if (sigwait(&signals, &sig) != 0 || released_.load()) return;
+          spdlog::info("seam-split: signal {} received, stopping", sig);
+          manager.requestStop(0);
+        }) {}
+  ~StopSignals() {
+    released_.store(true);
+    // A thread-directed SIGTERM ends a sigwait() still in progress; harmless if it has returned.
+    ::pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  std::atomic<bool> released_{false};
+  std::thread thread_;
+};
 
 int runLauncher(const Config& config, const std::string& config_path) {
   // The notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_* values
@@ -136,14 +163,7 @@ int runLauncher(const Config& config, const std::string& config_path) {
     return 1;
   }
 
-  // Detached on purpose: it blocks in sigwait() for the life of the process and owns nothing.
-  std::thread([&manager, stop_signals] {
-    int sig = 0;
-    if (sigwait(&stop_signals, &sig) == 0) {
-      spdlog::info("seam-split: signal {} received, stopping", sig);
-      manager.requestStop(0);
-    }
-  }).detach();
+  StopSignals signals(manager, stop_signals);
 
   if (Status s = manager.start(); !s.ok()) {
     spdlog::critical("seam-split: start failed: {}", s.toString());

@@ -22,6 +22,7 @@ Config twoSocketConfig() {
   c.split.fsd_socket = "/run/s/fsd.sock";
   c.split.authd_socket = "/run/s/authd.sock";
   c.fuse.mountpoint = "/mnt/vault";
+  c.runtime_dir = "/run/s";
   return c;
 }
 
@@ -31,11 +32,14 @@ TEST(DaemonSpecs, ListTheFiveDaemonsWithTheirDependenciesBinariesAndLeftovers) {
   EXPECT_EQ(specs[0].name, "fsd");
   EXPECT_EQ(specs[0].program, "/opt/seams/bin/seam-fsd");
   EXPECT_TRUE(specs[0].dependencies.empty());
-  EXPECT_EQ(specs[0].sockets, std::vector<std::string>{"/run/s/fsd.sock"});
+  EXPECT_EQ(specs[0].sockets,
+            (std::vector<std::string>{"/run/s/fsd.sock", "/run/s/seam-fsd.control.sock"}));
   EXPECT_EQ(specs[1].name, "authd");
-  EXPECT_EQ(specs[1].sockets, std::vector<std::string>{"/run/s/authd.sock"});
+  EXPECT_EQ(specs[1].sockets,
+            (std::vector<std::string>{"/run/s/authd.sock", "/run/s/seam-authd.control.sock"}));
   EXPECT_EQ(specs[2].name, "syncd");
   EXPECT_EQ(specs[2].dependencies, std::vector<std::string>{"fsd"});
+  EXPECT_EQ(specs[2].sockets, std::vector<std::string>{"/run/s/seam-syncd.control.sock"});
   EXPECT_EQ(specs[3].name, "httpd");
   EXPECT_EQ(specs[3].dependencies, (std::vector<std::string>{"fsd", "authd"}));
   EXPECT_EQ(specs[4].name, "fused");

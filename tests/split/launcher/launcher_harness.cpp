@@ -1,9 +1,11 @@
 #include "tests/split/launcher/launcher_harness.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -62,16 +64,40 @@ LauncherUnderTest::LauncherUnderTest(LauncherOptions options) : options_(std::mo
   char tmpl[] = "/tmp/seams-split-XXXXXX";
   dir_ = ::mkdtemp(tmpl);
   fs::create_directories(dir_ + "/fake");
-  if (options_.config_path.empty()) {
-    writeConfig();
+  if (options_.seamctl_init) {
+    init_status_ = initWithSeamctl();
   } else {
-    config_path_ = options_.config_path;
+    writeConfig();
   }
+}
+
+Status LauncherUnderTest::initWithSeamctl() {
+  config_path_ = dir_ + "/seams.toml";
+  SpawnOptions options;
+  options.program = seamctlPath();
+  options.args = {"init", dir_, "--http", "127.0.0.1:0", "--faults"};
+  options.stdout_path = dir_ + "/init.log";
+  options.stderr_path = dir_ + "/init.log";
+  Result<ChildProcess> child = ChildProcess::spawn(options);
+  if (!child.ok()) return child.status();
+  Result<ExitStatus> exit = child->wait(60s);
+  if (!exit.ok()) return exit.status();
+  if (!exit->success()) {
+    return Status(Errc::internal,
+                  "seamctl init " + exit->toString() + ": " + slurp(dir_ + "/init.log"));
+  }
+  return okStatus();
 }
 
 LauncherUnderTest::~LauncherUnderTest() {
   if (process_ && process_->running()) (void)process_->terminate(10s);
   process_.reset();
+  // seam-split and the fakes log to launcher.log: a sanitizer report there fails the test.
+  const std::string text = log();
+  for (const char* report :
+       {"ThreadSanitizer", "AddressSanitizer", "LeakSanitizer", "runtime error:"}) {
+    if (text.find(report) != std::string::npos) ADD_FAILURE() << report << " report:\n" << text;
+  }
   notify_.reset();
   // Never leave a test's mount behind, whatever failed (remove_all would also walk into it).
   (void)detachFuseMount(mountpoint());
@@ -80,12 +106,10 @@ LauncherUnderTest::~LauncherUnderTest() {
 }
 
 void LauncherUnderTest::writeConfig() {
-  const std::string bin = options_.bin_dir.empty() ? dir_ + "/bin" : options_.bin_dir;
-  if (options_.bin_dir.empty()) {
-    fs::create_directories(bin);
-    for (const char* name : {"fsd", "authd", "syncd", "httpd", "fused"}) {
-      fs::create_symlink(fakeDaemonPath(), bin + "/seam-" + name);
-    }
+  const std::string bin = dir_ + "/bin";
+  fs::create_directories(bin);
+  for (const char* name : {"fsd", "authd", "syncd", "httpd", "fused"}) {
+    fs::create_symlink(fakeDaemonPath(), bin + "/seam-" + name);
   }
   fs::create_directories(dir_ + "/vault");
   fs::create_directories(mountpoint());
@@ -122,6 +146,7 @@ void LauncherUnderTest::script(const std::string& name, const std::string& mode)
 }
 
 Status LauncherUnderTest::spawn() {
+  SEAMS_RETURN_IF_ERROR(init_status_);
   notify_.reset();  // before binding anew: its destructor removes the file at the same path
   Result<NotifySocket> notify = NotifySocket::bind(dir_ + "/test-notify.sock");
   if (!notify.ok()) return notify.status();
@@ -130,6 +155,13 @@ Status LauncherUnderTest::spawn() {
   options.program = seamSplitPath();
   options.args = {"--config", config_path_};
   options.extra_env = {"NOTIFY_SOCKET=" + notify_->path()};
+  // In a sanitizer build the fakes are instrumented too: a `fault crash` (SIGSEGV) must kill them
+  // as it kills a daemon, not become a sanitizer report and exit code.
+  for (const char* var : {"ASAN_OPTIONS", "TSAN_OPTIONS"}) {
+    const char* current = std::getenv(var);
+    options.extra_env.push_back(std::string(var) + "=" +
+                                (current ? std::string(current) + ":" : "") + "handle_segv=0");
+  }
   options.stderr_path = dir_ + "/launcher.log";
   options.stdout_path = dir_ + "/launcher.log";
   Result<ChildProcess> child = ChildProcess::spawn(options);
@@ -152,9 +184,9 @@ Status LauncherUnderTest::waitFor(const std::string& key, const std::string& val
   return Status(Errc::timeout, "no " + key + "=" + value + " from seam-split; its log:\n" + log());
 }
 
-Status LauncherUnderTest::start() {
+Status LauncherUnderTest::start(std::chrono::milliseconds timeout) {
   SEAMS_RETURN_IF_ERROR(spawn());
-  return waitFor("READY", "1");
+  return waitFor("READY", "1", timeout);
 }
 
 Result<ExitStatus> LauncherUnderTest::waitExit(std::chrono::milliseconds timeout) {

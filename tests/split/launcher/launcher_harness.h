@@ -2,8 +2,9 @@
 //
 // A fresh temp dir holds seams.toml (fast watchdog timings, a mountpoint, faults as asked), a bin
 // dir of symlinks seam-fsd ... -> fake_daemon (split.bin_dir), and fake/ (scripts and the event
-// log of the fakes, see fake_daemon.cpp). start() spawns seam-split with NOTIFY_SOCKET at a socket
-// the test owns and returns once seam-split's READY=1 arrived.
+// log of the fakes, see fake_daemon.cpp); or, for the real daemons, what `seamctl init` writes.
+// start() spawns seam-split with NOTIFY_SOCKET at a socket the test owns and returns once
+// seam-split's READY=1 arrived.
 #pragma once
 
 #include <sys/types.h>
@@ -26,10 +27,9 @@ struct LauncherOptions {
   std::string strategy = "one_for_one";
   int start_timeout_ms = 5000;
   int intensity_max_restarts = 5;
-  // The daemons' binaries; empty: the fake daemon under every name.
-  std::string bin_dir;
-  // A config written by someone else (seamctl init); empty: write our own.
-  std::string config_path;
+  // Instead of our own config and fake daemons: `seamctl init DIR --http 127.0.0.1:0 --faults`,
+  // run as written, with the real daemons beside seam-split.
+  bool seamctl_init = false;
 };
 
 class LauncherUnderTest {
@@ -48,7 +48,7 @@ class LauncherUnderTest {
   Status waitFor(const std::string& key, const std::string& value,
                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // spawn() and waitFor READY=1.
-  Status start();
+  Status start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Waits for seam-split to exit.
   Result<ExitStatus> waitExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   pid_t pid() const { return process_ ? process_->pid() : -1; }
@@ -80,10 +80,12 @@ class LauncherUnderTest {
 
  private:
   void writeConfig();
+  Status initWithSeamctl();
 
   LauncherOptions options_;
   std::string dir_;
   std::string config_path_;
+  Status init_status_;
   std::optional<NotifySocket> notify_;
   std::optional<ChildProcess> process_;
 };
