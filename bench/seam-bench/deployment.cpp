@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -259,6 +260,8 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   StartTimes times;
   std::atomic<bool> give_up{false};
   std::atomic<std::int64_t> http_at{0}, fuse_at{0};
+  const std::size_t log_offset = readFile(log).size();
+  const auto wall_spawn = std::chrono::system_clock::now();
   const std::int64_t spawn_ns = nowNs();
   const auto steady_spawn = std::chrono::steady_clock::now();
   auto child = ChildProcess::spawn({.program = program,
@@ -316,7 +319,37 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   if (!result.ok()) return result;
   times.first_http_ms = double(http_at.load() - spawn_ns) / 1e6;
   times.first_fuse_ms = double(fuse_at.load() - spawn_ns) / 1e6;
+  times.services = serviceTimeline(readFile(log).substr(log_offset), wall_spawn);
   return times;
+}
+
+nlohmann::json serviceTimeline(const std::string& log_text,
+                               std::chrono::system_clock::time_point spawn) {
+  // "2026-11-26T11:52:21.777 info [29045] service fuse started" (spdlog, UTC wall clock, ms).
+  static const std::regex line_re(
+      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3}) \w+ \[(\d+)\] (.*)$)");
+  static const std::regex event_re(R"((started|ready|READY|mounted|listening))");
+  nlohmann::json out = nlohmann::json::array();
+  std::istringstream in(log_text);
+  std::string line;
+  const double spawn_ms =
+      std::chrono::duration<double, std::milli>(spawn.time_since_epoch()).count();
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (!std::regex_match(line, m, line_re)) continue;
+    const std::string text = m[9];
+    if (!std::regex_search(text, event_re)) continue;
+    std::tm tm{};
+    tm.tm_year = std::stoi(m[1]) - 1900;
+    tm.tm_mon = std::stoi(m[2]) - 1;
+    tm.tm_mday = std::stoi(m[3]);
+    tm.tm_hour = std::stoi(m[4]);
+    tm.tm_min = std::stoi(m[5]);
+    tm.tm_sec = std::stoi(m[6]);
+    const double ms = double(::timegm(&tm)) * 1000.0 + std::stod(m[7]) - spawn_ms;
+    out.push_back({{"ms", ms}, {"tid", std::stol(m[8])}, {"event", text}});
+  }
+  return out;
 }
 
 Result<double> BenchDeployment::stop(double grace_s) {

@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -57,7 +58,13 @@ struct StartTimes {
   double first_http_ms = -1;  // spawn -> first 200 on GET /readyz
   double first_fuse_ms = -1;  // spawn -> first successful stat of a data-set file in the mount
   nlohmann::json timeline = nlohmann::json::array();  // every notify message: ms, pid, fields
+  // Each service's or daemon's start from the launcher's log ("service X started", "mounted",
+  // ...): ms after spawn (the log's wall clock has 1 ms resolution).
+  nlohmann::json services = nlohmann::json::array();
 };
+// The start events of a launcher log written since `spawn`.
+nlohmann::json serviceTimeline(const std::string& log_text,
+                               std::chrono::system_clock::time_point spawn);
 
 class BenchDeployment {
  public:

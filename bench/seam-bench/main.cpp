@@ -153,7 +153,6 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   std::map<std::string, std::string> overrides = {
       {"cache.budget_bytes", std::to_string(512 * 1024)},
       {"watchdog.intensity_max_restarts", "1000"},
-      {"log_level", "\"warn\""},
   };
   nlohmann::json ov = overrides;
   run["config_overrides"] = ov;
@@ -178,7 +177,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
     ready.push_back(t.ready_ms);
     http_first.push_back(t.first_http_ms);
     fuse_first.push_back(t.first_fuse_ms);
-    if (timeline.is_null()) timeline = t.timeline;
+    if (timeline.is_null()) timeline = {{"notify", t.timeline}, {"services", t.services}};
   };
   const bool startup = scenarios.count("startup");
   if (startup) {

@@ -207,8 +207,11 @@ nlohmann::json runHttp(Context& c) {
       if (keeps_up) knee = std::max(knee, rate);
       points.push_back(j);
     }
+    // When the highest rate tried still kept up, the knee lies beyond the sweep: a lower bound.
+    const bool lower_bound = !points.empty() && points.back()["keeps_up"].get<bool>();
     open[op] = {
         {"points", points},
+        {"knee_is_lower_bound", lower_bound},
         {"knee", fig(knee, "req/s")},
         {"knee_rule", "highest rate achieved >= 95% with p99 <= 10x the lowest rate's p99"}};
     c.summary.add(c.name, "http " + op + " open-loop knee", knee, "req/s");
