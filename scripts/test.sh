@@ -16,6 +16,8 @@ done
 
 scripts/deps.sh
 jobs=$(nproc)
+# ccache hits across clones in other folders (CI builds a fresh clone): paths relative to here.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 run_preset() {
   local preset=$1 label=${2:-}
