@@ -327,8 +327,8 @@ nlohmann::json serviceTimeline(const std::string& log_text,
                                std::chrono::system_clock::time_point spawn) {
   // "2026-11-26T11:52:21.777 info [29045] service fuse started" (spdlog, UTC wall clock, ms).
   static const std::regex line_re(
-      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3}) \w+ \[(\d+)\] (.*)$)");
-  static const std::regex event_re(R"((started|ready|READY|mounted|listening))");
+      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3}) \w+ \[([^\]]+)\] (.*)$)");
+  static const std::regex event_re(R"((spawned|started|ready|READY|mounted|listening|running))");
   nlohmann::json out = nlohmann::json::array();
   std::istringstream in(log_text);
   std::string line;
@@ -347,7 +347,7 @@ nlohmann::json serviceTimeline(const std::string& log_text,
     tm.tm_min = std::stoi(m[5]);
     tm.tm_sec = std::stoi(m[6]);
     const double ms = double(::timegm(&tm)) * 1000.0 + std::stod(m[7]) - spawn_ms;
-    out.push_back({{"ms", ms}, {"tid", std::stol(m[8])}, {"event", text}});
+    out.push_back({{"ms", ms}, {"who", std::string(m[8])}, {"event", text}});
   }
   return out;
 }

@@ -649,9 +649,22 @@ nlohmann::json runFault(Context& c) {
   const bool mono = c.dep.variant().launcher == "seamd";
   if (mono) hosts = {{c.dep.pid(), "seamd (every service)"}};
   for (const auto& [pid, name] : hosts) {
-    progress(c.name + " fault: SIGSEGV to pid " + std::to_string(pid) + " (" + name + ")");
-    nlohmann::json j = inject("SIGSEGV to " + name, [&, pid = pid] {
-      if (::kill(static_cast<pid_t>(pid), SIGSEGV) != 0)
+    progress(c.name + " fault: SIGSEGV to the process hosting " + name);
+    nlohmann::json j = inject("SIGSEGV to " + name, [&, pid = pid, name = name] {
+      // Soft faults restarted daemons under new pids: look the host up again now.
+      long target = pid;
+      if (!mono) {
+        target = 0;
+        try {
+          auto now = nlohmann::json::parse(c.dep.seamctl({"status", "--json"}).output);
+          for (const auto& svc : now.at("services")) {
+            if (svc.value("name", "") == name) target = svc.value("pid", 0L);
+          }
+        } catch (const std::exception&) {
+        }
+        if (target <= 0) return Status(Errc::not_found, "no pid for " + name);
+      }
+      if (::kill(static_cast<pid_t>(target), SIGSEGV) != 0)
         return Status(Errc::internal, "kill failed");
       if (!mono) return okStatus();
       // The outer supervisor's part: wait for the exit, start again.
