@@ -145,6 +145,20 @@ TEST(SeamSplit, ACrashFaultDeliversSigsegvAndTheDaemonIsRestarted) {
       << (*row)["last_error"];
 }
 
+TEST(SeamSplit, AnAbortFaultDeliversSigabrtAndTheDaemonIsRestarted) {
+  LauncherUnderTest launcher;
+  ASSERT_TRUE(launcher.start().ok()) << launcher.log();
+  const pid_t old_pid = pidOf(launcher.status()["authd"]);
+
+  ASSERT_EQ(launcher.seamctl({"fault", "authd", "abort"}).exit_code, 0);
+  Result<json> row = launcher.waitForRow("authd", [&](const json& r) {
+    return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
+  });
+  ASSERT_TRUE(row.ok()) << row.status().toString();
+  EXPECT_NE((*row)["last_error"].get<std::string>().find("killed by signal 6"), std::string::npos)
+      << (*row)["last_error"];
+}
+
 TEST(SeamSplit, AThrowFaultHasNoMeaningForADaemonAndIsRefused) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
