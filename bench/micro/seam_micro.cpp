@@ -2,7 +2,10 @@
 //
 //   direct     the local object (LocalVault / LocalAuth)
 //   loopback   the client stub through its codec, serialised and parsed, no socket
-//   socket     the client stub over a UNIX socket to a server thread in this process
+//   socket     the client stub over a UNIX socket to a server thread in this process, the
+//              calling thread on a connection of its own (the default)
+//   socket_shared  the same stub with per_thread_connections off: calls share one connection
+//              through the stub's loop / I/O thread (the design before the per-thread links)
 //   floor      a raw UNIX-socket ping-pong moving the same payload (no codec, no dispatch)
 //
 // Benchmarks (names are the ladder coordinates):
@@ -10,9 +13,9 @@
 //   sweep/<rung>/<bytes>        read of 64 B .. 1 MiB over each socket codec, and the floor
 //   chain/<codec>/<shape>       validate+check one after another vs pipelined vs authorize
 //   batch/<codec>/<shape>       8 stats one after another vs all 8 in flight at once
-//   threads/capnp/<model>       threading models for capnp stubs at 1/2/4 calling threads: the
-//                               stubs' loop thread (LoopInbox hop), the same with
-//                               kj::Executor::executeSync, and a loop + connection per thread
+//   threads/<codec>/<model>     threading models at 1/2/4 calling threads: the stubs' own
+//                               per-thread connections, the shared connection (loop / I/O
+//                               thread hop), and for capnp the hop through kj::Executor
 //   hot/<op>                    the core's hot operations: cache lookup, permission decision,
 //                               token validation
 // Counters: p50_us (median call latency), p99_us, and cpu_us: CPU time of the whole process
@@ -196,6 +199,15 @@ struct Env {
         std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
     proto_auth =
         std::make_unique<ipc::ProtoAuthClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
+    ipc::CapnpClientOptions capnp_shared{capnp_vault_sock};
+    capnp_shared.per_thread_connections = false;
+    capnp_vault_shared = std::make_unique<ipc::CapnpVaultClient>(capnp_shared);
+    capnp_shared.socket_path = run + "/authd-capnp.sock";
+    capnp_auth_shared = std::make_unique<ipc::CapnpAuthClient>(capnp_shared);
+    ipc::ProtoClientOptions proto_shared{run + "/proto.sock"};
+    proto_shared.per_thread_connections = false;
+    proto_vault_shared = std::make_unique<ipc::ProtoVaultClient>(proto_shared);
+    proto_auth_shared = std::make_unique<ipc::ProtoAuthClient>(proto_shared);
     capnp_vault_loop = std::make_unique<ipc::CapnpVaultClient>(*vault);
     capnp_auth_loop = std::make_unique<ipc::CapnpAuthClient>(*auth);
     proto_vault_loop = std::make_unique<ipc::ProtoVaultClient>(*vault);
@@ -213,10 +225,10 @@ struct Env {
   std::unique_ptr<ipc::CapnpServer> capnp_vault_server, capnp_auth_server;
   std::unique_ptr<ipc::ProtoServer> proto_server;
   std::unique_ptr<RawEchoServer> raw_server;
-  std::unique_ptr<ipc::CapnpVaultClient> capnp_vault, capnp_vault_loop;
-  std::unique_ptr<ipc::CapnpAuthClient> capnp_auth, capnp_auth_loop;
-  std::unique_ptr<ipc::ProtoVaultClient> proto_vault, proto_vault_loop;
-  std::unique_ptr<ipc::ProtoAuthClient> proto_auth, proto_auth_loop;
+  std::unique_ptr<ipc::CapnpVaultClient> capnp_vault, capnp_vault_loop, capnp_vault_shared;
+  std::unique_ptr<ipc::CapnpAuthClient> capnp_auth, capnp_auth_loop, capnp_auth_shared;
+  std::unique_ptr<ipc::ProtoVaultClient> proto_vault, proto_vault_loop, proto_vault_shared;
+  std::unique_ptr<ipc::ProtoAuthClient> proto_auth, proto_auth_loop, proto_auth_shared;
 };
 
 Env& env() {
@@ -227,7 +239,16 @@ Env& env() {
 // ---- the ladder -------------------------------------------------------------------------------
 
 enum class Op { stat, read4k, read64k, authorize };
-enum class Rung { direct, capnp_loopback, proto_loopback, capnp_socket, proto_socket, floor };
+enum class Rung {
+  direct,
+  capnp_loopback,
+  proto_loopback,
+  capnp_socket,
+  proto_socket,
+  capnp_socket_shared,
+  proto_socket_shared,
+  floor
+};
 
 std::uint32_t floorBytes(Op op) {
   switch (op) {
@@ -264,6 +285,14 @@ void ladder(benchmark::State& state, Op op, Rung rung) {
     case Rung::proto_socket:
       vault = e.proto_vault.get();
       auth = e.proto_auth.get();
+      break;
+    case Rung::capnp_socket_shared:
+      vault = e.capnp_vault_shared.get();
+      auth = e.capnp_auth_shared.get();
+      break;
+    case Rung::proto_socket_shared:
+      vault = e.proto_vault_shared.get();
+      auth = e.proto_auth_shared.get();
       break;
     case Rung::floor:
       break;
@@ -302,11 +331,14 @@ void sweep(benchmark::State& state, Rung rung) {
   auto p = P("/s" + std::to_string(bytes));
   std::unique_ptr<RawEchoClient> raw;
   if (rung == Rung::floor) raw = std::make_unique<RawEchoClient>(e.raw_sock);
-  Vault* vault = rung == Rung::capnp_socket     ? static_cast<Vault*>(e.capnp_vault.get())
-                 : rung == Rung::proto_socket   ? static_cast<Vault*>(e.proto_vault.get())
-                 : rung == Rung::capnp_loopback ? static_cast<Vault*>(e.capnp_vault_loop.get())
-                 : rung == Rung::proto_loopback ? static_cast<Vault*>(e.proto_vault_loop.get())
-                                                : static_cast<Vault*>(e.vault.get());
+  Vault* vault =
+      rung == Rung::capnp_socket          ? static_cast<Vault*>(e.capnp_vault.get())
+      : rung == Rung::proto_socket        ? static_cast<Vault*>(e.proto_vault.get())
+      : rung == Rung::capnp_socket_shared ? static_cast<Vault*>(e.capnp_vault_shared.get())
+      : rung == Rung::proto_socket_shared ? static_cast<Vault*>(e.proto_vault_shared.get())
+      : rung == Rung::capnp_loopback      ? static_cast<Vault*>(e.capnp_vault_loop.get())
+      : rung == Rung::proto_loopback      ? static_cast<Vault*>(e.proto_vault_loop.get())
+                                          : static_cast<Vault*>(e.vault.get());
   Recorder rec(state);
   bool ok = true;
   rec.run([&] {
@@ -368,30 +400,14 @@ void batchInFlight(benchmark::State& state, Stub& stub) {
 
 // ---- threading models for capnp ---------------------------------------------------------------
 
-// The model the stubs use: one loop thread per stub, callers hop to it via kj::Executor.
-void threadsSharedLoop(benchmark::State& state) {
-  Env& e = env();
+// A stub's stat() from each benchmark thread: per-thread connections (the default) or the
+// shared connection behind the stub's loop / I/O thread.
+void threadsStub(benchmark::State& state, Vault& vault) {
   auto p = P("/stat.txt");
   Recorder rec(state);
-  rec.run([&] { benchmark::DoNotOptimize(e.capnp_vault->stat(p).ok()); });
-}
-
-// The alternative: every calling thread owns a KJ event loop and its own connection.
-void threadsPerThreadConnection(benchmark::State& state) {
-  Env& e = env();
-  auto io = kj::setupAsyncIo();
-  auto fd = ipc::connectUnix(e.capnp_vault_sock).value();
-  auto stream =
-      io.lowLevelProvider->wrapSocketFd(fd.release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  capnp::TwoPartyClient client(*stream);
-  auto vault = client.bootstrap().castAs<wire::Vault>();
-  Recorder rec(state);
-  rec.run([&] {
-    auto req = vault.statRequest();
-    req.setPath("/stat.txt");
-    auto resp = req.send().wait(io.waitScope);
-    benchmark::DoNotOptimize(resp.hasError());
-  });
+  bool ok = true;
+  rec.run([&] { ok &= vault.stat(p).ok(); });
+  if (!ok) state.SkipWithError("a call failed");
 }
 
 // The same loop-thread model with kj::Executor::executeSync() as the hop instead of the stubs'
@@ -476,6 +492,8 @@ constexpr Named kRungs[] = {{"direct", Rung::direct},
                             {"protobuf_loopback", Rung::proto_loopback},
                             {"capnp_socket", Rung::capnp_socket},
                             {"protobuf_socket", Rung::proto_socket},
+                            {"capnp_socket_shared", Rung::capnp_socket_shared},
+                            {"protobuf_socket_shared", Rung::proto_socket_shared},
                             {"floor_raw_socket", Rung::floor}};
 
 void registerAll() {
@@ -514,10 +532,22 @@ void registerAll() {
   benchmark::RegisterBenchmark("batch/protobuf/8_in_flight",
                                [](benchmark::State& s) { batchInFlight(s, *env().proto_vault); });
   for (int t : {1, 2, 4}) {
-    benchmark::RegisterBenchmark("threads/capnp/shared_loop_thread", threadsSharedLoop)
+    benchmark::RegisterBenchmark("threads/capnp/per_thread_connection",
+                                 [](benchmark::State& s) { threadsStub(s, *env().capnp_vault); })
         ->Threads(t)
         ->UseRealTime();
-    benchmark::RegisterBenchmark("threads/capnp/per_thread_connection", threadsPerThreadConnection)
+    benchmark::RegisterBenchmark(
+        "threads/capnp/shared_loop_thread",
+        [](benchmark::State& s) { threadsStub(s, *env().capnp_vault_shared); })
+        ->Threads(t)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("threads/protobuf/per_thread_connection",
+                                 [](benchmark::State& s) { threadsStub(s, *env().proto_vault); })
+        ->Threads(t)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(
+        "threads/protobuf/shared_io_thread",
+        [](benchmark::State& s) { threadsStub(s, *env().proto_vault_shared); })
         ->Threads(t)
         ->UseRealTime();
     benchmark::RegisterBenchmark("threads/capnp/kj_executor_loop_thread", threadsExecutorLoop)

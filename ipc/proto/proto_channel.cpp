@@ -1,12 +1,18 @@
 #include "ipc/proto/proto_channel.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -107,17 +113,66 @@ class LoopbackChannel final : public ProtoChannel {
   std::uint64_t next_key_ = 0;
 };
 
+// ---- per-thread call connections -------------------------------------------------------------
+//
+// With a socket path (no custom connector) every calling thread gets its own blocking
+// connection per channel: it writes its request and reads the answer itself, so a call costs
+// what a raw ping-pong costs plus the codec -- no hand-off to an I/O thread and back.
+//
+// Ownership (who may touch a CallConn, and when it dies):
+// - a CallConn is owned (shared_ptr) by the table of the thread that made it (t_call_conns),
+//   and the channel keeps a weak_ptr to each of its CallConns;
+// - only the owning thread calls through it, holding CallConn::mu for the whole call;
+// - the channel's destructor closes the fd of every CallConn still alive (under CallConn::mu),
+//   so the server ends those connections at once even if their threads live on;
+// - a thread's table drops the entries of channels that are gone (their `alive` token expired)
+//   whenever it adds one, and all of them when the thread ends (thread_local destructor);
+// - channel ids are never reused, so a stale entry is never found by a new channel.
+
+struct CallConn {
+  std::mutex mu;  // held by the owning thread during a call; by ~SocketChannel to close fd
+  UniqueFd fd;    // guarded by mu
+  std::unique_ptr<FrameDecoder> decoder;  // guarded by mu; remade with each connection
+  std::uint64_t next_id = 0;              // guarded by mu
+};
+
+struct ThreadCallConns {
+  struct Entry {
+    std::weak_ptr<const void> channel_alive;
+    std::shared_ptr<CallConn> conn;
+  };
+  std::unordered_map<std::uint64_t, Entry> by_channel;  // key: channel id
+};
+
+thread_local ThreadCallConns t_call_conns;  // NOLINT: one table per thread is the design
+
+std::atomic<std::uint64_t> g_next_channel_id{1};  // NOLINT: process-wide unique ids
+
 // ---- socket --------------------------------------------------------------------------------
 
-// Lock order: dispatch_mu_ -> mu_ -> write_mu_.
+// Lock order: dispatch_mu_ -> mu_ -> write_mu_; CallConn::mu -> call_mu_; conns_mu_ alone.
 class SocketChannel final : public ProtoChannel {
  public:
   explicit SocketChannel(ProtoClientOptions options)
       : options_(std::move(options)),
+        per_thread_(options_.per_thread_connections && !options_.connector),
+        call_backoff_(options_.backoff_initial, options_.backoff_max),
         backoff_(options_.backoff_initial, options_.backoff_max),
         io_([this] { ioLoop(); }) {}
 
   ~SocketChannel() override {
+    alive_.reset();  // threads' tables drop our entries from now on
+    std::vector<std::shared_ptr<CallConn>> conns;
+    {
+      std::lock_guard lock(conns_mu_);
+      for (auto& w : call_conns_)
+        if (auto c = w.lock()) conns.push_back(std::move(c));
+      call_conns_.clear();
+    }
+    for (auto& c : conns) {
+      std::lock_guard lock(c->mu);
+      c->fd.reset();
+    }
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -129,6 +184,7 @@ class SocketChannel final : public ProtoChannel {
   }
 
   std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests) override {
+    if (per_thread_) return callOnThreadConnection(requests);
     const auto deadline = Clock::now() + options_.call_timeout;
     std::vector<Pending> pending(requests.size());
     std::vector<Result<pb::Response>> out;
@@ -226,6 +282,194 @@ class SocketChannel final : public ProtoChannel {
     std::uint64_t wire_id = 0;  // the subscribe request's id on the current connection
     bool needs_resync = false;
   };
+
+  // ---- calls on the calling thread's own connection ----
+
+  std::shared_ptr<CallConn> threadConnection() {
+    auto& table = t_call_conns.by_channel;
+    auto it = table.find(id_);
+    if (it != table.end()) return it->second.conn;
+    std::erase_if(table, [](const auto& e) { return e.second.channel_alive.expired(); });
+    auto conn = std::make_shared<CallConn>();
+    {
+      std::lock_guard lock(conns_mu_);
+      std::erase_if(call_conns_, [](const auto& w) { return w.expired(); });
+      call_conns_.push_back(conn);
+    }
+    table.emplace(id_, ThreadCallConns::Entry{alive_, conn});
+    return conn;
+  }
+
+  static std::vector<Result<pb::Response>> failAll(std::size_t n, const Status& st) {
+    std::vector<Result<pb::Response>> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.emplace_back(st);
+    return out;
+  }
+
+  // An idle call connection has nothing to read: readable or hung up means the peer closed it
+  // (restarted, or dropped us) while this thread was not calling.
+  static bool idleConnectionLost(int fd) {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    int n = ::poll(&p, 1, 0);
+    return n != 0;
+  }
+
+  // Connects `c` (the shared backoff decides whether we may try now). REQUIRES: c.mu held.
+  Status connectCallConnection(CallConn& c) {
+    {
+      std::lock_guard lock(call_mu_);
+      auto now = Clock::now();
+      if (now < call_next_attempt_) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call_next_attempt_ - now);
+        return Status(Errc::unavailable, fmt::format("{} (next reconnect attempt in {} ms)",
+                                                     call_last_error_.toString(), ms.count()));
+      }
+    }
+    auto fd = connectUnix(options_.socket_path);
+    if (fd) {
+      if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
+    }
+    std::lock_guard lock(call_mu_);
+    if (!fd) {
+      call_last_error_ = fd.status();
+      auto now = Clock::now();
+      if (now >= call_next_attempt_) call_next_attempt_ = now + call_backoff_.next();
+      return Status(Errc::unavailable, call_last_error_.toString());
+    }
+    call_backoff_.reset();
+    call_next_attempt_ = {};
+    // The first read of a call blocks in the kernel (no poll) for at most this long; the
+    // deadline check below keeps the whole call within call_timeout.
+    timeval tv{};
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(recvTimeout()).count();
+    tv.tv_sec = static_cast<time_t>(us / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    c.fd = std::move(*fd);
+    c.decoder = std::make_unique<FrameDecoder>(options_.max_frame_bytes);
+    return okStatus();
+  }
+
+  std::chrono::microseconds recvTimeout() const {
+    auto t =
+        std::chrono::duration_cast<std::chrono::microseconds>(options_.call_timeout) - kRecvSlack;
+    return std::max(t, std::chrono::microseconds(1000));
+  }
+
+  Status timedOut() const {
+    return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
+                                                 options_.call_timeout.count()));
+  }
+
+  // Writes all of `bytes` before `deadline`.
+  Status sendBefore(int fd, std::string_view bytes, Clock::time_point deadline) const {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        return Status(Errc::unavailable,
+                      fmt::format("{}: write: {}", options_.socket_path, std::strerror(errno)));
+      }
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return timedOut();
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+    return okStatus();
+  }
+
+  // Reads more bytes into c.decoder before `deadline`.
+  Status recvBefore(CallConn& c, Clock::time_point deadline) const {
+    thread_local std::string buf(64 * 1024, '\0');
+    for (;;) {
+      auto left = deadline - Clock::now();
+      if (left <= Clock::duration::zero()) return timedOut();
+      int flags = 0;
+      if (left < recvTimeout()) {
+        // Less time left than the socket's own receive timeout: wait here instead.
+        auto ms = std::chrono::ceil<std::chrono::milliseconds>(left);
+        pollfd p{c.fd.get(), POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(ms.count()));
+        if (r == 0) return timedOut();
+        flags = MSG_DONTWAIT;
+      }
+      ssize_t n = ::recv(c.fd.get(), buf.data(), buf.size(), flags);
+      if (n > 0) {
+        c.decoder->append(buf.data(), static_cast<std::size_t>(n));
+        return okStatus();
+      }
+      if (n == 0)
+        return Status(Errc::unavailable, options_.socket_path + ": peer closed the connection");
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (flags == 0) return timedOut();  // SO_RCVTIMEO passed
+        continue;
+      }
+      return Status(Errc::unavailable,
+                    fmt::format("{}: read: {}", options_.socket_path, std::strerror(errno)));
+    }
+  }
+
+  std::vector<Result<pb::Response>> callOnThreadConnection(std::vector<pb::Request>& requests) {
+    const auto deadline = Clock::now() + options_.call_timeout;
+    auto conn = threadConnection();
+    CallConn& c = *conn;
+    std::lock_guard lock(c.mu);
+    if (c.fd.valid() && idleConnectionLost(c.fd.get())) c.fd.reset();
+    if (!c.fd.valid()) {
+      Status st = connectCallConnection(c);
+      if (!st.ok()) return failAll(requests.size(), st);
+    }
+    std::string frames;
+    std::unordered_map<std::uint64_t, std::size_t> index;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      requests[i].set_id(++c.next_id);
+      index.emplace(requests[i].id(), i);
+      appendFrame(requests[i], &frames);
+    }
+    std::vector<std::optional<Result<pb::Response>>> answers(requests.size());
+    std::size_t missing = requests.size();
+    Status failure = sendBefore(c.fd.get(), frames, deadline);
+    pb::ServerFrame frame_msg;
+    while (failure.ok() && missing > 0) {
+      std::string_view frame;
+      std::string error;
+      auto next = c.decoder->next(&frame, &error);
+      if (next == FrameDecoder::Next::need_more) {
+        failure = recvBefore(c, deadline);
+        continue;
+      }
+      if (next == FrameDecoder::Next::error || !parseFrame(frame, &frame_msg).ok()) {
+        if (error.empty()) error = "frame is not a valid ServerFrame";
+        spdlog::warn("protobuf client {}: closing connection: bad frame from server: {}",
+                     options_.socket_path, error);
+        failure =
+            Status(Errc::unavailable, options_.socket_path + ": bad frame from server: " + error);
+        break;
+      }
+      if (!frame_msg.has_response()) continue;  // call connections carry no feeds
+      auto it = index.find(frame_msg.response().id());
+      if (it == index.end() || answers[it->second]) continue;
+      answers[it->second].emplace(std::move(*frame_msg.mutable_response()));
+      --missing;
+    }
+    // A connection that failed or timed out may still deliver a late answer: never reuse it.
+    if (!failure.ok()) c.fd.reset();
+    std::vector<Result<pb::Response>> out;
+    out.reserve(requests.size());
+    for (auto& a : answers) {
+      if (a)
+        out.push_back(std::move(*a));
+      else
+        out.emplace_back(failure);
+    }
+    return out;
+  }
 
   // Waits (bounded) until connected. REQUIRES: lock holds mu_.
   Status awaitConnection(std::unique_lock<std::mutex>& lock, Clock::time_point deadline) {
@@ -410,7 +654,21 @@ class SocketChannel final : public ProtoChannel {
     (*fn)(event);
   }
 
+  static constexpr std::chrono::microseconds kRecvSlack{1000};
+
   const ProtoClientOptions options_;
+  const bool per_thread_;  // calls on per-thread connections (a socket path, no connector)
+  const std::uint64_t id_ = g_next_channel_id.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const void> alive_ = std::make_shared<int>(0);  // expires in the destructor
+
+  std::mutex conns_mu_;  // guards call_conns_
+  std::vector<std::weak_ptr<CallConn>> call_conns_;
+
+  std::mutex call_mu_;  // guards the call connections' shared reconnect state below
+  Status call_last_error_{Errc::unavailable, "not connected yet"};
+  Clock::time_point call_next_attempt_{};
+  Backoff call_backoff_;
+
   std::mutex dispatch_mu_;  // held while a listener runs
 
   std::mutex mu_;  // guards everything down to write_mu_

@@ -1,12 +1,15 @@
 // Protobuf client stubs: the Vault and Auth interfaces as length-delimited protobuf frames over a
 // UNIX socket (or, in loopback mode, through the same codec without a socket).
 //
-// Threading: any thread may call. All calls share one connection: a caller writes its request
-// frame (under a write lock) and sleeps until the connection's I/O thread, which reads every
-// frame, hands it the response with the same request id; so calls from many threads are in
-// flight at once. The I/O thread also makes (and remakes) the connection and delivers feed
-// events; listeners run on it. Loopback mode has no thread: the request is serialised, parsed,
-// answered, and the response serialised and parsed, on the calling thread.
+// Threading: any thread may call. By default each calling thread gets its own blocking
+// connection per stub (made on its first call, closed when the thread ends or the stub is
+// destroyed): the caller writes its request frame and reads the answer itself, with no hand-off.
+// Feeds use a separate connection owned by the stub's I/O thread, which makes (and remakes) it
+// and delivers the events; listeners run on it. With a `connector` or `per_thread_connections`
+// off, calls share that connection instead: a caller writes its frame under a write lock and
+// sleeps until the I/O thread hands it the response with its request id (many calls in flight
+// at once). Loopback mode has no thread: the request is serialised, parsed, answered, and the
+// response serialised and parsed, on the calling thread.
 //
 // Failure semantics (as the capnp stubs, capnp_client.h): every call answers within
 // `call_timeout`, a dead or unresponsive peer is Errc::unavailable; reconnects at most once per
@@ -36,6 +39,9 @@ struct ProtoClientOptions {
   std::chrono::milliseconds backoff_max{1000};
   std::size_t max_frame_bytes = 96u << 20;
   std::function<Result<UniqueFd>()> connector;  // default: connectUnix(socket_path)
+  // Calls on a connection of the calling thread's own (see Threading above). A connector
+  // (which may not be redialable) implies the shared connection.
+  bool per_thread_connections = true;
 };
 
 class ProtoChannel;

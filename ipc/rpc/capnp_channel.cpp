@@ -3,10 +3,15 @@
 #include <capnp/rpc-twoparty.h>
 #include <fmt/format.h>
 #include <kj/async-io.h>
+#include <kj/time.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
+#include <unordered_map>
 #include <vector>
 
 #include "ipc/rpc/capnp_codec.h"
@@ -197,7 +202,157 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   kj::TaskSet tasks_{*this};  // last: destroyed first, cancelling work that uses the rest
 };
 
-CapnpChannel::CapnpChannel(CapnpClientOptions options) : options_(std::move(options)) {
+// ---- per-thread links ------------------------------------------------------------------------
+
+// The raw fd of a link's socket, shared with the channel so ~CapnpChannel can shut it down from
+// its own thread. The owning thread sets fd = -1 (under mu) before its KJ stream closes the fd.
+struct CapnpChannel::LinkFd {
+  std::mutex mu;
+  int fd = -1;  // guarded by mu
+};
+
+class CapnpChannel::ThreadLink {
+ public:
+  explicit ThreadLink(std::weak_ptr<const void> alive) : alive_(std::move(alive)) {}
+  ~ThreadLink() { drop(); }
+
+  bool channelGone() const { return alive_.expired(); }
+
+  // Ends the connection (on the owning thread, like every use of a link).
+  void drop() {
+    if (fd_) {
+      std::lock_guard lock(fd_->mu);
+      fd_->fd = -1;
+    }
+    fd_ = nullptr;
+    conn_ = nullptr;
+  }
+
+  // A connection whose peer hung up while this thread was not calling is no use.
+  void dropIfPeerHungUp() {
+    if (conn_.get() == nullptr || !fd_) return;
+    pollfd p{raw_fd_, POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) drop();
+  }
+
+  kj::Own<Connection> conn_;  // null when not connected
+  std::shared_ptr<LinkFd> fd_;
+  int raw_fd_ = -1;
+
+ private:
+  std::weak_ptr<const void> alive_;
+};
+
+namespace {
+
+// One KJ event loop per calling thread (a thread can have only one), shared by all channels the
+// thread calls; owned by a thread_local, destroyed at thread exit: links first, then the loop.
+struct ThreadKj {
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+  std::unordered_map<std::uint64_t, kj::Own<CapnpChannel::ThreadLink>> links;  // by channel id
+  ~ThreadKj() { links.clear(); }
+};
+
+thread_local std::unique_ptr<ThreadKj> t_kj;  // NOLINT: one per thread is the design
+thread_local bool t_own_loop = false;         // NOLINT: this thread runs a KJ loop of its own
+
+std::atomic<std::uint64_t> g_next_channel_id{1};  // NOLINT: process-wide unique ids
+
+}  // namespace
+
+void CapnpChannel::threadRunsItsOwnLoop() {
+  t_own_loop = true;
+}
+
+CapnpChannel::ThreadLink* CapnpChannel::threadLink() {
+  if (!per_thread_ || t_own_loop) return nullptr;
+  if (!t_kj) {
+    try {
+      t_kj = std::make_unique<ThreadKj>();
+    } catch (const kj::Exception& e) {
+      // Someone else's KJ loop lives on this thread (e.g. a control client): hop instead.
+      spdlog::debug("capnp client {}: no per-thread loop on this thread: {}", options_.socket_path,
+                    e.getDescription().cStr());
+      t_own_loop = true;
+      return nullptr;
+    }
+  }
+  auto& links = t_kj->links;
+  auto it = links.find(id_);
+  if (it != links.end()) return it->second.get();
+  std::erase_if(links, [](const auto& e) { return e.second->channelGone(); });
+  auto link = kj::heap<ThreadLink>(alive_);
+  ThreadLink* raw = link.get();
+  links.emplace(id_, kj::mv(link));
+  return raw;
+}
+
+kj::WaitScope& CapnpChannel::linkWaitScope(ThreadLink&) {
+  return t_kj->io.waitScope;
+}
+
+kj::Promise<void> CapnpChannel::linkTimeout(ThreadLink&) {
+  // Not afterDelay(): a per-thread loop sleeps between calls, so its timer's now() is as old as
+  // the thread's last call. The timer follows this clock, so a deadline read from it is exact.
+  return t_kj->io.provider->getTimer().atTime(kj::systemPreciseMonotonicClock().now() +
+                                              options_.call_timeout.count() * kj::MILLISECONDS);
+}
+
+Result<capnp::Capability::Client> CapnpChannel::connectLink(ThreadLink& link) {
+  link.dropIfPeerHungUp();
+  if (link.conn_.get() != nullptr) return link.conn_->bootstrap;
+  {
+    std::lock_guard lock(link_mu_);
+    auto now = std::chrono::steady_clock::now();
+    if (now < link_next_attempt_) {
+      auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(link_next_attempt_ - now).count();
+      return Status(Errc::unavailable,
+                    fmt::format("peer unavailable: {} (next reconnect attempt in {} ms)",
+                                link_last_error_, ms));
+    }
+  }
+  auto fd = connectUnix(options_.socket_path);
+  if (fd) {
+    if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
+  }
+  auto share = std::make_shared<LinkFd>();
+  {
+    std::lock_guard lock(link_mu_);
+    if (!fd) {
+      link_last_error_ = fd.status().toString();
+      auto now = std::chrono::steady_clock::now();
+      if (now >= link_next_attempt_) link_next_attempt_ = now + link_backoff_.next();
+      return Status(Errc::unavailable, "peer unavailable: " + link_last_error_);
+    }
+    link_backoff_.reset();
+    link_next_attempt_ = {};
+    share->fd = fd->get();
+    std::erase_if(link_fds_, [](const auto& w) { return w.expired(); });
+    link_fds_.push_back(share);
+  }
+  link.raw_fd_ = fd->get();
+  auto stream = t_kj->io.lowLevelProvider->wrapSocketFd(
+      fd->release(),
+      kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP | kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
+  link.fd_ = std::move(share);
+  link.conn_ =
+      kj::heap<Connection>(kj::mv(stream), capnpcodec::readerOptions(options_.max_message_bytes));
+  return link.conn_->bootstrap;
+}
+
+void CapnpChannel::linkCallEnded(ThreadLink& link, bool disconnected) {
+  if (disconnected) link.drop();
+}
+
+// ---- the channel -----------------------------------------------------------------------------
+
+CapnpChannel::CapnpChannel(CapnpClientOptions options)
+    : options_(std::move(options)),
+      per_thread_(options_.per_thread_connections && !options_.connector),
+      id_(g_next_channel_id.fetch_add(1, std::memory_order_relaxed)),
+      alive_(std::make_shared<int>(0)),
+      link_backoff_(options_.backoff_initial, options_.backoff_max) {
   std::promise<void> ready;
   auto done = ready.get_future();
   thread_ = std::thread([this, &ready] { run(&ready); });
@@ -205,11 +360,26 @@ CapnpChannel::CapnpChannel(CapnpClientOptions options) : options_(std::move(opti
 }
 
 CapnpChannel::~CapnpChannel() {
+  // Other threads' links cannot be destroyed here (KJ objects die on their own thread): end
+  // their connections, and let those threads drop the links (alive_ has expired).
+  alive_.reset();
+  std::vector<std::shared_ptr<LinkFd>> fds;
+  {
+    std::lock_guard lock(link_mu_);
+    for (auto& w : link_fds_)
+      if (auto f = w.lock()) fds.push_back(std::move(f));
+    link_fds_.clear();
+  }
+  for (auto& f : fds) {
+    std::lock_guard lock(f->mu);
+    if (f->fd >= 0) ::shutdown(f->fd, SHUT_RDWR);
+  }
   inbox_.runSync([this] { stop_->fulfill(); });
   thread_.join();
 }
 
 void CapnpChannel::run(std::promise<void>* ready) {
+  threadRunsItsOwnLoop();
   auto io = kj::setupAsyncIo();
   auto paf = kj::newPromiseAndFulfiller<void>();
   {

@@ -1,6 +1,22 @@
-// CapnpChannel: one KJ event-loop thread owning one Cap'n Proto connection, reached from any
-// thread through a LoopInbox (the executeSync() pattern; see loop_inbox.h for why not kj's). The
-// engine under the capnp client stubs (capnp_client.h).
+// CapnpChannel: the engine under the capnp client stubs (capnp_client.h). Two paths:
+//
+// - Calls, by default: the calling thread's own KJ event loop and its own connection to the
+//   peer (a ThreadLink, made lazily), so a call is a write and a read on the caller's thread
+//   with no hand-off. A thread may have only one KJ loop, so one per-thread loop (ThreadKj)
+//   serves every channel that thread calls; it holds one ThreadLink per channel.
+// - Feeds, and calls when per-thread connections are off (options, or a custom connector, or a
+//   thread that already runs a KJ loop of its own): one KJ event-loop thread per channel owning
+//   one connection, reached through a LoopInbox (the executeSync() pattern; see loop_inbox.h for
+//   why not kj's).
+//
+// Ownership of per-thread KJ objects (they must die on the thread that made them):
+// - ThreadKj and its ThreadLinks are owned by a thread_local of the calling thread and are only
+//   ever touched by it; they are destroyed at thread exit (links before the loop);
+// - a ThreadLink never points at its channel: it holds a weak token (`alive_`), so a thread
+//   drops the links of channels that are gone the next time it calls any capnp channel;
+// - ~CapnpChannel cannot destroy other threads' links; it shuts their sockets down (through the
+//   LinkFd each link shares with the channel, under its mutex, so an fd number is never used
+//   after its owner closed it), which ends the connection at the server at once.
 //
 // Thread-safety: call(), addFeed() and removeFeed() from any thread except the loop thread
 // itself (a listener must not call back). Everything in Loop is touched only on the loop thread.
@@ -18,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/common/status.h"
 #include "ipc/rpc/capnp_client.h"
@@ -49,6 +66,7 @@ class CapnpChannel {
   // call timeout. R must be constructible from a Status. Never throws.
   template <typename R, typename F>
   R call(F&& f) {
+    if (ThreadLink* link = threadLink()) return callOnThread<R>(*link, f);
     std::mutex m;
     std::condition_variable cv;
     std::optional<R> out;
@@ -78,8 +96,47 @@ class CapnpChannel {
 
   const CapnpClientOptions& options() const { return options_; }
 
+  // Marks the calling thread as one that runs a KJ loop of its own (a channel's or a server's
+  // loop thread): calls made from it hop to the channel's loop thread.
+  static void threadRunsItsOwnLoop();
+
+  class ThreadLink;  // a calling thread's connection for this channel (capnp_channel.cpp)
+
  private:
   class Loop;
+  struct LinkFd;
+
+  // The calling thread's link for this channel, made lazily; null when calls from this thread
+  // must hop to the loop thread instead.
+  ThreadLink* threadLink();
+  // Connects `link` if it has no live connection (honouring the shared backoff); the bootstrap
+  // capability on success.
+  Result<capnp::Capability::Client> connectLink(ThreadLink& link);
+  kj::Promise<void> linkTimeout(ThreadLink& link);
+  kj::WaitScope& linkWaitScope(ThreadLink& link);
+  // After a call on `link`: a disconnected connection is dropped (the next call reconnects).
+  void linkCallEnded(ThreadLink& link, bool disconnected);
+
+  template <typename R, typename F>
+  R callOnThread(ThreadLink& link, F& f) {
+    bool disconnected = false;
+    try {
+      auto cap = connectLink(link);
+      if (!cap) return R(cap.status());
+      R r = f(*cap)
+                .exclusiveJoin(linkTimeout(link).then([this]() -> R { return R(timeoutStatus()); }))
+                .catch_([&disconnected](kj::Exception&& e) -> R {
+                  disconnected = e.getType() == kj::Exception::Type::DISCONNECTED;
+                  return R(statusFromKj(e));
+                })
+                .wait(linkWaitScope(link));
+      linkCallEnded(link, disconnected);
+      return r;
+    } catch (const kj::Exception& e) {
+      linkCallEnded(link, true);
+      return R(statusFromKj(e));
+    }
+  }
 
   // Loop thread only.
   kj::Promise<capnp::Capability::Client> bootstrap();
@@ -89,6 +146,16 @@ class CapnpChannel {
   void run(std::promise<void>* ready);
 
   CapnpClientOptions options_;
+  const bool per_thread_;  // calls on per-thread links (a socket path, no connector, not off)
+  const std::uint64_t id_;
+  std::shared_ptr<const void> alive_;  // links hold it weakly; expires in the destructor
+
+  std::mutex link_mu_;  // guards link_fds_ and the links' shared reconnect state below
+  std::vector<std::weak_ptr<LinkFd>> link_fds_;
+  std::string link_last_error_ = "not connected yet";
+  std::chrono::steady_clock::time_point link_next_attempt_{};
+  Backoff link_backoff_;
+
   std::thread thread_;
   LoopInbox inbox_;
   Loop* loop_ = nullptr;                      // owned by the loop thread's stack

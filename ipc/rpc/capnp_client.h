@@ -2,11 +2,17 @@
 // mode, through the same codec without a socket), so a frontend cannot tell a stub from the
 // local object.
 //
-// Threading (measured in seam-micro, BM_CapnpThreading*; see ipc/README.md): every stub owns
-// one KJ event-loop thread holding its one connection; any thread may call, and each call hops
-// to the loop through kj::Executor::executeSync(). Calls from many threads are in flight on that
-// connection at the same time (Cap'n Proto multiplexes them). Loopback mode has no loop thread:
-// the call is encoded, serialised to bytes, decoded and served on the calling thread.
+// Threading (measured in seam-micro, threads/capnp/*; see ipc/README.md): any thread may call.
+// By default each calling thread gets its own connection to the peer, driven by a KJ event loop
+// that belongs to that thread (one per thread, shared by all stubs it calls; made on its first
+// call, destroyed when the thread ends), so a call is a write and a blocking read on the
+// caller's thread. Feeds -- and calls when `per_thread_connections` is off, when a `connector`
+// is given, or from a thread that already runs a KJ loop of its own -- go through the stub's own
+// KJ event-loop thread holding one shared connection (calls hop to it and back). Loopback mode
+// has no loop at all: the call is encoded, serialised to bytes, decoded and served on the
+// calling thread. A thread that has called a capnp stub cannot set up another KJ event loop
+// (e.g. a ControlClient) while it lives; turn `per_thread_connections` off for such threads'
+// stubs.
 //
 // Failure semantics: a call answers within `call_timeout` (never hangs): a dead or unresponsive
 // peer turns it into Errc::unavailable. The connection is made lazily and remade after a
@@ -44,7 +50,10 @@ struct CapnpClientOptions {
   std::chrono::milliseconds backoff_max{1000};
   std::size_t max_message_bytes = 96u << 20;
   // How a connection is made; default: connectUnix(socket_path). Tests hand out socketpair ends.
+  // With a connector, all calls share the loop thread's one connection.
   std::function<Result<UniqueFd>()> connector;
+  // Calls on a connection of the calling thread's own (see Threading above).
+  bool per_thread_connections = true;
 };
 
 class CapnpChannel;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ipc/rpc/capnp_channel.h"
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/loop_inbox.h"
 
@@ -346,6 +347,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
 
  private:
   void run(std::promise<void>& ready) {
+    CapnpChannel::threadRunsItsOwnLoop();  // a local object that is itself a stub must hop
     auto io = kj::setupAsyncIo();
     io_ = &io;
     {
