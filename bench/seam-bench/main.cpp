@@ -190,7 +190,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
         return run;
       }
       record(*st);
-      auto down = dep.stop();
+      auto down = dep.stop(settings.quick ? 5 : 15);
       if (down.ok()) shutdown.push_back(*down);
     }
   }
@@ -224,7 +224,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   }
   progress(v.name + ": stopping");
   if (dep.running()) {
-    auto down = dep.stop();
+    auto down = dep.stop(settings.quick ? 5 : 15);
     if (down.ok())
       shutdown.push_back(*down);
     else

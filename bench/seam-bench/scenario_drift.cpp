@@ -574,9 +574,9 @@ nlohmann::json runFault(Context& c) {
                  {"cache_hit_ratio",
                   "not exported by the deployments' stats; post_p50_ratio "
                   "(p50 over the 300 ms after recovery / p50 before) stands in"}};
-  const double pre_ms = s.quick ? 300 : 1000;
-  const double settle_ms = s.quick ? 400 : 1000;
-  const double max_ms = s.quick ? 5000 : 15000;
+  const double pre_ms = s.quick ? 200 : 1000;
+  const double settle_ms = s.quick ? 300 : 1000;
+  const double max_ms = s.quick ? 1500 : 15000;
 
   auto inject = [&](const std::string& label, const std::function<Status()>& fault) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(pre_ms)));
