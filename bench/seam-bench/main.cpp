@@ -190,7 +190,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
         return run;
       }
       record(*st);
-      auto down = dep.stop(settings.quick ? 5 : 15);
+      auto down = dep.stop(settings.quick ? 3 : 15);
       if (down.ok()) shutdown.push_back(*down);
     }
   }
@@ -224,7 +224,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   }
   progress(v.name + ": stopping");
   if (dep.running()) {
-    auto down = dep.stop(settings.quick ? 5 : 15);
+    auto down = dep.stop(settings.quick ? 3 : 15);
     if (down.ok())
       shutdown.push_back(*down);
     else
@@ -251,7 +251,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
 int runCommand(const Options& o) {
   Settings s;
   s.quick = o.quick;
-  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.3 : 2.0);
+  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.25 : 2.0);
   s.connections = o.connections > 0 ? o.connections : (o.quick ? 4 : 8);
   s.fuse_threads = 4;
   s.drift_trials = o.quick ? 4 : 20;
@@ -403,7 +403,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_flag(
       "--quick", o.quick,
-      "short measurements (0.3 s each, 4 connections, 4 drift trials, 2 starts, 200 files) for CI");
+      "short measurements (0.25 s each, 4 connections, 4 drift trials, 2 starts, 200 files) for CI");
   run->add_option(
          "--repeat", o.repeat,
          "run every deployment N times, interleaved (A B A B); the summary gives the median "
@@ -422,7 +422,7 @@ int main(int argc, char** argv) {
                   "build tree holding mono/seamd, split/seam-split, core/control/seamctl")
       ->capture_default_str();
   run->add_option("--seconds", o.seconds,
-                  "length of one load measurement (default 2, --quick 0.3)");
+                  "length of one load measurement (default 2, --quick 0.25)");
   run->add_option("--connections", o.connections,
                   "N of 'closed loop at 1 and N' (default 8, --quick 4)");
   app.footer(kJsonHelp);
