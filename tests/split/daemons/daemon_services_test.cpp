@@ -116,6 +116,9 @@ TEST_P(DaemonServicesTest, TheFrontendServesTheOwnersVaultThroughItsCoherenceCac
       if (e.path == P("/f.txt")) heard = std::max(heard, e.version);
       cv.notify_all();
     });
+    // The stubs send the subscription without waiting for it to be registered; a call on the same
+    // connection answered after it proves it is (the owner serves one connection in order).
+    ASSERT_TRUE(vault->stat(VaultPath::root()).ok());
     Result<FileAttr> changed = owner_deps_.get<Vault>()->put(P("/f.txt"), "changed at the owner");
     ASSERT_TRUE(changed.ok());
     {
