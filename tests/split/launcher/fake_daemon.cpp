@@ -72,12 +72,14 @@ void mountEmptyFilesystem(const std::string& mountpoint) {
   static fuse_lowlevel_ops ops{};
   const char* argv[] = {"fake_daemon"};
   fuse_args args = FUSE_ARGS_INIT(1, const_cast<char**>(argv));
-  fuse_session* session = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  // Static: the session lives (and stays reachable) until the process exits, on purpose.
+  static fuse_session* session = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  fuse_opt_free_args(&args);
   if (session == nullptr || fuse_session_mount(session, mountpoint.c_str()) != 0) {
     std::fprintf(stderr, "fake_daemon: could not mount %s\n", mountpoint.c_str());
     std::exit(5);
   }
-  std::thread([session] { fuse_session_loop(session); }).detach();
+  std::thread([] { fuse_session_loop(session); }).detach();
 }
 
 }  // namespace
