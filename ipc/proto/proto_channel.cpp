@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -184,7 +185,11 @@ class SocketChannel final : public ProtoChannel {
   }
 
   std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests) override {
-    if (per_thread_) return callOnThreadConnection(requests);
+    // While a feed is not (re)subscribed at the server, calls take the feed's connection, behind
+    // its subscribe request: a call that succeeded never raised an event the feed then missed
+    // without a resync. Once every feed is acknowledged, any connection will do.
+    if (per_thread_ && !feeds_unsettled_.load(std::memory_order_acquire))
+      return callOnThreadConnection(requests);
     const auto deadline = Clock::now() + options_.call_timeout;
     std::vector<Pending> pending(requests.size());
     std::vector<Result<pb::Response>> out;
@@ -242,6 +247,7 @@ class SocketChannel final : public ProtoChannel {
       } else {
         state_cv_.notify_all();  // the I/O thread connects while feeds exist
       }
+      publishLocked();
     }
     if (!frame.empty()) (void)write(generation, frame);
     return key;
@@ -264,6 +270,7 @@ class SocketChannel final : public ProtoChannel {
         wire_to_feed_.erase(it->second.wire_id);
       }
       feeds_.erase(it);
+      publishLocked();
     }
     if (!frame.empty()) (void)write(generation, frame);
   }
@@ -280,8 +287,16 @@ class SocketChannel final : public ProtoChannel {
     EventFn fn;
     std::function<void()> resync;
     std::uint64_t wire_id = 0;  // the subscribe request's id on the current connection
+    bool acked = false;         // the server answered that subscribe request
     bool needs_resync = false;
   };
+
+  // Tells callers whether every feed is subscribed on a live connection. REQUIRES: mu_ held.
+  void publishLocked() {
+    bool settled = connected_ && std::all_of(feeds_.begin(), feeds_.end(),
+                                             [](const auto& f) { return f.second.acked; });
+    feeds_unsettled_.store(!feeds_.empty() && !settled, std::memory_order_release);
+  }
 
   // ---- calls on the calling thread's own connection ----
 
@@ -505,6 +520,7 @@ class SocketChannel final : public ProtoChannel {
   // REQUIRES: mu_ held and connected_.
   std::string subscribeFrameLocked(std::uint64_t key, Feed& feed) {
     feed.wire_id = ++next_id_;
+    feed.acked = false;
     feed.start.set_id(feed.wire_id);
     wire_to_feed_[feed.wire_id] = key;
     std::string frame;
@@ -557,6 +573,7 @@ class SocketChannel final : public ProtoChannel {
       }
       // Feeds first: a call made once we are connected must find its events subscribed.
       if (!subscribe_frames.empty()) (void)write(generation_, subscribe_frames);
+      publishLocked();
       state_cv_.notify_all();
       lock.unlock();
 
@@ -576,8 +593,10 @@ class SocketChannel final : public ProtoChannel {
       wire_to_feed_.clear();
       for (auto& [key, feed] : feeds_) {
         feed.wire_id = 0;
+        feed.acked = false;
         feed.needs_resync = true;
       }
+      publishLocked();
       for (auto& [id, p] : pending_) {
         p->failure = Status(Errc::unavailable, options_.socket_path + ": " + why);
         p->done = true;
@@ -628,10 +647,14 @@ class SocketChannel final : public ProtoChannel {
     auto it = pending_.find(response->id());
     if (it == pending_.end()) {
       // A call that timed out, or a feed's subscribe/unsubscribe answer.
-      if (response->has_error() && wire_to_feed_.count(response->id()) != 0) {
+      auto w = wire_to_feed_.find(response->id());
+      if (w == wire_to_feed_.end()) return;
+      if (response->has_error()) {
         spdlog::warn("protobuf client {}: subscribe failed: {}", options_.socket_path,
                      errorOf(*response).toString());
       }
+      if (auto f = feeds_.find(w->second); f != feeds_.end()) f->second.acked = true;
+      publishLocked();
       return;
     }
     Pending* p = it->second;
@@ -668,6 +691,9 @@ class SocketChannel final : public ProtoChannel {
   Status call_last_error_{Errc::unavailable, "not connected yet"};
   Clock::time_point call_next_attempt_{};
   Backoff call_backoff_;
+
+  // True while some feed exists and is not acknowledged on a live connection; written under mu_.
+  std::atomic<bool> feeds_unsettled_{false};
 
   std::mutex dispatch_mu_;  // held while a listener runs
 

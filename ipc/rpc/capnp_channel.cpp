@@ -58,11 +58,12 @@ struct Connection {
 // The loop thread's state: the connection, the reconnect schedule and the feeds.
 class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
  public:
-  Loop(kj::AsyncIoContext& io, const CapnpClientOptions& options)
+  Loop(kj::AsyncIoContext& io, const CapnpClientOptions& options, std::atomic<bool>& unsettled)
       : io_(io),
         options_(options),
         backoff_(options.backoff_initial, options.backoff_max),
-        next_attempt_(io.provider->getTimer().now()) {}
+        next_attempt_(io.provider->getTimer().now()),
+        unsettled_(unsettled) {}
 
   ~Loop() {
     for (auto* f : feeds_) f->detach();
@@ -97,10 +98,11 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   void addFeed(Feed* f) {
     feeds_.push_back(f);
     KJ_IF_MAYBE (c, conn_) {
-      f->attach((*c)->bootstrap, tasks_);
+      attachFeed(f, **c);
     } else {
       ensureReconnecting();
     }
+    publish();
   }
 
   void track(kj::Promise<void> p) { tasks_.add(kj::mv(p)); }
@@ -108,6 +110,7 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   void removeFeed(Feed* f) {
     feeds_.erase(std::remove(feeds_.begin(), feeds_.end(), f), feeds_.end());
     f->detach();
+    publish();
   }
 
  private:
@@ -130,11 +133,13 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
       conn_ = kj::mv(conn);
       backoff_.reset();
       ++generation_;
+      pending_subscribes_ = 0;
       tasks_.add(raw->network.onDisconnect().then([this, raw] { lost(raw); }));
       for (auto* f : feeds_) {
-        f->attach(raw->bootstrap, tasks_);
+        attachFeed(f, *raw);
         if (generation_ > 1) f->resync();
       }
+      publish();
       return kj::READY_NOW;
     });
     connecting_ = attempt
@@ -163,11 +168,13 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
     }
     spdlog::warn("capnp client {}: connection lost; reconnecting", options_.socket_path);
     for (auto* f : feeds_) f->detach();
+    unsettled_.store(!feeds_.empty(), std::memory_order_release);
     // Destroy the connection outside its own disconnect continuation.
     tasks_.add(kj::evalLater([this, raw] {
       KJ_IF_MAYBE (c, conn_) {
         if (c->get() == raw) conn_ = nullptr;
       }
+      publish();
       next_attempt_ = io_.provider->getTimer().now();
       ensureReconnecting();
     }));
@@ -184,6 +191,27 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
     }));
   }
 
+  // Subscribes `f` on `conn`; the feed counts as pending until the server acknowledges (or
+  // refuses) it.
+  void attachFeed(Feed* f, Connection& conn) {
+    ++pending_subscribes_;
+    auto generation = generation_;
+    tasks_.add(f->attach(conn.bootstrap)
+                   .catch_([](kj::Exception&&) {})  // refused: counts as answered
+                   .then([this, generation] { subscribed(generation); }));
+  }
+
+  void subscribed(std::uint64_t generation) {
+    if (generation == generation_ && pending_subscribes_ > 0) --pending_subscribes_;
+    publish();
+  }
+
+  // Tells callers whether every feed is subscribed on a live connection (CapnpChannel::call).
+  void publish() {
+    bool live = conn_ != nullptr && pending_subscribes_ == 0;
+    unsettled_.store(!feeds_.empty() && !live, std::memory_order_release);
+  }
+
   void taskFailed(kj::Exception&& e) override {
     spdlog::debug("capnp client {}: {}", options_.socket_path, e.getDescription().cStr());
   }
@@ -198,6 +226,8 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   bool connecting_done_ = true;
   bool reconnect_scheduled_ = false;
   std::uint64_t generation_ = 0;
+  std::size_t pending_subscribes_ = 0;  // on the current connection, not yet acknowledged
+  std::atomic<bool>& unsettled_;        // CapnpChannel::feeds_unsettled_
   std::vector<Feed*> feeds_;
   kj::TaskSet tasks_{*this};  // last: destroyed first, cancelling work that uses the rest
 };
@@ -383,7 +413,7 @@ void CapnpChannel::run(std::promise<void>* ready) {
   auto io = kj::setupAsyncIo();
   auto paf = kj::newPromiseAndFulfiller<void>();
   {
-    Loop loop(io, options_);
+    Loop loop(io, options_, feeds_unsettled_);
     loop_ = &loop;
     stop_ = kj::mv(paf.fulfiller);
     auto efd = io.lowLevelProvider->wrapInputFd(inbox_.fd());

@@ -25,6 +25,7 @@
 #include <capnp/capability.h>
 #include <kj/async.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -51,8 +52,8 @@ class CapnpChannel {
   class Feed {
    public:
     virtual ~Feed() noexcept(false) = default;
-    // Subscribes on a (new) connection.
-    virtual void attach(capnp::Capability::Client& bootstrap, kj::TaskSet& tasks) = 0;
+    // Subscribes on a (new) connection; resolves once the server has the subscription.
+    virtual kj::Promise<void> attach(capnp::Capability::Client& bootstrap) = 0;
     // Called after attach() on a connection other than the first: events may have been lost.
     virtual void resync() = 0;
     // The connection this feed was attached to is gone.
@@ -66,7 +67,12 @@ class CapnpChannel {
   // call timeout. R must be constructible from a Status. Never throws.
   template <typename R, typename F>
   R call(F&& f) {
-    if (ThreadLink* link = threadLink()) return callOnThread<R>(*link, f);
+    // While a feed is not (re)subscribed at the server, calls take the feed's connection, behind
+    // its subscribe request: a call that succeeded never raised an event the feed then missed
+    // without a resync. Once every feed is acknowledged, any connection will do.
+    if (!feeds_unsettled_.load(std::memory_order_acquire)) {
+      if (ThreadLink* link = threadLink()) return callOnThread<R>(*link, f);
+    }
     std::mutex m;
     std::condition_variable cv;
     std::optional<R> out;
@@ -155,6 +161,10 @@ class CapnpChannel {
   std::string link_last_error_ = "not connected yet";
   std::chrono::steady_clock::time_point link_next_attempt_{};
   Backoff link_backoff_;
+
+  // True while some feed exists and is not acknowledged on a live loop connection. Written by
+  // the loop thread.
+  std::atomic<bool> feeds_unsettled_{false};
 
   std::thread thread_;
   LoopInbox inbox_;

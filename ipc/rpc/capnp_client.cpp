@@ -127,12 +127,12 @@ class VaultFeed final : public CapnpChannel::Feed {
             ListenerState<ChangeListener>{std::move(fn)})) {}
   ~VaultFeed() noexcept(false) override { state_->live = false; }
 
-  void attach(capnp::Capability::Client& bootstrap, kj::TaskSet& tasks) override {
+  kj::Promise<void> attach(capnp::Capability::Client& bootstrap) override {
     auto req = bootstrap.castAs<wire::Vault>().subscribeRequest();
     req.setListener(kj::heap<ChangeListenerImpl>(state_));
     auto promise = req.send();
     handle_ = promise.getHandle();
-    tasks.add(promise.ignoreResult());
+    return promise.ignoreResult();
   }
   void resync() override {
     if (!state_->live) return;
@@ -155,12 +155,12 @@ class AuthFeed final : public CapnpChannel::Feed {
             ListenerState<AuthListener>{std::move(fn)})) {}
   ~AuthFeed() noexcept(false) override { state_->live = false; }
 
-  void attach(capnp::Capability::Client& bootstrap, kj::TaskSet& tasks) override {
+  kj::Promise<void> attach(capnp::Capability::Client& bootstrap) override {
     auto req = bootstrap.castAs<wire::Auth>().subscribeRequest();
     req.setListener(kj::heap<AuthListenerImpl>(state_));
     auto promise = req.send();
     handle_ = promise.getHandle();
-    tasks.add(promise.ignoreResult());
+    return promise.ignoreResult();
   }
   void resync() override {
     if (!state_->live) return;

@@ -4,6 +4,7 @@
 // connections, and a peer that restarts under all of them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -196,6 +197,24 @@ TEST_P(IpcThreadConnections, AfterThePeerRestartsEveryThreadsCallsRecover) {
   }
   workers.clear();
   stub.reset();
+}
+
+TEST_P(IpcThreadConnections, ACallMadeRightAfterSubscribingFromAnyThreadRaisesAnEventTheFeedSees) {
+  auto stub = makeStub();
+  Worker other;
+  for (int i = 0; i < 20; ++i) {
+    EventLog<ChangeEvent> log;
+    auto sub = stub->subscribe([&](const ChangeEvent& e) { log.add(e); });
+    auto p = path("/t/n" + std::to_string(i));
+    bool ok = false;
+    other.run([&] { ok = stub->put(p, "x").ok(); });  // another thread's own connection
+    ASSERT_TRUE(ok);
+    ASSERT_TRUE(log.waitFor([&](auto& ev) {
+      return std::any_of(ev.begin(), ev.end(), [&](const ChangeEvent& e) { return e.path == p; });
+    })) << "iteration "
+        << i;
+    sub.reset();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcThreadConnections,
