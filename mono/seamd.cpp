@@ -22,6 +22,7 @@
 #include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
 #include "core/services/auth_service.h"
+#include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
 #include "core/services/runtime_dir.h"
@@ -32,36 +33,10 @@
 namespace seams {
 namespace {
 
-void logEvent(const RuntimeEvent& e) {
-  switch (e.kind) {
-    case RuntimeEventKind::started:
-      spdlog::info("service {} started", e.service);
-      break;
-    case RuntimeEventKind::stopped:
-      spdlog::info("service {} stopped ({})", e.service, e.detail);
-      break;
-    case RuntimeEventKind::restart_scheduled:
-      spdlog::warn("service {}: restart in {} ms", e.service,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(e.delay).count());
-      break;
-    case RuntimeEventKind::escalated:
-      spdlog::critical("escalating: {}", e.detail);
-      break;
-    default:
-      spdlog::warn("service {}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
-      break;
-  }
-}
-
 int runDaemon(const Config& config) {
   // SIGTERM/SIGINT are taken by one thread with sigwait(); every other thread inherits the mask,
   // so no service thread is interrupted by them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the daemon
+  const sigset_t stop_signals = blockStopSignals();
 
   if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
     spdlog::critical("seamd: {}", s.toString());
@@ -73,7 +48,7 @@ int runDaemon(const Config& config) {
   SystemdNotifier notifier;
   ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
                                              .notifier = &notifier,
-                                             .on_event = logEvent,
+                                             .on_event = logRuntimeEvent,
                                              .exit_process = {}});
   ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
 
@@ -105,14 +80,7 @@ int runDaemon(const Config& config) {
     return 1;
   }
 
-  // Detached on purpose: it blocks in sigwait() for the life of the process and owns nothing.
-  std::thread([&manager, stop_signals] {
-    int sig = 0;
-    if (sigwait(&stop_signals, &sig) == 0) {
-      spdlog::info("seamd: signal {} received, stopping", sig);
-      manager.requestStop(0);
-    }
-  }).detach();
+  StopSignals signals(manager, stop_signals, "seamd");
 
   if (Status s = manager.start(); !s.ok()) {
     spdlog::critical("seamd: start failed: {}", s.toString());

@@ -188,6 +188,9 @@ void ControlServer::loop(int listen_fd) {
     std::uint64_t counter = 0;
     auto woken = wake->tryRead(&counter, sizeof(counter), sizeof(counter)).ignoreResult();
     acceptLoop(*listener, server).exclusiveJoin(kj::mv(woken)).wait(io.waitScope);
+    // A reply queued just before the wake (the answer to `stop`, whose process may exit in
+    // milliseconds) goes out now rather than dying with the loop.
+    io.waitScope.poll();
   } catch (const kj::Exception&) {
     // The loop ends; stop() still joins and removes the socket. Nothing may escape the thread.
   }

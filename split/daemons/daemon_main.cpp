@@ -15,37 +15,16 @@
 #include "core/control/manager_target.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
+#include "core/services/daemon_lifecycle.h"
 #include "core/services/runtime_dir.h"
 
 namespace seams::split {
 namespace {
 
-void logEvent(const RuntimeEvent& e) {
-  switch (e.kind) {
-    case RuntimeEventKind::started:
-      spdlog::info("service {} started", e.service);
-      break;
-    case RuntimeEventKind::stopped:
-      spdlog::info("service {} stopped ({})", e.service, e.detail);
-      break;
-    case RuntimeEventKind::escalated:
-      spdlog::critical("escalating: {}", e.detail);
-      break;
-    default:
-      spdlog::warn("service {}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
-      break;
-  }
-}
-
 int run(const Config& config, const std::string& name,
         const std::function<Status(DaemonParts&)>& wire) {
   const std::string self = "seam-" + name;
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t stop_signals = blockStopSignals();
   // The launcher's death ends us too (an orderly stop: seam-fused unmounts). If it died before
   // this line, our parent is already someone else: leave now.
   const pid_t parent = ::getppid();
@@ -62,7 +41,7 @@ int run(const Config& config, const std::string& name,
   SystemdNotifier notifier;
   ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
                                              .notifier = &notifier,
-                                             .on_event = logEvent,
+                                             .on_event = logRuntimeEvent,
                                              .exit_process = {}});
   ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
   DaemonParts parts{config, deps, metrics, manager};
@@ -80,14 +59,7 @@ int run(const Config& config, const std::string& name,
     return 1;
   }
 
-  // Detached on purpose: blocks in sigwait() for the life of the process and owns nothing.
-  std::thread([&manager, stop_signals, self] {
-    int sig = 0;
-    if (sigwait(&stop_signals, &sig) == 0) {
-      spdlog::info("{}: signal {} received, stopping", self, sig);
-      manager.requestStop(0);
-    }
-  }).detach();
+  StopSignals signals(manager, stop_signals, self);
 
   if (Status s = manager.start(); !s.ok()) {
     spdlog::critical("{}: start failed: {}", self, s.toString());

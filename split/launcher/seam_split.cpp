@@ -24,6 +24,7 @@
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
+#include "core/services/daemon_lifecycle.h"
 #include "core/services/runtime_dir.h"
 #include "split/launcher/daemon_service.h"
 #include "split/launcher/daemon_spec.h"
@@ -33,28 +34,6 @@
 namespace seams::split {
 namespace {
 
-void logEvent(const RuntimeEvent& e) {
-  switch (e.kind) {
-    case RuntimeEventKind::started:
-      spdlog::info("{} started", e.service);
-      break;
-    case RuntimeEventKind::stopped:
-      spdlog::info("{} stopped ({})", e.service, e.detail);
-      break;
-    case RuntimeEventKind::restart_scheduled:
-      spdlog::warn("{}: restart in {} ms ({})", e.service,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(e.delay).count(),
-                   e.detail);
-      break;
-    case RuntimeEventKind::escalated:
-      spdlog::critical("escalating: {}", e.detail);
-      break;
-    default:
-      spdlog::warn("{}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
-      break;
-  }
-}
-
 // What must not outlive the launcher whichever way it ends: a FUSE mount nobody serves.
 void finalCleanup(const Config& config) {
   if (config.fuse.enabled) {
@@ -63,32 +42,6 @@ void finalCleanup(const Config& config) {
     }
   }
 }
-
-// Takes SIGTERM and SIGINT (blocked in every thread) on one thread with sigwait() and asks the
-// manager to stop. Joined, not detached: it must be gone before the manager it calls is, whichever
-// way runLauncher() returns, and whether or not a signal ever came.
-class StopSignals {
- public:
-  StopSignals(ServiceManager& manager, sigset_t signals)
-      : thread_([this, &manager, signals] {
-          int sig = 0;
-          if (sigwait(&signals, &sig) != 0 || released_.load()) return;
-          spdlog::info("seam-split: signal {} received, stopping", sig);
-          manager.requestStop(0);
-        }) {}
-  ~StopSignals() {
-    released_.store(true);
-    // A thread-directed SIGTERM ends a sigwait() still in progress; harmless if it has returned.
-    ::pthread_kill(thread_.native_handle(), SIGTERM);
-    thread_.join();
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  std::atomic<bool> released_{false};
-  std::thread thread_;
-};
 
 int runLauncher(const Config& config, const std::string& config_path) {
   // The notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_* values
@@ -100,12 +53,7 @@ int runLauncher(const Config& config, const std::string& config_path) {
   ::unsetenv("WATCHDOG_PID");
   ::unsetenv("WATCHDOG_USEC");
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  const sigset_t stop_signals = blockStopSignals();
 
   if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
     spdlog::critical("seam-split: {}", s.toString());
@@ -127,7 +75,7 @@ int runLauncher(const Config& config, const std::string& config_path) {
   ServiceManager manager(
       env, ManagerOptions{.watchdog = config.watchdog,
                           .notifier = &notifier,
-                          .on_event = logEvent,
+                          .on_event = logRuntimeEvent,
                           // After an escalation the manager has stopped every daemon in order;
                           // what remains is ours to clear before exiting non-zero.
                           .exit_process = [&config, &router](int code) {
@@ -163,7 +111,7 @@ int runLauncher(const Config& config, const std::string& config_path) {
     return 1;
   }
 
-  StopSignals signals(manager, stop_signals);
+  StopSignals signals(manager, stop_signals, "seam-split");
 
   if (Status s = manager.start(); !s.ok()) {
     spdlog::critical("seam-split: start failed: {}", s.toString());

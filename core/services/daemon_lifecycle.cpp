@@ -1,0 +1,57 @@
+#include "core/services/daemon_lifecycle.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace seams {
+
+sigset_t blockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+StopSignals::StopSignals(ServiceManager& manager, sigset_t signals, std::string who)
+    : thread_([this, &manager, signals, who = std::move(who)] {
+        int sig = 0;
+        if (sigwait(&signals, &sig) != 0 || released_.load()) return;
+        spdlog::info("{}: signal {} received, stopping", who, sig);
+        manager.requestStop(0);
+      }) {}
+
+StopSignals::~StopSignals() {
+  released_.store(true);
+  // A thread-directed SIGTERM ends a sigwait() still in progress; harmless if it has returned.
+  ::pthread_kill(thread_.native_handle(), SIGTERM);
+  thread_.join();
+}
+
+void logRuntimeEvent(const RuntimeEvent& e) {
+  switch (e.kind) {
+    case RuntimeEventKind::started:
+      spdlog::info("{} started", e.service);
+      break;
+    case RuntimeEventKind::stopped:
+      spdlog::info("{} stopped ({})", e.service, e.detail);
+      break;
+    case RuntimeEventKind::restart_scheduled:
+      spdlog::warn("{}: restart in {} ms ({})", e.service,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(e.delay).count(),
+                   e.detail);
+      break;
+    case RuntimeEventKind::escalated:
+      spdlog::critical("escalating: {}", e.detail);
+      break;
+    default:
+      spdlog::warn("{}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
+      break;
+  }
+}
+
+}  // namespace seams

@@ -1,0 +1,39 @@
+// What every daemon's main() needs around its ServiceManager (seamd, seam-split and the split
+// daemons): stop signals taken on one joined thread, and the runtime's events as log lines.
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "core/runtime/service_manager.h"
+
+namespace seams {
+
+// Blocks SIGTERM and SIGINT in the calling thread (and so in every thread it creates later) and
+// ignores SIGPIPE (a peer that hangs up must not kill a daemon). Call first thing in main(),
+// before any thread exists; returns the blocked set for StopSignals.
+sigset_t blockStopSignals();
+
+// Takes SIGTERM and SIGINT on one thread with sigwait() and asks the manager to stop. Joined, not
+// detached: it must be gone before the manager it calls is, whichever way main() returns and
+// whether or not a signal ever came. REQUIRES: blockStopSignals() ran first.
+class StopSignals {
+ public:
+  StopSignals(ServiceManager& manager, sigset_t signals, std::string who);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  std::atomic<bool> released_{false};
+  std::thread thread_;
+};
+
+// One log line per runtime event, at a level that fits it.
+void logRuntimeEvent(const RuntimeEvent& e);
+
+}  // namespace seams
