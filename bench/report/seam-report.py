@@ -573,37 +573,63 @@ def sweep_charts(ch, runs, deps):
     return out
 
 
+def startup_marks(runs, dep):
+    """(label, start_ms, end_ms) bars of one deployment's startup, in time order."""
+    tl = first(runs, dep, "startup", "timeline")
+    # The timeline is {"notify": [...], "services": [{"event", "ms", "who"}]}; older documents
+    # wrote the notify list alone.
+    notify = tl.get("notify") if isinstance(tl, dict) else tl
+    services = tl.get("services") if isinstance(tl, dict) else None
+    bars = []
+    spans = {}
+    for e in services if isinstance(services, list) else []:
+        ms = num(e.get("ms")) if isinstance(e, dict) else None
+        if ms is None:
+            continue
+        who = str(e.get("who", "?"))
+        lo, hi = spans.get(who, (ms, ms))
+        # A process starts its services one after another: a service's bar runs from the
+        # process's previous event to the service's "started".
+        m = re.match(r"service (\S+) started", str(e.get("event", "")))
+        if m:
+            bars.append((f"{who}: service {m.group(1)}", min(hi, ms), ms))
+        spans[who] = (min(lo, ms), max(hi, ms))
+    for who, (lo, hi) in spans.items():
+        bars.append((f"{who}: process (first to last event)", lo, hi))
+    for e in notify if isinstance(notify, list) else []:
+        ms = num(e.get("ms")) if isinstance(e, dict) else None
+        if ms is None:
+            continue
+        fields = e.get("fields") or {}
+        what = "READY=1" if fields.get("READY") == "1" else ",".join(sorted(fields)) or "notify"
+        bars.append((f"pid {e.get('pid', '?')}: {what} received", 0.0, ms))
+    for name, key in (("first HTTP GET", "first_http_get"), ("first FUSE stat", "first_fuse_stat")):
+        ms = num(dig(first(runs, dep, "startup", key), "median"))
+        if ms is not None:
+            bars.append((f"client: {name} (median)", 0.0, ms))
+    bars.sort(key=lambda b: (b[2], b[1]))
+    return bars
+
+
 def startup_chart(ch, runs, deps):
-    rows, labels, y = [], [], 0
+    out = []
     for dep in deps:
-        tl = first(runs, dep, "startup", "timeline") or []
-        marks = []
-        for e in tl if isinstance(tl, list) else []:
-            ms = num(e.get("ms"))
-            if ms is None:
-                continue
-            fields = e.get("fields") or {}
-            who = fields.get("SEAMS_DAEMON") or fields.get("STATUS") or f"pid {e.get('pid', '?')}"
-            what = "READY" if fields.get("READY") == "1" else ",".join(sorted(fields)) or "notify"
-            marks.append((f"{dep}: {who} ({what})", ms))
-        for name, key in (("first HTTP GET", "first_http_get"), ("first FUSE stat", "first_fuse_stat")):
-            ms = num(dig(first(runs, dep, "startup", key), "median"))
-            if ms is not None:
-                marks.append((f"{dep}: {name} (median)", ms))
-        for label, ms in marks:
-            rows.append((ms / 2, y, ms / 2, 0.35, len(labels) % 8 + 1))
-            labels.append((y, label))
-            y += 1
-    if not rows:
-        return []
-    tics = ", ".join(f"{gp_quote(l)} {i}" for i, l in labels)
-    svg = ch.render(
-        "set title 'startup timeline: spawn to each notification (one bar per process/event)'\n"
-        f"set ytics ({tics})\nset yrange [-1:{y}]\nset xlabel 'ms after spawn'\nunset key\n"
-        "set style fill solid 0.6\nset xrange [0:*]\n"
-        "plot $DAT(t.dat) using 1:2:3:4:5 with boxxyerror lc variable",
-        {"t": rows}, height=max(200, 60 + 26 * y), width=900)
-    return [("startup timeline per deployment", svg)]
+        bars = startup_marks(runs, dep)
+        if not bars:
+            continue
+        rows, tics = [], []
+        for y, (label, lo, hi) in enumerate(reversed(bars)):
+            hi = max(hi, lo + 0.5)  # an instant event still gets a visible sliver
+            rows.append(((lo + hi) / 2, y, (hi - lo) / 2, 0.35, y % 8 + 1))
+            tics.append(f"{gp_quote(label)} {y}")
+        svg = ch.render(
+            f"set title {gp_quote(dep + ': startup, ms after spawn (one bar per service/daemon)')}\n"
+            f"set ytics ({', '.join(tics)})\nset yrange [-1:{len(rows)}]\n"
+            "set xlabel 'ms after spawn'\nunset key\nset style fill solid 0.6\nset xrange [0:*]\n"
+            "plot $DAT(t.dat) using 1:2:3:4:5 with boxxyerror lc variable",
+            {"t": rows}, height=max(220, 70 + 18 * len(rows)), width=1000)
+        out.append((f"{dep}: startup timeline", svg))
+    return out
 
 
 DRIFT = [("visibility_lag_http_to_fuse", "visibility lag HTTP → FUSE"),
