@@ -20,6 +20,7 @@
 #include "bench/seam-bench/http_client.h"
 #include "bench/seam-bench/load.h"
 #include "core/common/unique_fd.h"
+#include "core/process/host.h"
 
 namespace seams::bench {
 
@@ -56,33 +57,13 @@ std::string Binaries::seamSplit() const {
   return ::access(in_bin.c_str(), X_OK) == 0 ? in_bin : dir + "/split/seam-split";
 }
 std::uint16_t freePort() {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
+  return freeLoopbackPort();
 }
-
 bool isMounted(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::string id, parent, devno, root, mountpoint;
-    ss >> id >> parent >> devno >> root >> mountpoint;
-    if (mountpoint == path) return true;
-  }
-  return false;
+  return isMountPoint(path);
 }
-
 std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return readWholeFile(path);
 }
 
 std::vector<pid_t> processTreeOf(pid_t root) {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/common/unique_fd.h"
+#include "core/process/host.h"
 
 namespace seams::e2e {
 
@@ -22,34 +23,13 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 std::uint16_t freePort() {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
+  return freeLoopbackPort();
 }
-
 bool isMounted(const std::string& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::string id, parent, devno, root, mountpoint;
-    ss >> id >> parent >> devno >> root >> mountpoint;
-    if (mountpoint == path) return true;
-  }
-  return false;
+  return isMountPoint(path);
 }
-
 std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return readWholeFile(path);
 }
 
 std::string TestDeployment::seamdPath() {

@@ -575,7 +575,9 @@ TEST_P(DeploymentTest, AcknowledgedPutsSurviveKill9) {
   // Every path's last acknowledged content is what is there after a restart, and no file is torn.
   std::map<std::string, std::string> expected;
   for (auto& [p, c] : acked) expected[p] = c;
-  if (!dep_->split()) ASSERT_TRUE(dep_->start().ok());
+  if (!dep_->split()) {
+    ASSERT_TRUE(dep_->start().ok());
+  }
   std::string token2 = login("alice");
   TestClient c = client();
   for (auto& [path, content] : expected) {
