@@ -401,9 +401,9 @@ int main(int argc, char** argv) {
   run->add_option("--scenarios", o.scenarios,
                   "comma-separated: startup, http, fuse, drift, memory, fault, baselines")
       ->capture_default_str();
-  run->add_flag(
-      "--quick", o.quick,
-      "short measurements (0.25 s each, 4 connections, 4 drift trials, 2 starts, 200 files) for CI");
+  run->add_flag("--quick", o.quick,
+                "short measurements (0.25 s each, 4 connections, 4 drift trials, 2 starts, 200 "
+                "files) for CI");
   run->add_option(
          "--repeat", o.repeat,
          "run every deployment N times, interleaved (A B A B); the summary gives the median "

@@ -25,9 +25,9 @@ std::string_view codecName(Codec c) noexcept;
 std::string_view coherenceName(Coherence c) noexcept;
 std::string_view restartStrategyName(RestartStrategy s) noexcept;
 
-struct UserConfig {            // [[users]]
-  std::string name;            // name = "alice"            (required, [A-Za-z0-9_.-]{1,64})
-  std::string password_hash;   // password_hash = "$argon2id$..." (required, libsodium string)
+struct UserConfig {                  // [[users]]
+  std::string name;                  // name = "alice"            (required, [A-Za-z0-9_.-]{1,64})
+  std::string password_hash;         // password_hash = "$argon2id$..." (required, libsodium string)
   std::optional<std::uint32_t> uid;  // uid = 1000           (optional: FUSE callers with this uid)
   std::vector<std::string> groups;   // groups = ["staff"]   (default [])
 
@@ -38,27 +38,27 @@ struct UserConfig {            // [[users]]
 //           access = ["read", "write", "list", "admin"], effect = "allow" | "deny"
 using RuleConfig = Rule;
 
-struct HttpConfig {                       // [http]
-  bool enabled = true;                    // enabled
-  std::string listen = "127.0.0.1:8080";  // listen = "HOST:PORT" (port 0: pick a free one)
-  int threads = 2;                        // threads, 1..256
-  std::size_t max_header_bytes = 16 * 1024;         // max_header_bytes
-  std::size_t max_body_bytes = 64 * 1024 * 1024;    // max_body_bytes
-  int read_timeout_ms = 10'000;           // read_timeout_ms: a request must arrive within this
-  int idle_timeout_ms = 60'000;           // idle_timeout_ms: keep-alive connection idle limit
+struct HttpConfig {                               // [http]
+  bool enabled = true;                            // enabled
+  std::string listen = "127.0.0.1:8080";          // listen = "HOST:PORT" (port 0: pick a free one)
+  int threads = 2;                                // threads, 1..256
+  std::size_t max_header_bytes = 16 * 1024;       // max_header_bytes
+  std::size_t max_body_bytes = 64 * 1024 * 1024;  // max_body_bytes
+  int read_timeout_ms = 10'000;  // read_timeout_ms: a request must arrive within this
+  int idle_timeout_ms = 60'000;  // idle_timeout_ms: keep-alive connection idle limit
 
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
-struct FuseConfig {                   // [fuse]
-  bool enabled = true;                // enabled
-  std::string mountpoint;             // mountpoint (required when enabled)
-  int max_threads = 4;                // max_threads, 1..256
-  int max_idle_threads = 2;           // max_idle_threads (libfuse PR #652: keep this small)
-  double entry_timeout_s = 1.0;       // entry_timeout_s: kernel dentry cache
-  double attr_timeout_s = 1.0;        // attr_timeout_s: kernel attribute cache
-  bool kernel_cache = true;           // kernel_cache: keep page cache across opens
-  bool allow_other = true;            // allow_other: let every local uid reach the mount
+struct FuseConfig {              // [fuse]
+  bool enabled = true;           // enabled
+  std::string mountpoint;        // mountpoint (required when enabled)
+  int max_threads = 4;           // max_threads, 1..256
+  int max_idle_threads = 2;      // max_idle_threads (libfuse PR #652: keep this small)
+  double entry_timeout_s = 1.0;  // entry_timeout_s: kernel dentry cache
+  double attr_timeout_s = 1.0;   // attr_timeout_s: kernel attribute cache
+  bool kernel_cache = true;      // kernel_cache: keep page cache across opens
+  bool allow_other = true;       // allow_other: let every local uid reach the mount
 
   friend bool operator==(const FuseConfig&, const FuseConfig&) = default;
 };
@@ -73,54 +73,54 @@ struct CacheConfig {                              // [cache]
   friend bool operator==(const CacheConfig&, const CacheConfig&) = default;
 };
 
-struct AuthConfig {                      // [auth]
-  int session_ttl_s = 3600;              // session_ttl_s
-  bool sliding_expiry = true;            // sliding_expiry: each validate() extends the session
-  int decision_cache_entries = 65536;    // decision_cache_entries
+struct AuthConfig {                    // [auth]
+  int session_ttl_s = 3600;            // session_ttl_s
+  bool sliding_expiry = true;          // sliding_expiry: each validate() extends the session
+  int decision_cache_entries = 65536;  // decision_cache_entries
 
   friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
-struct WatchdogConfig {                  // [watchdog]
-  int interval_ms = 100;                 // interval_ms: how often the watchdog looks
-  int heartbeat_deadline_ms = 2000;      // heartbeat_deadline_ms: miss (first alert)
-  int kill_deadline_ms = 10'000;         // kill_deadline_ms: a hang past this is handled
-  std::string hang_action = "restart";   // hang_action = "restart" | "escalate"
-  int start_timeout_ms = 10'000;         // start_timeout_ms
-  int stop_timeout_ms = 5000;            // stop_timeout_ms
-  int backoff_initial_ms = 100;          // backoff_initial_ms
-  int backoff_max_ms = 10'000;           // backoff_max_ms
-  double backoff_jitter = 0.2;           // backoff_jitter: +/- fraction
-  int backoff_reset_after_ms = 30'000;   // backoff_reset_after_ms: up this long resets backoff
-  int intensity_max_restarts = 5;        // intensity_max_restarts (R)
-  int intensity_period_s = 30;           // intensity_period_s (P)
+struct WatchdogConfig {                 // [watchdog]
+  int interval_ms = 100;                // interval_ms: how often the watchdog looks
+  int heartbeat_deadline_ms = 2000;     // heartbeat_deadline_ms: miss (first alert)
+  int kill_deadline_ms = 10'000;        // kill_deadline_ms: a hang past this is handled
+  std::string hang_action = "restart";  // hang_action = "restart" | "escalate"
+  int start_timeout_ms = 10'000;        // start_timeout_ms
+  int stop_timeout_ms = 5000;           // stop_timeout_ms
+  int backoff_initial_ms = 100;         // backoff_initial_ms
+  int backoff_max_ms = 10'000;          // backoff_max_ms
+  double backoff_jitter = 0.2;          // backoff_jitter: +/- fraction
+  int backoff_reset_after_ms = 30'000;  // backoff_reset_after_ms: up this long resets backoff
+  int intensity_max_restarts = 5;       // intensity_max_restarts (R)
+  int intensity_period_s = 30;          // intensity_period_s (P)
   RestartStrategy strategy = RestartStrategy::one_for_one;  // strategy
 
   friend bool operator==(const WatchdogConfig&, const WatchdogConfig&) = default;
 };
 
-struct SplitConfig {                     // [split]
-  Codec codec = Codec::capnp;            // codec = "capnp" | "protobuf"
+struct SplitConfig {           // [split]
+  Codec codec = Codec::capnp;  // codec = "capnp" | "protobuf"
   // Socket paths; empty means "<runtime_dir>/<daemon>.sock".
-  std::string fsd_socket;                // fsd_socket
-  std::string authd_socket;              // authd_socket
-  std::string bin_dir;                   // bin_dir: where the daemons are (default: beside seam-split)
-  int call_timeout_ms = 5000;            // call_timeout_ms: an IPC call past this is unavailable
+  std::string fsd_socket;      // fsd_socket
+  std::string authd_socket;    // authd_socket
+  std::string bin_dir;         // bin_dir: where the daemons are (default: beside seam-split)
+  int call_timeout_ms = 5000;  // call_timeout_ms: an IPC call past this is unavailable
 
   friend bool operator==(const SplitConfig&, const SplitConfig&) = default;
 };
 
-struct FaultsConfig {                    // [faults]
-  bool enabled = false;                  // enabled: allow `seamctl fault`
+struct FaultsConfig {    // [faults]
+  bool enabled = false;  // enabled: allow `seamctl fault`
 
   friend bool operator==(const FaultsConfig&, const FaultsConfig&) = default;
 };
 
 struct Config {
-  std::string source;           // the file this came from (for messages)
-  std::string vault_root;       // vault_root (required): the backing directory
-  std::string runtime_dir;      // runtime_dir: sockets (mode 0700); default "<config dir>/run"
-  std::string control_socket;   // control_socket: default "<runtime_dir>/control.sock"
+  std::string source;              // the file this came from (for messages)
+  std::string vault_root;          // vault_root (required): the backing directory
+  std::string runtime_dir;         // runtime_dir: sockets (mode 0700); default "<config dir>/run"
+  std::string control_socket;      // control_socket: default "<runtime_dir>/control.sock"
   std::string log_level = "info";  // log_level = "trace" | "debug" | "info" | "warn" | "error"
   std::vector<UserConfig> users;
   std::vector<RuleConfig> rules;

@@ -382,8 +382,7 @@ void ServiceManager::watchdogLoop() {
     checkOnce();
     std::unique_lock<std::mutex> lock(mutex_);
     if (watchdog_stop_ || escalated_) return;
-    env_.waitUntil(lock, cv_, next_pass,
-                   [&] { return watchdog_stop_ || wake_pending_; });
+    env_.waitUntil(lock, cv_, next_pass, [&] { return watchdog_stop_ || wake_pending_; });
     wake_pending_ = false;
     if (watchdog_stop_) return;
   }
