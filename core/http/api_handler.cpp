@@ -307,6 +307,17 @@ Route ApiHandler::handle(Request& req, Response& res) {
   }
 }
 
+Result<ApiHandler::Authorized> ApiHandler::authorizeRequest(const Request& req,
+                                                            std::string_view rest, Access access) {
+  Result<VaultPath> path = pathFrom(rest);
+  if (!path.ok()) return path.status();
+  std::string_view token = tokenOf(req);
+  if (token.empty()) return Status(Errc::unauthenticated, "missing bearer token");
+  Result<Principal> who = auth_.authorize(token, *path, access);
+  if (!who.ok()) return who.status();
+  return Authorized{std::move(*path), std::move(*who)};
+}
+
 Status ApiHandler::makeParents(const Principal& who, const VaultPath& path) {
   std::vector<VaultPath> missing;
   for (VaultPath dir = path.parent(); !dir.isRoot(); dir = dir.parent()) {
@@ -352,21 +363,13 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
       methodNotAllowed(res, "GET, HEAD, PUT, DELETE");
       return Route::unknown;
   }
-  Result<VaultPath> path = pathFrom(rest);
-  if (!path.ok()) {
-    sendStatus(res, path.status());
+  Result<Authorized> authorized = authorizeRequest(req, rest, access);
+  if (!authorized.ok()) {
+    sendStatus(res, authorized.status());
     return route;
   }
-  std::string_view token = tokenOf(req);
-  if (token.empty()) {
-    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
-    return route;
-  }
-  Result<Principal> who = auth_.authorize(token, *path, access);
-  if (!who.ok()) {
-    sendStatus(res, who.status());
-    return route;
-  }
+  const VaultPath* path = &authorized->path;
+  const Principal* who = &authorized->who;
 
   if (route == Route::files_put) {
     Result<FileAttr> attr = vault_.put(*path, req.body());
@@ -489,20 +492,12 @@ Route ApiHandler::stat(Request& req, Response& res, std::string_view rest) {
     methodNotAllowed(res, "GET");
     return Route::unknown;
   }
-  Result<VaultPath> path = pathFrom(rest);
-  if (!path.ok()) {
-    sendStatus(res, path.status());
+  Result<Authorized> authorized = authorizeRequest(req, rest, Access::read);
+  if (!authorized.ok()) {
+    sendStatus(res, authorized.status());
     return Route::stat;
   }
-  std::string_view token = tokenOf(req);
-  if (token.empty()) {
-    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
-    return Route::stat;
-  }
-  if (Result<Principal> who = auth_.authorize(token, *path, Access::read); !who.ok()) {
-    sendStatus(res, who.status());
-    return Route::stat;
-  }
+  const VaultPath* path = &authorized->path;
   Result<FileAttr> attr = vault_.stat(*path);
   if (!attr.ok()) {
     sendStatus(res, attr.status());
@@ -520,20 +515,12 @@ Route ApiHandler::list(Request& req, Response& res, std::string_view rest) {
     methodNotAllowed(res, "GET");
     return Route::unknown;
   }
-  Result<VaultPath> path = pathFrom(rest);
-  if (!path.ok()) {
-    sendStatus(res, path.status());
+  Result<Authorized> authorized = authorizeRequest(req, rest, Access::list);
+  if (!authorized.ok()) {
+    sendStatus(res, authorized.status());
     return Route::list;
   }
-  std::string_view token = tokenOf(req);
-  if (token.empty()) {
-    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
-    return Route::list;
-  }
-  if (Result<Principal> who = auth_.authorize(token, *path, Access::list); !who.ok()) {
-    sendStatus(res, who.status());
-    return Route::list;
-  }
+  const VaultPath* path = &authorized->path;
   Result<std::vector<DirEntry>> entries = vault_.list(*path);
   if (!entries.ok()) {
     sendStatus(res, entries.status());

@@ -85,6 +85,13 @@ class ApiHandler {
     std::array<std::atomic<Counter*>, 20> statuses{};
   };
 
+  // The vault path after the route prefix, the bearer token, and one Auth::authorize() call:
+  // the checks every file route starts with.
+  struct Authorized {
+    VaultPath path;
+    Principal who;
+  };
+  Result<Authorized> authorizeRequest(const Request& req, std::string_view rest, Access access);
   Route files(Request& req, Response& res, std::string_view rest);
   // PUT into a directory that does not exist yet: creates the missing directories above `path`.
   Status makeParents(const Principal& who, const VaultPath& path);
