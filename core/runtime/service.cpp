@@ -153,6 +153,19 @@ void RunContext::setFault(FaultKind kind) {
   cv_.notify_all();
 }
 
+Status RunContext::followReplaced(const std::string& what) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    follows_replaced_ = true;
+  }
+  return Status(Errc::unavailable, what + " was replaced; restarting to use the new one");
+}
+
+bool RunContext::followsReplaced() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return follows_replaced_;
+}
+
 void RunContext::finish(Exit exit) {
   {
     std::lock_guard<std::mutex> lock(mutex_);

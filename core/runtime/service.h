@@ -81,6 +81,11 @@ class RunContext {
   // abort; so call it only where the service may be interrupted.
   void checkpoint();
   Clock& clock() { return env_.clock(); }
+  // For a service that sees an object it holds from Deps replaced (its owner restarted): return
+  // this from run(). The manager restarts the service at once and does not count it as a failure
+  // (no backoff, no restart intensity): the owner's own restart was counted already, and one
+  // failure must not add up to an escalation through its dependents.
+  Status followReplaced(const std::string& what);
   // How often a loop with nothing else to wait for should touch its heartbeat (a quarter of the
   // miss deadline).
   Duration heartbeatInterval() const { return idle_touch_interval_; }
@@ -89,6 +94,7 @@ class RunContext {
   struct Exit {
     std::string reason;  // "stopped", "exited", "threw: ...", "thread ended (injected crash)"...
     bool clean = false;  // returned okStatus()
+    bool follows_replaced = false;  // ended through followReplaced(): not a failure
   };
   void requestStop();
   void abandon();      // also requests stop; the run is no longer watched or joined
@@ -99,6 +105,7 @@ class RunContext {
   std::optional<Exit> exit() const;
   bool abandoned() const;
   bool faultPending() const;
+  bool followsReplaced() const;
   Duration heartbeatAge(MonoTime now) const { return heartbeat_.age(now, mode_); }
   // Waits (on the runtime's clock) until ready or finished; true if ready() came first.
   bool waitReadyOrExit(MonoTime deadline);
@@ -118,6 +125,7 @@ class RunContext {
   bool stop_requested_ = false;     // GUARDED_BY(mutex_)
   bool abandoned_ = false;          // GUARDED_BY(mutex_)
   bool hang_released_ = false;      // GUARDED_BY(mutex_)
+  bool follows_replaced_ = false;   // GUARDED_BY(mutex_)
   std::optional<FaultKind> fault_;  // GUARDED_BY(mutex_)
   std::optional<Exit> exit_;        // GUARDED_BY(mutex_)
 };

@@ -25,6 +25,7 @@ void runBody(Service& service, RunContext& run, const std::function<void()>& on_
     Status st = service.run(run);
     if (!st.ok()) {
       exit.reason = "exited with error: " + st.toString();
+      exit.follows_replaced = run.followsReplaced();
     } else {
       exit.clean = true;
       exit.reason = run.stopRequested() ? "stopped" : "exited";
@@ -414,6 +415,7 @@ void ServiceManager::checkOnce() {
     bool hung;
     std::string reason;
     bool clean;
+    bool follows_replaced;
   };
   std::vector<Finding> findings;
   std::vector<Entry*> due;
@@ -427,13 +429,14 @@ void ServiceManager::checkOnce() {
     for (Entry* e : order_) {
       if (e->state == ServiceState::running) {
         if (auto exit = e->run->exit()) {
-          findings.push_back({e, e->run, false, exit->reason, exit->clean});
+          findings.push_back({e, e->run, false, exit->reason, exit->clean, exit->follows_replaced});
           continue;
         }
         const Duration age = e->run->heartbeatAge(now);
         if (age >= kill_deadline_) {
-          findings.push_back(
-              {e, e->run, true, fmt::format("hung: no heartbeat for {} ms", toMs(age)), false});
+          findings.push_back({e, e->run, true,
+                              fmt::format("hung: no heartbeat for {} ms", toMs(age)), false,
+                              false});
         } else if (age >= miss_deadline_) {
           if (!e->miss_alerted) misses.emplace_back(e, age);
           e->miss_alerted = true;
@@ -470,7 +473,7 @@ void ServiceManager::checkOnce() {
       std::lock_guard<std::mutex> lock(mutex_);
       if (f.entry->run != f.run || f.entry->state != ServiceState::running) continue;
     }
-    handleEnd(*f.entry, f.hung, f.reason, f.clean);
+    handleEnd(*f.entry, f.hung, f.reason, f.clean, f.follows_replaced);
     if (escalated()) return;
   }
   for (Entry* e : due) {
@@ -487,7 +490,8 @@ void ServiceManager::checkOnce() {
   }
 }
 
-void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, bool clean) {
+void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, bool clean,
+                               bool follows_replaced) {
   if (hung) {
     if (options_.watchdog.hang_action == "escalate") {
       emit(RuntimeEventKind::hung, e.name, reason + "; escalating");
@@ -514,20 +518,21 @@ void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, b
     std::lock_guard<std::mutex> lock(mutex_);
     e.last_exit = reason;
     e.last_exit_at = env_.clock().wallNow();
-    if (!clean) e.last_error = reason;
+    if (!clean && !follows_replaced) e.last_error = reason;
     // Until a restart is scheduled (and if an escalation prevents one) it is down.
     e.state = clean ? ServiceState::stopped : ServiceState::failed;
   }
-  if (restart) scheduleRestart(e, reason);
+  if (restart) scheduleRestart(e, reason, /*failure=*/!follows_replaced);
 }
 
-bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason) {
+bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool failure) {
   const MonoTime now = env_.clock().now();
-  restart_times_.push_back(now);
+  if (failure) restart_times_.push_back(now);
   while (!restart_times_.empty() && restart_times_.front() <= now - intensity_period_) {
     restart_times_.pop_front();
   }
-  if (static_cast<int>(restart_times_.size()) > options_.watchdog.intensity_max_restarts) {
+  if (failure &&
+      static_cast<int>(restart_times_.size()) > options_.watchdog.intensity_max_restarts) {
     escalate(
         fmt::format("restart intensity exceeded: more than {} restarts within {} s (last: '{}' {})",
                     options_.watchdog.intensity_max_restarts, options_.watchdog.intensity_period_s,
@@ -537,12 +542,16 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason) {
   Duration delay;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (e.up_since && now - *e.up_since >= backoff_reset_after_) e.next_backoff = Duration(0);
-    const Duration base = e.next_backoff > Duration(0) ? e.next_backoff : backoff_initial_;
-    const double factor = 1.0 + options_.watchdog.backoff_jitter * env_.jitter();
-    delay = std::clamp(Duration(static_cast<Duration::rep>(base.count() * factor)), Duration(0),
-                       backoff_max_);
-    e.next_backoff = std::min(base * 2, backoff_max_);
+    if (failure) {
+      if (e.up_since && now - *e.up_since >= backoff_reset_after_) e.next_backoff = Duration(0);
+      const Duration base = e.next_backoff > Duration(0) ? e.next_backoff : backoff_initial_;
+      const double factor = 1.0 + options_.watchdog.backoff_jitter * env_.jitter();
+      delay = std::clamp(Duration(static_cast<Duration::rep>(base.count() * factor)), Duration(0),
+                         backoff_max_);
+      e.next_backoff = std::min(base * 2, backoff_max_);
+    } else {
+      delay = Duration(0);  // what it follows is already back: no reason to wait
+    }
     e.restart_delay = delay;
     e.next_attempt = now + delay;
     e.state = ServiceState::backoff;

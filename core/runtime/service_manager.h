@@ -26,7 +26,9 @@
 // `rest_for_one` the services that depend on it (transitively) are stopped in reverse order and
 // restarted in order once it runs again; under `one_for_one` they keep running (and see it missing
 // from Deps meanwhile). More than intensity_max_restarts restarts within intensity_period_s
-// escalates: every service stops in order and the process exits with kEscalationExitCode, so the
+// escalates (a run that ended through RunContext::followReplaced is no failure and does not count:
+// one crash of the storage service must not escalate through the frontends that follow it):
+// every service stops in order and the process exits with kEscalationExitCode, so the
 // outer supervisor (systemd, seam-split) restarts the whole daemon.
 //
 // Thread-safety: every public method may be called from any thread, except that start(),
@@ -185,8 +187,11 @@ class ServiceManager {
   Status startOne(Entry& e);
   Status stopOne(Entry& e, std::string_view why);
   void abandonRun(Entry& e);
-  void handleEnd(Entry& e, bool hung, const std::string& reason, bool clean);
-  bool scheduleRestart(Entry& e, const std::string& reason);
+  void handleEnd(Entry& e, bool hung, const std::string& reason, bool clean,
+                 bool follows_replaced = false);
+  // `failure` false: the run ended through RunContext::followReplaced (see there): restarted
+  // at once, outside the backoff and the restart intensity.
+  bool scheduleRestart(Entry& e, const std::string& reason, bool failure = true);
   void restartNow(Entry& e);
   void restartLocked(Entry& e);
   void restartHeldDependents(Entry& e);

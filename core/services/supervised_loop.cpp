@@ -9,7 +9,7 @@ Status superviseUntilStopped(RunContext& ctx, std::chrono::milliseconds tick,
   while (!ctx.waitForStop(tick)) {
     for (const HeldDependency& dep : held) {
       if (dep.generation() != dep.taken) {
-        return Status(Errc::unavailable, dep.what + " was replaced; restarting to use the new one");
+        return ctx.followReplaced(dep.what);
       }
     }
     Result<Liveness> live = probe();

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -104,6 +105,38 @@ TEST(NotifierTest, SpeaksReadyWatchdogAndStoppingOnTheNotifySocket) {
 
   ASSERT_TRUE(m.shutdown().ok());
   EXPECT_EQ(systemd.next(), "STOPPING=1");
+}
+
+TEST(NotifierTest, ASupervisorThatStopsReadingNeverBlocksTheSender) {
+  NotifySocket systemd;  // binds, and then never reads
+  SystemdNotifier notifier;
+  // A datagram queue holds a few hundred messages at most; sd_notify() would block at the first
+  // one past that. Ours returns, and counts what it had to drop.
+  for (int i = 0; i < 5000; ++i) notifier.status("restarting http in 100 ms");
+  for (int i = 0; i < 100; ++i) notifier.watchdogPing();
+  EXPECT_GT(notifier.dropped(), 0u);
+  // What was queued is intact and in order.
+  EXPECT_EQ(systemd.next(), "STATUS=restarting http in 100 ms");
+}
+
+TEST(NotifierTest, SpeaksToAnAbstractNotifySocketToo) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "seams-notify-test-" + std::to_string(::getpid());
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())),
+            0);
+  setenv("NOTIFY_SOCKET", ("@" + name).c_str(), 1);
+  SystemdNotifier notifier;
+  notifier.ready("up");
+  unsetenv("NOTIFY_SOCKET");
+  pollfd p{fd.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  char buf[256];
+  const ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0), "READY=1\nSTATUS=up");
 }
 
 TEST(NotifierTest, IsSilentAndHarmlessWithoutANotifySocket) {

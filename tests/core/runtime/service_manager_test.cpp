@@ -338,6 +338,47 @@ TEST_F(ServiceManagerTest, RestartsOutsideTheIntensityPeriodDoNotEscalate) {
   EXPECT_FALSE(m.escalated());
 }
 
+TEST_F(ServiceManagerTest, FollowingAReplacedDependencyIsNoFailureAndNeverEscalates) {
+  auto config = testWatchdogConfig();
+  config.intensity_max_restarts = 2;
+  auto& m = makeManager(config);
+  // Ends through followReplaced() each time the test says so, as a frontend does when the vault
+  // it holds is replaced by the storage service's restart.
+  ExitTrigger t;
+  auto svc = std::make_unique<FnService>("follower", std::vector<std::string>{},
+                                         [&](RunContext& ctx) -> Status {
+                                           probe_.record("start follower");
+                                           ctx.ready();
+                                           std::unique_lock<std::mutex> lock(t.mu);
+                                           t.cv.wait(lock, [&] { return t.mode != 0 || t.stop; });
+                                           if (t.stop) return okStatus();
+                                           t.mode = 0;
+                                           return ctx.followReplaced("the vault");
+                                         });
+  svc->on_wake = [&t] {
+    {
+      std::lock_guard<std::mutex> lock(t.mu);
+      t.stop = true;
+    }
+    t.cv.notify_all();
+  };
+  ASSERT_TRUE(m.add(std::move(svc)).ok());
+  ASSERT_TRUE(m.start().ok());
+  for (int i = 0; i < 5; ++i) {  // more than the intensity allows for failures
+    t.set(3);
+    // Restarted with no backoff: the simulated clock does not move at all.
+    ASSERT_TRUE(settle(m, [&] {
+      auto st = statusOf(m, "follower");
+      return st->state == ServiceState::running && st->restarts == static_cast<unsigned>(i + 1);
+    }));
+  }
+  EXPECT_FALSE(m.escalated());
+  EXPECT_TRUE(exit_codes_.empty());
+  EXPECT_EQ(statusOf(m, "follower")->last_error, "") << "following a replacement is no error";
+  EXPECT_EQ(probe_.lines().size(), 6u);
+  EXPECT_TRUE(m.shutdown().ok());  // before `t`, which the running follower waits on, goes away
+}
+
 class HangTest : public ServiceManagerTest {
  protected:
   ServiceManager& makeHangManager(const std::string& hang_action) {
