@@ -22,6 +22,7 @@
 #include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
 #include "core/services/auth_service.h"
+#include "core/services/cache_introspection.h"
 #include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
@@ -50,7 +51,7 @@ int runDaemon(const Config& config) {
                                              .notifier = &notifier,
                                              .on_event = logRuntimeEvent,
                                              .exit_process = {}});
-  ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
+  ServiceManagerTarget control_target(manager, processStats(metrics, deps), processCaches(deps));
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
   // they always come back; the frontends too. Control is transient: `seamctl stop` ends it cleanly.

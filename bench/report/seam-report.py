@@ -720,6 +720,50 @@ def fault_charts(ch, runs, deps):
     return out
 
 
+def fault_timeline_charts(ch, runs, deps):
+    """Per deployment, the whole fault scenario as a time series: requests served per 100 ms on
+    each path, failures as red/orange spikes, the caches' hit ratio on the right axis, and a
+    numbered dashed line at each injected fault."""
+    out = []
+    for dep in deps:
+        tl = first(runs, dep, "fault", "timeline")
+        if not isinstance(tl, dict) or not tl.get("http_ok"):
+            continue
+        bin_s = (num(tl.get("bin_ms")) or 100) / 1000.0
+        cols = [tl.get(k) or [] for k in ("http_ok", "http_failed", "fuse_ok", "fuse_failed",
+                                           "cache_hit_ratio")]
+        n = max(len(c) for c in cols)
+        rows = []
+        for i in range(n):
+            vals = [num(c[i]) if i < len(c) else None for c in cols]
+            rows.append([i * bin_s] + [v if v is not None else (math.nan if k == 4 else 0)
+                                       for k, v in enumerate(vals)])
+        marks, legend = [], []
+        for k, f in enumerate(tl.get("faults") or [], 1):
+            t = num(f.get("t_s")) if isinstance(f, dict) else None
+            if t is None:
+                continue
+            marks.append(f"set arrow from {t},graph 0 to {t},graph 1 nohead dt 3 lc rgb '#555555'\n"
+                         f"set label {gp_quote(str(k))} at {t},graph 1.03 center\n")
+            legend.append(f"{k}: {f.get('fault', '?')}")
+        svg = ch.render(
+            f"set title {gp_quote(dep + ': fault scenario over time (100 ms bins; numbered lines = faults)')}\n"
+            + "".join(marks) +
+            "set xlabel 'seconds since the load started'\nset ylabel 'requests per bin'\n"
+            "set y2label 'cache hit ratio'\nset y2range [0:1.05]\nset y2tics\nset ytics nomirror\n"
+            "set yrange [0:*]\nset offsets 0, 0, graph 0.08, 0\nset tmargin 4\n"
+            "plot $DAT(t.dat) using 1:2 with steps lw 2 lc rgb '#4c9a2a' title 'HTTP served', "
+            "'' using 1:4 with steps lw 2 lc rgb '#1f77b4' title 'FUSE served', "
+            "'' using 1:3 with impulses lw 3 lc rgb '#d62728' title 'HTTP failed', "
+            "'' using 1:5 with impulses lw 3 lc rgb '#ff7f0e' title 'FUSE failed', "
+            "'' using 1:6 axes x1y2 with lines dt 2 lc rgb '#888888' title 'cache hit ratio'",
+            {"t": rows}, width=1000, height=420)
+        if svg:
+            svg += "<p class=\"legend\">" + html.escape("; ".join(legend)) + "</p>"
+        out.append((f"{dep}: fault timeline", svg))
+    return out
+
+
 def render_html(docs, figs, deps, md_text, with_charts=True):
     sections = []
     if with_charts:
@@ -732,7 +776,8 @@ def render_html(docs, figs, deps, md_text, with_charts=True):
                 ("Startup timeline", startup_chart(ch, runs, deps)),
                 ("Visibility and revocation lag", drift_charts(ch, runs, deps)),
                 ("Memory", memory_chart(ch, runs, deps)),
-                ("Fault recovery", fault_charts(ch, runs, deps)),
+                ("Fault recovery", fault_timeline_charts(ch, runs, deps)
+                 + fault_charts(ch, runs, deps)),
             ]
             for title, charts in groups:
                 body = [f"<h2>{html.escape(title)}</h2>"]

@@ -141,6 +141,7 @@ BenchDeployment::BenchDeployment(Variant variant, Binaries bins,
 
 BenchDeployment::~BenchDeployment() {
   if (running()) (void)stop(10);
+  stopDrain();
   process_.reset();
   if (!dir_.empty() && isMounted(mountpoint())) ::umount2(mountpoint().c_str(), MNT_DETACH);
   std::error_code ec;
@@ -231,6 +232,7 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   }
   // A restart (after a hard fault) binds afresh: the old socket goes first, since its
   // destructor removes the path the new one would have taken over.
+  stopDrain();
   notify_.reset();
   process_.reset();
   auto notify = NotifySocket::bind(dir_ + "/notify.sock");
@@ -301,7 +303,22 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   times.first_http_ms = double(http_at.load() - spawn_ns) / 1e6;
   times.first_fuse_ms = double(fuse_at.load() - spawn_ns) / 1e6;
   times.services = serviceTimeline(readFile(log).substr(log_offset), wall_spawn);
+  startDrain();
   return times;
+}
+
+void BenchDeployment::startDrain() {
+  drain_stop_ = false;
+  drain_ = std::thread([this] {
+    while (!drain_stop_.load()) {
+      if (auto msg = notify_->receive(50ms); msg.ok()) ++notify_messages_;
+    }
+  });
+}
+
+void BenchDeployment::stopDrain() {
+  drain_stop_ = true;
+  if (drain_.joinable()) drain_.join();
 }
 
 nlohmann::json serviceTimeline(const std::string& log_text,

@@ -16,12 +16,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/seam-bench/metrics.h"
@@ -114,8 +116,16 @@ class BenchDeployment {
   std::string dir_;
   std::uint16_t http_port_ = 0;
   std::map<std::string, std::string> passwords_;
+  // Plays systemd's part after start: keeps reading NOTIFY_SOCKET (STATUS lines on every
+  // restart, WATCHDOG pings), so the deployment never meets a full queue.
+  void startDrain();
+  void stopDrain();
+
   std::optional<NotifySocket> notify_;
   std::optional<ChildProcess> process_;
+  std::thread drain_;  // owns notify_ while it runs
+  std::atomic<bool> drain_stop_{false};
+  std::atomic<std::uint64_t> notify_messages_{0};
 };
 
 // Free TCP port on 127.0.0.1; mount check in /proc/self/mountinfo; whole-file read.

@@ -46,9 +46,14 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
               "drift": {"visibility_lag_http_to_fuse", "visibility_lag_fuse_to_http",
                         "stale_read_ratio", "revocation_lag_http", "revocation_lag_fuse",
                         "logout_lag_http"},
-              "memory": {"after_warmup", "under_load": {"pss","uss","rss"}, "cache_bytes_held_twice"},
-              "fault": {"soft": [...], "hard": [...]: per path requests/failed/slow/recovery,
-                        "paths_failed" (blast radius)}} ],
+              "memory": {"after_warmup", "under_load": {"pss","uss","rss"},
+                         "cache_bytes_held_twice": {"value" (KiB), "cache_bytes_total",
+                         "entries", "extra_copies", "per_cache_bytes"}},
+              "fault": {"soft": [...], "hard": [...]: per fault "unit_back" (ms until its
+                        service/daemon runs again), per path requests/failed/slow/recovery,
+                        "paths_failed" (blast radius), "cache_hit_ratio": {"before", "after"},
+                        "timeline": {"bin_ms", "faults": [{"t_s", "fault"}], "http_ok",
+                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
    "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong"} ],
    "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
   LOAD = {"workers", "seconds", "ok", "errors", "throughput", "latency": {"unit": "us", "count",

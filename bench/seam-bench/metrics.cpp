@@ -208,6 +208,68 @@ void parseStatusSwitches(std::string_view status_text, ProcCounters& into) {
   }
 }
 
+DuplicateBytes duplicateCacheBytes(const std::vector<CacheEntrySample>& entries) {
+  DuplicateBytes out;
+  // (kind, path) -> (copies, bytes of every copy, the largest copy)
+  struct Held {
+    std::uint64_t copies = 0, bytes = 0, largest = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Held> held;
+  for (const CacheEntrySample& e : entries) {
+    out.total_bytes += e.bytes;
+    ++out.entries;
+    Held& h = held[{e.kind, e.path}];
+    ++h.copies;
+    h.bytes += e.bytes;
+    h.largest = std::max(h.largest, e.bytes);
+  }
+  for (const auto& [key, h] : held) {
+    if (h.copies < 2) continue;
+    out.held_twice_bytes += h.bytes - h.largest;
+    out.duplicated_entries += h.copies - 1;
+  }
+  return out;
+}
+
+std::vector<CacheDelta> cacheDeltas(const std::vector<CacheScrape>& scrapes) {
+  std::vector<CacheDelta> out;
+  std::map<std::string, CacheCounts> last;
+  for (std::size_t i = 0; i < scrapes.size(); ++i) {
+    CacheDelta d{scrapes[i].t_ns, 0, 0};
+    for (const auto& [process, now] : scrapes[i].by_process) {
+      auto it = last.find(process);
+      if (it == last.end()) {
+        // First sight: the baseline, unless an earlier scrape existed without it (it started
+        // since, so everything it counted happened in this interval).
+        if (i > 0) {
+          d.hits += now.hits;
+          d.misses += now.misses;
+        }
+      } else {
+        const CacheCounts& was = it->second;
+        // A counter below its last value was reset: the new value is all this interval's.
+        d.hits += now.hits >= was.hits ? now.hits - was.hits : now.hits;
+        d.misses += now.misses >= was.misses ? now.misses - was.misses : now.misses;
+      }
+      last[process] = now;
+    }
+    if (i > 0) out.push_back(d);
+  }
+  return out;
+}
+
+std::optional<double> hitRatio(const std::vector<CacheDelta>& deltas, std::int64_t from_ns,
+                               std::int64_t to_ns) {
+  double hits = 0, lookups = 0;
+  for (const CacheDelta& d : deltas) {
+    if (d.t_ns < from_ns || d.t_ns >= to_ns) continue;
+    hits += d.hits;
+    lookups += d.hits + d.misses;
+  }
+  if (lookups <= 0) return std::nullopt;
+  return hits / lookups;
+}
+
 std::optional<double> prometheusSum(std::string_view text, std::string_view name) {
   std::istringstream in{std::string(text)};
   std::string line;

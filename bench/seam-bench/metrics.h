@@ -98,6 +98,48 @@ struct MemoryRollup {
 // Parses smaps_rollup text ("Pss:   123 kB" lines); unknown lines are ignored.
 MemoryRollup parseSmapsRollup(std::string_view text);
 
+// Cache bytes held more than once, across every FS cache of a deployment's processes (one
+// `seamctl caches` listing per process). An entry is (kind, path); when k >= 2 caches hold it,
+// every copy but one is "held twice": its bytes count (the copy kept aside is the largest, so the
+// figure never overstates). Versions are not compared: a stale copy is a copy all the same.
+struct CacheEntrySample {
+  std::string cache;  // who holds it: "<process>/<role>", e.g. "seam-fsd/vault"
+  std::string kind;
+  std::string path;
+  std::uint64_t bytes = 0;
+};
+struct DuplicateBytes {
+  std::uint64_t total_bytes = 0;       // every entry of every cache
+  std::uint64_t held_twice_bytes = 0;  // the extra copies
+  std::uint64_t entries = 0;
+  std::uint64_t duplicated_entries = 0;  // extra copies, counted as entries
+};
+DuplicateBytes duplicateCacheBytes(const std::vector<CacheEntrySample>& entries);
+
+// Cache hit ratio over time from periodic scrapes of every process's seams_cache_hits_total and
+// seams_cache_misses_total (all caches, all kinds). A process's counters that went down were
+// reset (its cache was rebuilt after a restart) and count again from 0; a process missing from a
+// scrape (restarting, stopped) keeps its last values. (A rebuilt cache that passes its old counts
+// within one scrape interval is undercounted; at 100 ms scrapes of warm caches it does not.)
+struct CacheCounts {
+  double hits = 0;
+  double misses = 0;
+};
+struct CacheScrape {
+  std::int64_t t_ns = 0;
+  std::map<std::string, CacheCounts> by_process;
+};
+// Lookups between consecutive scrapes, attributed to the later scrape's time: (t, hits, misses).
+struct CacheDelta {
+  std::int64_t t_ns = 0;
+  double hits = 0;
+  double misses = 0;
+};
+std::vector<CacheDelta> cacheDeltas(const std::vector<CacheScrape>& scrapes);
+// hits / lookups over deltas with from <= t < to; nullopt when no lookup happened.
+std::optional<double> hitRatio(const std::vector<CacheDelta>& deltas, std::int64_t from_ns,
+                               std::int64_t to_ns);
+
 // --- /proc accounting -------------------------------------------------------------------------
 
 struct ProcCounters {

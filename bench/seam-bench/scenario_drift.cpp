@@ -12,9 +12,11 @@
 #include <random>
 #include <thread>
 
+#include "bench/seam-bench/cache_probe.h"
 #include "bench/seam-bench/fs_ops.h"
 #include "bench/seam-bench/http_client.h"
 #include "bench/seam-bench/scenarios.h"
+#include "core/control/control_client.h"
 
 namespace seams::bench {
 
@@ -531,6 +533,46 @@ PathOutcome analyse(const std::vector<Event>& before, const std::vector<Event>& 
   return o;
 }
 
+// The row of one service (seamd) or daemon (seam-split) in the deployment's status; nullopt when
+// the control socket does not answer.
+std::optional<ControlRow> unitRow(const std::string& control_socket, const std::string& name) {
+  auto client = ControlClient::connect(control_socket, std::chrono::milliseconds(1000));
+  if (!client.ok()) return std::nullopt;
+  auto rows = (*client)->status();
+  if (!rows.ok()) return std::nullopt;
+  for (ControlRow& r : *rows) {
+    if (r.name == name) return std::move(r);
+  }
+  return std::nullopt;
+}
+
+// The whole scenario as a time series: requests per 100 ms bin on each path (scheduled in that
+// bin; failed ones apart), the cache hit ratio per bin, and when each fault was injected.
+nlohmann::json faultTimeline(std::int64_t start, std::int64_t end, PathLoad& http, PathLoad& fuse,
+                             const std::vector<CacheDelta>& deltas, const nlohmann::json& marks) {
+  constexpr std::int64_t kBinNs = 100'000'000;
+  const std::size_t bins = static_cast<std::size_t>((end - start) / kBinNs + 1);
+  nlohmann::json out = {{"bin_ms", kBinNs / 1'000'000}, {"faults", marks}};
+  for (PathLoad* p : {&http, &fuse}) {
+    std::vector<std::uint64_t> ok(bins, 0), failed(bins, 0);
+    for (const Event& e : p->between(start, end)) {
+      const auto b = static_cast<std::size_t>((e.scheduled - start) / kBinNs);
+      if (b >= bins) continue;
+      (e.ok ? ok : failed)[b]++;
+    }
+    out[p->name() + "_ok"] = ok;
+    out[p->name() + "_failed"] = failed;
+  }
+  nlohmann::json hit = nlohmann::json::array();
+  for (std::size_t b = 0; b < bins; ++b) {
+    const std::int64_t from = start + static_cast<std::int64_t>(b) * kBinNs;
+    auto r = hitRatio(deltas, from, from + kBinNs);
+    hit.push_back(r ? nlohmann::json(*r) : nlohmann::json());
+  }
+  out["cache_hit_ratio"] = hit;
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json runFault(Context& c) {
@@ -548,16 +590,19 @@ nlohmann::json runFault(Context& c) {
   }
   const std::uint16_t port = c.dep.httpPort();
   const std::string tok = *token;
-  const std::string probe = c.dep.mountpoint() + hotPath(1);
   const double rate = 500;
   const std::string admin_password = c.dep.password("admin");
   // A client as a user would write it: on 401 (sessions lost with a restarted auth service or
   // daemon) it logs in again; the 401 itself counts as a failed request.
-  PathLoad http("http", rate, [port, tok, admin_password] {
+  // Both paths cycle through the hot set, so a rebuilt cache shows as misses (a single file
+  // would be warm again after one request).
+  const int hot = std::max(1, s.hot_files);
+  PathLoad http("http", rate, [port, tok, admin_password, hot] {
     auto client = std::make_shared<HttpClient>("127.0.0.1", port);
     client->setToken(tok);
-    return Op([client, admin_password] {
-      auto r = client->request("GET", "/v1/files" + hotPath(0));
+    auto i = std::make_shared<int>(0);
+    return Op([client, admin_password, hot, i] {
+      auto r = client->request("GET", "/v1/files" + hotPath((*i)++ % hot));
       if (r.ok() && r->status == 401) {
         if (auto t = client->login("admin", admin_password); t.ok()) client->setToken(*t);
       }
@@ -565,38 +610,68 @@ nlohmann::json runFault(Context& c) {
     });
   });
   // getxattr always reaches the daemon (the kernel caches no xattrs), unlike a cached stat.
-  PathLoad fuse("fuse", rate, [probe] { return Op([probe] { return fuseVersion(probe) != 0; }); });
+  const std::string mount = c.dep.mountpoint();
+  PathLoad fuse("fuse", rate, [mount, hot] {
+    auto i = std::make_shared<int>(0);
+    return Op([mount, hot, i] { return fuseVersion(mount + hotPath((*i)++ % hot)) != 0; });
+  });
+  const std::int64_t scenario_start = nowNs();
+  CacheSampler caches(c.dep.dir() + "/run", std::chrono::milliseconds(100));
   http.start();
   fuse.start();
-  out["load"] = {{"http", "open loop GET 4 KiB at 500 req/s, 1 connection; re-login on 401"},
-                 {"fuse", "open loop getxattr user.seams.version at 500 op/s, 1 thread"},
-                 {"slow", "latency (from the scheduled send) over max(10x pre-fault p99, 10 ms)"},
-                 {"cache_hit_ratio",
-                  "not exported by the deployments' stats; post_p50_ratio "
-                  "(p50 over the 300 ms after recovery / p50 before) stands in"}};
+  nlohmann::json marks = nlohmann::json::array();
+  out["load"] = {
+      {"http",
+       "open loop GET of the hot files in turn at 500 req/s, 1 connection; re-login on 401"},
+      {"fuse",
+       "open loop getxattr user.seams.version of the hot files in turn at 500 op/s, 1 thread"},
+      {"hot_files", hot},
+      {"slow", "latency (from the scheduled send) over max(10x pre-fault p99, 10 ms)"},
+      {"cache_hit_ratio",
+       "hits / lookups of every FS cache of every process (seams_cache_* scraped every 100 ms "
+       "from each control socket): `before` over the pre-fault window, `after` from the recovery "
+       "(the later of the two paths', or the injection if nothing failed) to the window's end"}};
   const double pre_ms = s.quick ? 200 : 1000;
   const double settle_ms = s.quick ? 300 : 1000;
   const double max_ms = s.quick ? 1500 : 15000;
 
-  auto inject = [&](const std::string& label, const std::function<Status()>& fault) {
+  // `unit` is the service or daemon the fault hits ("" when the bench restarts the whole
+  // process itself): the window stays open until its row shows it running again after one more
+  // restart, so effects that come only with the restart (lost sessions, cold caches) fall in
+  // this fault's window even when caches kept both paths serving meanwhile.
+  auto inject = [&](const std::string& label, const std::string& unit,
+                    const std::function<Status()>& fault) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(pre_ms)));
+    const std::optional<ControlRow> before =
+        unit.empty() ? std::nullopt : unitRow(c.dep.controlSocket(), unit);
     const std::int64_t t = nowNs();
+    marks.push_back({{"t_s", double(t - scenario_start) / 1e9}, {"fault", label}});
     Status st = fault();
-    // Wait until both paths have served without a failure for `settle_ms` (or the cap).
+    bool back = !before.has_value();
+    std::int64_t back_at = back ? t : 0;
+    // Wait until the unit is back and both paths have served without a failure for `settle_ms`
+    // (or the cap).
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       const std::int64_t now = nowNs();
+      if (!back) {
+        auto row = unitRow(c.dep.controlSocket(), unit);
+        back = row && row->state == "running" && row->restarts > before->restarts;
+        if (back) back_at = nowNs();
+      }
       bool clean = true;
       for (PathLoad* p : {&http, &fuse}) {
         auto recent = p->between(now - static_cast<std::int64_t>(settle_ms * 1e6), now);
         for (const auto& e : recent) clean = clean && e.ok;
         if (recent.empty()) clean = false;
       }
-      if ((clean && now - t > settle_ms * 1e6) || now - t > max_ms * 1e6) break;
+      if ((back && clean && now - t > settle_ms * 1e6) || now - t > max_ms * 1e6) break;
     }
     const std::int64_t end = nowNs();
     nlohmann::json j = {{"fault", label}, {"injected", st.ok() ? "ok" : st.toString()}};
+    j["unit_back"] = back ? fig(double(back_at - t) / 1e6, "ms") : nlohmann::json();
     nlohmann::json blast = nlohmann::json::array();
+    std::int64_t recovered = t;
     for (PathLoad* p : {&http, &fuse}) {
       PathOutcome o = analyse(p->between(t - static_cast<std::int64_t>(pre_ms * 1e6), t),
                               p->between(t, end), t);
@@ -606,8 +681,20 @@ nlohmann::json runFault(Context& c) {
                       {"recovery", fig(o.recovery_ms, "ms")},
                       {"post_p50_ratio", o.post_p50_ratio}};
       if (o.failed) blast.push_back(p->name());
+      if (o.recovery_ms > 0) {
+        recovered = std::max(recovered, t + static_cast<std::int64_t>(o.recovery_ms * 1e6));
+      }
     }
     j["paths_failed"] = blast;
+    // How cold the caches are afterwards. The sampler scrapes every 100 ms, so give it one more
+    // scrape past the window's end before reading.
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    const std::vector<CacheDelta> deltas = cacheDeltas(caches.scrapes());
+    auto ratio = [](std::optional<double> r) { return r ? nlohmann::json(*r) : nlohmann::json(); };
+    j["cache_hit_ratio"] = {
+        {"before", ratio(hitRatio(deltas, t - static_cast<std::int64_t>(pre_ms * 1e6), t))},
+        {"after", ratio(hitRatio(deltas, recovered, end + 100'000'000))},
+        {"unit", "ratio"}};
     if (!blast.empty()) j["daemon_log_tail"] = c.dep.logTail(15);
     j["window"] = fig(double(end - t) / 1e6, "ms");
     return j;
@@ -618,11 +705,15 @@ nlohmann::json runFault(Context& c) {
     const std::string name = svc.value("name", "");
     if (name.empty() || name == "control") continue;  // control carries the fault command itself
     progress(c.name + " fault: soft crash of " + name);
-    nlohmann::json j = inject("seamctl fault " + name + " crash", [&] {
+    nlohmann::json j = inject("seamctl fault " + name + " crash", name, [&] {
       auto r = c.dep.seamctl({"fault", name, "crash"});
       return r.exit_code == 0 ? okStatus() : Status(Errc::internal, r.output);
     });
     j["service"] = name;
+    if (j["cache_hit_ratio"]["after"].is_number()) {
+      c.summary.add(c.name, "fault soft " + name + " cache hit ratio after",
+                    j["cache_hit_ratio"]["after"].get<double>(), "ratio");
+    }
     for (const char* path : {"http", "fuse"}) {
       if (j[path]["failed"].get<std::uint64_t>() > 0) {
         c.summary.add(c.name, std::string("fault soft ") + name + " " + path + " recovery",
@@ -650,7 +741,7 @@ nlohmann::json runFault(Context& c) {
   if (mono) hosts = {{c.dep.pid(), "seamd (every service)"}};
   for (const auto& [pid, name] : hosts) {
     progress(c.name + " fault: SIGSEGV to the process hosting " + name);
-    nlohmann::json j = inject("SIGSEGV to " + name, [&, pid = pid, name = name] {
+    nlohmann::json j = inject("SIGSEGV to " + name, mono ? "" : name, [&, pid = pid, name = name] {
       // Soft faults restarted daemons under new pids: look the host up again now.
       long target = pid;
       if (!mono) {
@@ -675,6 +766,11 @@ nlohmann::json runFault(Context& c) {
     });
     j["host"] = name;
     j["restarted_by"] = mono ? "seam-bench, as systemd Restart=on-failure" : "the launcher";
+    if (j["cache_hit_ratio"]["after"].is_number()) {
+      c.summary.add(c.name,
+                    std::string("fault hard ") + (mono ? "seamd" : name) + " cache hit ratio after",
+                    j["cache_hit_ratio"]["after"].get<double>(), "ratio");
+    }
     for (const char* path : {"http", "fuse"}) {
       if (j[path]["failed"].get<std::uint64_t>() > 0) {
         c.summary.add(
@@ -687,6 +783,9 @@ nlohmann::json runFault(Context& c) {
   out["hard"] = hard;
   http.stop();
   fuse.stop();
+  caches.stop();
+  out["timeline"] =
+      faultTimeline(scenario_start, nowNs(), http, fuse, cacheDeltas(caches.scrapes()), marks);
   return out;
 }
 

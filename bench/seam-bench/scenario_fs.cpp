@@ -19,10 +19,6 @@
 
 namespace seams::bench {
 
-nlohmann::json wrkCrossCheck(const std::string& host, std::uint16_t port, const std::string& token,
-                             const std::string& target, int connections, double seconds,
-                             const std::string& scratch, std::uint64_t seed);
-
 namespace {
 
 const std::vector<std::string> kFsOps = {"stat", "read4k", "read1m", "readdir", "create", "mix"};
@@ -156,12 +152,8 @@ nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, S
                     r.throughput(), "req/s");
     }
     progress("baseline nginx: wrk cross-check");
-    out["wrk_crosscheck"] = wrkCrossCheck("127.0.0.1", port, "", "/v1/files" + hotPath(0),
-                                          s.connections, s.quick ? 1.0 : 3.0, s.scratch, s.seed);
-    if (out["wrk_crosscheck"].contains("p50_ratio_ours_over_wrk")) {
-      summary.add("baseline", "wrk check (nginx): ours/wrk p50",
-                  out["wrk_crosscheck"]["p50_ratio_ours_over_wrk"].get<double>(), "ratio");
-    }
+    out["wrk_crosscheck"] = wrkCrossChecks("127.0.0.1", port, "", "/v1/files" + hotPath(0), s,
+                                           summary, "baseline", "wrk check (nginx)");
     out["config"] = "nginx worker_processes 2, access_log off, alias of the vault root";
   }
   (void)child->signal(SIGQUIT);

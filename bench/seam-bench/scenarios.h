@@ -69,6 +69,12 @@ nlohmann::json runFault(Context& c);
 // Not tied to a deployment: direct directory, passthrough_ll, nginx, raw socket ping-pong.
 nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary);
 
+// Our HTTP client against wrk on the same URL, at c1 and cN ({"c1": ..., "cN": ...}); adds
+// "<metric> cK: ours/wrk p50" rows to the summary under `deployment`.
+nlohmann::json wrkCrossChecks(const std::string& host, std::uint16_t port, const std::string& token,
+                              const std::string& target, const Settings& s, Summary& summary,
+                              const std::string& deployment, const std::string& metric);
+
 // A figure: {"value": v, "unit": u}.
 nlohmann::json fig(double value, const std::string& unit);
 

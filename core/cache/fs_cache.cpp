@@ -568,4 +568,17 @@ FsCacheStats FsCache::stats() const {
   return out;
 }
 
+std::vector<FsCacheEntryInfo> FsCache::entries() const {
+  static constexpr std::string_view kKindNames[kKinds] = {"attr", "list", "content"};
+  std::vector<FsCacheEntryInfo> out;
+  for (int i = 0; i < options_.shards; ++i) {
+    const Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    for (const Node& n : s.lru) {
+      out.push_back({kKindNames[static_cast<std::size_t>(n.kind)], n.key, n.version, n.charge});
+    }
+  }
+  return out;
+}
+
 }  // namespace seams

@@ -49,6 +49,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/common/clock.h"
@@ -107,6 +108,14 @@ struct FsCacheStats {
   std::uint64_t prefix_invalidate_calls = 0;
 };
 
+// One held entry, as FsCache::entries() lists it (for introspection: `seamctl caches`).
+struct FsCacheEntryInfo {
+  std::string_view kind;  // "attr" | "list" | "content" (static strings)
+  std::string path;
+  std::uint64_t version = 0;  // 0 for listings
+  std::uint64_t bytes = 0;    // the entry's charge against the budget
+};
+
 class FsCache {
  public:
   // Fixed cost charged per entry on top of its key and payload: the LRU list node (the Node
@@ -156,6 +165,10 @@ class FsCache {
   void clear();
 
   FsCacheStats stats() const;
+  // Every entry held now (expired ones included until a lookup removes them), shard by shard:
+  // each shard's lock is held while its entries are copied, never two at once. O(entries);
+  // meant for introspection, not for a hot path.
+  std::vector<FsCacheEntryInfo> entries() const;
   std::size_t maxEntryBytes() const { return options_.max_entry_bytes; }
   std::size_t budgetBytes() const { return options_.budget_bytes; }
 

@@ -1,12 +1,14 @@
 #include "core/control/control_client.h"
 
 #include <capnp/rpc-twoparty.h>
+#include <fmt/format.h>
 #include <kj/async-io.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/common/unique_fd.h"
@@ -73,8 +75,25 @@ struct ControlClient::Impl {
   kj::Own<capnp::TwoPartyClient> client;
   kj::Own<cw::Control::Client> control;
   std::string path;
+  std::chrono::milliseconds timeout{0};
+
+  // Waits for a call's answer, at most `timeout`: a stopped (SIGSTOP) or wedged daemon accepts
+  // the connection in the kernel and never answers, and a client must not hang on it.
+  template <typename T>
+  T wait(kj::Promise<T>&& answer) {
+    auto deadline =
+        io.provider->getTimer().afterDelay(timeout.count() * kj::MILLISECONDS).then([]() -> T {
+          kj::throwFatalException(KJ_EXCEPTION(OVERLOADED));
+        });
+    return answer.exclusiveJoin(kj::mv(deadline)).wait(io.waitScope);
+  }
 
   Status fromException(const kj::Exception& e) const {
+    if (e.getType() == kj::Exception::Type::OVERLOADED) {
+      return Status(Errc::timeout, fmt::format("no answer on {} within {} ms (is the daemon "
+                                               "stopped or wedged?)",
+                                               path, timeout.count()));
+    }
     if (e.getType() == kj::Exception::Type::DISCONNECTED) {
       return Status(Errc::unavailable,
                     "the daemon closed the connection on " + path +
@@ -104,12 +123,14 @@ struct ControlClient::Impl {
 ControlClient::ControlClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ControlClient::~ControlClient() = default;
 
-Result<std::unique_ptr<ControlClient>> ControlClient::connect(const std::string& socket_path) {
+Result<std::unique_ptr<ControlClient>> ControlClient::connect(const std::string& socket_path,
+                                                              std::chrono::milliseconds timeout) {
   Result<UniqueFd> fd = connectSocket(socket_path);
   if (!fd.ok()) return fd.status();
   try {
     auto impl = std::make_unique<Impl>(kj::setupAsyncIo());
     impl->path = socket_path;
+    impl->timeout = timeout;
     impl->stream = impl->io.lowLevelProvider->wrapSocketFd(
         fd->release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     impl->client = kj::heap<capnp::TwoPartyClient>(*impl->stream);
@@ -122,7 +143,7 @@ Result<std::unique_ptr<ControlClient>> ControlClient::connect(const std::string&
 
 Result<std::vector<ControlRow>> ControlClient::status() {
   return impl_->call([&] {
-    auto response = impl_->control->statusRequest().send().wait(impl_->io.waitScope);
+    auto response = impl_->wait(impl_->control->statusRequest().send());
     std::vector<ControlRow> rows;
     for (auto r : response.getRows()) {
       ControlRow row;
@@ -142,8 +163,20 @@ Result<std::vector<ControlRow>> ControlClient::status() {
 
 Result<std::string> ControlClient::stats() {
   return impl_->call([&] {
-    auto response = impl_->control->statsRequest().send().wait(impl_->io.waitScope);
+    auto response = impl_->wait(impl_->control->statsRequest().send());
     return std::string(response.getText());
+  });
+}
+
+Result<std::vector<CacheEntryRow>> ControlClient::caches() {
+  return impl_->call([&] {
+    auto response = impl_->wait(impl_->control->cachesRequest().send());
+    std::vector<CacheEntryRow> rows;
+    rows.reserve(response.getEntries().size());
+    for (auto e : response.getEntries()) {
+      rows.push_back({e.getCache(), e.getKind(), e.getPath(), e.getVersion(), e.getBytes()});
+    }
+    return rows;
   });
 }
 
@@ -151,7 +184,7 @@ Status ControlClient::restart(std::string_view name) {
   return impl_->callStatus([&] {
     auto request = impl_->control->restartRequest();
     request.setName(std::string(name));
-    return fromOutcome(request.send().wait(impl_->io.waitScope).getOutcome());
+    return fromOutcome(impl_->wait(request.send()).getOutcome());
   });
 }
 
@@ -160,14 +193,13 @@ Status ControlClient::fault(std::string_view name, FaultKind kind) {
     auto request = impl_->control->faultRequest();
     request.setName(std::string(name));
     request.setKind(toWire(kind));
-    return fromOutcome(request.send().wait(impl_->io.waitScope).getOutcome());
+    return fromOutcome(impl_->wait(request.send()).getOutcome());
   });
 }
 
 Status ControlClient::stop() {
-  return impl_->callStatus([&] {
-    return fromOutcome(impl_->control->stopRequest().send().wait(impl_->io.waitScope).getOutcome());
-  });
+  return impl_->callStatus(
+      [&] { return fromOutcome(impl_->wait(impl_->control->stopRequest().send()).getOutcome()); });
 }
 
 }  // namespace seams

@@ -6,6 +6,7 @@
 // daemon's own answers (unknown service, faults disabled) with their codes kept.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,13 +19,17 @@ namespace seams {
 
 class ControlClient {
  public:
-  static Result<std::unique_ptr<ControlClient>> connect(const std::string& socket_path);
+  // Every call waits at most `timeout` for its answer, then fails with Errc::timeout.
+  static Result<std::unique_ptr<ControlClient>> connect(
+      const std::string& socket_path,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000));
   ~ControlClient();
   ControlClient(const ControlClient&) = delete;
   ControlClient& operator=(const ControlClient&) = delete;
 
   Result<std::vector<ControlRow>> status();
   Result<std::string> stats();
+  Result<std::vector<CacheEntryRow>> caches();
   Status restart(std::string_view name);
   Status fault(std::string_view name, FaultKind kind);
   Status stop();

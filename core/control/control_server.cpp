@@ -67,6 +67,20 @@ class ControlImpl final : public cw::Control::Server {
     return kj::READY_NOW;
   }
 
+  kj::Promise<void> caches(CachesContext context) override {
+    std::vector<CacheEntryRow> rows = target_.caches();
+    auto list = context.getResults().initEntries(static_cast<unsigned>(rows.size()));
+    for (unsigned i = 0; i < rows.size(); ++i) {
+      auto out = list[i];
+      out.setCache(rows[i].cache);
+      out.setKind(rows[i].kind);
+      out.setPath(rows[i].path);
+      out.setVersion(rows[i].version);
+      out.setBytes(rows[i].bytes);
+    }
+    return kj::READY_NOW;
+  }
+
   kj::Promise<void> restart(RestartContext context) override {
     std::string name = context.getParams().getName();
     fillOutcome(context.getResults().initOutcome(), target_.restart(name));

@@ -29,12 +29,24 @@ struct ControlRow {
   std::uint32_t abandoned_threads = 0;     // hung threads left behind; 0 for daemons
 };
 
+// One entry of one of the process's FS caches (`seamctl caches`): what the bench compares across
+// processes to count cache bytes held twice.
+struct CacheEntryRow {
+  std::string cache;  // the cache's role: "vault" (the owner's) | "frontend" (a split frontend's)
+  std::string kind;   // "attr" | "list" | "content"
+  std::string path;
+  std::uint64_t version = 0;  // 0 for listings
+  std::uint64_t bytes = 0;    // charged bytes
+};
+
 class ControlTarget {
  public:
   virtual ~ControlTarget() = default;
   virtual std::vector<ControlRow> status() = 0;
   // Prometheus text exposition of the process's (or deployment's) metrics.
   virtual std::string stats() = 0;
+  // Every entry of this process's FS caches; none by default (a launcher holds no cache).
+  virtual std::vector<CacheEntryRow> caches() { return {}; }
   // not_found for an unknown name.
   virtual Status restart(std::string_view name) = 0;
   // not_found for an unknown name; not_supported if the unit does not take faults.

@@ -8,8 +8,13 @@
 namespace seams {
 
 ServiceManagerTarget::ServiceManagerTarget(ServiceManager& manager,
-                                           std::function<std::string()> stats)
-    : manager_(manager), stats_(std::move(stats)) {}
+                                           std::function<std::string()> stats,
+                                           std::function<std::vector<CacheEntryRow>()> caches)
+    : manager_(manager), stats_(std::move(stats)), caches_(std::move(caches)) {}
+
+std::vector<CacheEntryRow> ServiceManagerTarget::caches() {
+  return caches_ ? caches_() : std::vector<CacheEntryRow>{};
+}
 
 std::vector<ControlRow> ServiceManagerTarget::status() {
   std::vector<ControlRow> rows;

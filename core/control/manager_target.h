@@ -17,11 +17,14 @@ namespace seams {
 
 class ServiceManagerTarget final : public ControlTarget {
  public:
-  // `stats` renders the process's metrics (e.g. MetricsRegistry::renderPrometheus); may be empty.
-  ServiceManagerTarget(ServiceManager& manager, std::function<std::string()> stats);
+  // `stats` renders the process's metrics (e.g. MetricsRegistry::renderPrometheus); `caches`
+  // lists its FS caches' entries. Either may be empty.
+  ServiceManagerTarget(ServiceManager& manager, std::function<std::string()> stats,
+                       std::function<std::vector<CacheEntryRow>()> caches = {});
 
   std::vector<ControlRow> status() override;
   std::string stats() override;
+  std::vector<CacheEntryRow> caches() override;
   Status restart(std::string_view name) override;
   Status fault(std::string_view name, FaultKind kind) override;
   Status stop() override;
@@ -29,6 +32,7 @@ class ServiceManagerTarget final : public ControlTarget {
  private:
   ServiceManager& manager_;
   std::function<std::string()> stats_;
+  std::function<std::vector<CacheEntryRow>()> caches_;
 };
 
 }  // namespace seams

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <sstream>
 
 #include "core/config/init_deployment.h"
@@ -66,6 +68,31 @@ nlohmann::json statusToJson(const std::vector<ControlRow>& rows) {
   return {{"services", list}};
 }
 
+std::string formatCachesTable(const std::vector<CacheEntryRow>& rows) {
+  std::string out =
+      fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", "CACHE", "KIND", "VERSION", "BYTES", "PATH");
+  std::uint64_t total = 0;
+  for (const CacheEntryRow& r : rows) {
+    out +=
+        fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", r.cache, r.kind, r.version, r.bytes, r.path);
+    total += r.bytes;
+  }
+  out += fmt::format("{} entries, {} bytes\n", rows.size(), total);
+  return out;
+}
+
+nlohmann::json cachesToJson(const std::vector<CacheEntryRow>& rows) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const CacheEntryRow& r : rows) {
+    list.push_back({{"cache", r.cache},
+                    {"kind", r.kind},
+                    {"path", r.path},
+                    {"version", r.version},
+                    {"bytes", r.bytes}});
+  }
+  return {{"entries", list}};
+}
+
 nlohmann::json prometheusToJson(std::string_view text) {
   nlohmann::json metrics = nlohmann::json::array();
   std::istringstream in{std::string(text)};
@@ -121,11 +148,16 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   bool json = false;
   app.add_option("--socket", socket, "the deployment's control socket (config: control_socket)");
   app.add_flag("--json", json, "print JSON instead of tables");
+  double timeout_s = 10;
+  app.add_option("--timeout", timeout_s, "seconds to wait for the daemon's answer")
+      ->check(CLI::Range(0.001, 3600.0));
 
   auto* status_cmd = app.add_subcommand("status",
                                         "each service or daemon: state, pid, restarts, "
                                         "last error, heartbeat age");
   auto* stats_cmd = app.add_subcommand("stats", "the deployment's metrics (Prometheus text)");
+  auto* caches_cmd = app.add_subcommand(
+      "caches", "every entry of the process's FS caches (a split daemon's own control socket)");
   std::string name;
   auto* restart_cmd = app.add_subcommand("restart", "restart one service or daemon");
   restart_cmd->add_option("NAME", name, "service or daemon")->required();
@@ -170,7 +202,8 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
     err << "seamctl: --socket PATH is required (the control_socket of the deployment's config)\n";
     return 2;
   }
-  auto client = ControlClient::connect(socket);
+  auto client = ControlClient::connect(
+      socket, std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
   if (!client.ok()) return fail(err, client.status());
   ControlClient& c = **client;
 
@@ -184,6 +217,12 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
     auto text = c.stats();
     if (!text.ok()) return fail(err, text.status());
     out << (json ? prometheusToJson(*text).dump(2) + "\n" : *text);
+    return 0;
+  }
+  if (caches_cmd->parsed()) {
+    auto rows = c.caches();
+    if (!rows.ok()) return fail(err, rows.status());
+    out << (json ? cachesToJson(*rows).dump(2) + "\n" : formatCachesTable(*rows));
     return 0;
   }
   Status st;

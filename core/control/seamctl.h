@@ -1,6 +1,7 @@
 // seamctl, as a library function so tests run it in-process against a test server.
 //
-//   seamctl --socket PATH status | stats | restart NAME | fault NAME KIND | stop   [--json]
+//   seamctl --socket PATH [--json] [--timeout S] status | stats | caches | restart NAME |
+//           fault NAME KIND | stop
 //   seamctl init DIR [--http HOST:PORT] [--mount PATH] [--codec capnp|protobuf]
 //                    [--coherence off|ttl|push] [--faults]
 //
@@ -22,6 +23,8 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
 
 std::string formatStatusTable(const std::vector<ControlRow>& rows);
 nlohmann::json statusToJson(const std::vector<ControlRow>& rows);
+std::string formatCachesTable(const std::vector<CacheEntryRow>& rows);
+nlohmann::json cachesToJson(const std::vector<CacheEntryRow>& rows);
 // Prometheus text exposition -> {"metrics": [{"name", "labels": {...}, "value"}, ...]}.
 nlohmann::json prometheusToJson(std::string_view text);
 

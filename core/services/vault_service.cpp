@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/cache/fs_cache.h"
+#include "core/services/cache_introspection.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
 
@@ -31,12 +32,13 @@ Status VaultService::run(RunContext& ctx) {
   bundle->cache = std::make_unique<FsCache>(options, ctx.clock());
   bundle->vault = std::make_unique<LocalVault>(*bundle->storage, *bundle->cache);
 
-  deps_.publish<FsCache>(std::shared_ptr<FsCache>(bundle, bundle->cache.get()));
+  deps_.publish<const FsCache>(std::shared_ptr<const FsCache>(bundle, bundle->cache.get()),
+                               kVaultCacheRole);
   deps_.publish<Vault>(std::shared_ptr<Vault>(bundle, bundle->vault.get()));
   ctx.ready();
   ctx.idleUntilStopped();
   deps_.withdraw<Vault>();
-  deps_.withdraw<FsCache>();
+  deps_.withdraw<const FsCache>(kVaultCacheRole);
   return okStatus();
 }
 

@@ -34,6 +34,15 @@ struct StatusRow {
   abandonedThreads @7 :UInt32; # hung threads left behind (restart-on-hang); 0 for daemons
 }
 
+# One entry of one of the process's FS caches.
+struct CacheEntry {
+  cache @0 :Text;    # "vault" (the owner's cache) | "frontend" (a split frontend's own)
+  kind @1 :Text;     # "attr" | "list" | "content"
+  path @2 :Text;
+  version @3 :UInt64; # 0 for listings
+  bytes @4 :UInt64;   # charged against the cache's budget
+}
+
 interface Control {
   status @0 () -> (rows :List(StatusRow));
   # The process's metrics as Prometheus text.
@@ -44,4 +53,7 @@ interface Control {
   fault @3 (name :Text, kind :FaultKind) -> (outcome :Outcome);
   # An orderly stop of the whole deployment. Answers once requested.
   stop @4 () -> (outcome :Outcome);
+  # Every entry of this process's FS caches (a launcher holds none). O(entries): for
+  # introspection and the bench's "cache bytes held twice", not for polling.
+  caches @5 () -> (entries :List(CacheEntry));
 }

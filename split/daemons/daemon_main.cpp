@@ -15,6 +15,7 @@
 #include "core/control/manager_target.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
+#include "core/services/cache_introspection.h"
 #include "core/services/daemon_lifecycle.h"
 #include "core/services/runtime_dir.h"
 
@@ -43,7 +44,7 @@ int run(const Config& config, const std::string& name,
                                              .notifier = &notifier,
                                              .on_event = logRuntimeEvent,
                                              .exit_process = {}});
-  ServiceManagerTarget control_target(manager, [&metrics] { return metrics.renderPrometheus(); });
+  ServiceManagerTarget control_target(manager, processStats(metrics, deps), processCaches(deps));
   DaemonParts parts{config, deps, metrics, manager};
   Status added = wire(parts);
   if (added.ok()) {

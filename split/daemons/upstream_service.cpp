@@ -8,6 +8,7 @@
 
 #include "core/coherence/caching_auth.h"
 #include "core/coherence/caching_vault.h"
+#include "core/services/cache_introspection.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/rpc/capnp_client.h"
 
@@ -60,6 +61,10 @@ Status UpstreamService::run(RunContext& ctx) {
       auto cache = std::make_shared<CachingVault>(stub.object, coherenceOptionsFrom(config_.cache),
                                                   ctx.clock());
       cache_upstream_calls = [c = cache.get()] { return c->upstreamCalls(); };
+      if (cache->cache() != nullptr) {
+        deps_.publish<const FsCache>(std::shared_ptr<const FsCache>(cache, cache->cache()),
+                                     kFrontendCacheRole);
+      }
       published = cache;
     }
     stub_round_trips = stub.round_trips;
@@ -94,6 +99,7 @@ Status UpstreamService::run(RunContext& ctx) {
   } while (!ctx.waitForStop(std::chrono::milliseconds(100)));
   // Frontends holding the objects keep them alive until they let go (Deps hands out shared_ptrs).
   if (vault) {
+    deps_.withdraw<const FsCache>(kFrontendCacheRole);
     deps_.withdraw<Vault>();
   } else {
     deps_.withdraw<Auth>();

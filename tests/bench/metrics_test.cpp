@@ -164,6 +164,43 @@ TEST(Prometheus, SumsEverySampleOfAMetricWhateverItsLabels) {
   EXPECT_FALSE(prometheusSum(text, "seams_missing").has_value());
 }
 
+TEST(CacheBytes, ExtraCopiesOfOneKindAndPathAcrossCachesAreHeldTwice) {
+  std::vector<CacheEntrySample> entries = {
+      {"seam-fsd/vault", "content", "/a", 1000},     {"seam-httpd/frontend", "content", "/a", 1000},
+      {"seam-fused/frontend", "content", "/a", 900}, {"seam-fsd/vault", "attr", "/a", 300},
+      {"seam-fsd/vault", "content", "/b", 500},      {"seam-fused/frontend", "attr", "/b", 300},
+  };
+  DuplicateBytes d = duplicateCacheBytes(entries);
+  EXPECT_EQ(d.total_bytes, 4000u);
+  EXPECT_EQ(d.entries, 6u);
+  // /a content: three copies, the largest (1000) is kept aside: 1000 + 900 are extra. The attr
+  // of /a and the content and attr of /b are each held once.
+  EXPECT_EQ(d.held_twice_bytes, 1900u);
+  EXPECT_EQ(d.duplicated_entries, 2u);
+  EXPECT_EQ(duplicateCacheBytes({}).held_twice_bytes, 0u);
+}
+
+TEST(CacheHitRatio, DeltasBetweenScrapesSurviveAResetAndAMissingProcess) {
+  const std::int64_t ms = 1'000'000;
+  std::vector<CacheScrape> scrapes = {
+      {0, {{"fsd", {100, 10}}, {"httpd", {50, 5}}}},
+      {100 * ms, {{"fsd", {190, 20}}, {"httpd", {60, 5}}}},  // +90/+10, +10/+0
+      {200 * ms, {{"httpd", {70, 5}}}},                      // fsd unreachable: +10/+0
+      {300 * ms, {{"fsd", {5, 15}}, {"httpd", {80, 5}}}},    // fsd restarted: +5/+15, +10/+0
+  };
+  std::vector<CacheDelta> d = cacheDeltas(scrapes);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].t_ns, 100 * ms);
+  EXPECT_EQ(d[0].hits, 100.0);
+  EXPECT_EQ(d[0].misses, 10.0);
+  EXPECT_EQ(d[1].hits, 10.0);
+  EXPECT_EQ(d[2].hits, 15.0);
+  EXPECT_EQ(d[2].misses, 15.0);
+  EXPECT_DOUBLE_EQ(*hitRatio(d, 300 * ms, 400 * ms), 0.5);
+  EXPECT_DOUBLE_EQ(*hitRatio(d, 0, 400 * ms), 125.0 / 150.0);
+  EXPECT_FALSE(hitRatio(d, 400 * ms, 500 * ms).has_value());
+}
+
 TEST(Repeats, MedianIntervalHoldsTheMedianAndCollapsesForOneValue) {
   Interval one = medianInterval({3.0});
   EXPECT_EQ(one.median, 3.0);

@@ -64,7 +64,8 @@ void expectDeploymentRun(const json& run) {
   expectFigure(run["drift"]["stale_read_ratio"]["ratio"], name + ".stale_read_ratio");
   expectFigure(run["memory"]["after_warmup"]["pss"], name + ".pss");
   expectFigure(run["memory"]["under_load"]["uss"], name + ".uss");
-  EXPECT_TRUE(run["memory"].contains("cache_bytes_held_twice"));
+  expectFigure(run["memory"]["cache_bytes_held_twice"], name + ".cache_bytes_held_twice");
+  EXPECT_TRUE(run["memory"]["cache_bytes_held_twice"]["per_cache_bytes"].is_object()) << name;
   ASSERT_TRUE(run["fault"]["soft"].is_array());
   EXPECT_FALSE(run["fault"]["soft"].empty());
   ASSERT_TRUE(run["fault"]["hard"].is_array());
@@ -72,7 +73,13 @@ void expectDeploymentRun(const json& run) {
   for (const auto& f : run["fault"]["soft"]) {
     EXPECT_TRUE(f.contains("paths_failed"));
     expectFigure(f["http"]["recovery"], name + ".fault.http.recovery");
+    EXPECT_TRUE(f["cache_hit_ratio"].contains("after")) << name;
   }
+  const auto& tl = run["fault"]["timeline"];
+  ASSERT_TRUE(tl["http_ok"].is_array()) << name;
+  EXPECT_EQ(tl["http_ok"].size(), tl["fuse_failed"].size()) << name;
+  EXPECT_EQ(tl["http_ok"].size(), tl["cache_hit_ratio"].size()) << name;
+  EXPECT_FALSE(tl["faults"].empty()) << name;
 }
 
 TEST(SeamBenchQuick, WritesAJsonDocumentOfTheDocumentedShape) {

@@ -161,8 +161,9 @@ class HtmlTest(Scratch):
         self.assertNotRegex(source, r"(src|href)=['\"]https?:", "the page must need no network")
         figures = source.count("<figure class='chart'>")
         # The fixture has data for every chart kind: 4 CDFs (2 HTTP, 2 FUSE levels), 1 sweep,
-        # 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault charts.
-        self.assertEqual(figures, 12)
+        # 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault outcome charts and
+        # 1 fault timeline (mono's).
+        self.assertEqual(figures, 13)
 
         def chromium_run(*extra):
             profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
