@@ -42,6 +42,10 @@ struct HttpClient::Impl {
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     buffer.clear();
+    // Room for a whole 4 KiB answer and its header up front: a flat_buffer that starts empty
+    // grows from 512 bytes and Beast reads into what is free, so small reads (more syscalls) cost
+    // about 8 us per request, which made our p50 ~1.3x wrk's at one connection.
+    buffer.reserve(64 << 10);
     connected = true;
     return ec;
   }
