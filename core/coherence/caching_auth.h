@@ -17,9 +17,6 @@
 // upstream call, keeps an answer that raced with an invalidation out of the cache. Each map is
 // bounded by `max_entries` (AuthConfig::decision_cache_entries); a full map is cleared.
 //
-// Tokens, users and passwords go upstream as owned std::string copies: the Cap'n Proto stub reads
-// a string_view as NUL-terminated text, which a token inside an HTTP header buffer is not.
-//
 // Thread-safety: every method may be called concurrently from any thread. mutex_ guards the maps
 // (shared for lookups, exclusive for inserts and invalidations); generation_ is written under it.
 #pragma once

@@ -404,8 +404,8 @@ Result<Session> CapnpAuthClient::login(std::string_view user, std::string_view p
   return SEAMS_AUTH_CALL(
       Login, [](wire::Auth::Client c) { return c.loginRequest(); },
       [&](wire::Auth::LoginParams::Builder p) {
-        p.setUser(asText(user));
-        p.setPassword(asText(password));
+        setText(p.initUser(user.size()), user);
+        setText(p.initPassword(password.size()), password);
       },
       serveLogin,
       [](wire::Auth::LoginResults::Reader r) -> Result<Session> {
@@ -418,15 +418,15 @@ Result<Session> CapnpAuthClient::login(std::string_view user, std::string_view p
 Status CapnpAuthClient::logout(std::string_view token) {
   return SEAMS_AUTH_CALL(
       Logout, [](wire::Auth::Client c) { return c.logoutRequest(); },
-      [&](wire::Auth::LogoutParams::Builder p) { p.setToken(asText(token)); }, serveLogout,
-      [](wire::Auth::LogoutResults::Reader r) { return decodeStatus(r); });
+      [&](wire::Auth::LogoutParams::Builder p) { setText(p.initToken(token.size()), token); },
+      serveLogout, [](wire::Auth::LogoutResults::Reader r) { return decodeStatus(r); });
 }
 
 Result<Principal> CapnpAuthClient::validate(std::string_view token) {
   return SEAMS_AUTH_CALL(
       Validate, [](wire::Auth::Client c) { return c.validateRequest(); },
-      [&](wire::Auth::ValidateParams::Builder p) { p.setToken(asText(token)); }, serveValidate,
-      [](wire::Auth::ValidateResults::Reader r) { return decodePrincipal(r); });
+      [&](wire::Auth::ValidateParams::Builder p) { setText(p.initToken(token.size()), token); },
+      serveValidate, [](wire::Auth::ValidateResults::Reader r) { return decodePrincipal(r); });
 }
 
 Status CapnpAuthClient::check(const Principal& who, const VaultPath& path, Access access) {
@@ -445,7 +445,7 @@ Result<Principal> CapnpAuthClient::authorize(std::string_view token, const Vault
   return SEAMS_AUTH_CALL(
       Authorize, [](wire::Auth::Client c) { return c.authorizeRequest(); },
       [&](wire::Auth::AuthorizeParams::Builder p) {
-        p.setToken(asText(token));
+        setText(p.initToken(token.size()), token);
         p.setPath(asText(path.str()));
         p.setAccess(static_cast<std::uint8_t>(access));
       },
@@ -512,7 +512,7 @@ Result<Principal> CapnpAuthClient::authorizePipelined(std::string_view token, co
   round_trips_.fetch_add(1, std::memory_order_relaxed);
   return channel_->call<Result<Principal>>([&](capnp::Capability::Client& cap) {
     auto session_req = cap.castAs<wire::Auth>().sessionRequest();
-    session_req.setToken(asText(token));
+    setText(session_req.initToken(token.size()), token);
     auto session = session_req.send().getSession();  // pipelined: not yet answered
     auto check_req = session.checkRequest();
     check_req.setPath(asText(path.str()));

@@ -8,6 +8,7 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -26,8 +27,16 @@ inline std::string_view view(capnp::Text::Reader t) {
 inline std::string_view view(capnp::Data::Reader d) {
   return {reinterpret_cast<const char*>(d.begin()), d.size()};
 }
-inline capnp::Text::Reader asText(std::string_view s) {
+// A Text reader over a std::string: capnp's Text::Reader requires the byte after the text to be
+// NUL, which a std::string guarantees and a std::string_view does not (use setText for those).
+inline capnp::Text::Reader asText(const std::string& s) {
   return {s.data(), s.size()};
+}
+inline capnp::Text::Reader asText(std::string_view) = delete;
+// Copies any string_view into a Text field through the field's init function:
+//   setText(params.initToken(token.size()), token);
+inline void setText(capnp::Text::Builder field, std::string_view s) {
+  std::copy(s.begin(), s.end(), field.begin());
 }
 inline capnp::Data::Reader asData(std::string_view s) {
   return {reinterpret_cast<const kj::byte*>(s.data()), s.size()};
