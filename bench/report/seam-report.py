@@ -2,7 +2,8 @@
 """seam-report: turns seam-bench JSON documents into report.md and report.html, and compares runs.
 
   seam-report DIR|FILE... [--out DIR] [--no-charts]
-      reads every seam-bench-*.json under each DIR (or the FILEs), writes OUT/report.md (tables),
+      reads every seam-bench-*.json (or .json.gz, as committed reference runs are kept) under each
+      DIR (or the FILEs), writes OUT/report.md (tables),
       OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG) and
       OUT/headline.md (the headline table, also printed on stdout).
   seam-report compare BASE NEW [--threshold PCT]
@@ -15,6 +16,7 @@ shorter and clearer with dicts than with typed accessors. The schema it reads is
 """
 import argparse
 import glob
+import gzip
 import html
 import json
 import math
@@ -58,7 +60,8 @@ def bench_files(paths):
     files = []
     for p in paths:
         if os.path.isdir(p):
-            files += sorted(glob.glob(os.path.join(p, "seam-bench-*.json")))
+            files += sorted(glob.glob(os.path.join(p, "seam-bench-*.json")) +
+                            glob.glob(os.path.join(p, "seam-bench-*.json.gz")))
         elif os.path.isfile(p):
             files.append(p)
         else:
@@ -70,13 +73,14 @@ def load_docs(paths):
     docs = []
     for f in bench_files(paths):
         try:
-            with open(f) as fh:
+            opener = gzip.open if f.endswith(".gz") else open
+            with opener(f, "rt") as fh:
                 d = json.load(fh)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError) as e:
             print(f"seam-report: skipping {f}: {e}", file=sys.stderr)
             continue
         if isinstance(d, dict):
-            d["_file"] = os.path.basename(f)
+            d["_file"] = os.path.basename(f).removesuffix(".gz")
             docs.append(d)
     return docs
 

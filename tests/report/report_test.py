@@ -12,6 +12,7 @@ Exit code 77 (CTest's SKIP_RETURN_CODE) when the machine lacks chromium or gnupl
 """
 import copy
 import glob
+import gzip
 import json
 import os
 import re
@@ -63,6 +64,17 @@ class GoldenTest(Scratch):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.check_golden(self.tmp, "report.md", "run.report.md")
         self.check_golden(self.tmp, "headline.md", "run.headline.md")
+
+    def test_a_gzipped_document_reads_like_the_plain_one(self):
+        src = glob.glob(os.path.join(FIXTURES, "run", "seam-bench-*.json"))[0]
+        folder = os.path.join(self.tmp, "gz")
+        os.makedirs(folder)
+        with open(src, "rb") as fin, gzip.open(
+                os.path.join(folder, os.path.basename(src) + ".gz"), "wb") as fout:
+            fout.write(fin.read())
+        p = seam_report(folder, "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.check_golden(self.tmp, "report.md", "run.report.md")
 
     def test_missing_scenarios_and_deployments_become_not_measured_cells(self):
         p = seam_report(os.path.join(FIXTURES, "partial"), "--out", self.tmp, "--quiet")
