@@ -31,7 +31,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <future>
 #include <memory>
 #include <string>
@@ -570,5 +572,8 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   std::error_code ec;
   std::filesystem::remove_all(seams::bench::env().dir, ec);
+  // _Exit skips stdio's flush at exit: without these, piped output (a CI log, `| tee`) is lost.
+  std::cout.flush();
+  std::fflush(nullptr);
   std::_Exit(0);  // servers and their threads are not torn down one by one
 }
