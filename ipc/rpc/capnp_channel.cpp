@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ipc/rpc/capnp_codec.h"
+#include "ipc/rpc/read_buffered_stream.h"
 
 namespace seams::ipc {
 
@@ -36,7 +37,7 @@ namespace {
 
 struct Connection {
   Connection(kj::Own<kj::AsyncIoStream> s, capnp::ReaderOptions options)
-      : stream(kj::mv(s)),
+      : stream(kj::heap<ReadBufferedStream>(kj::mv(s))),
         network(*stream, capnp::rpc::twoparty::Side::CLIENT, options),
         rpc(capnp::makeRpcClient(network)) {
     capnp::word scratch[4];

@@ -17,6 +17,7 @@
 #include "ipc/rpc/capnp_channel.h"
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/loop_inbox.h"
+#include "ipc/rpc/read_buffered_stream.h"
 
 namespace seams::ipc {
 namespace {
@@ -285,7 +286,7 @@ class GuardedMessageStream final : public capnp::MessageStream {
 struct ServerConn {
   ServerConn(kj::Own<kj::AsyncIoStream> s, std::string peer, capnp::ReaderOptions options,
              capnp::Capability::Client bootstrap)
-      : stream(kj::mv(s)),
+      : stream(kj::heap<ReadBufferedStream>(kj::mv(s))),
         messages(*stream, std::move(peer)),
         network(messages, capnp::rpc::twoparty::Side::SERVER, options),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}

@@ -51,7 +51,7 @@ void expectDeploymentRun(const json& run) {
   }
   ASSERT_TRUE(run["http"]["open_loop"]["get_cached"]["points"].is_array());
   expectFigure(run["http"]["open_loop"]["get_cached"]["knee"], name + ".knee");
-  EXPECT_TRUE(run["http"]["wrk_crosscheck"].contains("ours_p50"));
+  EXPECT_TRUE(run["http"]["wrk_crosscheck"]["c1"].contains("ours_p50")) << name;
   EXPECT_TRUE(run["fuse"].contains("kernel_cache_settings"));
   for (const char* op : {"stat", "read4k", "read1m", "readdir", "create", "mix"}) {
     expectLoad(run["fuse"]["ops"][op]["t1"], name + ".fuse." + op);
