@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ipc/net/log_registry.h"
 #include "ipc/proto/proto_codec.h"
 
 namespace seams::ipc {
@@ -59,6 +60,7 @@ class ProtoServer::Impl {
       if (!fd) return fd.status();
       listen_fd_ = std::move(*fd);
       wake_.reset(::eventfd(0, EFD_CLOEXEC));
+      touchLogRegistry();
       accept_thread_ = std::thread([this] { acceptLoop(); });
     }
     return okStatus();

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ipc/net/log_registry.h"
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/read_buffered_stream.h"
 
@@ -386,6 +387,7 @@ CapnpChannel::CapnpChannel(CapnpClientOptions options)
       link_backoff_(options_.backoff_initial, options_.backoff_max) {
   std::promise<void> ready;
   auto done = ready.get_future();
+  touchLogRegistry();
   thread_ = std::thread([this, &ready] { run(&ready); });
   done.wait();
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ipc/net/log_registry.h"
 #include "ipc/rpc/capnp_channel.h"
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/loop_inbox.h"
@@ -315,6 +316,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
     }
     std::promise<void> ready;
     auto ready_future = ready.get_future();
+    touchLogRegistry();
     thread_ = std::thread([this, &ready] { run(ready); });
     ready_future.wait();
     return okStatus();
