@@ -17,7 +17,9 @@ using nlohmann::json;
 void expectFigure(const json& j, const std::string& what) {
   ASSERT_TRUE(j.is_object()) << what << ": " << j.dump();
   EXPECT_TRUE(j.contains("value") && j.contains("unit")) << what << ": " << j.dump();
-  if (j.contains("unit")) EXPECT_TRUE(j["unit"].is_string()) << what;
+  if (j.contains("unit")) {
+    EXPECT_TRUE(j["unit"].is_string()) << what;
+  }
 }
 
 void expectLoad(const json& j, const std::string& what) {

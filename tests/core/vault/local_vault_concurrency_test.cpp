@@ -190,7 +190,9 @@ TEST_F(LocalVaultConcurrencyTest, SyncEchoesOfConcurrentChangesNeitherPublishNor
         Result<FileAttr> a = (i + t) % 2 ? vault_->put(p, std::to_string(i))
                                          : vault_->put(p, "longer content " + std::to_string(i));
         ASSERT_TRUE(a.ok()) << a.status().toString();
-        if (i % 4 == 3) ASSERT_TRUE(vault_->write(p, 0, "w").ok());
+        if (i % 4 == 3) {
+          ASSERT_TRUE(vault_->write(p, 0, "w").ok());
+        }
       }
     });
   }
