@@ -1,9 +1,9 @@
 #include "bench/seam-bench/cache_probe.h"
 
-#include <dirent.h>
-
 #include <algorithm>
+#include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "bench/seam-bench/load.h"
 #include "core/control/control_client.h"
@@ -18,19 +18,16 @@ constexpr std::chrono::milliseconds kCallTimeout{250};
 
 std::vector<std::pair<std::string, std::string>> processControlSockets(const std::string& run_dir) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(run_dir.c_str()), ::closedir);
-  if (!dir) return out;
-  const std::string suffix = ".control.sock";
-  bool daemons = false;
-  while (dirent* e = ::readdir(dir.get())) {
-    const std::string name = e->d_name;
-    if (name.size() > suffix.size() && name.ends_with(suffix)) {
-      out.emplace_back(name.substr(0, name.size() - suffix.size()), run_dir + "/" + name);
-      daemons = true;
+  constexpr std::string_view kSuffix = ".control.sock";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) {
+      out.emplace_back(name.substr(0, name.size() - kSuffix.size()), entry.path().string());
     }
   }
   // Split: the daemons' own sockets (the launcher's control.sock holds no cache). Mono: seamd's.
-  if (!daemons) out.emplace_back("seamd", run_dir + "/control.sock");
+  if (out.empty()) out.emplace_back("seamd", run_dir + "/control.sock");
   std::sort(out.begin(), out.end());
   return out;
 }

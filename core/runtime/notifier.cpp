@@ -16,7 +16,8 @@ namespace seams {
 
 SystemdNotifier::SystemdNotifier() {
   // The notify protocol's address: a path, or "@name" for the abstract namespace.
-  if (const char* where = std::getenv("NOTIFY_SOCKET");
+  // Read once, in the composition root before any thread starts (as sd_notify's env reads are).
+  if (const char* where = std::getenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe)
       where != nullptr && (where[0] == '/' || where[0] == '@')) {
     const std::size_t len = std::strlen(where);
     if (len < sizeof(address_.sun_path)) {

@@ -546,8 +546,9 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool f
       if (e.up_since && now - *e.up_since >= backoff_reset_after_) e.next_backoff = Duration(0);
       const Duration base = e.next_backoff > Duration(0) ? e.next_backoff : backoff_initial_;
       const double factor = 1.0 + options_.watchdog.backoff_jitter * env_.jitter();
-      delay = std::clamp(Duration(static_cast<Duration::rep>(base.count() * factor)), Duration(0),
-                         backoff_max_);
+      delay = std::clamp(
+          Duration(static_cast<Duration::rep>(static_cast<double>(base.count()) * factor)),
+          Duration(0), backoff_max_);
       e.next_backoff = std::min(base * 2, backoff_max_);
     } else {
       delay = Duration(0);  // what it follows is already back: no reason to wait
