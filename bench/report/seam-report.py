@@ -226,9 +226,38 @@ def never_recovered(metric, fig):
     return fig is not None and "recovery" in metric and fig.median < 0
 
 
-def cell(fig, metric=""):
+NO_FAILURE = "no failure"
+
+
+def faults_without_failure(docs):
+    """{(deployment, 'fault KIND UNIT PATH recovery')} for every fault a run injected whose path
+    failed no request: the bench records a recovery only for a path that failed, so the cell would
+    otherwise read "not measured" though the fault was injected and measured."""
+    quiet, failed = set(), set()
+    for d in docs:
+        for r in d.get("runs") or []:
+            dep, fault = r.get("deployment"), r.get("fault")
+            if not isinstance(fault, dict):
+                continue
+            mono = r.get("launcher") == "seamd" or dep == "mono"
+            for kind in ("soft", "hard"):
+                for f in fault.get(kind) or []:
+                    if not isinstance(f, dict):
+                        continue
+                    unit = f.get("service") or f.get("host") or "?"
+                    if kind == "hard" and mono:
+                        unit = "seamd"
+                    for path in ("http", "fuse"):
+                        p = f.get(path)
+                        if isinstance(p, dict):
+                            key = (dep, f"fault {kind} {unit} {path} recovery")
+                            (failed if (num(p.get("failed")) or 0) > 0 else quiet).add(key)
+    return quiet - failed
+
+
+def cell(fig, metric="", absent=NOT_MEASURED):
     if fig is None:
-        return NOT_MEASURED
+        return absent
     if never_recovered(metric, fig):
         return "no recovery in window"
     text = fmt(fig.median)
@@ -331,7 +360,7 @@ def meaning(title, metrics, deps, figs):
     return " ".join(parts)
 
 
-def scenario_table(metrics, deps, figs):
+def scenario_table(metrics, deps, figs, quiet=frozenset()):
     floor_labels = []
     for m in metrics:
         for label, _ in floors_for(m, figs):
@@ -347,7 +376,8 @@ def scenario_table(metrics, deps, figs):
     rows = []
     for m in metrics:
         unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), "")
-        row = [m, unit] + [cell(figs.get((d, m)), m) for d in deps]
+        row = [m, unit] + [cell(figs.get((d, m)), m, NO_FAILURE if (d, m) in quiet else
+                                NOT_MEASURED) for d in deps]
         fl = dict(floors_for(m, figs))
         row += [cell(fl.get(l)) if l in fl else "–" for l in floor_labels]
         if "mono" in measured and len(measured) > 1:
@@ -406,7 +436,8 @@ def render_markdown(docs, figs, deps):
     out += ["Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
             "run was repeated. `÷ mono` and `÷ floor` are ratios of medians (for throughput a "
             "ratio above 1 is better, for every other unit below 1 is better). "
-            f"\"{NOT_MEASURED}\" means the deployment or scenario did not run.", ""]
+            f"\"{NOT_MEASURED}\" means the deployment or scenario did not run; \"{NO_FAILURE}\" in "
+            "a recovery row, that the fault was injected and that path failed no request.", ""]
     notes = run_notes(docs)
     if notes:
         out += ["Runs that did not complete:", ""]
@@ -421,7 +452,7 @@ def render_markdown(docs, figs, deps):
         if not metrics:
             out += [f"{NOT_MEASURED.capitalize()} in these runs.", ""]
             continue
-        out += [scenario_table(metrics, deps, figs), "",
+        out += [scenario_table(metrics, deps, figs, faults_without_failure(docs)), "",
                 "**What this means.** " + meaning(title, metrics, deps, figs), ""]
     out += ["## Baselines (floors)", ""]
     bt = baseline_table(figs)

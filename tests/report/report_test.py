@@ -76,6 +76,28 @@ class GoldenTest(Scratch):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.check_golden(self.tmp, "report.md", "run.report.md")
 
+    def test_a_path_that_failed_nothing_reads_no_failure_not_unmeasured(self):
+        doc = fixture_doc()
+        split = next(r for r in doc["runs"] if r["deployment"] == "split/capnp/push")
+        auth = next(f for f in split["fault"]["soft"] if f.get("service") == "auth")
+        auth["fuse"]["failed"] = 7
+        doc["summary"].append({"deployment": "split/capnp/push", "unit": "ms",
+                               "metric": "fault soft auth fuse recovery", "median": 150.0,
+                               "ci95_low": 150.0, "ci95_high": 150.0, "values": [150.0]})
+        folder = os.path.join(self.tmp, "in")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "seam-bench-2026-11-26T12-00-00Z.json"), "w") as fh:
+            json.dump(doc, fh)
+        p = seam_report(folder, "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.tmp, "report.md")) as fh:
+            row = next(l for l in fh if l.startswith("| fault soft auth fuse recovery |"))
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        # metric, unit, mono, split/capnp/push, ...: mono's FUSE path failed nothing after the
+        # auth fault (the fixture says failed 0), so it is not "not measured".
+        self.assertEqual(cells[2], "no failure")
+        self.assertEqual(cells[3], "150")
+
     def test_missing_scenarios_and_deployments_become_not_measured_cells(self):
         p = seam_report(os.path.join(FIXTURES, "partial"), "--out", self.tmp, "--quiet")
         self.assertEqual(p.returncode, 0, p.stderr)
