@@ -15,21 +15,15 @@
 #include <thread>
 
 #include "core/config/config.h"
-#include "core/control/control_service.h"
-#include "core/control/manager_target.h"
-#include "core/runtime/deps.h"
-#include "core/runtime/env.h"
-#include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
 #include "core/services/auth_service.h"
-#include "core/services/cache_introspection.h"
 #include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
+#include "core/services/process_root.h"
 #include "core/services/runtime_dir.h"
 #include "core/services/sync_service.h"
 #include "core/services/vault_service.h"
-#include "core/stats/metrics.h"
 
 namespace seams {
 namespace {
@@ -43,60 +37,35 @@ int runDaemon(const Config& config) {
     spdlog::critical("seamd: {}", s.toString());
     return 1;
   }
-  Deps deps;
-  MetricsRegistry metrics;
-  SystemEnv env;
-  SystemdNotifier notifier;
-  ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
-                                             .notifier = &notifier,
-                                             .on_event = logRuntimeEvent,
-                                             .exit_process = {}});
-  ServiceManagerTarget control_target(manager, processStats(metrics, deps), processCaches(deps));
+  ProcessRoot root(config.watchdog);
+  ServiceManager& manager = root.manager;
+  Deps& deps = root.deps;
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
-  // they always come back; the frontends too. Control is transient: `seamctl stop` ends it cleanly.
+  // they always come back; the frontends too. Control is permanent (ProcessRoot::run adds it).
   Status added = manager.add(std::make_unique<VaultService>(config, deps));
   if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
   if (added.ok()) {
-    added = manager.add(
-        std::make_unique<SyncService>(config, deps, metrics, std::vector<std::string>{"storage"}));
+    added = manager.add(std::make_unique<SyncService>(config, deps, root.metrics,
+                                                      std::vector<std::string>{"storage"}));
   }
   if (added.ok() && config.http.enabled) {
-    added = manager.add(std::make_unique<HttpService>(config, deps, metrics,
+    added = manager.add(std::make_unique<HttpService>(config, deps, root.metrics,
                                                       std::vector<std::string>{"storage", "auth"}));
   }
   if (added.ok() && config.fuse.enabled) {
     added = manager.add(
         std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
   }
-  if (added.ok()) {
-    added = manager.add(
-        std::make_unique<ControlService>(
-            control_target, ControlServerOptions{.socket_path = config.control_socket,
-                                                 .faults_enabled = config.faults.enabled}),
-        RestartPolicy::permanent);
-  }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());
     return 1;
   }
-
-  StopSignals signals(manager, stop_signals, "seamd");
-
-  if (Status s = manager.start(); !s.ok()) {
-    spdlog::critical("seamd: start failed: {}", s.toString());
-    return 1;
-  }
-  spdlog::info("seamd: all services running (vault {}, control {})", config.vault_root,
-               config.control_socket);
-  manager.startWatchdog();
-  int code = manager.waitForStopRequest();
-  if (Status s = manager.shutdown(); !s.ok()) {
-    spdlog::error("seamd: shutdown: {}", s.toString());
-    if (code == 0) code = 1;
-  }
-  spdlog::info("seamd: stopped");
-  return code;
+  return root.run("seamd",
+                  ControlServerOptions{.socket_path = config.control_socket,
+                                       .faults_enabled = config.faults.enabled},
+                  stop_signals,
+                  "vault " + config.vault_root + ", control " + config.control_socket);
 }
 
 }  // namespace

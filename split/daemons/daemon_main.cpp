@@ -11,12 +11,8 @@
 #include <memory>
 #include <thread>
 
-#include "core/control/control_service.h"
-#include "core/control/manager_target.h"
-#include "core/runtime/env.h"
-#include "core/runtime/notifier.h"
-#include "core/services/cache_introspection.h"
 #include "core/services/daemon_lifecycle.h"
+#include "core/services/process_root.h"
 #include "core/services/runtime_dir.h"
 
 namespace seams::split {
@@ -36,46 +32,17 @@ int run(const Config& config, const std::string& name,
     spdlog::critical("{}: {}", self, s.toString());
     return 1;
   }
-  Deps deps;
-  MetricsRegistry metrics;
-  SystemEnv env;
-  SystemdNotifier notifier;
-  ServiceManager manager(env, ManagerOptions{.watchdog = config.watchdog,
-                                             .notifier = &notifier,
-                                             .on_event = logRuntimeEvent,
-                                             .exit_process = {}});
-  ServiceManagerTarget control_target(manager, processStats(metrics, deps), processCaches(deps));
-  DaemonParts parts{config, deps, metrics, manager};
-  Status added = wire(parts);
-  if (added.ok()) {
-    added = manager.add(
-        std::make_unique<ControlService>(
-            control_target,
-            ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",
-                                 .faults_enabled = config.faults.enabled}),
-        RestartPolicy::permanent);
-  }
-  if (!added.ok()) {
+  ProcessRoot root(config.watchdog);
+  DaemonParts parts{config, root.deps, root.metrics, root.manager};
+  if (Status added = wire(parts); !added.ok()) {
     spdlog::critical("{}: {}", self, added.toString());
     return 1;
   }
-
-  StopSignals signals(manager, stop_signals, self);
-
-  if (Status s = manager.start(); !s.ok()) {
-    spdlog::critical("{}: start failed: {}", self, s.toString());
-    (void)manager.shutdown();
-    return 1;
-  }
-  spdlog::info("{}: all services running", self);
-  manager.startWatchdog();
-  int code = manager.waitForStopRequest();
-  if (Status s = manager.shutdown(); !s.ok()) {
-    spdlog::error("{}: shutdown: {}", self, s.toString());
-    if (code == 0) code = 1;
-  }
-  spdlog::info("{}: stopped", self);
-  return code;
+  return root.run(
+      self,
+      ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",
+                           .faults_enabled = config.faults.enabled},
+      stop_signals);
 }
 
 }  // namespace

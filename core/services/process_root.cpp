@@ -1,0 +1,51 @@
+#include "core/services/process_root.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <utility>
+
+#include "core/control/control_service.h"
+#include "core/services/cache_introspection.h"
+#include "core/services/daemon_lifecycle.h"
+
+namespace seams {
+
+ProcessRoot::ProcessRoot(const WatchdogConfig& watchdog)
+    : manager(env, ManagerOptions{.watchdog = watchdog,
+                                  .notifier = &notifier,
+                                  .on_event = logRuntimeEvent,
+                                  .exit_process = {}}),
+      control_target(manager, processStats(metrics, deps), processCaches(deps)) {}
+
+int ProcessRoot::run(const std::string& who, ControlServerOptions control, sigset_t stop_signals,
+                     const std::string& detail) {
+  if (Status added =
+          manager.add(std::make_unique<ControlService>(control_target, std::move(control)),
+                      RestartPolicy::permanent);
+      !added.ok()) {
+    spdlog::critical("{}: {}", who, added.toString());
+    return 1;
+  }
+  StopSignals signals(manager, stop_signals, who);
+  if (Status s = manager.start(); !s.ok()) {
+    spdlog::critical("{}: start failed: {}", who, s.toString());
+    (void)manager.shutdown();
+    return 1;
+  }
+  if (detail.empty()) {
+    spdlog::info("{}: all services running", who);
+  } else {
+    spdlog::info("{}: all services running ({})", who, detail);
+  }
+  manager.startWatchdog();
+  int code = manager.waitForStopRequest();
+  if (Status s = manager.shutdown(); !s.ok()) {
+    spdlog::error("{}: shutdown: {}", who, s.toString());
+    if (code == 0) code = 1;
+  }
+  spdlog::info("{}: stopped", who);
+  return code;
+}
+
+}  // namespace seams
