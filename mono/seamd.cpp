@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("seamd");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [%t] %v");
 
   seams::Result<seams::Config> config = seams::loadConfig(config_path);
   if (!config.ok()) {

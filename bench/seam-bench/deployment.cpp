@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -323,9 +324,10 @@ void BenchDeployment::stopDrain() {
 
 nlohmann::json serviceTimeline(const std::string& log_text,
                                std::chrono::system_clock::time_point spawn) {
-  // "2026-11-26T11:52:21.777 info [29045] service fuse started" (spdlog, UTC wall clock, ms).
+  // "2026-11-26T11:52:21.777123 info [29045] service fuse started" (spdlog, UTC wall clock, µs;
+  // logs of older builds have ms).
   static const std::regex line_re(
-      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3}) \w+ \[([^\]]+)\] (.*)$)");
+      R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3,6}) \w+ \[([^\]]+)\] (.*)$)");
   static const std::regex event_re(R"((spawned|started|ready|READY|mounted|listening|running))");
   nlohmann::json out = nlohmann::json::array();
   std::istringstream in(log_text);
@@ -344,7 +346,9 @@ nlohmann::json serviceTimeline(const std::string& log_text,
     tm.tm_hour = std::stoi(m[4]);
     tm.tm_min = std::stoi(m[5]);
     tm.tm_sec = std::stoi(m[6]);
-    const double ms = double(::timegm(&tm)) * 1000.0 + std::stod(m[7]) - spawn_ms;
+    const std::string frac = m[7];
+    const double ms = double(::timegm(&tm)) * 1000.0 +
+                      std::stod(frac) / std::pow(10.0, double(frac.size()) - 3) - spawn_ms;
     out.push_back({{"ms", ms}, {"who", std::string(m[8])}, {"event", text}});
   }
   return out;

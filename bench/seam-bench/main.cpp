@@ -16,6 +16,7 @@
 #include "bench/seam-bench/dataset.h"
 #include "bench/seam-bench/deployment.h"
 #include "bench/seam-bench/scenarios.h"
+#include "bench/seam-bench/startup_stats.h"
 
 namespace seams::bench {
 namespace {
@@ -39,7 +40,10 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
               "config_overrides": {key: value}, "config": the seams.toml text,
               "dataset": {"bytes", "data_files", "data_bytes"},
               "startup": {"ready", "first_http_get", "first_fuse_stat", "shutdown":
-                            {"median", "ci95_low", "ci95_high", "samples_ms"}, "timeline": [...]},
+                            {"median", "ci95_low", "ci95_high", "samples_ms"}, "timeline": [...],
+                          "spread": {FIGURE: {"n", "p50", "p90", "max", "spread"}},
+                          "intervals": [{"unit_name", "n", "p50", "p90", "max", "spread",
+                                         "samples_ms"}] (each service's or daemon's own start)},
               "http": {"closed_loop": {OP: {"c1"|"cN": LOAD}}, "open_loop": {OP: {"points":
                         [LOAD + target_rate, achieved_rate, keeps_up], "knee"}}, "wrk_crosscheck"},
               "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD}}},
@@ -75,6 +79,7 @@ struct Options {
   std::string bin_dir = SEAMS_BUILD_DIR;
   double seconds = -1;
   int connections = -1;
+  int startup_reps = -1;
 };
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -178,11 +183,19 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
 
   std::vector<double> ready, http_first, fuse_first, shutdown;
   nlohmann::json timeline;
+  // Each unit's own start interval, in the order units first appear, over every start.
+  std::vector<std::pair<std::string, std::vector<double>>> intervals;
   auto record = [&](const StartTimes& t) {
     ready.push_back(t.ready_ms);
     http_first.push_back(t.first_http_ms);
     fuse_first.push_back(t.first_fuse_ms);
     if (timeline.is_null()) timeline = {{"notify", t.timeline}, {"services", t.services}};
+    for (const StartInterval& si : startIntervals(t.services)) {
+      auto it = std::find_if(intervals.begin(), intervals.end(),
+                             [&](const auto& e) { return e.first == si.unit; });
+      if (it == intervals.end()) it = intervals.insert(intervals.end(), {si.unit, {}});
+      it->second.push_back(si.ms);
+    }
   };
   const bool startup = scenarios.count("startup");
   if (startup) {
@@ -245,9 +258,33 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
                        "spawn -> READY=1 (NOTIFY_SOCKET owned by the bench); spawn -> "
                        "first 200 on GET /readyz; spawn -> first stat of a file in "
                        "the mount; SIGTERM -> every process gone and mount released"}};
-    for (double x : ready) summary.add(v.name, "startup spawn->READY=1", x, "ms");
-    for (double x : http_first) summary.add(v.name, "startup spawn->first HTTP GET", x, "ms");
-    for (double x : fuse_first) summary.add(v.name, "startup spawn->first FUSE stat", x, "ms");
+    // The spread over this run's starts: p50, p90, max and p90 - p50 of each figure, and of each
+    // unit's own start interval. In the summary, one value per run, so repeats give intervals.
+    const std::vector<std::pair<std::string, const std::vector<double>*>> figures = {
+        {"spawn->READY=1", &ready},
+        {"spawn->first HTTP GET", &http_first},
+        {"spawn->first FUSE stat", &fuse_first}};
+    nlohmann::json spreads = nlohmann::json::object();
+    for (const auto& [name, samples] : figures) {
+      for (double x : *samples) summary.add(v.name, "startup " + name, x, "ms");
+      const Spread sp = spreadOf(*samples);
+      spreads[name] = spreadJson(sp, "ms");
+      summary.add(v.name, "startup " + name + " p90", sp.p90, "ms");
+      summary.add(v.name, "startup " + name + " max", sp.max, "ms");
+      summary.add(v.name, "startup " + name + " spread (p90-p50)", sp.spread, "ms");
+    }
+    run["startup"]["spread"] = spreads;
+    nlohmann::json units = nlohmann::json::array();
+    for (const auto& [unit, samples] : intervals) {
+      const Spread sp = spreadOf(samples);
+      nlohmann::json u = spreadJson(sp, "ms");
+      u["unit_name"] = unit;
+      u["samples_ms"] = samples;
+      units.push_back(u);
+      summary.add(v.name, "startup interval " + unit + " p50", sp.p50, "ms");
+      summary.add(v.name, "startup interval " + unit + " spread (p90-p50)", sp.spread, "ms");
+    }
+    run["startup"]["intervals"] = units;
     for (double x : shutdown) summary.add(v.name, "shutdown stop->all gone", x, "ms");
   }
   return run;
@@ -260,7 +297,7 @@ int runCommand(const Options& o) {
   s.connections = o.connections > 0 ? o.connections : (o.quick ? 4 : 8);
   s.fuse_threads = 4;
   s.drift_trials = o.quick ? 4 : 20;
-  s.startup_reps = o.quick ? 2 : 5;
+  s.startup_reps = o.startup_reps > 0 ? o.startup_reps : (o.quick ? 5 : 20);
   s.sweep = o.quick ? std::vector<double>{0.5, 0.9}
                     : std::vector<double>{0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25};
   s.bins.dir = o.bin_dir;
@@ -407,7 +444,7 @@ int main(int argc, char** argv) {
                   "comma-separated: startup, http, fuse, drift, memory, fault, baselines")
       ->capture_default_str();
   run->add_flag("--quick", o.quick,
-                "short measurements (0.25 s each, 4 connections, 4 drift trials, 2 starts, 200 "
+                "short measurements (0.25 s each, 4 connections, 4 drift trials, 5 starts, 200 "
                 "files) for CI");
   run->add_option(
          "--repeat", o.repeat,
@@ -430,6 +467,10 @@ int main(int argc, char** argv) {
                   "length of one load measurement (default 2, --quick 0.25)");
   run->add_option("--connections", o.connections,
                   "N of 'closed loop at 1 and N' (default 8, --quick 4)");
+  run->add_option("--starts", o.startup_reps,
+                  "starts per deployment in the startup scenario, the last one serving the load "
+                  "scenarios (default 20, --quick 5)")
+      ->check(CLI::Range(1, 1000));
   app.footer(kJsonHelp);
   run->footer(kJsonHelp);
   CLI11_PARSE(app, argc, argv);

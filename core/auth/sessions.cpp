@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "core/auth/sodium_init.h"
 
@@ -46,7 +47,64 @@ Status checkHash(const std::string& name, const std::string& hash) {
   return Status();
 }
 
+// Unpadded standard base64, as argon2's encoding writes salts and digests.
+std::string base64(const std::vector<unsigned char>& bytes) {
+  constexpr int kVariant = sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), kVariant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+std::optional<std::size_t> decodedLength(std::string_view b64) {
+  std::vector<unsigned char> bytes(b64.size());
+  std::size_t len = 0;
+  if (sodium_base642bin(bytes.data(), bytes.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
+    return std::nullopt;
+  }
+  return len;
+}
+
 }  // namespace
+
+// crypto_pwhash_str_verify's work depends only on the parameters and the salt's and digest's
+// lengths, so its time cannot tell this from a real user's hash; and unlike hashing a random
+// password (one full Argon2id, ~0.1 s at INTERACTIVE) it costs nothing to make, which keeps the
+// equalisation off the start path. A password matching it would need an Argon2id output equal to
+// 32 random bytes: 2^-256.
+Result<std::string> dummyHashLike(const std::string& model) {
+  if (!ensureSodium()) return Status(Errc::internal, "libsodium failed to initialise");
+  std::string params = "v=19$m=" + std::to_string(crypto_pwhash_MEMLIMIT_MIN / 1024) +
+                       ",t=" + std::to_string(crypto_pwhash_OPSLIMIT_MIN) + ",p=1";
+  std::size_t salt_len = crypto_pwhash_SALTBYTES;
+  std::size_t digest_len = 32;
+  if (!model.empty()) {
+    // "$argon2id$v=19$m=65536,t=2,p=1$<salt>$<digest>"
+    std::vector<std::string_view> parts;
+    std::string_view rest(model);
+    for (std::size_t at; (at = rest.find('$')) != std::string_view::npos;) {
+      parts.push_back(rest.substr(0, at));
+      rest.remove_prefix(at + 1);
+    }
+    parts.push_back(rest);
+    std::optional<std::size_t> salt, digest;
+    if (parts.size() == 6) {
+      salt = decodedLength(parts[4]);
+      digest = decodedLength(parts[5]);
+    }
+    if (!salt || !digest || *salt == 0 || *digest == 0) {
+      return Status(Errc::invalid_argument, "password_hash is not a libsodium Argon2id string");
+    }
+    params = std::string(parts[2]) + "$" + std::string(parts[3]);
+    salt_len = *salt;
+    digest_len = *digest;
+  }
+  std::vector<unsigned char> salt(salt_len), digest(digest_len);
+  randombytes_buf(salt.data(), salt.size());
+  randombytes_buf(digest.data(), digest.size());
+  return std::string(kArgon2idPrefix) + params + "$" + base64(salt) + "$" + base64(digest);
+}
 
 Result<std::string> hashPassword(std::string_view password, unsigned long long opslimit,
                                  std::size_t memlimit) {
@@ -114,13 +172,8 @@ Result<std::unique_ptr<SessionStore>> SessionStore::create(const std::vector<Use
   }
   // The dummy costs what a real user's check costs. Configs are expected to hash every password
   // with the same parameters (seamctl init does); the first user's are taken.
-  CostParams cost{crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN};
-  if (!users.empty()) cost = *argon2idCost(users.front().password_hash);
-  unsigned char random_password[16];
-  randombytes_buf(random_password, sizeof random_password);
-  auto dummy = hashPassword(
-      std::string_view(reinterpret_cast<const char*>(random_password), sizeof random_password),
-      cost.opslimit, cost.memlimit);
+  const std::string model = users.empty() ? std::string() : users.front().password_hash;
+  auto dummy = dummyHashLike(model);
   if (!dummy.ok()) return dummy.status();
   store->dummy_hash_ = std::move(dummy).value();
   return store;

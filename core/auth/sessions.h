@@ -1,9 +1,10 @@
 // SessionStore: the users from config, password checks, and the live sessions.
 //
 // Passwords. Users carry an Argon2id hash in libsodium's crypto_pwhash_str format; login()
-// verifies with crypto_pwhash_str_verify. An unknown user is verified against a dummy hash made
-// with the same cost parameters as the configured hashes, so the answer and the work are the
-// same whether or not the user exists, and timing does not tell which users exist.
+// verifies with crypto_pwhash_str_verify. An unknown user is verified against a dummy hash with
+// the same cost parameters as the configured hashes (dummyHashLike), so the answer and the work
+// are the same whether or not the user exists, and timing does not tell which users exist. The
+// dummy is assembled, not computed, so it adds nothing to the start.
 //
 // Tokens. 32 bytes from the kernel's CSPRNG (libsodium's randombytes_buf, which uses
 // getrandom()), encoded URL-safe base64 without padding (43 characters). The table is keyed by a
@@ -62,6 +63,12 @@ namespace seams {
 Result<std::string> hashPassword(std::string_view password,
                                  unsigned long long opslimit = 0,  // 0: INTERACTIVE
                                  std::size_t memlimit = 0);        // 0: INTERACTIVE
+
+// An Argon2id hash string that no password verifies against and whose verification costs what
+// verifying `model` costs: the model's "$argon2id$v=..$m=..,t=..,p=.." parameters with a random
+// salt and a random digest of the model's lengths. An empty model gives libsodium's minimum cost.
+// Errors: invalid_argument if `model` is not an Argon2id string.
+Result<std::string> dummyHashLike(const std::string& model);
 
 // A session that ended (logout or expiry), as reported to `on_ended`.
 struct EndedSession {

@@ -65,7 +65,7 @@ int daemonMain(int argc, char** argv, const std::string& name,
   }
   auto logger = spdlog::stderr_color_mt(self);
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + self + " %t] %v");
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [" + self + " %t] %v");
 
   Result<Config> config = loadConfig(config_path);
   if (!config.ok()) {

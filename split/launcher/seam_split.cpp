@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("seam-split");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [split] %v");
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [split] %v");
 
   seams::Result<seams::Config> config = seams::loadConfig(config_path);
   if (!config.ok()) {

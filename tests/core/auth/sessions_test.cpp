@@ -304,6 +304,42 @@ TEST(HashPassword, MakesAnArgon2idStringThatVerifies) {
   EXPECT_NE(*hash, *hashPassword("secret", crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN));
 }
 
+// The unknown-user check must cost a real Argon2id verification: the dummy must parse as an
+// Argon2id string with the model's parameters (crypto_pwhash_str_verify would otherwise fail at
+// once, and the fast answer would tell that the user does not exist).
+TEST(DummyHashLike, ParsesWithTheModelsCostAndVerifiesNoPassword) {
+  const unsigned long long ops = crypto_pwhash_OPSLIMIT_MIN + 1;
+  const std::size_t mem = crypto_pwhash_MEMLIMIT_MIN * 4;
+  auto model = hashPassword("secret", ops, mem);
+  ASSERT_TRUE(model.ok());
+  auto dummy = dummyHashLike(*model);
+  ASSERT_TRUE(dummy.ok()) << dummy.status().toString();
+  EXPECT_EQ(dummy->size(), model->size());
+  // Everything up to the salt is the model's: "$argon2id$v=19$m=..,t=..,p=1$".
+  const std::size_t params_end = model->rfind('$', model->rfind('$') - 1);
+  EXPECT_EQ(dummy->substr(0, params_end), model->substr(0, params_end));
+  EXPECT_EQ(crypto_pwhash_argon2id_str_needs_rehash(dummy->c_str(), ops, mem), 0);
+  EXPECT_NE(crypto_pwhash_str_verify(dummy->c_str(), "secret", 6), 0);
+  EXPECT_NE(crypto_pwhash_str_verify(dummy->c_str(), "", 0), 0);
+  // Random salt and digest each time.
+  EXPECT_NE(*dummy, *dummyHashLike(*model));
+}
+
+TEST(DummyHashLike, WithoutAModelUsesTheMinimumCost) {
+  auto dummy = dummyHashLike("");
+  ASSERT_TRUE(dummy.ok());
+  EXPECT_EQ(crypto_pwhash_argon2id_str_needs_rehash(dummy->c_str(), crypto_pwhash_OPSLIMIT_MIN,
+                                                    crypto_pwhash_MEMLIMIT_MIN),
+            0);
+}
+
+TEST(DummyHashLike, RefusesAModelThatIsNotAnArgon2idString) {
+  for (const char* bad : {"plain", "$argon2id$v=19$m=65536,t=2,p=1$", "$argon2id$v=19$x$!!$??",
+                          "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$"}) {
+    EXPECT_EQ(dummyHashLike(bad).code(), Errc::invalid_argument) << bad;
+  }
+}
+
 TEST(HashPassword, RefusesLimitsBelowTheMinimum) {
   EXPECT_EQ(hashPassword("x", crypto_pwhash_OPSLIMIT_MIN, 1024).code(), Errc::invalid_argument);
 }
