@@ -230,23 +230,38 @@ Status ServiceManager::start() {
     stopped_ = true;
     return resolved;
   }
-  for (std::size_t i = 0; i < order_.size(); ++i) {
-    Entry& e = *order_[i];
-    Status st = startOne(e);
-    if (st.ok()) continue;
+  std::vector<Entry*> started;  // in the order they became ready
+  for (const std::vector<Entry*>& wave : startWaves()) {
+    std::vector<PendingStart> pending;
+    pending.reserve(wave.size());
+    for (Entry* e : wave) pending.push_back(beginStart(*e));
+    // Every start of the wave is waited for, even after one failed, so none is left starting.
+    Entry* failed = nullptr;
+    Status failure;
+    for (const PendingStart& p : pending) {
+      Status st = finishStart(p);
+      if (st.ok()) {
+        started.push_back(p.entry);
+      } else if (failed == nullptr) {
+        failed = p.entry;
+        failure = st;
+      }
+    }
+    if (failed == nullptr) continue;
     std::vector<std::string> unwound;
-    for (std::size_t j = i; j-- > 0;) {
-      (void)stopOne(*order_[j], "start of " + e.name + " failed");
-      unwound.push_back(order_[j]->name);
+    for (auto it = started.rbegin(); it != started.rend(); ++it) {
+      (void)stopOne(**it, "start of " + failed->name + " failed");
+      unwound.push_back((*it)->name);
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     stopped_ = true;
-    std::string msg = fmt::format("service '{}' failed to start: {}", e.name, st.message());
+    std::string msg =
+        fmt::format("service '{}' failed to start: {}", failed->name, failure.message());
     if (!unwound.empty()) msg += fmt::format(" (stopped again: {})", fmt::join(unwound, ", "));
-    return Status(st.code(), msg);
+    return Status(failure.code(), msg);
   }
   if (options_.notifier != nullptr) {
     options_.notifier->ready(fmt::format("running {} services", order_.size()));
@@ -254,7 +269,26 @@ Status ServiceManager::start() {
   return okStatus();
 }
 
+std::vector<std::vector<ServiceManager::Entry*>> ServiceManager::startWaves() const {
+  std::vector<std::vector<Entry*>> waves;
+  std::map<const Entry*, std::size_t> wave_of;
+  for (Entry* e : order_) {  // topological: every dependency has its wave already
+    std::size_t w = options_.parallel_start ? 0 : waves.size();
+    if (options_.parallel_start) {
+      for (const Entry* d : e->deps) w = std::max(w, wave_of[d] + 1);
+    }
+    wave_of[e] = w;
+    if (waves.size() <= w) waves.resize(w + 1);
+    waves[w].push_back(e);
+  }
+  return waves;
+}
+
 Status ServiceManager::startOne(Entry& e) {
+  return finishStart(beginStart(e));
+}
+
+ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
   auto run = std::make_shared<RunContext>(env_, e.mode, miss_deadline_ / 4);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -268,7 +302,14 @@ Status ServiceManager::startOne(Entry& e) {
   const MonoTime deadline = env_.clock().now() + start_timeout_;
   e.thread = env_.spawn(
       e.name, [this, service, run] { runBody(*service, *run, [this] { wakeWatchdog(); }); });
-  if (run->waitReadyOrExit(deadline)) {
+  return PendingStart{&e, std::move(run), deadline};
+}
+
+Status ServiceManager::finishStart(const PendingStart& pending) {
+  Entry& e = *pending.entry;
+  Service* service = e.service.get();
+  const std::shared_ptr<RunContext>& run = pending.run;
+  if (run->waitReadyOrExit(pending.deadline)) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       e.state = ServiceState::running;

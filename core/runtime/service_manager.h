@@ -2,9 +2,11 @@
 //
 // Lifecycle:
 //   add() every service, then start(): the dependency graph is resolved (a cycle or a missing
-//   dependency is an error naming them) and services start one by one in topological order, each
-//   only once the ones it depends on are running. If one fails to start, those already started are
-//   stopped in reverse order and start() reports which one failed and why. Once all run, READY=1.
+//   dependency is an error naming them) and services start in topological order, each only once
+//   the ones it depends on are running: one by one, or with ManagerOptions::parallel_start in
+//   waves (every service whose dependencies all run starts at once, and the next wave waits for
+//   the whole wave). If one fails to start, those already started are stopped in reverse order and
+//   start() reports which one failed and why. Once all run, READY=1.
 //   startWatchdog() then runs the watchdog thread; shutdown() (safe twice; also run by the
 //   destructor) stops the watchdog, sends STOPPING=1 and stops services in reverse order, each
 //   within the stop timeout.
@@ -126,6 +128,11 @@ struct ManagerOptions {
   std::function<void(const RuntimeEvent&)> on_event;
   // Called after an escalation's orderly stop. Default: flush stdio and std::_Exit(code).
   std::function<void(int exit_code)> exit_process;
+  // start() in waves: services that do not depend on each other start at the same time. The
+  // launcher's daemons (each an exec, a config parse and a READY=1) then overlap instead of
+  // queueing; the order within a process's log is no longer one fixed order. Restarts are
+  // unaffected (one service, then its dependents in order).
+  bool parallel_start = false;
 };
 
 class ServiceManager {
@@ -183,8 +190,20 @@ class ServiceManager {
   void watchdogLoop();
   bool healthyLocked(MonoTime now) const;
 
+  // The waves of start(): each service in the wave after the last of its dependencies; with
+  // parallel_start off, one service per wave, in start order.
+  std::vector<std::vector<Entry*>> startWaves() const;
+  // A start in two halves, so a wave's services all run before the first is waited for.
+  struct PendingStart {
+    Entry* entry;
+    std::shared_ptr<RunContext> run;
+    MonoTime deadline;
+  };
+
   // REQUIRES: lifecycle_mutex_ held (and not mutex_).
   Status startOne(Entry& e);
+  PendingStart beginStart(Entry& e);
+  Status finishStart(const PendingStart& pending);
   Status stopOne(Entry& e, std::string_view why);
   void abandonRun(Entry& e);
   void handleEnd(Entry& e, bool hung, const std::string& reason, bool clean,

@@ -15,7 +15,10 @@ ProcessRoot::ProcessRoot(const WatchdogConfig& watchdog)
     : manager(env, ManagerOptions{.watchdog = watchdog,
                                   .notifier = &notifier,
                                   .on_event = logRuntimeEvent,
-                                  .exit_process = {}}),
+                                  .exit_process = {},
+                                  // The same start as the launcher's: independent services
+                                  // (storage, auth, control) together, then their dependents.
+                                  .parallel_start = true}),
       control_target(manager, processStats(metrics, deps), processCaches(deps)) {}
 
 int ProcessRoot::run(const std::string& who, ControlServerOptions control, sigset_t stop_signals,

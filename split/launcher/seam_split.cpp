@@ -78,13 +78,16 @@ int runLauncher(const Config& config, const std::string& config_path) {
                           .on_event = logRuntimeEvent,
                           // After an escalation the manager has stopped every daemon in order;
                           // what remains is ours to clear before exiting non-zero.
-                          .exit_process = [&config, &router](int code) {
-                            finalCleanup(config);
-                            (*router)->stop();
-                            ::unlink((*router)->path().c_str());
-                            std::fflush(nullptr);
-                            std::_Exit(code);
-                          }});
+                          .exit_process =
+                              [&config, &router](int code) {
+                                finalCleanup(config);
+                                (*router)->stop();
+                                ::unlink((*router)->path().c_str());
+                                std::fflush(nullptr);
+                                std::_Exit(code);
+                              },
+                          // fsd and authd start together, then syncd, httpd and fused.
+                          .parallel_start = true});
 
   // The daemons are known before they are added, so the control target (which lists them) can
   // exist first and the control socket be the first service: it serves `seamctl status` while the

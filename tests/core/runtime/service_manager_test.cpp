@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "tests/core/runtime/test_support.h"
@@ -14,9 +15,11 @@ using namespace std::chrono_literals;
 
 class ServiceManagerTest : public ::testing::Test {
  protected:
-  ServiceManager& makeManager(WatchdogConfig config = testWatchdogConfig()) {
+  ServiceManager& makeManager(WatchdogConfig config = testWatchdogConfig(),
+                              bool parallel_start = false) {
     ManagerOptions options;
     options.watchdog = config;
+    options.parallel_start = parallel_start;
     options.on_event = events_.hook();
     options.exit_process = [this](int code) { exit_codes_.push_back(code); };
     manager_ = std::make_unique<ServiceManager>(env_, std::move(options));
@@ -84,6 +87,55 @@ TEST_F(ServiceManagerTest, StartsADiamondInDependencyOrderAndStopsItInReverse) {
   EXPECT_EQ(probe_.lines(), (std::vector<std::string>{"stop d", "stop c", "stop b", "stop a"}));
   for (const auto& s : m.status()) EXPECT_EQ(s.state, ServiceState::stopped) << s.name;
   EXPECT_TRUE(m.shutdown().ok()) << "shutdown is safe twice";
+}
+
+// Proof of overlap without a clock: "a" becomes ready only once "b" has begun to run. A start
+// that waits for "a" before running "b" would see "a" give up waiting (after 20 s) first.
+TEST_F(ServiceManagerTest, ParallelStartRunsIndependentServicesTogetherAndDependentsAfterThem) {
+  auto& m = makeManager(testWatchdogConfig(), /*parallel_start=*/true);
+  std::atomic<bool> a_saw_b{false};
+  ASSERT_TRUE(
+      m.add(std::make_unique<FnService>("a", std::vector<std::string>{}, [&](RunContext& ctx) {
+         probe_.record("start a");
+         a_saw_b = probe_.awaitLine("start b");
+         ctx.ready();
+         ctx.waitForStop(1h);
+         return okStatus();
+       })).ok());
+  ASSERT_TRUE(m.add(idleService(probe_, "b")).ok());
+  ASSERT_TRUE(m.add(idleService(probe_, "c", {"a", "b"})).ok());
+
+  ASSERT_TRUE(m.start().ok());
+  EXPECT_TRUE(a_saw_b) << "b ran while a was still starting";
+  const std::vector<std::string> lines = probe_.lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines.back(), "start c") << "a dependent starts after the whole wave is ready";
+  EXPECT_TRUE(m.healthy());
+  probe_.clear();
+  ASSERT_TRUE(m.shutdown().ok());
+  EXPECT_EQ(probe_.lines().front(), "stop c") << "stop order is still the reverse of start";
+}
+
+TEST_F(ServiceManagerTest, AParallelStartFailureWaitsForItsWaveAndStopsEverythingStarted) {
+  auto& m = makeManager(testWatchdogConfig(), /*parallel_start=*/true);
+  ASSERT_TRUE(m.add(idleService(probe_, "a")).ok());
+  ASSERT_TRUE(m.add(std::make_unique<FnService>("b", std::vector<std::string>{}, [&](RunContext&) {
+                 probe_.record("start b");
+                 return Status(Errc::io_error, "no disk");
+               })).ok());
+  ASSERT_TRUE(m.add(idleService(probe_, "c")).ok());
+  ASSERT_TRUE(m.add(idleService(probe_, "d", {"a", "b", "c"})).ok());
+
+  Status st = m.start();
+  EXPECT_EQ(st.code(), Errc::unavailable);
+  EXPECT_EQ(st.message(),
+            "service 'b' failed to start: exited during start: exited with error: io_error: no "
+            "disk (stopped again: c, a)");
+  EXPECT_EQ(stateOf(m, "a"), ServiceState::stopped);
+  EXPECT_EQ(stateOf(m, "b"), ServiceState::failed);
+  EXPECT_EQ(stateOf(m, "c"), ServiceState::stopped);
+  EXPECT_EQ(stateOf(m, "d"), ServiceState::stopped) << "never started";
+  for (const std::string& line : probe_.lines()) EXPECT_NE(line, "start d");
 }
 
 TEST_F(ServiceManagerTest, RefusesADependencyCycleAndNamesIt) {
