@@ -41,6 +41,7 @@ SCENARIOS = [  # (key, title, metric prefixes of the summary)
 ]
 HEADLINE = [
     "startup spawn->READY=1",
+    "startup spawn->READY=1 spread (p90-p50)",
     "http get_cached c1 p50",
     "http get_cached c4 throughput",
     "http put c1 p50",
@@ -396,6 +397,31 @@ def scenario_table(metrics, deps, figs, quiet=frozenset()):
     return md_table(header, rows)
 
 
+def start_interval_table(deps, figs):
+    """Each service's or daemon's own start interval (seam-bench's "startup interval UNIT p50"
+    and "... spread (p90-p50)" figures): a row per unit, a column per deployment."""
+    units = []
+    for _, metric in figs:
+        m = re.match(r"startup interval (.+) p50$", metric)
+        if m and m.group(1) not in units:
+            units.append(m.group(1))
+    if not units:
+        return None
+    rows = []
+    for u in units:
+        row = [u]
+        for d in deps:
+            p50 = figs.get((d, f"startup interval {u} p50"))
+            sp = figs.get((d, f"startup interval {u} spread (p90-p50)"))
+            if p50 is None:
+                row.append("–")
+            else:
+                row.append(fmt(p50.median) + (f" (+{fmt(sp.median)})" if sp else ""))
+        rows.append(row)
+    return md_table(["unit (process: service, or launcher: daemon)"] + [f"`{d}`" for d in deps],
+                    rows)
+
+
 def headline_table(deps, figs):
     rows = []
     for m in HEADLINE:
@@ -447,13 +473,21 @@ def render_markdown(docs, figs, deps):
         out.append("")
     out += ["## Headline", "", headline_table(deps, figs), ""]
     for key, title, prefixes in SCENARIOS:
-        metrics = scenario_metrics(figs, prefixes)
+        metrics = [m for m in scenario_metrics(figs, prefixes)
+                   if not m.startswith("startup interval ")]
         out += [f"## {title}", ""]
         if not metrics:
             out += [f"{NOT_MEASURED.capitalize()} in these runs.", ""]
             continue
         out += [scenario_table(metrics, deps, figs, faults_without_failure(docs)), "",
                 "**What this means.** " + meaning(title, metrics, deps, figs), ""]
+        intervals = start_interval_table(deps, figs) if key == "startup" else None
+        if intervals:
+            out += ["Each unit's own start, ms: the median over the starts, and in brackets its "
+                    "spread (p90 − p50). A service's interval runs from its process's previous "
+                    "start event (seamd's first from the spawn; a daemon's first from the "
+                    "launcher's spawn of it) to its `started` line; a daemon's (`launcher: "
+                    "NAME`) from its spawn to its READY=1.", "", intervals, ""]
     out += ["## Baselines (floors)", ""]
     bt = baseline_table(figs)
     out += [bt if bt else f"{NOT_MEASURED.capitalize()} in these runs.", ""]
@@ -617,20 +651,33 @@ def startup_marks(runs, dep):
     services = tl.get("services") if isinstance(tl, dict) else None
     bars = []
     spans = {}
+    opened = {}  # (who, unit) -> ms of its "starting" or "spawned" line
     for e in services if isinstance(services, list) else []:
         ms = num(e.get("ms")) if isinstance(e, dict) else None
         if ms is None:
             continue
         who = str(e.get("who", "?"))
-        lo, hi = spans.get(who, (ms, ms))
-        # A process starts its services one after another: a service's bar runs from the
-        # process's previous event to the service's "started".
-        m = re.match(r"service (\S+) started", str(e.get("event", "")))
-        if m:
-            bars.append((f"{who}: service {m.group(1)}", min(hi, ms), ms))
-        spans[who] = (min(lo, ms), max(hi, ms))
-    for who, (lo, hi) in spans.items():
-        bars.append((f"{who}: process (first to last event)", lo, hi))
+        # Label by process, not pid or thread: "seamd", "split", "seam-fsd".
+        proc = "seamd" if who.isdigit() else who.split(" ")[0]
+        event = str(e.get("event", ""))
+        lo, hi = spans.get(proc, (ms, ms))
+        spans[proc] = (min(lo, ms), max(hi, ms))
+        # A service's bar: "NAME starting" to "NAME started"; a daemon's: the launcher's
+        # "NAME: spawned ..." to its "NAME: ready".
+        m = re.match(r"([A-Za-z][\w-]*) (starting|started)$", event)
+        d = re.match(r"(\S+): (spawned|ready)\b", event)
+        if m and proc != "split":
+            key, is_open, label = (proc, m.group(1)), m.group(2) == "starting", m.group(1)
+        elif d:
+            key, is_open, label = (proc, d.group(1)), d.group(2) == "spawned", "daemon " + d.group(1)
+        else:
+            continue
+        if is_open:
+            opened[key] = ms
+        elif key in opened:
+            bars.append((f"{proc}: {label}", opened.pop(key), ms))
+    for proc, (lo, hi) in spans.items():
+        bars.append((f"{proc}: process (first to last event)", lo, hi))
     for e in notify if isinstance(notify, list) else []:
         ms = num(e.get("ms")) if isinstance(e, dict) else None
         if ms is None:

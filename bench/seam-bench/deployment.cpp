@@ -328,7 +328,8 @@ nlohmann::json serviceTimeline(const std::string& log_text,
   // logs of older builds have ms).
   static const std::regex line_re(
       R"(^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3,6}) \w+ \[([^\]]+)\] (.*)$)");
-  static const std::regex event_re(R"((spawned|started|ready|READY|mounted|listening|running))");
+  static const std::regex event_re(
+      R"((spawned|starting|started|ready|READY|mounted|listening|running))");
   nlohmann::json out = nlohmann::json::array();
   std::istringstream in(log_text);
   std::string line;

@@ -47,11 +47,11 @@ nlohmann::json spreadJson(const Spread& s, const std::string& unit) {
 std::vector<StartInterval> startIntervals(const nlohmann::json& services) {
   static const std::regex spawned_re(R"(^(\S+): spawned (\S+) \(pid \d+\)$)");
   static const std::regex ready_re(R"(^(\S+): ready \(pid \d+\)$)");
-  static const std::regex started_re(R"(^([A-Za-z][\w-]*) started$)");
+  static const std::regex service_re(R"(^([A-Za-z][\w-]*) (starting|started)$)");
   std::vector<StartInterval> out;
-  std::map<std::string, double> spawned_daemon;   // launcher's name -> ms
-  std::map<std::string, double> spawned_program;  // program basename -> ms
-  std::map<std::string, double> last_event;       // process -> ms of its last start event
+  std::map<std::string, double> spawned_daemon;                   // launcher's name -> ms
+  std::map<std::string, double> spawned_program;                  // program basename -> ms
+  std::map<std::string, std::map<std::string, double>> starting;  // process -> service -> ms
   if (!services.is_array()) return out;
   for (const auto& e : services) {
     if (!e.is_object() || !e.contains("ms") || !e["ms"].is_number()) continue;
@@ -60,28 +60,36 @@ std::vector<StartInterval> startIntervals(const nlohmann::json& services) {
     const std::string event = e.value("event", "");
     const std::string process = processOf(who);
     std::smatch m;
-    if (process == "launcher" && std::regex_match(event, m, spawned_re)) {
-      const std::string program = m[2];
-      spawned_daemon[m[1]] = ms;
-      spawned_program[program.substr(program.rfind('/') + 1)] = ms;
-    } else if (process == "launcher" && std::regex_match(event, m, ready_re)) {
-      auto it = spawned_daemon.find(m[1]);
-      if (it != spawned_daemon.end()) {
-        out.push_back({"launcher: " + std::string(m[1]), ms - it->second});
-        spawned_daemon.erase(it);
+    if (process == "launcher") {
+      // (The launcher's own "NAME starting/started" bracket the same spawn and READY=1.)
+      if (std::regex_match(event, m, spawned_re)) {
+        const std::string program = m[2];
+        spawned_daemon[m[1]] = ms;
+        spawned_program[program.substr(program.rfind('/') + 1)] = ms;
+      } else if (std::regex_match(event, m, ready_re)) {
+        auto it = spawned_daemon.find(m[1]);
+        if (it != spawned_daemon.end()) {
+          out.push_back({"launcher: " + std::string(m[1]), ms - it->second});
+          spawned_daemon.erase(it);
+        }
       }
-    } else if (process != "launcher" && std::regex_match(event, m, started_re)) {
-      // (The launcher's own "NAME started" follows its "NAME: ready" and adds nothing.)
-      double from = 0;
-      if (auto it = last_event.find(process); it != last_event.end()) {
-        from = it->second;
-      } else if (auto sp = spawned_program.find(process); sp != spawned_program.end()) {
-        from = sp->second;
-      } else if (process != "seamd") {
-        continue;  // a daemon whose spawn is not in this log: no start to measure from
+      continue;
+    }
+    if (!std::regex_match(event, m, service_re)) continue;
+    const std::string service = m[1];
+    auto& mine = starting[process];
+    if (m[2] == "starting") {
+      if (mine.empty()) {
+        // The process's own start: exec, dynamic linking, config and logging set-up.
+        if (process == "seamd") {
+          out.push_back({"seamd: exec to first service", ms});
+        } else if (auto sp = spawned_program.find(process); sp != spawned_program.end()) {
+          out.push_back({process + ": exec to first service", ms - sp->second});
+        }
       }
-      out.push_back({process + ": " + std::string(m[1]), ms - from});
-      last_event[process] = ms;
+      mine[service] = ms;
+    } else if (auto it = mine.find(service); it != mine.end()) {
+      out.push_back({process + ": " + service, ms - it->second});
     }
   }
   return out;

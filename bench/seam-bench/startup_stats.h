@@ -30,9 +30,9 @@ struct StartInterval {
 // From one start's service timeline ([{"ms", "who", "event"}], ms after spawn):
 // - a daemon the launcher spawned: its "NAME: spawned PROGRAM (pid P)" to its "NAME: ready"
 //   (unit "launcher: NAME");
-// - a service of a process: from that process's previous start event to its "NAME started"; the
-//   first service of seamd from the spawn (so exec, config and logging set-up count toward it),
-//   the first of a split daemon from the launcher's "spawned" of that daemon.
+// - a service of a process: its "NAME starting" to its "NAME started" (unit "PROCESS: NAME");
+// - a process itself, up to its first "starting" (unit "PROCESS: exec to first service"): from
+//   the spawn for seamd, from the launcher's "spawned" line for a daemon.
 // Events the rules do not name are ignored; a unit without its end event gives no interval.
 std::vector<StartInterval> startIntervals(const nlohmann::json& services);
 

@@ -47,6 +47,8 @@ void runBody(Service& service, RunContext& run, const std::function<void()>& on_
 
 std::string_view runtimeEventKindName(RuntimeEventKind k) noexcept {
   switch (k) {
+    case RuntimeEventKind::starting:
+      return "starting";
     case RuntimeEventKind::started:
       return "started";
     case RuntimeEventKind::start_failed:
@@ -298,6 +300,7 @@ ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
     e.held_for = nullptr;
   }
   Service* service = e.service.get();
+  emit(RuntimeEventKind::starting, e.name, "");
   // The deadline is fixed before the thread exists, so a clock moved meanwhile counts against it.
   const MonoTime deadline = env_.clock().now() + start_timeout_;
   e.thread = env_.spawn(

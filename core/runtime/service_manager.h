@@ -99,6 +99,7 @@ struct ServiceStatus {
 };
 
 enum class RuntimeEventKind : std::uint8_t {
+  starting,           // a service's run is about to begin on a fresh thread (start or restart)
   started,            // a service became ready (first start or restart)
   start_failed,       // detail: why
   exited,             // a run ended on its own; detail: how

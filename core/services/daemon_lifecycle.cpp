@@ -34,6 +34,9 @@ StopSignals::~StopSignals() {
 
 void logRuntimeEvent(const RuntimeEvent& e) {
   switch (e.kind) {
+    case RuntimeEventKind::starting:
+      spdlog::info("{} starting", e.service);
+      break;
     case RuntimeEventKind::started:
       spdlog::info("{} started", e.service);
       break;

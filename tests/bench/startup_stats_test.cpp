@@ -30,45 +30,60 @@ TEST(SpreadOf, OfOneStartIsThatStartWithNoSpread) {
   EXPECT_DOUBLE_EQ(s.spread, 0);
 }
 
-TEST(StartIntervals, MeasureEachSeamdServiceFromTheOneBeforeIt) {
-  const nlohmann::json tl = {
-      event(30, "1000", "storage started"), event(31, "1000", "auth started"),
-      event(31.5, "1001", "http: listening on port 8080"), event(32, "1000", "http started"),
-      event(33, "1000", "seamd: all services running (vault /v)")};
+TEST(StartIntervals, MeasureEachSeamdServiceFromStartingToStartedAndTheExecBefore) {
+  // A wave: storage and auth start together.
+  const nlohmann::json tl = {event(12, "1000", "storage starting"),
+                             event(12.1, "1000", "auth starting"),
+                             event(12.5, "1000", "auth started"),
+                             event(14, "1000", "storage started"),
+                             event(14.2, "1000", "http starting"),
+                             event(15.5, "1001", "http: listening on port 8080"),
+                             event(16, "1000", "http started"),
+                             event(17, "1000", "seamd: all services running (vault /v)")};
   const auto iv = startIntervals(tl);
-  ASSERT_EQ(iv.size(), 3u);
-  EXPECT_EQ(iv[0].unit, "seamd: storage");
-  EXPECT_DOUBLE_EQ(iv[0].ms, 30);  // from the spawn: exec, config and logging count here
+  ASSERT_EQ(iv.size(), 4u);
+  EXPECT_EQ(iv[0].unit, "seamd: exec to first service");
+  EXPECT_DOUBLE_EQ(iv[0].ms, 12);
   EXPECT_EQ(iv[1].unit, "seamd: auth");
-  EXPECT_DOUBLE_EQ(iv[1].ms, 1);
-  EXPECT_EQ(iv[2].unit, "seamd: http");
-  EXPECT_DOUBLE_EQ(iv[2].ms, 1);
+  EXPECT_NEAR(iv[1].ms, 0.4, 1e-9);
+  EXPECT_EQ(iv[2].unit, "seamd: storage");
+  EXPECT_DOUBLE_EQ(iv[2].ms, 2);
+  EXPECT_EQ(iv[3].unit, "seamd: http");
+  EXPECT_NEAR(iv[3].ms, 1.8, 1e-9);
 }
 
 TEST(StartIntervals, MeasureADaemonFromItsSpawnToItsReadyAndItsServicesWithin) {
   const nlohmann::json tl = {
+      event(4.9, "split", "fsd starting"),
       event(5, "split", "fsd: spawned /b/split/daemons/seam-fsd (pid 7)"),
-      event(12, "seam-fsd 7", "storage started"), event(15, "seam-fsd 7", "ipc started"),
+      event(10, "seam-fsd 7", "storage starting"), event(12, "seam-fsd 7", "storage started"),
+      event(12.5, "seam-fsd 7", "ipc starting"), event(15, "seam-fsd 7", "ipc started"),
       event(16, "split", "fsd: ready (pid 7)"), event(16.2, "split", "fsd started"),
       event(16.5, "split", "authd: spawned /b/split/daemons/seam-authd (pid 8)"),
       event(30, "split", "authd: ready (pid 8)"),
-      // A daemon whose spawn this log does not show gives no interval.
-      event(31, "seam-httpd 9", "http started")};
+      // A daemon whose spawn this log does not show gives no exec interval.
+      event(31, "seam-httpd 9", "http starting"), event(32, "seam-httpd 9", "http started")};
   const auto iv = startIntervals(tl);
-  ASSERT_EQ(iv.size(), 4u);
-  EXPECT_EQ(iv[0].unit, "seam-fsd: storage");
-  EXPECT_DOUBLE_EQ(iv[0].ms, 7);
-  EXPECT_EQ(iv[1].unit, "seam-fsd: ipc");
-  EXPECT_DOUBLE_EQ(iv[1].ms, 3);
-  EXPECT_EQ(iv[2].unit, "launcher: fsd");
-  EXPECT_DOUBLE_EQ(iv[2].ms, 11);
-  EXPECT_EQ(iv[3].unit, "launcher: authd");
-  EXPECT_DOUBLE_EQ(iv[3].ms, 13.5);
+  ASSERT_EQ(iv.size(), 6u);
+  EXPECT_EQ(iv[0].unit, "seam-fsd: exec to first service");
+  EXPECT_DOUBLE_EQ(iv[0].ms, 5);
+  EXPECT_EQ(iv[1].unit, "seam-fsd: storage");
+  EXPECT_DOUBLE_EQ(iv[1].ms, 2);
+  EXPECT_EQ(iv[2].unit, "seam-fsd: ipc");
+  EXPECT_DOUBLE_EQ(iv[2].ms, 2.5);
+  EXPECT_EQ(iv[3].unit, "launcher: fsd");
+  EXPECT_DOUBLE_EQ(iv[3].ms, 11);
+  EXPECT_EQ(iv[4].unit, "launcher: authd");
+  EXPECT_DOUBLE_EQ(iv[4].ms, 13.5);
+  EXPECT_EQ(iv[5].unit, "seam-httpd: http");
+  EXPECT_DOUBLE_EQ(iv[5].ms, 1);
 }
 
 TEST(StartIntervals, IgnoreWhatIsNotATimeline) {
   EXPECT_TRUE(startIntervals(nlohmann::json::object()).empty());
-  EXPECT_TRUE(startIntervals({{{"who", "1"}, {"event", "x started"}}}).empty());  // no ms
+  EXPECT_TRUE(startIntervals({{{"who", "1"}, {"event", "x starting"}}}).empty());  // no ms
+  // A "started" without its "starting" says nothing about how long the start took.
+  EXPECT_TRUE(startIntervals({event(3, "1", "x started")}).empty());
 }
 
 }  // namespace

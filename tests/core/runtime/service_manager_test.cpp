@@ -506,26 +506,31 @@ TEST_F(HangTest, BusyModeIgnoresIdleTimeButCatchesAStuckRequest) {
   config.heartbeat_deadline_ms = 200;
   config.kill_deadline_ms = 1000;
   auto& m = makeManager(config);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool request = false, finish = false;
+  // Shared, not on this stack: the hung run is abandoned and may still be leaving when the test
+  // body ends (a stack-held mutex here was a use-after-scope that crashed one run in many).
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool request = false, finish = false;
+  };
+  auto gate = std::make_shared<Gate>();
   auto fuse = std::make_unique<FnService>(
       "fuse", std::vector<std::string>{},
-      [&](RunContext& ctx) {
+      [gate, this](RunContext& ctx) {
         ctx.ready();
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return request || ctx.stopRequested(); });
+        std::unique_lock<std::mutex> lock(gate->mu);
+        gate->cv.wait(lock, [&] { return gate->request || ctx.stopRequested(); });
         if (ctx.stopRequested()) return okStatus();
         auto busy = ctx.busy();  // a request that will get stuck
         probe_.record("busy");
-        cv.wait(lock, [&] { return finish; });
+        gate->cv.wait(lock, [&] { return gate->finish; });
         return okStatus();
       },
       HeartbeatMode::busy);
-  fuse->on_wake = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    finish = true;
-    cv.notify_all();
+  fuse->on_wake = [gate] {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->finish = true;
+    gate->cv.notify_all();
   };
   ASSERT_TRUE(m.add(std::move(fuse)).ok());
   ASSERT_TRUE(m.start().ok());
@@ -534,10 +539,10 @@ TEST_F(HangTest, BusyModeIgnoresIdleTimeButCatchesAStuckRequest) {
   m.checkOnce();
   EXPECT_EQ(stateOf(m, "fuse"), ServiceState::running) << "idle in the kernel is healthy";
   {
-    std::lock_guard<std::mutex> lock(mu);
-    request = true;
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->request = true;
   }
-  cv.notify_all();
+  gate->cv.notify_all();
   ASSERT_TRUE(probe_.awaitLine("busy"));
   env_.advance(999ms);
   m.checkOnce();
