@@ -11,10 +11,10 @@ namespace seams::floods {
 
 struct LoginFloodOptions {
   Endpoint server;
-  std::string user;           // the measuring client's user (logged in before the flood)
-  std::string password;       // its correct password
-  std::string flood_user;     // the user the flood guesses passwords for ("" = user)
-  int flooders = 8;           // concurrent clients sending wrong passwords, closed loop
+  std::string user;                // the measuring client's user (logged in before the flood)
+  std::string password;            // its correct password
+  std::string flood_user;          // the user the flood guesses passwords for ("" = user)
+  int flooders = 8;                // concurrent clients sending wrong passwords, closed loop
   std::chrono::seconds phase{10};  // length of the unloaded and of the loaded measurement
   std::string path = "/v1/files/README.md";  // the cached GET the measuring client repeats
   std::string client_address = "127.0.0.1";  // source of the measuring client
@@ -26,11 +26,11 @@ struct IdleFloodOptions {
   Endpoint server;
   std::string user;
   std::string password;
-  int idle = 3000;                             // idle connections held open
-  bool reconnect = true;                       // reopen one the server closes, as an attacker would
-  std::chrono::seconds duration{30};           // how long the normal client runs
-  std::chrono::milliseconds interval{100};     // between the normal client's requests
-  std::chrono::milliseconds timeout{2000};     // a request unanswered after this failed
+  int idle = 3000;                          // idle connections held open
+  bool reconnect = true;                    // reopen one the server closes, as an attacker would
+  std::chrono::seconds duration{30};        // how long the normal client runs
+  std::chrono::milliseconds interval{100};  // between the normal client's requests
+  std::chrono::milliseconds timeout{2000};  // a request unanswered after this failed
   std::string path = "/v1/files/README.md";
   std::string flood_address = "127.0.0.1";
   std::string client_address = "127.0.0.3";

@@ -105,14 +105,10 @@ int runLoginFlood(const LoginFloodOptions& o) {
 
   nlohmann::json statuses = nlohmann::json::object();
   for (auto [k, v] : flood_statuses) statuses[std::to_string(k)] = v;
-  nlohmann::json out = {{"scenario", "login"},
-                        {"flooders", o.flooders},
-                        {"flood_user", flood_user},
-                        {"phase_s", o.phase.count()},
-                        {"unloaded", summary(unloaded)},
-                        {"loaded", summary(loaded)},
-                        {"flood_responses", statuses},
-                        {"other_address_login", other}};
+  nlohmann::json out = {{"scenario", "login"},           {"flooders", o.flooders},
+                        {"flood_user", flood_user},      {"phase_s", o.phase.count()},
+                        {"unloaded", summary(unloaded)}, {"loaded", summary(loaded)},
+                        {"flood_responses", statuses},   {"other_address_login", other}};
   double base = out["unloaded"]["p99_us"].get<double>();
   out["p99_ratio"] = base > 0 ? out["loaded"]["p99_us"].get<double>() / base : 0.0;
   std::printf("%s\n", out.dump(2).c_str());

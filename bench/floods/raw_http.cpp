@@ -173,8 +173,8 @@ Reply RawHttp::request(std::string_view method, std::string_view target, std::st
 }
 
 std::string RawHttp::login(std::string_view user, std::string_view password, int* status) {
-  std::string body = "{\"user\":\"" + std::string(user) + "\",\"password\":\"" +
-                     std::string(password) + "\"}";
+  std::string body =
+      "{\"user\":\"" + std::string(user) + "\",\"password\":\"" + std::string(password) + "\"}";
   Reply r = request("POST", "/v1/login", {}, body);
   if (status != nullptr) *status = r.status;
   if (r.status != 200) return {};

@@ -55,7 +55,6 @@ class RawHttp {
 };
 
 // Opens a TCP connection (blocking, with the timeout) from `source`; -1 on failure.
-int connectTo(const Endpoint& server, const std::string& source,
-              std::chrono::milliseconds timeout);
+int connectTo(const Endpoint& server, const std::string& source, std::chrono::milliseconds timeout);
 
 }  // namespace seams::floods

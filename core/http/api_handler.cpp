@@ -27,8 +27,8 @@ constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kOctets = "application/octet-stream";
 
 // Statuses we answer, each with a metric slot; anything else shares the last one.
-constexpr unsigned kSlotStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405,
-                                      408, 409, 413, 416, 431, 500, 503, 507};
+constexpr unsigned kSlotStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405, 408,
+                                      409, 413, 416, 429, 431, 500, 501, 503, 507};
 constexpr std::size_t kOtherSlot = std::size(kSlotStatuses);
 static_assert(kOtherSlot < 20);
 

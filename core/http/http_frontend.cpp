@@ -18,11 +18,13 @@
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <future>
+#include <iterator>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "core/http/api_handler.h"
+#include "core/http/http_util.h"
 
 namespace seams {
 namespace http {
@@ -117,6 +119,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(limits_.max_body_bytes);
     started_ = false;
     continue_sent_ = false;
+    head_checked_ = false;
     if (buffer_.size() > 0) {  // a pipelined request already arrived
       beginRequest();
       parse();
@@ -168,6 +171,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
+      if (!head_checked_ && !ec && parser_->is_header_done()) {
+        head_checked_ = true;
+        if (!headIsSound()) return;  // answered, and the connection closes
+      }
       if (ec == bhttp::error::need_more) {
         if (used == 0) break;
         ec = {};
@@ -195,6 +202,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     readMore();
   }
 
+  // The checks a complete request head must pass before any body byte is read: framing that a
+  // peer (a proxy in front of us) could read differently would let a body hide a second
+  // request. False when the request has been answered with an error.
+  bool headIsSound() {
+    const auto& req = parser_->get();
+    std::vector<std::string_view> te;
+    auto [te_begin, te_end] = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = te_begin; it != te_end; ++it)
+      te.emplace_back(it->value().data(), it->value().size());
+    auto [cl_begin, cl_end] = req.equal_range(bhttp::field::content_length);
+    auto cl = static_cast<std::size_t>(std::distance(cl_begin, cl_end));
+    FramingVerdict verdict = checkRequestFraming(req.version(), te, cl);
+    if (verdict.ok()) return true;
+    answerAndClose(verdict.status,
+                   errcName(verdict.status == 501 ? Errc::not_supported : Errc::invalid_argument),
+                   "malformed request: " + verdict.message);
+    return false;
+  }
+
+  // An error the handler never sees (the request could not be read): answered, then closed.
+  void answerAndClose(unsigned status, std::string_view code, const std::string& message) {
+    response_ = Response();
+    response_.version(11);
+    ApiHandler::error(response_, status, code, message);
+    response_.keep_alive(false);
+    route_ = Route::malformed;
+    write();
+  }
+
   void respond() {
     request_ = parser_->release();
     response_ = Response();
@@ -217,12 +253,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else if (!isHttpParseError(ec)) {
       return;  // not the client's syntax: drop the connection
     }
-    response_ = Response();
-    response_.version(11);
-    ApiHandler::error(response_, status, code, message);
-    response_.keep_alive(false);
-    route_ = Route::malformed;
-    write();
+    answerAndClose(status, code, message);
   }
 
   // Serialises the status line and fields into head_ (reused, so no allocation once it has
@@ -327,6 +358,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool first_ = true;
   bool started_ = false;
   bool continue_sent_ = false;
+  bool head_checked_ = false;  // headIsSound() has run for the current request
   std::int64_t start_ns_ = 0;
   std::array<char, 4096> drain_;
 };

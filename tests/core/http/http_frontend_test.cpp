@@ -459,6 +459,67 @@ TEST_F(HttpFrontendTest, MalformedRequestIs400AndTheServerKeepsServing) {
   EXPECT_EQ(client().get("/healthz").status, 200u);
 }
 
+// RFC 9112 §6.1/§6.3: a body whose length cannot be known is refused before it is read, the
+// connection closes (so nothing after it is taken as a request), and the file is untouched.
+TEST_F(HttpFrontendTest, AmbiguousTransferEncodingIsRefusedClosedAndWritesNothing) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  ASSERT_EQ(put("/victim", token, "precious").status, 200u);
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  struct Case {
+    std::string fields;  // between the Authorization line and the blank line
+    unsigned status;
+  };
+  const Case cases[] = {
+      {"Transfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: identity\r\n", 400},
+      {"Transfer-Encoding: foo\r\n", 400},
+      {"Transfer-Encoding: chunked, gzip\r\n", 400},
+      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: chunked, chunked\r\n", 400},
+      {"Transfer-Encoding: ,\r\n", 400},
+      {"Content-Length: 5\r\nTransfer-Encoding: identity\r\n", 400},
+      {"Transfer-Encoding: identity\r\nContent-Length: 5\r\n", 400},
+      {"Content-Length: 17\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 17\r\n", 400},
+      {"Content-Length: 5\r\nTransfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n", 400},
+      {"Transfer-Encoding: gzip, chunked\r\n", 501},
+  };
+  for (const Case& c : cases) {
+    TestClient client = this->client();
+    client.sendRaw("PUT /v1/files/victim HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                   "\r\n" + c.fields + "\r\n" + body + smuggled);
+    Reply r = client.read();
+    EXPECT_EQ(r.status, c.status) << c.fields;
+    EXPECT_EQ(r.header("connection"), "close") << c.fields;
+    EXPECT_EQ(client.read().status, 0u) << "a request after the body was answered: " << c.fields;
+    EXPECT_EQ(readFile(base_ / "vault/victim"), "precious") << c.fields;
+  }
+  {
+    // HTTP/1.0 has no chunked coding: its framing is faulty.
+    TestClient client = this->client();
+    client.sendRaw("PUT /v1/files/victim HTTP/1.0\r\nAuthorization: Bearer " + token +
+                   "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    EXPECT_EQ(client.read().status, 400u);
+    EXPECT_TRUE(client.closedByServer());
+  }
+  EXPECT_EQ(readFile(base_ / "vault/victim"), "precious");
+  EXPECT_FALSE(fs::exists(base_ / "vault/healthz"));
+}
+
+TEST_F(HttpFrontendTest, ChunkedAloneInAnyCaseIsAcceptedAndKeepsTheConnection) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  TestClient c = client();
+  c.sendRaw("PUT /v1/files/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+            "\r\nTransfer-Encoding:  Chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(c.read().status, 200u);
+  EXPECT_EQ(readFile(base_ / "vault/chunked"), "hello");
+  EXPECT_EQ(c.get("/healthz").status, 200u);  // the same connection serves the next request
+}
+
 TEST_F(HttpFrontendTest, OversizedHeaderIs431) {
   config_.max_header_bytes = 1024;
   startFrontend();
