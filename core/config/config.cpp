@@ -437,6 +437,7 @@ void readHttp(Section& top, HttpConfig& c) {
   s.integer("login_free_failures_per_user", c.login_free_failures_per_user, 0, 1000);
   s.integer("login_delay_base_ms", c.login_delay_base_ms, 1, 3'600'000);
   s.integer("login_delay_max_ms", c.login_delay_max_ms, 1, 24 * 3'600'000);
+  s.integer("login_hold_ms", c.login_hold_ms, 0, 10'000);
   s.integer("login_forget_s", c.login_forget_s, 1, 86'400);
   if (!s.errors().failed() && c.login_delay_max_ms < c.login_delay_base_ms) {
     s.errors().fail(s.key("login_delay_max_ms"), "must be at least login_delay_base_ms (" +
@@ -732,6 +733,7 @@ std::string renderConfig(const Config& c) {
     << "login_free_failures_per_user = " << c.http.login_free_failures_per_user << "\n"
     << "login_delay_base_ms = " << c.http.login_delay_base_ms << "\n"
     << "login_delay_max_ms = " << c.http.login_delay_max_ms << "\n"
+    << "login_hold_ms = " << c.http.login_hold_ms << "\n"
     << "login_forget_s = " << c.http.login_forget_s << "\n";
 
   o << "\n[fuse]\n"

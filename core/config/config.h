@@ -63,8 +63,9 @@ struct HttpConfig {                               // [http]
   int login_free_failures_per_user = 5;      // login_free_failures_per_user, 0..1000
   int login_delay_base_ms = 1000;            // login_delay_base_ms, 1..3600000
   int login_delay_max_ms = 60'000;           // login_delay_max_ms, >= login_delay_base_ms
-  int login_forget_s = 900;                  // login_forget_s: a record ends this long after
-                                             //   its last failure, 1..86400
+  int login_hold_ms = 1000;  // login_hold_ms: a 429 is sent this late (0: at once), 0..10000
+  int login_forget_s = 900;  // login_forget_s: a record ends this long after
+                             //   its last failure, 1..86400
 
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

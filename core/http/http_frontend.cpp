@@ -124,9 +124,20 @@ struct ConnectionBudget {
 using WaitingList = std::list<Connection*>;
 
 // What every connection of one start() shares.
+// Throttled logins whose 429 is held back for a while: a guesser's closed loop then costs it a
+// second per attempt instead of flooding the request threads with cheap 429s. Bounded, so
+// held connections can never take more than a quarter of the connection cap.
+struct HeldLogins {
+  HeldLogins(int max, std::chrono::milliseconds hold) : max(max), hold(hold) {}
+  const int max;
+  const std::chrono::milliseconds hold;  // http.login_hold_ms
+  std::atomic<int> held{0};
+};
+
 struct ServerContext {
   std::shared_ptr<ApiHandler> handler;
   std::shared_ptr<LoginGate> login;
+  std::shared_ptr<HeldLogins> held_logins;
   Limits limits;
 };
 
@@ -141,6 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : stream_(std::move(socket)),
         handler_(context.handler),
         login_(context.login),
+        held_logins_(context.held_logins),
         budget_(std::move(budget)),
         waiting_(waiting),
         limits_(context.limits) {
@@ -362,7 +374,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self->write();
       });
     };
-    if (login_->submit(request_, response_, std::move(address), std::move(done))) write();
+    if (!login_->submit(request_, response_, std::move(address), std::move(done))) return;
+    if (response_.result_int() != 429 || !holdThrottled()) write();
+  }
+
+  // Sends the throttled login's 429 after http.login_hold_ms, on a timer (no thread waits).
+  // False when holding is off or every hold slot is taken: the 429 goes out at once.
+  bool holdThrottled() {
+    HeldLogins& slots = *held_logins_;
+    if (slots.hold.count() == 0) return false;
+    if (slots.held.fetch_add(1, std::memory_order_relaxed) >= slots.max) {
+      slots.held.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    hold_.emplace(stream_.get_executor());
+    hold_->expires_after(slots.hold);
+    hold_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->held_logins_->held.fetch_sub(1, std::memory_order_relaxed);
+      if (!ec) self->write();
+    });
+    return true;
   }
 
   void failRequest(const beast::error_code& ec) {
@@ -481,6 +512,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string head_;  // the serialised status line and fields of response_
   std::shared_ptr<ApiHandler> handler_;
   std::shared_ptr<LoginGate> login_;
+  std::shared_ptr<HeldLogins> held_logins_;
+  std::optional<asio::steady_timer> hold_;  // a throttled login's 429, held back
   std::shared_ptr<ConnectionBudget> budget_;
   WaitingList* waiting_;         // the loop's list, or nullptr
   WaitingList::iterator pos_{};  // where this connection is in it, while listed_
@@ -530,6 +563,8 @@ class Server {
     context_.login = std::make_shared<LoginGate>(auth, metrics, *throttle_, config.login_threads,
                                                  static_cast<std::size_t>(config.login_queue));
     max_connections_ = max_connections;
+    context_.held_logins = std::make_shared<HeldLogins>(
+        std::max(1, max_connections / 4), std::chrono::milliseconds(config.login_hold_ms));
     shed_ = &metrics.counter("seams_http_connections_shed_total",
                              "Connections closed while waiting for a request head, to make room");
     refused_ = &metrics.counter("seams_http_connections_refused_total",

@@ -981,6 +981,7 @@ TEST_F(HttpFrontendTest, FailedLoginsAreThrottledPerUserAndPerAddressAndCounted)
   config_.login_free_failures_per_user = 2;
   config_.login_free_failures_per_address = 4;
   config_.login_delay_base_ms = 60'000;  // nothing expires while the test runs
+  config_.login_hold_ms = 0;             // 429s at once (the flood test holds them)
   startFrontend();
   // Per user: two free failures against alice from .1, the third starts the wait, even with the
   // right password (the answer must not depend on it).
@@ -1021,7 +1022,7 @@ TEST_F(HttpFrontendTest, ALoginFloodLeavesOtherRoutesAndOtherAddressesServed) {
   startFrontend();
 
   constexpr int kFlooders = 8;
-  constexpr int kAttempts = 30;  // bounded: 240 wrong passwords in all
+  constexpr int kAttempts = 6;  // bounded: 48 wrong passwords; each 429 is held 1 s
   std::mutex mu;
   std::map<unsigned, int> statuses;
   std::vector<std::thread> flood;
