@@ -121,7 +121,15 @@ struct ConnectionBudget {
 // The connections of one worker loop that wait for a request head (a first one, or the next
 // on a kept-alive connection), oldest first: the ones closed to make room when the budget is
 // spent. Touched only on that loop's thread (loop_per_thread), so nothing is locked.
+//
+// Two lists: `fresh` connections have not completed a request yet (an idle flood's are all
+// here), `kept` ones have and wait for their next. Room is made from `fresh` first, so a
+// client that sends requests keeps its connection while a flood of silent ones churns.
 using WaitingList = std::list<Connection*>;
+struct Waiting {
+  WaitingList fresh;
+  WaitingList kept;
+};
 
 // What every connection of one start() shares.
 // Throttled logins whose 429 is held back for a while: a guesser's closed loop then costs it a
@@ -146,9 +154,9 @@ struct ServerContext {
 // as long as a pending operation holds it (shared_from_this).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `waiting` is the loop's list (nullptr: connections are never closed to make room).
+  // `waiting` is the loop's lists (nullptr: connections are never closed to make room).
   Connection(tcp::socket socket, const ServerContext& context,
-             std::shared_ptr<ConnectionBudget> budget, WaitingList* waiting)
+             std::shared_ptr<ConnectionBudget> budget, Waiting* waiting)
       : stream_(std::move(socket)),
         handler_(context.handler),
         login_(context.login),
@@ -172,8 +180,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // loop's connection that has waited longest for a request head to make room, or, when
   // there is none, answers 503 and closes this one. True when this one may be served.
   bool admitOverBudget() {
-    if (waiting_ != nullptr && !waiting_->empty()) {
-      Connection* oldest = waiting_->front();
+    WaitingList* from = nullptr;
+    if (waiting_ != nullptr) {
+      from = !waiting_->fresh.empty()  ? &waiting_->fresh
+             : !waiting_->kept.empty() ? &waiting_->kept
+                                       : nullptr;
+    }
+    if (from != nullptr) {
+      Connection* oldest = from->front();
       oldest->shed();
       budget_->shed->inc();
       return true;
@@ -186,13 +200,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void list() {
     if (waiting_ == nullptr || listed_) return;
-    pos_ = waiting_->insert(waiting_->end(), this);
+    list_ = first_ ? &waiting_->fresh : &waiting_->kept;
+    pos_ = list_->insert(list_->end(), this);
     listed_ = true;
   }
 
   void unlist() {
     if (!listed_) return;
-    waiting_->erase(pos_);
+    list_->erase(pos_);
     listed_ = false;
   }
 
@@ -515,8 +530,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<HeldLogins> held_logins_;
   std::optional<asio::steady_timer> hold_;  // a throttled login's 429, held back
   std::shared_ptr<ConnectionBudget> budget_;
-  WaitingList* waiting_;         // the loop's list, or nullptr
-  WaitingList::iterator pos_{};  // where this connection is in it, while listed_
+  Waiting* waiting_;             // the loop's lists, or nullptr
+  WaitingList* list_ = nullptr;  // the one this connection is in, while listed_
+  WaitingList::iterator pos_{};  // where, while listed_
   bool listed_ = false;
   bool counted_ = true;  // still counted in budget_->open
   const Limits limits_;
@@ -539,7 +555,7 @@ class Server {
   struct Loop {
     explicit Loop(int concurrency) : ioc(concurrency), timer(ioc) {}
     // Before ioc: connections destroyed with the io_context still unlink themselves from it.
-    WaitingList waiting;
+    Waiting waiting;
     std::shared_ptr<ConnectionBudget> budget;
     asio::io_context ioc;
     asio::steady_timer timer;
@@ -688,9 +704,9 @@ class Server {
       if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        WaitingList* waiting = options_.thread_model == HttpFrontend::ThreadModel::loop_per_thread
-                                   ? &loop.waiting
-                                   : nullptr;
+        Waiting* waiting = options_.thread_model == HttpFrontend::ThreadModel::loop_per_thread
+                               ? &loop.waiting
+                               : nullptr;
         asio::post(loop.ioc, [s = std::move(socket), context = context_, budget = loop.budget,
                               waiting]() mutable {
           auto connection = std::make_shared<Connection>(std::move(s), context, budget, waiting);

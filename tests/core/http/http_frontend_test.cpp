@@ -1098,6 +1098,22 @@ TEST_F(HttpFrontendTest, OverTheConnectionCapTheConnectionWaitingLongestForAHead
   for (int fd : idle) ::close(fd);
 }
 
+TEST_F(HttpFrontendTest, AClientThatSentRequestsKeepsItsConnectionWhileSilentOnesChurn) {
+  config_.max_connections = 4;
+  config_.threads = 1;
+  config_.header_timeout_ms = 60'000;
+  startFrontend();
+  TestClient kept = client();
+  ASSERT_EQ(kept.get("/healthz").status, 200u);  // now waiting for its next request
+  std::vector<std::unique_ptr<TestClient>> silent;
+  for (int i = 0; i < 12; ++i) silent.push_back(std::make_unique<TestClient>(frontend_->port()));
+  // Twelve silent connections over a cap of four: they make room among themselves; the one
+  // that has sent requests (older than all of them) is never the one closed.
+  TestClient probe = client();
+  EXPECT_EQ(probe.get("/healthz").status, 200u);
+  EXPECT_EQ(kept.get("/healthz").status, 200u);  // the same connection: TestClient never redials
+}
+
 TEST_F(HttpFrontendTest, WhenNoConnectionCanMakeRoomANewOneIsAnswered503) {
   config_.max_connections = 2;
   config_.threads = 1;
