@@ -1,8 +1,5 @@
 #include "core/http/login_pool.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 namespace seams::http {
 
 LoginPool::LoginPool(int threads, std::size_t queue_capacity) : capacity_(queue_capacity) {
@@ -45,8 +42,6 @@ void LoginPool::stop() {
 }
 
 void LoginPool::work() {
-  // Linux gives each thread its own nice value; failure only means the default priority.
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   for (;;) {
     Job job;
     {

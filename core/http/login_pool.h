@@ -6,8 +6,10 @@
 // its turn on `threads` threads of its own, and a full queue is refused at once so the caller
 // can answer 503 with Retry-After instead of blocking.
 //
-// The threads run at a lower scheduling priority (nice +10): in seamd the hash itself runs
-// here, and the request threads should win the CPU from it.
+// The threads run at the process's normal priority. Tried: nice +10, so request threads would
+// win the CPU from seamd's hashing; on a busy machine a correct login then took 5 s under a
+// flood (0.25 s in split, where the hash runs in seam-authd). The pool's size already bounds
+// the CPU that hashing can take, and the throttle how often it runs.
 //
 // Lifecycle: threads start in the constructor; stop() (and the destructor) drops the jobs
 // still queued (destroying them on the calling thread), waits for the running ones to return,
