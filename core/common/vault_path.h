@@ -3,7 +3,18 @@
 // Every Vault and Auth call takes a VaultPath, never a raw string, so confinement is decided in
 // exactly one place. A VaultPath is always absolute within the vault ("/" or "/a/b"), has no
 // empty, "." or ".." components, no NUL byte, no component over 255 bytes, is at most 4096 bytes
-// long, and never names the reserved ".seams" directory where storage keeps its own state.
+// long, is valid UTF-8, and never names the reserved ".seams" directory where storage keeps its
+// own state.
+//
+// Names are UTF-8 or nothing. Every entry point (HTTP after percent-decoding, FUSE names from
+// the kernel, paths arriving over IPC, config rule prefixes) builds its paths here, so one rule
+// holds everywhere: a name that is not valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF) is refused with invalid_argument, and so is never stored. The other
+// choice, escaping such bytes reversibly, would need the same escape in every frontend and a
+// second spelling of every name; refusing costs nothing for names people type, and the JSON
+// the HTTP API answers can always carry every name it lists. A file created with such a name
+// behind the vault's back is left out of listings (Storage::list), since no entry point could
+// name it.
 //
 // Parsing rejects ".." instead of resolving it: a client has no reason to send one, and resolving
 // invites escapes. Percent-decoding is the HTTP frontend's job, done once before parse(); a
@@ -26,7 +37,7 @@ class VaultPath {
   static constexpr std::string_view kReservedName = ".seams";
 
   // Validates and normalises: repeated slashes and "." components collapse; a leading "/" is
-  // optional. Errors: invalid_argument (NUL, "..", reserved name), name_too_long.
+  // optional. Errors: invalid_argument (NUL, "..", reserved name, not UTF-8), name_too_long.
   static Result<VaultPath> parse(std::string_view raw);
   static VaultPath root() { return VaultPath(); }
 
@@ -43,6 +54,9 @@ class VaultPath {
   VaultPath parent() const;
   // This path with one more component; the name is validated like a component of parse().
   Result<VaultPath> child(std::string_view name) const;
+  // True when `name` may be one component of a path (what child() accepts, minus the
+  // reserved name, which only matters at the root).
+  static bool isValidName(std::string_view name) noexcept;
   // True when this path equals prefix or lies beneath it, compared by whole components.
   bool isWithin(const VaultPath& prefix) const noexcept;
   // Number of components (0 for the root).

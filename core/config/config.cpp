@@ -428,7 +428,21 @@ void readHttp(Section& top, HttpConfig& c) {
   s.integer("max_header_bytes", c.max_header_bytes, 1024, 1024 * 1024);
   s.integer("max_body_bytes", c.max_body_bytes, 1, kMaxBytes);
   s.integer("read_timeout_ms", c.read_timeout_ms, 1, kMaxMs);
+  s.integer("header_timeout_ms", c.header_timeout_ms, 1, kMaxMs);
   s.integer("idle_timeout_ms", c.idle_timeout_ms, 1, kMaxMs);
+  s.integer("max_connections", c.max_connections, 0, 10'000'000);
+  s.integer("login_threads", c.login_threads, 1, 64);
+  s.integer("login_queue", c.login_queue, 1, 4096);
+  s.integer("login_free_failures_per_address", c.login_free_failures_per_address, 0, 1000);
+  s.integer("login_free_failures_per_user", c.login_free_failures_per_user, 0, 1000);
+  s.integer("login_delay_base_ms", c.login_delay_base_ms, 1, 3'600'000);
+  s.integer("login_delay_max_ms", c.login_delay_max_ms, 1, 24 * 3'600'000);
+  s.integer("login_hold_ms", c.login_hold_ms, 0, 10'000);
+  s.integer("login_forget_s", c.login_forget_s, 1, 86'400);
+  if (!s.errors().failed() && c.login_delay_max_ms < c.login_delay_base_ms) {
+    s.errors().fail(s.key("login_delay_max_ms"), "must be at least login_delay_base_ms (" +
+                                                     std::to_string(c.login_delay_base_ms) + ")");
+  }
   s.finish();
 }
 
@@ -710,7 +724,17 @@ std::string renderConfig(const Config& c) {
     << "max_header_bytes = " << c.http.max_header_bytes << "\n"
     << "max_body_bytes = " << c.http.max_body_bytes << "\n"
     << "read_timeout_ms = " << c.http.read_timeout_ms << "\n"
-    << "idle_timeout_ms = " << c.http.idle_timeout_ms << "\n";
+    << "header_timeout_ms = " << c.http.header_timeout_ms << "\n"
+    << "idle_timeout_ms = " << c.http.idle_timeout_ms << "\n"
+    << "max_connections = " << c.http.max_connections << "\n"
+    << "login_threads = " << c.http.login_threads << "\n"
+    << "login_queue = " << c.http.login_queue << "\n"
+    << "login_free_failures_per_address = " << c.http.login_free_failures_per_address << "\n"
+    << "login_free_failures_per_user = " << c.http.login_free_failures_per_user << "\n"
+    << "login_delay_base_ms = " << c.http.login_delay_base_ms << "\n"
+    << "login_delay_max_ms = " << c.http.login_delay_max_ms << "\n"
+    << "login_hold_ms = " << c.http.login_hold_ms << "\n"
+    << "login_forget_s = " << c.http.login_forget_s << "\n";
 
   o << "\n[fuse]\n"
     << "enabled = " << b(c.fuse.enabled) << "\n"

@@ -44,8 +44,28 @@ struct HttpConfig {                               // [http]
   int threads = 2;                                // threads, 1..256
   std::size_t max_header_bytes = 16 * 1024;       // max_header_bytes
   std::size_t max_body_bytes = 64 * 1024 * 1024;  // max_body_bytes
-  int read_timeout_ms = 10'000;  // read_timeout_ms: a request must arrive within this
-  int idle_timeout_ms = 60'000;  // idle_timeout_ms: keep-alive connection idle limit
+  int read_timeout_ms = 10'000;   // read_timeout_ms: a whole request, from its first byte
+  int header_timeout_ms = 5'000;  // header_timeout_ms: a request head must be complete within
+                                  //   this (from accept for the first, else from its first byte)
+  int idle_timeout_ms = 60'000;   // idle_timeout_ms: keep-alive connection idle limit
+  // max_connections: open client connections at most; 0 derives it from RLIMIT_NOFILE at start
+  // (the limit less a quarter of it, at most 1024, kept for everything else). Past it, the
+  // connection waiting longest for a request head is closed to make room, or the new one is
+  // answered 503 (core/http/README.md).
+  int max_connections = 0;
+  // Logins (core/http/README.md "Logins"): password checks run on login_threads threads apart
+  // from the request threads; past login_queue waiting checks a login is answered 503.
+  int login_threads = 2;  // login_threads, 1..64
+  int login_queue = 16;   // login_queue, 1..4096
+  // Failed logins buy growing delays (answered 429 + Retry-After, no hash computed):
+  // after `free` failures, wait min(delay_base * 2^(n - free - 1), delay_max) after the last.
+  int login_free_failures_per_address = 10;  // login_free_failures_per_address, 0..1000
+  int login_free_failures_per_user = 5;      // login_free_failures_per_user, 0..1000
+  int login_delay_base_ms = 1000;            // login_delay_base_ms, 1..3600000
+  int login_delay_max_ms = 60'000;           // login_delay_max_ms, >= login_delay_base_ms
+  int login_hold_ms = 1000;  // login_hold_ms: a 429 is sent this late (0: at once), 0..10000
+  int login_forget_s = 900;  // login_forget_s: a record ends this long after
+                             //   its last failure, 1..86400
 
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

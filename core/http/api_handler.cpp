@@ -27,8 +27,8 @@ constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kOctets = "application/octet-stream";
 
 // Statuses we answer, each with a metric slot; anything else shares the last one.
-constexpr unsigned kSlotStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405,
-                                      408, 409, 413, 416, 431, 500, 503, 507};
+constexpr unsigned kSlotStatuses[] = {200, 204, 206, 304, 400, 401, 403, 404, 405, 408,
+                                      409, 413, 416, 429, 431, 500, 501, 503, 507};
 constexpr std::size_t kOtherSlot = std::size(kSlotStatuses);
 static_assert(kOtherSlot < 20);
 
@@ -536,30 +536,45 @@ Route ApiHandler::list(Request& req, Response& res, std::string_view rest) {
   return Route::list;
 }
 
-Route ApiHandler::login(Request& req, Response& res) {
-  if (req.method() != bhttp::verb::post) {
-    methodNotAllowed(res, "POST");
-    return Route::unknown;
-  }
+bool ApiHandler::isLogin(const Request& req) {
+  std::string_view target(req.target().data(), req.target().size());
+  target = target.substr(0, target.find('?'));
+  return target == "/v1/login" && req.method() == bhttp::verb::post;
+}
+
+Result<ApiHandler::Credentials> ApiHandler::parseLogin(const Request& req) {
   Json body = Json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
-    sendStatus(res, Status(Errc::invalid_argument, "body must be a JSON object"));
-    return Route::login;
+    return Status(Errc::invalid_argument, "body must be a JSON object");
   }
   auto user = body.find("user");
   auto password = body.find("password");
   if (user == body.end() || !user->is_string() || password == body.end() ||
       !password->is_string()) {
-    sendStatus(res, Status(Errc::invalid_argument, "body needs string \"user\" and \"password\""));
-    return Route::login;
+    return Status(Errc::invalid_argument, "body needs string \"user\" and \"password\"");
   }
-  Result<Session> session =
-      auth_.login(user->get_ref<const std::string&>(), password->get_ref<const std::string&>());
+  return Credentials{user->get_ref<const std::string&>(), password->get_ref<const std::string&>()};
+}
+
+void ApiHandler::answerLogin(Response& res, const Result<Session>& session) {
   if (!session.ok()) {
     sendStatus(res, session.status());
-    return Route::login;
+    return;
   }
   sendJson(res, 200, Json{{"token", session->token}, {"expires_at", session->expires_at_ms}});
+}
+
+Route ApiHandler::login(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::post) {
+    methodNotAllowed(res, "POST");
+    return Route::unknown;
+  }
+  Result<Credentials> credentials = parseLogin(req);
+  if (!credentials.ok()) {
+    sendStatus(res, credentials.status());
+    return Route::login;
+  }
+  answerLogin(res, auth_.login(credentials->user, credentials->password));
   return Route::login;
 }
 

@@ -77,6 +77,17 @@ class ApiHandler {
   static void error(Response& res, unsigned status, std::string_view code,
                     std::string_view message);
 
+  // POST /v1/login in two halves, so the frontend can run the password check off its request
+  // threads (LoginGate): the credentials from the JSON body (invalid_argument when malformed),
+  // and the response for the check's outcome.
+  struct Credentials {
+    std::string user;
+    std::string password;
+  };
+  static bool isLogin(const Request& req);
+  static Result<Credentials> parseLogin(const Request& req);
+  static void answerLogin(Response& res, const Result<Session>& session);
+
  private:
   struct RouteMetrics {
     Histogram* latency = nullptr;

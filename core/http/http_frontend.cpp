@@ -1,5 +1,7 @@
 #include "core/http/http_frontend.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
@@ -18,11 +20,16 @@
 #include <boost/beast/http/write.hpp>
 #include <charconv>
 #include <future>
+#include <iterator>
+#include <list>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "core/http/api_handler.h"
+#include "core/http/http_util.h"
+#include "core/http/login_gate.h"
+#include "core/http/login_throttle.h"
 
 namespace seams {
 namespace http {
@@ -93,7 +100,53 @@ struct Limits {
   std::size_t max_header_bytes;
   std::size_t max_body_bytes;
   std::chrono::milliseconds read_timeout;
+  std::chrono::milliseconds header_timeout;
   std::chrono::milliseconds idle_timeout;
+};
+
+class Connection;
+
+// The open connections of one worker loop, against its share of http.max_connections
+// (max_connections / threads with a loop per thread: connections are dealt round-robin, and a
+// loop can only make room among its own connections). Shared by the loop's connections (and
+// kept alive by them, for a worker stop() abandons).
+struct ConnectionBudget {
+  explicit ConnectionBudget(int max) : max(max) {}
+  const int max;
+  std::atomic<int> open{0};
+  Counter* shed = nullptr;     // connections closed to make room (waiting for a request head)
+  Counter* refused = nullptr;  // connections answered 503: nothing could be closed
+};
+
+// The connections of one worker loop that wait for a request head (a first one, or the next
+// on a kept-alive connection), oldest first: the ones closed to make room when the budget is
+// spent. Touched only on that loop's thread (loop_per_thread), so nothing is locked.
+//
+// Two lists: `fresh` connections have not completed a request yet (an idle flood's are all
+// here), `kept` ones have and wait for their next. Room is made from `fresh` first, so a
+// client that sends requests keeps its connection while a flood of silent ones churns.
+using WaitingList = std::list<Connection*>;
+struct Waiting {
+  WaitingList fresh;
+  WaitingList kept;
+};
+
+// What every connection of one start() shares.
+// Throttled logins whose 429 is held back for a while: a guesser's closed loop then costs it a
+// second per attempt instead of flooding the request threads with cheap 429s. Bounded, so
+// held connections can never take more than a quarter of the connection cap.
+struct HeldLogins {
+  HeldLogins(int max, std::chrono::milliseconds hold) : max(max), hold(hold) {}
+  const int max;
+  const std::chrono::milliseconds hold;  // http.login_hold_ms
+  std::atomic<int> held{0};
+};
+
+struct ServerContext {
+  std::shared_ptr<ApiHandler> handler;
+  std::shared_ptr<LoginGate> login;
+  std::shared_ptr<HeldLogins> held_logins;
+  Limits limits;
 };
 
 // One client connection. Every handler runs on the executor of its worker loop, one at a time
@@ -101,15 +154,78 @@ struct Limits {
 // as long as a pending operation holds it (shared_from_this).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<ApiHandler> handler, const Limits& limits)
-      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits) {
+  // `waiting` is the loop's lists (nullptr: connections are never closed to make room).
+  Connection(tcp::socket socket, const ServerContext& context,
+             std::shared_ptr<ConnectionBudget> budget, Waiting* waiting)
+      : stream_(std::move(socket)),
+        handler_(context.handler),
+        login_(context.login),
+        held_logins_(context.held_logins),
+        budget_(std::move(budget)),
+        waiting_(waiting),
+        limits_(context.limits) {
+    budget_->open.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
     stream_.socket().non_blocking(true, ec);  // write() tries a send without waiting
   }
 
+  ~Connection() {
+    unlist();
+    if (counted_) budget_->open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void run() { readRequest(); }
 
+  // Called on this connection's loop thread for a new connection over the budget: closes the
+  // loop's connection that has waited longest for a request head to make room, or, when
+  // there is none, answers 503 and closes this one. True when this one may be served.
+  bool admitOverBudget() {
+    WaitingList* from = nullptr;
+    if (waiting_ != nullptr) {
+      from = !waiting_->fresh.empty()  ? &waiting_->fresh
+             : !waiting_->kept.empty() ? &waiting_->kept
+                                       : nullptr;
+    }
+    if (from != nullptr) {
+      Connection* oldest = from->front();
+      oldest->shed();
+      budget_->shed->inc();
+      return true;
+    }
+    budget_->refused->inc();
+    answerAndClose(503, errcName(Errc::unavailable), "too many connections: retry shortly", "1");
+    return false;
+  }
+
  private:
+  void list() {
+    if (waiting_ == nullptr || listed_) return;
+    list_ = first_ ? &waiting_->fresh : &waiting_->kept;
+    pos_ = list_->insert(list_->end(), this);
+    listed_ = true;
+  }
+
+  void unlist() {
+    if (!listed_) return;
+    list_->erase(pos_);
+    listed_ = false;
+  }
+
+  // Closes a connection that has not sent a complete request head (it has nothing to answer);
+  // its pending read then ends with operation_aborted and the connection goes away. It stops
+  // counting against the budget now, so the new connection that made room for it does not
+  // make another one close too.
+  void shed() {
+    unlist();
+    if (counted_) {
+      counted_ = false;
+      budget_->open.fetch_sub(1, std::memory_order_relaxed);
+    }
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
   void readRequest() {
     parser_.emplace();
     parser_->header_limit(
@@ -117,23 +233,36 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(limits_.max_body_bytes);
     started_ = false;
     continue_sent_ = false;
+    head_checked_ = false;
+    list();                    // waiting for a head: may be closed to make room
     if (buffer_.size() > 0) {  // a pipelined request already arrived
       beginRequest();
       parse();
       return;
     }
-    // Waiting for a request: the first one must come within the read timeout, a later one on a
-    // kept-alive connection within the idle timeout.
-    stream_.expires_after(first_ ? limits_.read_timeout : limits_.idle_timeout);
+    // Waiting for a request: the first one's head must be complete within the header timeout
+    // of the accept; a later one on a kept-alive connection must start within the idle timeout.
+    stream_.expires_after(first_ ? limits_.header_timeout : limits_.idle_timeout);
     readMore();
   }
 
   void beginRequest() {
     started_ = true;
     start_ns_ = nowNs();
-    // One deadline for the whole request from its first byte: a client trickling a header byte
-    // at a time (slowloris) is cut off here.
-    stream_.expires_after(limits_.read_timeout);
+    // The head must be complete within the header timeout (a client trickling a header byte at
+    // a time, slowloris, is cut off), the whole request within the read timeout; for the first
+    // request the header deadline already runs from the accept.
+    if (!first_) stream_.expires_after(limits_.header_timeout);
+  }
+
+  // The head is complete: the connection is busy with a request now, and the rest of it
+  // (the body) must arrive within the read timeout of its first byte.
+  void headComplete() {
+    unlist();
+    auto since_start = std::chrono::nanoseconds(nowNs() - start_ns_);
+    auto left =
+        limits_.read_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(since_start);
+    stream_.expires_after(std::max(left, std::chrono::milliseconds(1)));
   }
 
   void readMore() {
@@ -168,6 +297,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
       std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
+      if (!head_checked_ && !ec && parser_->is_header_done()) {
+        head_checked_ = true;
+        headComplete();
+        if (!headIsSound()) return;  // answered, and the connection closes
+      }
       if (ec == bhttp::error::need_more) {
         if (used == 0) break;
         ec = {};
@@ -195,11 +329,86 @@ class Connection : public std::enable_shared_from_this<Connection> {
     readMore();
   }
 
+  // The checks a complete request head must pass before any body byte is read: framing that a
+  // peer (a proxy in front of us) could read differently would let a body hide a second
+  // request. False when the request has been answered with an error.
+  bool headIsSound() {
+    const auto& req = parser_->get();
+    std::vector<std::string_view> te;
+    auto [te_begin, te_end] = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = te_begin; it != te_end; ++it)
+      te.emplace_back(it->value().data(), it->value().size());
+    auto [cl_begin, cl_end] = req.equal_range(bhttp::field::content_length);
+    auto cl = static_cast<std::size_t>(std::distance(cl_begin, cl_end));
+    FramingVerdict verdict = checkRequestFraming(req.version(), te, cl);
+    if (verdict.ok()) return true;
+    answerAndClose(verdict.status,
+                   errcName(verdict.status == 501 ? Errc::not_supported : Errc::invalid_argument),
+                   "malformed request: " + verdict.message);
+    return false;
+  }
+
+  // An error the handler never sees (the request could not be read): answered, then closed.
+  void answerAndClose(unsigned status, std::string_view code, const std::string& message,
+                      std::string_view retry_after = {}) {
+    unlist();
+    response_ = Response();
+    response_.version(11);
+    ApiHandler::error(response_, status, code, message);
+    if (!retry_after.empty()) {
+      response_.set(bhttp::field::retry_after,
+                    beast::string_view(retry_after.data(), retry_after.size()));
+    }
+    response_.keep_alive(false);
+    route_ = Route::malformed;
+    write();
+  }
+
   void respond() {
+    unlist();
     request_ = parser_->release();
     response_ = Response();
+    if (ApiHandler::isLogin(request_)) {
+      login();
+      return;
+    }
     route_ = handler_->handle(request_, response_);
     write();
+  }
+
+  // The password check runs on the LoginGate's pool; its answer comes back to this loop.
+  void login() {
+    route_ = Route::login;
+    beast::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    std::string address = ec ? std::string("unknown") : peer.address().to_string();
+    auto done = [self = shared_from_this()](Response res) mutable {
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), res = std::move(res)]() mutable {
+        self->response_ = std::move(res);
+        self->write();
+      });
+    };
+    if (!login_->submit(request_, response_, std::move(address), std::move(done))) return;
+    if (response_.result_int() != 429 || !holdThrottled()) write();
+  }
+
+  // Sends the throttled login's 429 after http.login_hold_ms, on a timer (no thread waits).
+  // False when holding is off or every hold slot is taken: the 429 goes out at once.
+  bool holdThrottled() {
+    HeldLogins& slots = *held_logins_;
+    if (slots.hold.count() == 0) return false;
+    if (slots.held.fetch_add(1, std::memory_order_relaxed) >= slots.max) {
+      slots.held.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    hold_.emplace(stream_.get_executor());
+    hold_->expires_after(slots.hold);
+    hold_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->held_logins_->held.fetch_sub(1, std::memory_order_relaxed);
+      if (!ec) self->write();
+    });
+    return true;
   }
 
   void failRequest(const beast::error_code& ec) {
@@ -217,12 +426,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else if (!isHttpParseError(ec)) {
       return;  // not the client's syntax: drop the connection
     }
-    response_ = Response();
-    response_.version(11);
-    ApiHandler::error(response_, status, code, message);
-    response_.keep_alive(false);
-    route_ = Route::malformed;
-    write();
+    answerAndClose(status, code, message);
   }
 
   // Serialises the status line and fields into head_ (reused, so no allocation once it has
@@ -322,11 +526,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Response response_;
   std::string head_;  // the serialised status line and fields of response_
   std::shared_ptr<ApiHandler> handler_;
+  std::shared_ptr<LoginGate> login_;
+  std::shared_ptr<HeldLogins> held_logins_;
+  std::optional<asio::steady_timer> hold_;  // a throttled login's 429, held back
+  std::shared_ptr<ConnectionBudget> budget_;
+  Waiting* waiting_;             // the loop's lists, or nullptr
+  WaitingList* list_ = nullptr;  // the one this connection is in, while listed_
+  WaitingList::iterator pos_{};  // where, while listed_
+  bool listed_ = false;
+  bool counted_ = true;  // still counted in budget_->open
   const Limits limits_;
   Route route_ = Route::unknown;
   bool first_ = true;
   bool started_ = false;
   bool continue_sent_ = false;
+  bool head_checked_ = false;  // headIsSound() has run for the current request
   std::int64_t start_ns_ = 0;
   std::array<char, 4096> drain_;
 };
@@ -340,24 +554,42 @@ class Server {
   // A worker loop: its io_context, the heartbeat timer that stamps its slots.
   struct Loop {
     explicit Loop(int concurrency) : ioc(concurrency), timer(ioc) {}
+    // Before ioc: connections destroyed with the io_context still unlink themselves from it.
+    Waiting waiting;
+    std::shared_ptr<ConnectionBudget> budget;
     asio::io_context ioc;
     asio::steady_timer timer;
     std::vector<std::atomic<std::int64_t>*> slots;
   };
 
-  Server(std::shared_ptr<ApiHandler> handler, const HttpConfig& config,
+  // `max_connections` is the resolved cap (never 0). auth and metrics outlive the Server
+  // (they live in Deps); the throttle is shared with the frontend, across restarts.
+  Server(std::shared_ptr<ApiHandler> handler, Auth& auth, MetricsRegistry& metrics,
+         std::shared_ptr<LoginThrottle> throttle, const HttpConfig& config, int max_connections,
          const HttpFrontend::Options& options,
          std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats)
-      : handler_(std::move(handler)),
-        options_(options),
+      : options_(options),
         heartbeats_(std::move(heartbeats)),
         threads_(config.threads),
-        limits_{config.max_header_bytes, config.max_body_bytes,
-                std::chrono::milliseconds(config.read_timeout_ms),
-                std::chrono::milliseconds(config.idle_timeout_ms)},
+        throttle_(std::move(throttle)),
         accept_ioc_(1),
         acceptor_(accept_ioc_),
-        accept_retry_(accept_ioc_) {}
+        accept_retry_(accept_ioc_) {
+    context_.handler = std::move(handler);
+    context_.login = std::make_shared<LoginGate>(auth, metrics, *throttle_, config.login_threads,
+                                                 static_cast<std::size_t>(config.login_queue));
+    max_connections_ = max_connections;
+    context_.held_logins = std::make_shared<HeldLogins>(
+        std::max(1, max_connections / 4), std::chrono::milliseconds(config.login_hold_ms));
+    shed_ = &metrics.counter("seams_http_connections_shed_total",
+                             "Connections closed while waiting for a request head, to make room");
+    refused_ = &metrics.counter("seams_http_connections_refused_total",
+                                "Connections answered 503: at max_connections");
+    context_.limits = {config.max_header_bytes, config.max_body_bytes,
+                       std::chrono::milliseconds(config.read_timeout_ms),
+                       std::chrono::milliseconds(config.header_timeout_ms),
+                       std::chrono::milliseconds(config.idle_timeout_ms)};
+  }
 
   Result<std::uint16_t> listen(const std::string& address) {
     Result<tcp::endpoint> endpoint = parseListen(address);
@@ -388,16 +620,23 @@ class Server {
         loops_.push_back(loop);
       }
     }
-    for (auto& loop : loops_) tick(loop.get());
+    for (auto& loop : loops_) {
+      loop->budget = std::make_shared<ConnectionBudget>(
+          std::max(1, max_connections_ / static_cast<int>(loops_.size())));
+      loop->budget->shed = shed_;
+      loop->budget->refused = refused_;
+      tick(loop.get());
+    }
     for (int i = 0; i < threads_; ++i) {
       std::shared_ptr<Loop> loop = loops_[i % loops_.size()];
       auto done = std::make_shared<std::promise<void>>();
       finished_.push_back(done->get_future());
       // The thread holds its loop and the handler, so it may outlive this Server if abandoned.
-      workers_.emplace_back([loop, handler = handler_, heartbeats = heartbeats_, done] {
-        runLoop(loop->ioc);
-        done->set_value();
-      });
+      workers_.emplace_back(
+          [loop, context = context_, throttle = throttle_, heartbeats = heartbeats_, done] {
+            runLoop(loop->ioc);
+            done->set_value();
+          });
     }
     accept();
     acceptor_thread_ = std::thread([this] { runLoop(accept_ioc_); });
@@ -415,6 +654,10 @@ class Server {
     accept_retry_.cancel();
     accept_ioc_.restart();
     accept_ioc_.poll();
+
+    // Password checks in flight post to loops that no longer run; queued ones are dropped, and
+    // their connections close with the loops.
+    context_.login->stop();
 
     auto deadline = Clock::now() + options_.stop_timeout;
     std::uint64_t abandoned = 0;
@@ -461,10 +704,18 @@ class Server {
       if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        asio::post(loop.ioc,
-                   [s = std::move(socket), handler = handler_, limits = limits_]() mutable {
-                     std::make_shared<Connection>(std::move(s), std::move(handler), limits)->run();
-                   });
+        Waiting* waiting = options_.thread_model == HttpFrontend::ThreadModel::loop_per_thread
+                               ? &loop.waiting
+                               : nullptr;
+        asio::post(loop.ioc, [s = std::move(socket), context = context_, budget = loop.budget,
+                              waiting]() mutable {
+          auto connection = std::make_shared<Connection>(std::move(s), context, budget, waiting);
+          if (budget->open.load(std::memory_order_relaxed) > budget->max &&
+              !connection->admitOverBudget()) {
+            return;  // answered 503; closing
+          }
+          connection->run();
+        });
       }
       if (!ec) {
         accept();
@@ -478,11 +729,14 @@ class Server {
     });
   }
 
-  std::shared_ptr<ApiHandler> handler_;
   const HttpFrontend::Options options_;
   std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats_;
   const int threads_;
-  const Limits limits_;
+  std::shared_ptr<LoginThrottle> throttle_;
+  ServerContext context_;
+  int max_connections_ = 0;
+  Counter* shed_ = nullptr;
+  Counter* refused_ = nullptr;
   asio::io_context accept_ioc_;
   tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;  // acceptor thread only
@@ -502,7 +756,12 @@ HttpFrontend::HttpFrontend(Vault& vault, Auth& auth, MetricsRegistry& metrics, H
                            Options options)
     : config_(std::move(config)),
       options_(options),
+      auth_(auth),
+      metrics_(metrics),
       handler_(std::make_shared<http::ApiHandler>(vault, auth, metrics)),
+      throttle_(std::make_shared<http::LoginThrottle>(
+          http::LoginThrottle::optionsFrom(config_),
+          options.clock != nullptr ? *options.clock : system_clock_)),
       heartbeats_(new std::atomic<std::int64_t>[static_cast<std::size_t>(
           std::clamp(config_.threads, 1, 256))]()) {
   config_.threads = std::clamp(config_.threads, 1, 256);
@@ -513,15 +772,31 @@ HttpFrontend::~HttpFrontend() {
   stop();
 }
 
+int HttpFrontend::resolveMaxConnections(int configured) {
+  if (configured > 0) return configured;
+  rlimit rl{};
+  std::uint64_t limit = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    limit = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : static_cast<std::uint64_t>(rl.rlim_cur);
+  }
+  // The rest of the process needs fds too: the vault, IPC sockets, FUSE, logs.
+  std::uint64_t reserve = std::min<std::uint64_t>(limit / 4, 1024);
+  std::uint64_t cap = limit > reserve ? limit - reserve : 0;
+  return static_cast<int>(std::clamp<std::uint64_t>(cap, 16, 10'000'000));
+}
+
 Status HttpFrontend::start() {
   std::lock_guard lock(control_);
   if (server_) return Status(Errc::conflict, "http: already running");
-  auto server = std::make_unique<http::Server>(handler_, config_, options_, heartbeats_);
+  const int max_connections = resolveMaxConnections(config_.max_connections);
+  auto server = std::make_unique<http::Server>(handler_, auth_, metrics_, throttle_, config_,
+                                               max_connections, options_, heartbeats_);
   Result<std::uint16_t> port = server->listen(config_.listen);
   if (!port.ok()) return port.status();
   server->start();
   server_ = std::move(server);
   port_.store(*port, std::memory_order_release);
+  max_connections_.store(max_connections, std::memory_order_release);
   running_.store(true, std::memory_order_release);
   return okStatus();
 }

@@ -24,6 +24,12 @@
 // which live in the process's Deps until exit. start() after stop() works (the watchdog restarts
 // services), on the same port when the config names one.
 //
+// Hostile clients (core/http/README.md "Connections" and "Logins"): request framing is checked
+// before a body is read; POST /v1/login runs its password check on a pool of its own behind a
+// throttle (LoginGate), so no other route waits for one; at most maxConnections() connections
+// are open, and past it the one waiting longest for a request head is closed (loop_per_thread)
+// or the new one answered 503.
+//
 // Thread-safety: start(), stop() and the destructor from one controlling thread at a time;
 // port(), running(), lastHeartbeat(), abandonedThreads() from any thread.
 #pragma once
@@ -35,6 +41,7 @@
 #include <mutex>
 
 #include "core/auth/auth.h"
+#include "core/common/clock.h"
 #include "core/common/status.h"
 #include "core/config/config.h"
 #include "core/stats/metrics.h"
@@ -44,6 +51,7 @@ namespace seams {
 
 namespace http {
 class ApiHandler;
+class LoginThrottle;
 class Server;
 }  // namespace http
 
@@ -54,6 +62,8 @@ class HttpFrontend {
     ThreadModel thread_model = ThreadModel::loop_per_thread;
     std::chrono::milliseconds heartbeat_interval{100};
     std::chrono::milliseconds stop_timeout{5000};
+    // The login throttle's clock (nullptr: the system clock); must outlive the frontend.
+    const Clock* clock = nullptr;
   };
 
   // vault, auth and metrics must outlive this object (and any thread it abandons: Deps does).
@@ -75,6 +85,12 @@ class HttpFrontend {
   std::uint16_t port() const noexcept { return port_.load(std::memory_order_acquire); }
   // The oldest heartbeat of the worker loops (steady clock); the start time until the first tick.
   std::chrono::steady_clock::time_point lastHeartbeat() const noexcept;
+  // The connection cap in force while running: http.max_connections, or the one derived from
+  // RLIMIT_NOFILE when that is 0 (see resolveMaxConnections()).
+  int maxConnections() const noexcept { return max_connections_.load(std::memory_order_acquire); }
+  // `configured` when positive; else the soft RLIMIT_NOFILE less a quarter of it (at most
+  // 1024 kept for the rest of the process), at least 16.
+  static int resolveMaxConnections(int configured);
   // Worker threads abandoned by stop() because they did not finish in time.
   std::uint64_t abandonedThreads() const noexcept {
     return abandoned_.load(std::memory_order_relaxed);
@@ -83,7 +99,12 @@ class HttpFrontend {
  private:
   HttpConfig config_;
   Options options_;
+  Auth& auth_;
+  MetricsRegistry& metrics_;
+  SystemClock system_clock_;  // the throttle's clock unless Options::clock says otherwise
   std::shared_ptr<http::ApiHandler> handler_;
+  // Failed-login records; kept across stop()/start() so a restart does not wipe them.
+  std::shared_ptr<http::LoginThrottle> throttle_;
   // One slot per worker thread, stamped by its loop's heartbeat timer; shared with the loops so a
   // thread stop() abandons never writes freed memory.
   std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats_;
@@ -91,6 +112,7 @@ class HttpFrontend {
   std::unique_ptr<http::Server> server_;  // GUARDED_BY(control_)
   std::atomic<bool> running_{false};
   std::atomic<std::uint16_t> port_{0};
+  std::atomic<int> max_connections_{0};
   std::atomic<std::uint64_t> abandoned_{0};
 };
 

@@ -149,4 +149,38 @@ bool ifNoneMatchHits(std::string_view header, std::string_view etag) {
   return false;
 }
 
+FramingVerdict checkRequestFraming(unsigned http_version,
+                                   const std::vector<std::string_view>& transfer_encodings,
+                                   std::size_t content_length_fields) {
+  if (transfer_encodings.empty()) return {};
+  if (http_version < 11) {
+    return {400, "Transfer-Encoding is not allowed in an HTTP/1.0 request"};
+  }
+  if (content_length_fields > 0) {
+    return {400, "a request may not carry both Transfer-Encoding and Content-Length"};
+  }
+  std::vector<std::string_view> codings;
+  for (std::string_view field : transfer_encodings) {
+    while (!field.empty()) {
+      std::size_t comma = field.find(',');
+      std::string_view item = field.substr(0, comma);
+      field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
+      item = trim(item.substr(0, item.find(';')));
+      if (!item.empty()) codings.push_back(item);
+    }
+  }
+  if (codings.empty()) return {400, "empty Transfer-Encoding"};
+  if (!iequals(codings.back(), "chunked")) {
+    return {400, "the final transfer coding must be chunked (got '" + std::string(codings.back()) +
+                     "'): the body's length cannot be known"};
+  }
+  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (iequals(codings[i], "chunked")) return {400, "chunked may be applied only once"};
+  }
+  if (codings.size() > 1) {
+    return {501, "transfer coding '" + std::string(codings.front()) + "' is not supported"};
+  }
+  return {};
+}
+
 }  // namespace seams::http

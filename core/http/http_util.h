@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/common/status.h"
 
@@ -60,6 +61,26 @@ std::optional<ByteRange> resolveRange(const RangeSpec& spec, std::uint64_t size)
 // The token of "Authorization: Bearer <token>" (scheme case-insensitive, surrounding blanks
 // ignored); empty when the header is missing, another scheme, or has no token.
 std::string_view bearerToken(std::string_view authorization);
+
+// How a request's body is framed, decided from its head alone, before a body byte is read
+// (RFC 9112 §6.1, §6.3). `transfer_encodings` holds the value of every Transfer-Encoding field in
+// order; `content_length_fields` counts the Content-Length fields. ok, or the status to answer
+// (after which the connection must close, since where the next request starts is unknown):
+//  - 400: Transfer-Encoding in an HTTP/1.0 request; Transfer-Encoding together with
+//    Content-Length (either order); a Transfer-Encoding whose final coding is not `chunked`
+//    (`gzip`, `identity`, `foo`, `chunked, gzip`: its length cannot be known); an empty one;
+//    `chunked` applied twice.
+//  - 501: `chunked` last but another coding before it (`gzip, chunked`): we decode none.
+// Coding names compare case-insensitively; parameters (";q=...") are ignored; empty list
+// elements are skipped, as RFC 9110 §5.6.1 asks.
+struct FramingVerdict {
+  unsigned status = 0;  // 0: the framing is sound
+  std::string message;
+  bool ok() const noexcept { return status == 0; }
+};
+FramingVerdict checkRequestFraming(unsigned http_version,
+                                   const std::vector<std::string_view>& transfer_encodings,
+                                   std::size_t content_length_fields);
 
 // "\"<version>\"": the strong ETag of a file version.
 std::string etagFor(std::uint64_t version);

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "core/runtime/fd_limit.h"
+
 namespace seams {
 
 sigset_t blockStopSignals() {
@@ -54,6 +56,18 @@ void logRuntimeEvent(const RuntimeEvent& e) {
     default:
       spdlog::warn("{}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
       break;
+  }
+}
+
+void raiseAndLogFdLimit(std::string_view who) {
+  Result<FdLimit> limit = raiseFdLimitToHard();
+  if (!limit.ok()) {
+    spdlog::warn("{}: cannot raise the file-descriptor limit: {}", who, limit.status().toString());
+  } else if (limit->soft != limit->before) {
+    spdlog::info("{}: file descriptors: soft limit {} raised to the hard limit {}", who,
+                 limit->before, limit->soft);
+  } else {
+    spdlog::info("{}: file descriptors: limit {} (already the hard limit)", who, limit->soft);
   }
 }
 

@@ -36,4 +36,8 @@ class StopSignals {
 // One log line per runtime event, at a level that fits it.
 void logRuntimeEvent(const RuntimeEvent& e);
 
+// Raises the soft RLIMIT_NOFILE to the hard limit (core/runtime/fd_limit.h) and logs the
+// figure ("WHO: file descriptors: 1024 -> 524288"), or a warning naming what failed.
+void raiseAndLogFdLimit(std::string_view who);
+
 }  // namespace seams

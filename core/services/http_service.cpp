@@ -65,7 +65,8 @@ Status HttpService::run(RunContext& ctx) {
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};
-  spdlog::info("http: listening on port {}", frontend->port());
+  spdlog::info("http: listening on port {} (at most {} connections)", frontend->port(),
+               frontend->maxConnections());
   ctx.ready();
 
   const auto deadline = std::chrono::milliseconds(config_.watchdog.heartbeat_deadline_ms);

@@ -23,6 +23,7 @@ ProcessRoot::ProcessRoot(const WatchdogConfig& watchdog)
 
 int ProcessRoot::run(const std::string& who, ControlServerOptions control, sigset_t stop_signals,
                      const std::string& detail) {
+  raiseAndLogFdLimit(who);
   if (Status added =
           manager.add(std::make_unique<ControlService>(control_target, std::move(control)),
                       RestartPolicy::permanent);

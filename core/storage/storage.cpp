@@ -468,6 +468,7 @@ Result<std::vector<DirEntry>> Storage::list(const VaultPath& path) {
     if (n == "." || n == "..") continue;
     if (path.isRoot() && n == kStateDir) continue;
     if (e->d_type != DT_REG && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+    if (!VaultPath::isValidName(n)) continue;  // made behind our back; no entry point can name it
     names.emplace_back(n);
   }
   int err = errno;

@@ -54,6 +54,7 @@ int runLauncher(const Config& config, const std::string& config_path) {
   ::unsetenv("WATCHDOG_USEC");
 
   const sigset_t stop_signals = blockStopSignals();
+  raiseAndLogFdLimit("seam-split");  // before the daemons start: they inherit it
 
   if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
     spdlog::critical("seam-split: {}", s.toString());

@@ -1,7 +1,9 @@
 // Failure semantics of both codecs over real UNIX sockets: dead and hung peers, reconnects,
 // feeds across a reconnect, malformed / oversized / truncated frames, peers of another uid.
+#include <capnp/rpc-twoparty.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <kj/async-io.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,6 +17,8 @@
 #include <thread>
 
 #include "ipc/net/unix_socket.h"
+#include "ipc/proto/proto_codec.h"
+#include "ipc/rpc/vault.capnp.h"
 #include "tests/ipc/ipc_test_env.h"
 
 #ifndef SEAMS_IPC_TEST_PEER
@@ -248,6 +252,68 @@ TEST_P(IpcHostileInput, MalformedOversizedAndTruncatedFramesCloseOnlyThatConnect
   auto again = stub_->stat(path("/ok"));
   ASSERT_TRUE(again.ok()) << again.status().toString();
   EXPECT_EQ(*again, world_.vault().stat(path("/ok")).value());
+}
+
+// The IPC entry point follows the same naming rule as HTTP and FUSE (VaultPath): a path that
+// is not UTF-8, sent by a peer that bypasses the stubs (which cannot even build one), is
+// refused with invalid_argument, and nothing is stored.
+TEST_P(IpcHostileInput, PathsThatAreNotUtf8AreRefusedAndNothingIsStored) {
+  const std::string bad = "/bad\xff\xfe.txt";
+  std::uint32_t code = 0;
+  std::string message;
+  if (GetParam() == Codec::capnp) {
+    // A raw client of the wire interface, on a thread of its own (one KJ loop per thread).
+    std::thread([&] {
+      auto io = kj::setupAsyncIo();
+      auto addr = io.provider->getNetwork().parseAddress("unix:" + socket_).wait(io.waitScope);
+      auto conn = addr->connect().wait(io.waitScope);
+      capnp::TwoPartyClient client(*conn);
+      auto vault = client.bootstrap().castAs<wire::Vault>();
+      auto req = vault.putRequest();
+      req.setPath(bad.c_str());
+      req.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>("x"), 1));
+      auto res = req.send().wait(io.waitScope);
+      code = res.getError().getCode();
+      message = res.getError().getMessage();
+    }).join();
+  } else {
+    namespace pb = ::seams::wire::pb;
+    pb::Request req;
+    req.set_id(7);
+    req.mutable_put()->set_path(bad);
+    req.mutable_put()->set_data("x");
+    std::string frame;
+    ipc::protocodec::appendFrame(req, &frame);
+    auto fd = ipc::connectUnix(socket_);
+    ASSERT_TRUE(fd);
+    timeval tv{10, 0};
+    ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ASSERT_TRUE(ipc::writeAll(fd->get(), frame).ok());
+    ipc::protocodec::FrameDecoder decoder;
+    std::string_view got;
+    std::string error;
+    for (;;) {
+      auto next = decoder.next(&got, &error);
+      if (next == ipc::protocodec::FrameDecoder::Next::frame) break;
+      ASSERT_NE(next, ipc::protocodec::FrameDecoder::Next::error) << error;
+      char buf[512];
+      ssize_t n = ::recv(fd->get(), buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "the server closed without answering";
+      decoder.append(buf, static_cast<std::size_t>(n));
+    }
+    pb::ServerFrame answer;
+    ASSERT_TRUE(ipc::protocodec::parseFrame(got, &answer).ok());
+    ASSERT_TRUE(answer.has_response());
+    EXPECT_EQ(answer.response().id(), 7u);
+    code = answer.response().error().code();
+    message = answer.response().error().message();
+  }
+  EXPECT_EQ(code, static_cast<std::uint32_t>(Errc::invalid_argument)) << message;
+  EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << message;
+  for (const auto& e : std::filesystem::directory_iterator(world_.dir().path() / "vault")) {
+    EXPECT_NE(e.path().filename().string(), bad.substr(1));
+  }
+  EXPECT_TRUE(stub_->stat(VaultPath::root()).ok());  // the server serves on
 }
 
 TEST_P(IpcHostileInput, SocketsLiveInAPrivateRuntimeDirectory) {

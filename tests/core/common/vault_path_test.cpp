@@ -72,3 +72,35 @@ TEST(VaultPath, WithinComparesWholeComponents) {
 
 }  // namespace
 }  // namespace seams
+
+namespace seams {
+namespace {
+
+TEST(VaultPath, AcceptsUtf8NamesOfEveryLength) {
+  for (const char* p : {"/caf\xc3\xa9", "/\xe2\x82\xac", "/\xf0\x9f\x98\x80.txt", "/\xef\xbf\xbf",
+                        "/\xf4\x8f\xbf\xbf", "/plain ascii"}) {
+    auto parsed = VaultPath::parse(p);
+    ASSERT_TRUE(parsed.ok()) << p << ": " << parsed.status().toString();
+    EXPECT_EQ(parsed->str(), p);
+  }
+}
+
+TEST(VaultPath, RefusesNamesThatAreNotUtf8WithAClearMessage) {
+  for (const char* p : {"/bad\xff\xfe.txt", "/\x80", "/\xc0\xaf", "/\xc1\xbf", "/\xe0\x80\xaf",
+                        "/\xed\xa0\x80", "/\xf0\x80\x80\xaf", "/\xf4\x90\x80\x80",
+                        "/\xf5\x80\x80\x80", "/trunc\xc3", "/trunc\xe2\x82", "/ok/\xe2\x28\xa1"}) {
+    auto parsed = VaultPath::parse(p);
+    ASSERT_FALSE(parsed.ok()) << p;
+    EXPECT_EQ(parsed.code(), Errc::invalid_argument) << p;
+    EXPECT_NE(parsed.status().message().find("not valid UTF-8"), std::string::npos) << p;
+  }
+  auto bad = VaultPath::parse("/bad\xff");
+  EXPECT_NE(bad.status().message().find("byte 0xff at offset 3"), std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(VaultPath::root().child("x\xff").ok());
+  EXPECT_FALSE(VaultPath::isValidName("x\xff"));
+  EXPECT_TRUE(VaultPath::isValidName("caf\xc3\xa9"));
+}
+
+}  // namespace
+}  // namespace seams

@@ -312,6 +312,23 @@ TEST_F(FuseFrontendTest, WritesThroughTheMountReachTheVault) {
   EXPECT_EQ(listNames(mnt_), (std::set<std::string>{".", ".."}));
 }
 
+TEST_F(FuseFrontendTest, NamesThatAreNotUtf8AreRefusedWithEinval) {
+  ASSERT_TRUE(vault_->put(P("/good.txt"), "g").ok());
+  mount();
+  EXPECT_EQ(writeFile(m("bad\xff\xfe.txt"), "x", O_WRONLY | O_CREAT | O_EXCL), EINVAL);
+  EXPECT_EQ(errOf(::mkdir(m("dir\xc0\xaf").c_str(), 0755)), EINVAL);
+  EXPECT_EQ(errOf(::rename(m("good.txt").c_str(), m("g\xed\xa0\x80").c_str())), EINVAL);
+  struct stat st {};
+  EXPECT_EQ(errOf(::stat(m("bad\xff").c_str(), &st)), EINVAL);
+  EXPECT_EQ(listNames(mnt_), (std::set<std::string>{".", "..", "good.txt"}));
+  for (const std::string& name : listNames(root_)) {
+    EXPECT_TRUE(name == "." || name == ".." || name == ".seams" || name == "good.txt") << name;
+  }
+  // A UTF-8 name is an ordinary name.
+  EXPECT_EQ(writeFile(m("caf\xc3\xa9"), "c", O_WRONLY | O_CREAT | O_EXCL), 0);
+  EXPECT_EQ(vault_->read(P("/caf\xc3\xa9"), 0, 10)->data, "c");
+}
+
 TEST_F(FuseFrontendTest, RenamingADirectoryKeepsWhatIsOpenBeneathIt) {
   ASSERT_TRUE(vault_->mkdir(P("/a"), 0755).ok());
   ASSERT_TRUE(vault_->put(P("/a/f"), "one").ok());

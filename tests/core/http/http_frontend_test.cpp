@@ -1,12 +1,20 @@
 // The HTTP frontend over a real socket, against a LocalVault in a temp dir and a LocalAuth.
 #include "core/http/http_frontend.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -94,14 +102,31 @@ class HttpFrontendTest : public ::testing::Test {
     fs::remove_all(base_, ec);
   }
 
-  void startFrontend(HttpFrontend::Options options = {}) {
-    frontend_ = std::make_unique<HttpFrontend>(*vault_, *auth_, metrics_, config_, options);
+  // `auth`: another Auth to serve with (GatedAuth), else the fixture's LocalAuth.
+  void startFrontend(HttpFrontend::Options options = {}, Auth* auth = nullptr) {
+    frontend_ = std::make_unique<HttpFrontend>(*vault_, auth != nullptr ? *auth : *auth_, metrics_,
+                                               config_, options);
     Status s = frontend_->start();
     ASSERT_TRUE(s.ok()) << s.toString();
     ASSERT_NE(frontend_->port(), 0);
   }
 
-  TestClient client() { return TestClient(frontend_->port()); }
+  TestClient client(const std::string& source = "") {
+    return TestClient(frontend_->port(), source);
+  }
+
+  // The value of one series in /metrics (-1 when absent).
+  double metric(const std::string& series) {
+    Reply r = client().get("/metrics");
+    std::size_t at = r.body.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(r.body.substr(at + series.size() + 2));
+  }
+
+  Reply loginFrom(const std::string& source, const std::string& user, const std::string& password) {
+    return client(source).request(verb::post, "/v1/login", "",
+                                  R"({"user":")" + user + R"(","password":")" + password + R"("})");
+  }
 
   std::string login(const std::string& user, const std::string& password) {
     TestClient c = client();
@@ -443,6 +468,30 @@ TEST_F(HttpFrontendTest, TraversalVectorsNeverLeaveTheVault) {
   EXPECT_EQ(c.get("/v1/files/inside", token).body, "in");
 }
 
+TEST_F(HttpFrontendTest, NamesThatAreNotUtf8AreRefusedAndNeverStored) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  TestClient c = client();
+  Reply r = c.request(verb::put, "/v1/files/bad%ff%fe.txt", token, "data");
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_NE(r.body.find("not valid UTF-8"), std::string::npos) << r.body;
+  EXPECT_EQ(c.get("/v1/files/bad%ff%fe.txt", token).status, 400u);
+  EXPECT_EQ(c.get("/v1/stat/dir%c0%af", token).status, 400u);
+  EXPECT_EQ(c.request(verb::delete_, "/v1/files/x%ed%a0%80", token).status, 400u);
+  for (const auto& entry : fs::directory_iterator(base_ / "vault")) {
+    EXPECT_EQ(entry.path().filename().string().find('\xff'), std::string::npos);
+  }
+  // A UTF-8 name travels both ways, and a name made behind the vault's back that no entry point
+  // could use is not listed.
+  EXPECT_EQ(c.request(verb::put, "/v1/files/caf%C3%A9.txt", token, "ok").status, 200u);
+  std::ofstream(base_ / "vault" / "behind\xff") << "x";
+  Reply list = c.get("/v1/list/", token);
+  EXPECT_EQ(list.status, 200u);
+  EXPECT_NE(list.body.find("caf\xc3\xa9.txt"), std::string::npos) << list.body;
+  EXPECT_EQ(list.body.find("behind"), std::string::npos) << list.body;
+  EXPECT_EQ(list.body.find("\xef\xbf\xbd"), std::string::npos) << list.body;  // U+FFFD
+}
+
 TEST_F(HttpFrontendTest, MalformedRequestIs400AndTheServerKeepsServing) {
   startFrontend();
   for (const char* raw : {"GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
@@ -457,6 +506,67 @@ TEST_F(HttpFrontendTest, MalformedRequestIs400AndTheServerKeepsServing) {
     EXPECT_TRUE(c.closedByServer()) << raw;
   }
   EXPECT_EQ(client().get("/healthz").status, 200u);
+}
+
+// RFC 9112 §6.1/§6.3: a body whose length cannot be known is refused before it is read, the
+// connection closes (so nothing after it is taken as a request), and the file is untouched.
+TEST_F(HttpFrontendTest, AmbiguousTransferEncodingIsRefusedClosedAndWritesNothing) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  ASSERT_EQ(put("/victim", token, "precious").status, 200u);
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  struct Case {
+    std::string fields;  // between the Authorization line and the blank line
+    unsigned status;
+  };
+  const Case cases[] = {
+      {"Transfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: identity\r\n", 400},
+      {"Transfer-Encoding: foo\r\n", 400},
+      {"Transfer-Encoding: chunked, gzip\r\n", 400},
+      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: chunked, chunked\r\n", 400},
+      {"Transfer-Encoding: ,\r\n", 400},
+      {"Content-Length: 5\r\nTransfer-Encoding: identity\r\n", 400},
+      {"Transfer-Encoding: identity\r\nContent-Length: 5\r\n", 400},
+      {"Content-Length: 17\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 17\r\n", 400},
+      {"Content-Length: 5\r\nTransfer-Encoding: gzip\r\n", 400},
+      {"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n", 400},
+      {"Transfer-Encoding: gzip, chunked\r\n", 501},
+  };
+  for (const Case& c : cases) {
+    TestClient client = this->client();
+    client.sendRaw("PUT /v1/files/victim HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                   "\r\n" + c.fields + "\r\n" + body + smuggled);
+    Reply r = client.read();
+    EXPECT_EQ(r.status, c.status) << c.fields;
+    EXPECT_EQ(r.header("connection"), "close") << c.fields;
+    EXPECT_EQ(client.read().status, 0u) << "a request after the body was answered: " << c.fields;
+    EXPECT_EQ(readFile(base_ / "vault/victim"), "precious") << c.fields;
+  }
+  {
+    // HTTP/1.0 has no chunked coding: its framing is faulty.
+    TestClient client = this->client();
+    client.sendRaw("PUT /v1/files/victim HTTP/1.0\r\nAuthorization: Bearer " + token +
+                   "\r\nTransfer-Encoding: chunked\r\n\r\n" + body);
+    EXPECT_EQ(client.read().status, 400u);
+    EXPECT_TRUE(client.closedByServer());
+  }
+  EXPECT_EQ(readFile(base_ / "vault/victim"), "precious");
+  EXPECT_FALSE(fs::exists(base_ / "vault/healthz"));
+}
+
+TEST_F(HttpFrontendTest, ChunkedAloneInAnyCaseIsAcceptedAndKeepsTheConnection) {
+  startFrontend();
+  std::string token = login("alice", "alice-pw");
+  TestClient c = client();
+  c.sendRaw("PUT /v1/files/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+            "\r\nTransfer-Encoding:  Chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(c.read().status, 200u);
+  EXPECT_EQ(readFile(base_ / "vault/chunked"), "hello");
+  EXPECT_EQ(c.get("/healthz").status, 200u);  // the same connection serves the next request
 }
 
 TEST_F(HttpFrontendTest, OversizedHeaderIs431) {
@@ -509,6 +619,7 @@ TEST_F(HttpFrontendTest, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
 
 TEST_F(HttpFrontendTest, SlowClientIsCutOffAndOthersAreServed) {
   config_.read_timeout_ms = 200;
+  config_.header_timeout_ms = 200;
   startFrontend();
   TestClient slow = client();
   slow.sendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");  // and never finishes
@@ -756,6 +867,356 @@ TEST_F(HttpFrontendTest, StopAbandonsAHungWorkerAndStartServesAgain) {
   EXPECT_EQ(TestClient(frontend->port()).get("/healthz").status, 200u);
   frontend->stop();
   hanging->release();  // the abandoned thread finishes on its own
+}
+
+}  // namespace
+}  // namespace seams
+
+namespace seams {
+namespace {
+
+// An Auth whose login() waits until the test opens the gate: a password check that takes as
+// long as the test needs, so "nothing else waits for it" is shown without measuring time.
+class GatedAuth final : public Auth {
+ public:
+  explicit GatedAuth(Auth& inner) : inner_(inner) {}
+  Result<Session> login(std::string_view user, std::string_view password) override {
+    {
+      std::unique_lock lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    return inner_.login(user, password);
+  }
+  // True once `n` logins have entered (bounded wait).
+  bool waitEntered(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(15), [&] { return entered_ >= n; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  Status logout(std::string_view t) override { return inner_.logout(t); }
+  Result<Principal> validate(std::string_view t) override { return inner_.validate(t); }
+  Status check(const Principal& w, const VaultPath& p, Access a) override {
+    return inner_.check(w, p, a);
+  }
+  Result<Principal> authorize(std::string_view t, const VaultPath& p, Access a) override {
+    return inner_.authorize(t, p, a);
+  }
+  Result<Principal> principalForUid(std::uint32_t uid) override {
+    return inner_.principalForUid(uid);
+  }
+  Status grant(const Principal& a, const Rule& r) override { return inner_.grant(a, r); }
+  Status revoke(const Principal& a, const Rule& r) override { return inner_.revoke(a, r); }
+  Result<std::vector<Rule>> rules() override { return inner_.rules(); }
+  std::unique_ptr<Subscription> subscribe(AuthListener l) override {
+    return inner_.subscribe(std::move(l));
+  }
+
+ private:
+  Auth& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;    // GUARDED_BY(mu_)
+  bool open_ = false;  // GUARDED_BY(mu_)
+};
+
+std::string loginBody(const std::string& user, const std::string& password) {
+  return R"({"user":")" + user + R"(","password":")" + password + R"("})";
+}
+
+std::string loginRequest(const std::string& user, const std::string& password) {
+  std::string body = loginBody(user, password);
+  return "POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// Waits (bounded) until `pred` holds; for conditions another thread brings about.
+template <typename Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(HttpFrontendTest, PasswordChecksRunApartAndAFullQueueIs503WhileOtherRoutesAnswer) {
+  config_.threads = 1;  // one request thread: were a login to hold it, nothing else would answer
+  config_.login_threads = 1;
+  config_.login_queue = 1;
+  GatedAuth gated(*auth_);
+  std::string token = auth_->login("alice", "alice-pw")->token;
+  ASSERT_TRUE(vault_->put(*VaultPath::parse("/f"), "content").ok());
+  startFrontend({}, &gated);
+
+  TestClient running = client();
+  running.sendRaw(loginRequest("alice", "alice-pw"));
+  ASSERT_TRUE(gated.waitEntered(1));  // on the pool's one thread, held there
+  TestClient queued = client();
+  queued.sendRaw(loginRequest("alice", "wrong"));
+  ASSERT_TRUE(eventually([&] { return metric("seams_http_login_queue_depth") == 1; }));
+
+  Reply full = client().request(verb::post, "/v1/login", "", loginBody("bob", "bob-pw"));
+  EXPECT_EQ(full.status, 503u) << full.body;
+  EXPECT_EQ(full.header("retry-after"), "1");
+  // Every other route answers meanwhile, on the one request thread.
+  EXPECT_EQ(client().get("/healthz").status, 200u);
+  EXPECT_EQ(client().get("/v1/files/f", token).body, "content");
+  EXPECT_GE(metric("seams_http_login_queue_full_total"), 1);
+
+  gated.open();
+  Reply ok = running.read();
+  EXPECT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_FALSE(tokenFrom(ok).empty());
+  EXPECT_EQ(queued.read().status, 401u);
+}
+
+TEST_F(HttpFrontendTest, FailedLoginsAreThrottledPerUserAndPerAddressAndCounted) {
+  config_.login_free_failures_per_user = 2;
+  config_.login_free_failures_per_address = 4;
+  config_.login_delay_base_ms = 60'000;  // nothing expires while the test runs
+  config_.login_hold_ms = 0;             // 429s at once (the flood test holds them)
+  startFrontend();
+  // Per user: two free failures against alice from .1, the third starts the wait, even with the
+  // right password (the answer must not depend on it).
+  EXPECT_EQ(loginFrom("127.0.0.1", "alice", "x").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.1", "alice", "y").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.1", "alice", "w").status, 401u);
+  Reply wait = loginFrom("127.0.0.1", "alice", "alice-pw");
+  EXPECT_EQ(wait.status, 429u) << wait.body;
+  EXPECT_EQ(wait.header("retry-after"), "60");
+  // Another address logs in as alice all the same.
+  Reply other = loginFrom("127.0.0.2", "alice", "alice-pw");
+  EXPECT_EQ(other.status, 200u) << other.body;
+  // An unknown user is throttled exactly alike: nothing tells the two apart.
+  EXPECT_EQ(loginFrom("127.0.0.3", "nobody", "x").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.3", "nobody", "y").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.3", "nobody", "w").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.3", "nobody", "z").status, 429u);
+  EXPECT_EQ(loginFrom("127.0.0.3", "nobody", "z").header("retry-after"), "60");
+  // Per address: .1 has three failures; one more is free, the next starts the wait for any name.
+  EXPECT_EQ(loginFrom("127.0.0.1", "bob", "x").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.1", "carol", "x").status, 401u);
+  EXPECT_EQ(loginFrom("127.0.0.1", "bob", "bob-pw").status, 429u);
+  EXPECT_EQ(loginFrom("127.0.0.2", "bob", "bob-pw").status, 200u);
+
+  EXPECT_EQ(metric("seams_http_login_throttled_total{scope=\"user\"}"), 3);
+  EXPECT_EQ(metric("seams_http_login_throttled_total{scope=\"address\"}"), 1);
+  EXPECT_EQ(metric("seams_http_login_failures_total"), 8);
+  EXPECT_EQ(metric("seams_http_responses_total{code=\"429\",method=\"POST\",route=\"/v1/login\"}"),
+            4);
+}
+
+TEST_F(HttpFrontendTest, ALoginFloodLeavesOtherRoutesAndOtherAddressesServed) {
+  config_.login_threads = 2;
+  config_.login_queue = 4;
+  config_.login_delay_base_ms = 60'000;
+  std::string token = auth_->login("alice", "alice-pw")->token;
+  ASSERT_TRUE(vault_->put(*VaultPath::parse("/f"), "content").ok());
+  startFrontend();
+
+  constexpr int kFlooders = 8;
+  constexpr int kAttempts = 6;  // bounded: 48 wrong passwords; each 429 is held 1 s
+  std::mutex mu;
+  std::map<unsigned, int> statuses;
+  std::vector<std::thread> flood;
+  for (int i = 0; i < kFlooders; ++i) {
+    flood.emplace_back([&, i] {
+      TestClient c = client("127.0.0.1");
+      for (int k = 0; k < kAttempts; ++k) {
+        Reply r = c.request(verb::post, "/v1/login", "",
+                            loginBody("alice", "guess-" + std::to_string(i * kAttempts + k)));
+        std::lock_guard lock(mu);
+        ++statuses[r.status];
+      }
+    });
+  }
+  int gets_ok = 0;
+  for (int k = 0; k < 50; ++k) gets_ok += client().get("/v1/files/f", token).status == 200 ? 1 : 0;
+  Reply legit = loginFrom("127.0.0.2", "alice", "alice-pw");
+  for (auto& t : flood) t.join();
+
+  EXPECT_EQ(gets_ok, 50);
+  EXPECT_EQ(legit.status, 200u) << legit.body;
+  int total = 0;
+  for (auto [status, n] : statuses) {
+    EXPECT_TRUE(status == 401 || status == 429 || status == 503) << status;
+    total += n;
+  }
+  EXPECT_EQ(total, kFlooders * kAttempts);
+  EXPECT_GT(statuses[429], 0);
+  // Checks run only while alice's name had free failures left (5) or were already admitted
+  // (2 running + 4 queued): the rest cost no hash.
+  EXPECT_LE(statuses[401], 5 + 6);
+}
+
+TEST_F(HttpFrontendTest, OverTheConnectionCapTheConnectionWaitingLongestForAHeadMakesRoom) {
+  config_.max_connections = 8;
+  config_.header_timeout_ms = 60'000;
+  startFrontend();
+  EXPECT_EQ(frontend_->maxConnections(), 8);
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(frontend_->port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    idle.push_back(fd);
+  }
+  auto closed = [&] {
+    int n = 0;
+    for (int fd : idle) {
+      pollfd p{fd, POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP))) ++n;
+    }
+    return n;
+  };
+  // A client with a request is served: it takes the place of an idle one.
+  TestClient c = client();
+  EXPECT_EQ(c.get("/healthz").status, 200u);
+  ASSERT_TRUE(eventually([&] { return closed() >= 13; })) << closed();
+  EXPECT_EQ(closed(), 13);  // 21 connections, 8 kept
+  // The oldest went first (one per worker loop: connections are dealt round-robin).
+  for (int i = 0; i < 2; ++i) {
+    pollfd p{idle[i], POLLIN | POLLRDHUP, 0};
+    EXPECT_EQ(::poll(&p, 1, 0), 1) << i;
+  }
+  Reply m = client().get("/metrics");
+  EXPECT_EQ(m.status, 200u);
+  EXPECT_NE(m.body.find("\nseams_http_connections_shed_total 14\n"),
+            std::string::npos)  // + this one
+      << m.body.substr(0, 3000);
+  EXPECT_EQ(c.get("/healthz").status, 200u);  // the served client keeps its connection
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(HttpFrontendTest, AClientThatSentRequestsKeepsItsConnectionWhileSilentOnesChurn) {
+  config_.max_connections = 4;
+  config_.threads = 1;
+  config_.header_timeout_ms = 60'000;
+  startFrontend();
+  TestClient kept = client();
+  ASSERT_EQ(kept.get("/healthz").status, 200u);  // now waiting for its next request
+  std::vector<std::unique_ptr<TestClient>> silent;
+  for (int i = 0; i < 12; ++i) silent.push_back(std::make_unique<TestClient>(frontend_->port()));
+  // Twelve silent connections over a cap of four: they make room among themselves; the one
+  // that has sent requests (older than all of them) is never the one closed.
+  TestClient probe = client();
+  EXPECT_EQ(probe.get("/healthz").status, 200u);
+  EXPECT_EQ(kept.get("/healthz").status, 200u);  // the same connection: TestClient never redials
+}
+
+TEST_F(HttpFrontendTest, WhenNoConnectionCanMakeRoomANewOneIsAnswered503) {
+  config_.max_connections = 2;
+  config_.threads = 1;
+  config_.login_threads = 2;
+  GatedAuth gated(*auth_);
+  startFrontend({}, &gated);
+  // Two connections busy with a request each (logins held at the gate): neither may be closed.
+  TestClient a = client();
+  TestClient b = client();
+  a.sendRaw(loginRequest("alice", "alice-pw"));
+  b.sendRaw(loginRequest("bob", "bob-pw"));
+  ASSERT_TRUE(gated.waitEntered(2));
+  TestClient c = client();
+  c.sendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply r = c.read();
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.closedByServer());
+  gated.open();
+  EXPECT_EQ(a.read().status, 200u);
+  EXPECT_EQ(b.read().status, 200u);
+  // Both now wait for their next request: a new client makes room again.
+  EXPECT_EQ(client().get("/healthz").status, 200u);
+}
+
+TEST_F(HttpFrontendTest, AHeadMustBeCompleteWithinTheHeaderTimeoutButIdleKeepAliveIsNotCut) {
+  config_.header_timeout_ms = 200;
+  config_.read_timeout_ms = 60'000;
+  config_.idle_timeout_ms = 60'000;
+  startFrontend();
+  TestClient silent = client();
+  TestClient partial = client();
+  partial.sendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // never ends the head
+  EXPECT_TRUE(silent.closedByServer());
+  EXPECT_TRUE(partial.closedByServer());
+  TestClient kept = client();
+  EXPECT_EQ(kept.get("/healthz").status, 200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // > header, < idle timeout
+  EXPECT_EQ(kept.get("/healthz").status, 200u);
+}
+
+// Restores the soft RLIMIT_NOFILE when a test lowered it.
+struct FdLimitGuard {
+  rlimit saved{};
+  FdLimitGuard() { ::getrlimit(RLIMIT_NOFILE, &saved); }
+  ~FdLimitGuard() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+};
+
+TEST_F(HttpFrontendTest, AnIdleFloodAtALoweredFdLimitLeavesNewClientsServed) {
+  FdLimitGuard guard;
+  rlimit low = guard.saved;
+  low.rlim_cur = 256;
+  if (guard.saved.rlim_max < 1024) GTEST_SKIP() << "the hard fd limit is below the flood's size";
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  config_.max_connections = 0;  // derived from the limit: 256 - 64
+  config_.header_timeout_ms = 60'000;
+  startFrontend();
+  EXPECT_EQ(frontend_->maxConnections(), 192);
+
+  // The flood comes from a child process, which has its own fds (and raises its own limit).
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  const std::uint16_t port = frontend_->port();
+  pid_t child = ::fork();
+  if (child == 0) {
+    // Only async-signal-safe calls from here on.
+    ::close(ready[0]);
+    ::close(done[1]);
+    rlimit all = guard.saved;
+    all.rlim_cur = all.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &all);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int opened = 0;
+    for (int i = 0; i < 600; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) ++opened;
+    }
+    char c = opened == 600 ? 'y' : 'n';
+    (void)!::write(ready[1], &c, 1);
+    (void)!::read(done[0], &c, 1);  // until the parent is finished
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(done[0]);
+  char c = 0;
+  pollfd p{ready[0], POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 30'000), 1);
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  EXPECT_EQ(c, 'y');
+  // 600 idle connections against 192 allowed at 256 fds: new clients are still served.
+  int served = 0;
+  for (int i = 0; i < 20; ++i) served += client().get("/healthz").status == 200u ? 1 : 0;
+  EXPECT_EQ(served, 20);
+  EXPECT_GE(metric("seams_http_connections_shed_total"), 600 - 192);
+  ::close(done[1]);
+  ::close(ready[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
 }
 
 }  // namespace

@@ -77,3 +77,36 @@ TEST(Etag, QuotesTheVersionAndMatchesIfNoneMatchLists) {
 
 }  // namespace
 }  // namespace seams::http
+
+namespace seams::http {
+namespace {
+
+TEST(CheckRequestFraming, AcceptsNoTransferEncodingOrChunkedAlone) {
+  EXPECT_TRUE(checkRequestFraming(11, {}, 0).ok());
+  EXPECT_TRUE(checkRequestFraming(11, {}, 1).ok());
+  EXPECT_TRUE(checkRequestFraming(10, {}, 1).ok());
+  EXPECT_TRUE(checkRequestFraming(11, {"chunked"}, 0).ok());
+  EXPECT_TRUE(checkRequestFraming(11, {" CHUNKED ;ext=1"}, 0).ok());
+  EXPECT_TRUE(checkRequestFraming(11, {", chunked,"}, 0).ok());
+}
+
+TEST(CheckRequestFraming, RefusesAFinalCodingOtherThanChunked) {
+  for (std::string_view te : {"gzip", "identity", "foo", "chunked, gzip", "chunked,chunked", ","}) {
+    EXPECT_EQ(checkRequestFraming(11, {te}, 0).status, 400u) << te;
+  }
+  EXPECT_EQ(checkRequestFraming(11, {"chunked", "gzip"}, 0).status, 400u);
+}
+
+TEST(CheckRequestFraming, RefusesTransferEncodingWithContentLengthOrInHttp10) {
+  EXPECT_EQ(checkRequestFraming(11, {"chunked"}, 1).status, 400u);
+  EXPECT_EQ(checkRequestFraming(11, {"identity"}, 2).status, 400u);
+  EXPECT_EQ(checkRequestFraming(10, {"chunked"}, 0).status, 400u);
+}
+
+TEST(CheckRequestFraming, AnUnsupportedCodingBeforeChunkedIsNotImplemented) {
+  EXPECT_EQ(checkRequestFraming(11, {"gzip, chunked"}, 0).status, 501u);
+  EXPECT_EQ(checkRequestFraming(11, {"gzip", "chunked"}, 0).status, 501u);
+}
+
+}  // namespace
+}  // namespace seams::http

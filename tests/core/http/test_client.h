@@ -33,8 +33,14 @@ struct Reply {
 
 class TestClient {
  public:
-  explicit TestClient(std::uint16_t port) : socket_(ioc_) {
+  // `source`: the local address to connect from (another loopback address plays another
+  // client address: 127.0.0.2, ...); empty for the kernel's choice.
+  explicit TestClient(std::uint16_t port, const std::string& source = "") : socket_(ioc_) {
     boost::asio::ip::tcp::endpoint ep(boost::asio::ip::address_v4::loopback(), port);
+    if (!source.empty()) {
+      socket_.open(boost::asio::ip::tcp::v4());
+      socket_.bind({boost::asio::ip::make_address(source), 0});
+    }
     socket_.connect(ep);
     timeval tv{15, 0};  // generous: only a broken server makes a test wait this long
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
