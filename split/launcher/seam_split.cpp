@@ -55,8 +55,11 @@ int runLauncher(const Config& config, const std::string& config_path) {
 
   const sigset_t stop_signals = blockStopSignals();
 
-  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
-    spdlog::critical("seam-split: {}", s.toString());
+  // Held until we exit (the daemons take their own locks): one deployment per runtime_dir.
+  Result<RuntimeDirLock> runtime_lock =
+      prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
+  if (!runtime_lock.ok()) {
+    spdlog::critical("seam-split: {}", runtime_lock.status().toString());
     return 1;
   }
   Result<std::string> bin_dir = resolveBinDir(config);
