@@ -155,12 +155,15 @@ nlohmann::json statusToJson(const std::vector<ControlRow>& rows) {
 }
 
 std::string formatCachesTable(const std::vector<CacheEntryRow>& rows) {
-  std::string out =
-      fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", "CACHE", "KIND", "VERSION", "BYTES", "PATH");
+  // The launcher's rows are named "DAEMON/ROLE": the first column is as wide as it needs.
+  std::size_t width = 9;
+  for (const CacheEntryRow& r : rows) width = std::max(width, r.cache.size() + 1);
+  std::string out = fmt::format("{:<{}} {:<8} {:>10} {:>10}  {}\n", "CACHE", width, "KIND",
+                                "VERSION", "BYTES", "PATH");
   std::uint64_t total = 0;
   for (const CacheEntryRow& r : rows) {
-    out +=
-        fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", r.cache, r.kind, r.version, r.bytes, r.path);
+    out += fmt::format("{:<{}} {:<8} {:>10} {:>10}  {}\n", r.cache, width, r.kind, r.version,
+                       r.bytes, r.path);
     total += r.bytes;
   }
   out += fmt::format("{} entries, {} bytes\n", rows.size(), total);
