@@ -48,24 +48,36 @@ Result<RuntimeDirLock> prepareRuntimeDir(const std::string& path, const std::str
                                          std::chrono::milliseconds patience) {
   SEAMS_RETURN_IF_ERROR(checkDirectory(path));
   const std::string lock_path = path + "/" + lock_name + ".lock";
-  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return Status::fromErrno(errno, "open " + lock_path);
   const auto deadline = std::chrono::steady_clock::now() + patience;
-  int rc;
-  while ((rc = ::flock(fd.get(), LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (rc != 0) {
-    if (errno != EWOULDBLOCK) return Status::fromErrno(errno, "flock " + lock_path);
-    const std::string text = holderText(fd.get());
-    const std::size_t space = text.find(' ');
-    const std::string pid = text.empty() ? "unknown" : text.substr(0, space);
-    const std::string who = space == std::string::npos ? "another process" : text.substr(space + 1);
-    return Status(Errc::conflict, "runtime_dir " + path + " is in use by " + who + " (pid " + pid +
-                                      ", lock " + lock_path +
-                                      "): stop it first, or give this deployment its own "
-                                      "runtime_dir");
+  UniqueFd fd;
+  for (;;) {
+    fd.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) return Status::fromErrno(errno, "open " + lock_path);
+    int rc;
+    while ((rc = ::flock(fd.get(), LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (rc != 0) {
+      if (errno != EWOULDBLOCK) return Status::fromErrno(errno, "flock " + lock_path);
+      const std::string text = holderText(fd.get());
+      const std::size_t space = text.find(' ');
+      const std::string pid = text.empty() ? "unknown" : text.substr(0, space);
+      const std::string who =
+          space == std::string::npos ? "another process" : text.substr(space + 1);
+      return Status(Errc::conflict, "runtime_dir " + path + " is in use by " + who + " (pid " +
+                                        pid + ", lock " + lock_path +
+                                        "): stop it first, or give this deployment its own "
+                                        "runtime_dir");
+    }
+    // Locked; but a holder that exited cleanly unlinked the file we had opened: the lock on a
+    // removed inode guards nothing, so go again on whatever the path names now.
+    struct stat held {
+    }, named{};
+    if (::fstat(fd.get(), &held) == 0 && ::stat(lock_path.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      break;
+    }
   }
   const std::string text = std::to_string(::getpid()) + " " + holder + "\n";
   if (::ftruncate(fd.get(), 0) != 0 ||
@@ -73,6 +85,12 @@ Result<RuntimeDirLock> prepareRuntimeDir(const std::string& path, const std::str
     return Status::fromErrno(errno, "write " + lock_path);
   }
   return RuntimeDirLock(std::move(fd), lock_path);
+}
+
+void RuntimeDirLock::release() {
+  if (!fd_.valid()) return;
+  ::unlink(path_.c_str());  // while still holding the lock: see the header
+  fd_.reset();
 }
 
 }  // namespace seams

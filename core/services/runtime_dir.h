@@ -9,7 +9,10 @@
 //   "deployment"  seamd and seam-split: one deployment per runtime dir;
 //   "seam-NAME"   each split daemon, for its own sockets (a second seam-fsd started by hand on a
 //                 running deployment is refused instead of replacing fsd.sock).
-// The lock file itself stays (removing it would race with a starter that just opened it).
+// A clean exit removes the lock file while still holding the lock; a starter that had opened the
+// old file then finds, once it has the lock, that the path names another inode (or none), and
+// tries again on the new one, so two holders are never possible. A crash leaves the file; the
+// next start takes it over.
 //
 // Thread-safety: call from main() before any thread exists; the lock is a plain RAII value.
 #pragma once
@@ -26,8 +29,21 @@ class RuntimeDirLock {
  public:
   RuntimeDirLock() = default;
   RuntimeDirLock(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  RuntimeDirLock(RuntimeDirLock&& other) noexcept = default;
+  RuntimeDirLock& operator=(RuntimeDirLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd_ = std::move(other.fd_);
+      path_ = std::move(other.path_);
+    }
+    return *this;
+  }
+  ~RuntimeDirLock() { release(); }
+
   bool held() const { return fd_.valid(); }
   const std::string& path() const { return path_; }
+  // Removes the lock file and lets go (a clean exit leaves nothing behind). Safe twice.
+  void release();
 
  private:
   UniqueFd fd_;  // flock'ed; closing it releases the lock

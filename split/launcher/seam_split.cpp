@@ -81,8 +81,9 @@ int runLauncher(const Config& config, const std::string& config_path) {
                           .on_event = logRuntimeEvent,
                           // After an escalation the manager has stopped every daemon in order;
                           // what remains is ours to clear before exiting non-zero.
-                          .exit_process = [&config, &router](int code) {
+                          .exit_process = [&config, &router, &runtime_lock](int code) {
                             finalCleanup(config);
+                            runtime_lock->release();
                             (*router)->stop();
                             ::unlink((*router)->path().c_str());
                             std::fflush(nullptr);
