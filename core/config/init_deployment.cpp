@@ -231,7 +231,9 @@ Status initDeployment(const InitOptions& options, std::ostream& out) {
       << credentials << "\n"
       << "Run it with either deployment:\n"
       << "  seamd --config " << config_path << "\n"
-      << "  seam-split --config " << config_path << "\n";
+      << "  seam-split --config " << config_path << "\n"
+      << "then, from another shell (or after `&`), until it is ready:\n"
+      << "  seamctl --config " << config_path << " wait\n";
   if (!config.fuse.allow_other) {
     out << "\nfuse.allow_other = false: only this user can use the mount (/etc/fuse.conf has no "
            "user_allow_other line; add one as root and set allow_other = true to let the demo "
