@@ -33,8 +33,11 @@ int runDaemon(const Config& config) {
   // so no service thread is interrupted by them.
   const sigset_t stop_signals = blockStopSignals();
 
-  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
-    spdlog::critical("seamd: {}", s.toString());
+  // Held until we exit: a second deployment on this runtime_dir is refused, naming us.
+  Result<RuntimeDirLock> runtime_lock =
+      prepareRuntimeDir(config.runtime_dir, "deployment", "seamd");
+  if (!runtime_lock.ok()) {
+    spdlog::critical("seamd: {}", runtime_lock.status().toString());
     return 1;
   }
   ProcessRoot root(config.watchdog);

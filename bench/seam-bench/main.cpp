@@ -303,18 +303,13 @@ int runCommand(const Options& o) {
   s.bins.dir = o.bin_dir;
   s.seed = o.seed;
   s.cold_files = o.quick ? 512 : 1024;
-  char tmpl[] = "/tmp/seam-bench-scratch-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    std::cerr << "seam-bench: mkdtemp failed\n";
-    return 1;
-  }
-  s.scratch = tmpl;
-
   std::vector<Variant> variants;
   for (const auto& name : splitList(o.deployments)) {
     auto v = findVariant(name);
     if (!v) {
-      std::cerr << "seam-bench: unknown deployment '" << name << "'\n";
+      std::string known;
+      for (const Variant& k : knownVariants()) known += (known.empty() ? "" : ", ") + k.name;
+      std::cerr << "seam-bench: unknown deployment '" << name << "' (known: " << known << ")\n";
       return 2;
     }
     variants.push_back(*v);
@@ -322,7 +317,9 @@ int runCommand(const Options& o) {
   std::set<std::string> scenarios;
   for (const auto& name : splitList(o.scenarios)) {
     if (std::find(kScenarios.begin(), kScenarios.end(), name) == kScenarios.end()) {
-      std::cerr << "seam-bench: unknown scenario '" << name << "'\n";
+      std::string known;
+      for (const std::string& k : kScenarios) known += (known.empty() ? "" : ", ") + k;
+      std::cerr << "seam-bench: unknown scenario '" << name << "' (known: " << known << ")\n";
       return 2;
     }
     scenarios.insert(name);
@@ -332,6 +329,13 @@ int runCommand(const Options& o) {
     std::cerr << "seam-bench: " << dist.status().message() << "\n";
     return 2;
   }
+  // Only once the arguments are known good, so a typo leaves nothing behind.
+  char tmpl[] = "/tmp/seam-bench-scratch-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    std::cerr << "seam-bench: mkdtemp failed\n";
+    return 1;
+  }
+  s.scratch = tmpl;
   DatasetOptions data_opts{o.seed, o.files >= 0 ? o.files : (o.quick ? 200 : 1000), *dist,
                            s.hot_files, s.cold_files};
 

@@ -563,6 +563,7 @@ Result<Config> parseTable(const toml::table& root, std::string_view source,
               std::pair<std::string_view, std::string>{"info", "info"},
               std::pair<std::string_view, std::string>{"warn", "warn"},
               std::pair<std::string_view, std::string>{"error", "error"}});
+  top.boolean("allow_shared_vault_root", c.allow_shared_vault_root);
   readUsers(top, c.users);
   readRules(top, c.users, c.rules);
   readHttp(top, c.http);
@@ -715,7 +716,8 @@ std::string renderConfig(const Config& c) {
     << "vault_root = " << tomlString(c.vault_root) << "\n"
     << "runtime_dir = " << tomlString(c.runtime_dir) << "\n"
     << "control_socket = " << tomlString(c.control_socket) << "\n"
-    << "log_level = " << tomlString(c.log_level) << "\n";
+    << "log_level = " << tomlString(c.log_level) << "\n"
+    << "allow_shared_vault_root = " << b(c.allow_shared_vault_root) << "\n";
 
   o << "\n[http]\n"
     << "enabled = " << b(c.http.enabled) << "\n"

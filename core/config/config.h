@@ -142,6 +142,9 @@ struct Config {
   std::string runtime_dir;         // runtime_dir: sockets (mode 0700); default "<config dir>/run"
   std::string control_socket;      // control_socket: default "<runtime_dir>/control.sock"
   std::string log_level = "info";  // log_level = "trace" | "debug" | "info" | "warn" | "error"
+  // Operator safety (issue 12). allow_shared_vault_root: start even when vault_root is readable
+  // by other users (or not ours); by default seamd and seam-fsd refuse such a root.
+  bool allow_shared_vault_root = false;
   std::vector<UserConfig> users;
   std::vector<RuleConfig> rules;
   HttpConfig http;

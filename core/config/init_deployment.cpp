@@ -15,6 +15,7 @@
 
 #include "core/auth/sessions.h"
 #include "core/auth/sodium_init.h"
+#include "core/config/fuse_access.h"
 
 namespace seams {
 namespace {
@@ -77,6 +78,21 @@ Status makeDirs(const fs::path& p) {
   std::error_code ec;
   fs::create_directories(p, ec);
   if (ec) return Status::fromErrno(ec.value(), p.string());
+  return okStatus();
+}
+
+// `base`/`rel`, each missing directory made 0700: the vault's backing tree is private (see
+// storage.h); `base` itself is made 0700 too, whoever made it.
+Status makePrivateDirs(const fs::path& base, const fs::path& rel) {
+  SEAMS_RETURN_IF_ERROR(makeDirs(base));
+  if (::chmod(base.c_str(), 0700) != 0)
+    return Status::fromErrno(errno, "chmod 0700 " + base.string());
+  fs::path p = base;
+  for (const fs::path& part : rel) {
+    p /= part;
+    if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST)
+      return Status::fromErrno(errno, p.string());
+  }
   return okStatus();
 }
 
@@ -166,6 +182,9 @@ Status initDeployment(const InitOptions& options, std::ostream& out) {
   config.split.fsd_socket = "run/fsd.sock";
   config.split.authd_socket = "run/authd.sock";
   config.faults.enabled = options.faults_enabled;
+  // allow_other only where the mount would accept it (root, or user_allow_other in fuse.conf):
+  // otherwise the deployment init writes would fail at its first start.
+  config.fuse.allow_other = allowOtherCanWork();
 
   for (const DemoUser& u : demo) {
     config.users.push_back(UserConfig{u.name, "$argon2id$placeholder", u.uid, u.groups});
@@ -194,12 +213,12 @@ Status initDeployment(const InitOptions& options, std::ostream& out) {
   const std::string text = renderConfig(config);
 
   SEAMS_RETURN_IF_ERROR(makeDirs(dir));
+  const fs::path vault = dir / "vault";
   for (const DemoFile& f : kDemoFiles) {
-    const fs::path p = dir / "vault" / f.path;
-    SEAMS_RETURN_IF_ERROR(makeDirs(p.parent_path()));
-    SEAMS_RETURN_IF_ERROR(writeFile(p.string(), f.text, 0644, Mode::keep_existing));
+    SEAMS_RETURN_IF_ERROR(makePrivateDirs(vault, fs::path(f.path).parent_path()));
+    SEAMS_RETURN_IF_ERROR(writeFile((vault / f.path).string(), f.text, 0600, Mode::keep_existing));
   }
-  SEAMS_RETURN_IF_ERROR(makeDirs(dir / "vault" / "shared"));
+  SEAMS_RETURN_IF_ERROR(makePrivateDirs(vault, "shared"));
   if (options.mountpoint.empty()) SEAMS_RETURN_IF_ERROR(makeDirs(dir / "mnt"));
   const std::string credentials_path = (dir / "credentials").string();
   SEAMS_RETURN_IF_ERROR(writeFile(credentials_path, credentials, 0600, Mode::replace));
@@ -212,7 +231,14 @@ Status initDeployment(const InitOptions& options, std::ostream& out) {
       << credentials << "\n"
       << "Run it with either deployment:\n"
       << "  seamd --config " << config_path << "\n"
-      << "  seam-split --config " << config_path << "\n";
+      << "  seam-split --config " << config_path << "\n"
+      << "then, from another shell (or after `&`), until it is ready:\n"
+      << "  seamctl --config " << config_path << " wait\n";
+  if (!config.fuse.allow_other) {
+    out << "\nfuse.allow_other = false: only this user can use the mount (/etc/fuse.conf has no "
+           "user_allow_other line; add one as root and set allow_other = true to let the demo "
+           "users in).\n";
+  }
   return okStatus();
 }
 

@@ -1,7 +1,8 @@
 // `seamctl init DIR`: writes a complete, runnable deployment.
 //
 //   DIR/seams.toml    every section and key (renderConfig), mode 0600 (it holds password hashes)
-//   DIR/vault/        a small demo vault: a README and a few directories of text files
+//   DIR/vault/        a small demo vault: a README and a few directories of text files; the
+//                     root and its directories 0700, files 0600 (private to the invoking user)
 //   DIR/mnt/          the FUSE mountpoint (when none is given)
 //   DIR/credentials   "user password" a line, mode 0600; the same lines are printed to `out`
 //
@@ -12,6 +13,9 @@
 //   bob    uid 60002                                    read, list on /
 // (alice's and bob's uids move up past the admin's if they would collide.) FUSE tests reach the
 // mount as alice or bob by switching to those uids (setfsuid/seteuid).
+//
+// fuse.allow_other is true only where it can work (root, or `user_allow_other` in
+// /etc/fuse.conf: see fuse_access.h), so the deployment starts as written for a normal user too.
 //
 // Paths in seams.toml are relative to DIR (so the directory can be moved) except a mountpoint
 // given in the options, which is made absolute against the current directory.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <kj/async-io.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -94,12 +95,24 @@ struct ControlClient::Impl {
                                                "stopped or wedged?)",
                                                path, timeout.count()));
     }
-    if (e.getType() == kj::Exception::Type::DISCONNECTED) {
-      return Status(Errc::unavailable,
-                    "the daemon closed the connection on " + path +
-                        " (only its own uid and root may use the control socket)");
-    }
+    if (e.getType() == kj::Exception::Type::DISCONNECTED) return disconnected();
     return Status(Errc::internal, std::string("control call failed: ") + e.getDescription().cStr());
+  }
+  // The server drops a peer it does not serve (not its uid, not root) unread, which looks like
+  // any other closed connection; only when that cannot be the reason (we are root or the socket's
+  // owner) is the likely cause the daemon going away mid-call (an abort fault, a crash, a stop).
+  Status disconnected() const {
+    struct stat st {};
+    const uid_t me = ::geteuid();
+    if (me != 0 && ::stat(path.c_str(), &st) == 0 && st.st_uid != me) {
+      return Status(Errc::permission_denied,
+                    fmt::format("the daemon closed the connection on {}: it serves only its own "
+                                "uid ({}) and root, and this is uid {}",
+                                path, st.st_uid, me));
+    }
+    return Status(Errc::unavailable, "the daemon closed the connection on " + path +
+                                         " (it may have exited: check its log, then `seamctl "
+                                         "status`)");
   }
   // Run one call; KJ exceptions (the daemon went away, refused us) become a Status.
   template <typename Fn>

@@ -3,6 +3,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <kj/async.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/common/stale_socket.h"
 #include "core/common/unique_fd.h"
 #include "ipc/control/control.capnp.h"
 
@@ -138,9 +140,12 @@ Result<UniqueFd> bindControlSocket(const std::string& path) {
   if (!fd) return Status::fromErrno(errno, "socket for " + path);
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), path.size());
-  struct stat st {};
-  // A socket left behind by a previous run (a crash, kill -9) is replaced; anything else is not.
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  // A socket left behind by a previous run (a crash, kill -9) is replaced; a live one or anything
+  // else is not.
+  Result<bool> stale = removeStaleSocket(path);
+  if (!stale.ok()) return stale.status();
+  if (*stale)
+    spdlog::warn("control: removed a stale socket at {} (left by a process that died)", path);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     return Status::fromErrno(errno, "bind " + path);
   }

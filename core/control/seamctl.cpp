@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "core/config/config.h"
 #include "core/config/init_deployment.h"
 #include "core/control/control_client.h"
 
@@ -23,6 +27,88 @@ std::string heartbeatText(const ControlRow& r) {
 int fail(std::ostream& err, const Status& st) {
   err << "seamctl: " << st.message() << "\n";
   return 1;
+}
+
+constexpr const char* kDefaultConfig = "seams.toml";
+
+// Which control socket to use: --socket, else --config's control_socket, else ./seams.toml's.
+Result<std::string> controlSocketPath(const std::string& socket, const std::string& config_path) {
+  if (!socket.empty()) return socket;
+  std::string path = config_path;
+  if (path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(kDefaultConfig, ec)) {
+      return Status(Errc::not_supported,
+                    "no control socket: give --socket PATH or --config FILE, or run seamctl in the "
+                    "directory of the deployment's seams.toml");
+    }
+    path = kDefaultConfig;
+  }
+  Result<Config> config = loadConfig(path);
+  if (!config.ok()) return config.status();
+  return config->control_socket;
+}
+
+// The process `pid` is gone (or a zombie nobody reaped yet).
+bool processGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  const std::size_t paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
+}
+
+// `seamctl wait`: until the deployment's control socket answers and every row is running.
+int waitReady(const std::string& socket, double seconds, pid_t pid, bool json, std::ostream& out,
+              std::ostream& err) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  std::string last = "no control socket at " + socket + " yet";
+  bool seen = false;  // the socket answered once: its going away means the deployment stopped
+  for (;;) {
+    if (pid > 0 && processGone(pid)) {
+      return fail(err, Status(Errc::unavailable, "process " + std::to_string(pid) +
+                                                     " exited before it was ready (see its log)"));
+    }
+    auto client = ControlClient::connect(socket, std::chrono::milliseconds(2000));
+    if (client.ok()) {
+      seen = true;
+      auto rows = (*client)->status();
+      if (rows.ok()) {
+        std::size_t running = 0;
+        std::string waiting;
+        for (const ControlRow& r : *rows) {
+          if (r.state == "running") {
+            ++running;
+          } else {
+            waiting += (waiting.empty() ? "" : ", ") + r.name + " " + r.state;
+          }
+        }
+        if (!rows->empty() && waiting.empty()) {
+          const std::string done = fmt::format("ready: {} running ({})", running, socket);
+          out << (json ? nlohmann::json{{"ok", true}, {"message", done}}.dump(2) : done) << "\n";
+          return 0;
+        }
+        last = "not running yet: " + waiting;
+      } else {
+        last = rows.status().message();
+      }
+    } else {
+      if (seen && client.code() == Errc::not_found) {
+        return fail(err, Status(Errc::unavailable,
+                                "the deployment stopped before it was ready "
+                                "(its control socket " +
+                                    socket + " is gone)"));
+      }
+      last = client.status().message();
+    }
+    if (Clock::now() >= deadline) {
+      return fail(err,
+                  Status(Errc::timeout, fmt::format("not ready within {} s: {}", seconds, last)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace
@@ -69,12 +155,15 @@ nlohmann::json statusToJson(const std::vector<ControlRow>& rows) {
 }
 
 std::string formatCachesTable(const std::vector<CacheEntryRow>& rows) {
-  std::string out =
-      fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", "CACHE", "KIND", "VERSION", "BYTES", "PATH");
+  // The launcher's rows are named "DAEMON/ROLE": the first column is as wide as it needs.
+  std::size_t width = 9;
+  for (const CacheEntryRow& r : rows) width = std::max(width, r.cache.size() + 1);
+  std::string out = fmt::format("{:<{}} {:<8} {:>10} {:>10}  {}\n", "CACHE", width, "KIND",
+                                "VERSION", "BYTES", "PATH");
   std::uint64_t total = 0;
   for (const CacheEntryRow& r : rows) {
-    out +=
-        fmt::format("{:<9} {:<8} {:>10} {:>10}  {}\n", r.cache, r.kind, r.version, r.bytes, r.path);
+    out += fmt::format("{:<{}} {:<8} {:>10} {:>10}  {}\n", r.cache, width, r.kind, r.version,
+                       r.bytes, r.path);
     total += r.bytes;
   }
   out += fmt::format("{} entries, {} bytes\n", rows.size(), total);
@@ -145,8 +234,14 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   app.require_subcommand(1);
   app.fallthrough();
   std::string socket;
+  std::string config_path;
   bool json = false;
-  app.add_option("--socket", socket, "the deployment's control socket (config: control_socket)");
+  auto* socket_opt = app.add_option("--socket", socket,
+                                    "the deployment's control socket (config: control_socket)");
+  app.add_option("-c,--config", config_path,
+                 "the deployment's seams.toml: its control_socket (default: ./seams.toml when "
+                 "present)")
+      ->excludes(socket_opt);
   app.add_flag("--json", json, "print JSON instead of tables");
   double timeout_s = 10;
   app.add_option("--timeout", timeout_s, "seconds to wait for the daemon's answer")
@@ -169,6 +264,16 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
       ->required()
       ->check(CLI::IsMember({"crash", "hang", "throw", "abort"}));
   auto* stop_cmd = app.add_subcommand("stop", "stop the whole deployment in order");
+  double wait_s = 60;
+  pid_t wait_pid = 0;
+  auto* wait_cmd = app.add_subcommand(
+      "wait",
+      "wait until the deployment is ready (every service or daemon running); exit 1 if "
+      "it is not within SECONDS");
+  wait_cmd->add_option("SECONDS", wait_s, "how long to wait (default 60)")
+      ->check(CLI::Range(0.0, 86400.0));
+  wait_cmd->add_option("--pid", wait_pid,
+                       "fail at once if this process (the daemon just started) exits first");
 
   InitOptions init;
   std::string codec = "capnp", coherence = "push";
@@ -198,10 +303,14 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
     return st.ok() ? 0 : fail(err, st);
   }
 
-  if (socket.empty()) {
-    err << "seamctl: --socket PATH is required (the control_socket of the deployment's config)\n";
-    return 2;
+  Result<std::string> socket_path = controlSocketPath(socket, config_path);
+  if (!socket_path.ok()) {
+    err << "seamctl: " << socket_path.status().message() << "\n";
+    // No way to find the socket at all is bad usage (2); a config that does not load fails (1).
+    return socket_path.code() == Errc::not_supported ? 2 : 1;
   }
+  socket = *socket_path;
+  if (wait_cmd->parsed()) return waitReady(socket, wait_s, wait_pid, json, out, err);
   auto client = ControlClient::connect(
       socket, std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
   if (!client.ok()) return fail(err, client.status());
@@ -236,6 +345,12 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   } else if (stop_cmd->parsed()) {
     st = c.stop();
     done = "stop requested";
+    // A daemon that stops at once may close the connection before its answer is out: for a stop
+    // that is the request carried out, not a failure.
+    if (st.code() == Errc::unavailable) {
+      st = okStatus();
+      done = "stop requested (the daemon closed the connection as it stopped)";
+    }
   }
   if (!st.ok()) {
     if (json) {

@@ -1,7 +1,13 @@
 // seamctl, as a library function so tests run it in-process against a test server.
 //
-//   seamctl --socket PATH [--json] [--timeout S] status | stats | caches | restart NAME |
-//           fault NAME KIND | stop
+//   seamctl [--socket PATH | --config FILE] [--json] [--timeout S]
+//           status | stats | caches | restart NAME | fault NAME KIND | stop | wait [SECONDS] [--pid
+//           P]
+//
+// The control socket is --socket, else the control_socket of --config FILE, else that of
+// ./seams.toml when it exists. `wait` polls until the socket answers and every row of `status`
+// is running (a deployment that is READY), failing after SECONDS (60), at once if --pid P exits
+// or if the socket answered once and then went away.
 //   seamctl init DIR [--http HOST:PORT] [--mount PATH] [--codec capnp|protobuf]
 //                    [--coherence off|ttl|push] [--faults]
 //

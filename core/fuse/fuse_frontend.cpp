@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/config/fuse_access.h"
 #include "core/fuse/mount_util.h"
 
 namespace seams {
@@ -681,6 +682,9 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   if (!canonical.ok()) return canonical.status();
   const std::string mountpoint = std::move(*canonical);
   SEAMS_RETURN_IF_ERROR(clearStaleMount(mountpoint));
+  SEAMS_RETURN_IF_ERROR(checkMountDirectory(mountpoint));
+  SEAMS_RETURN_IF_ERROR(checkFuseDevice());
+  SEAMS_RETURN_IF_ERROR(checkAllowOther(config_.allow_other));
 
   std::vector<std::string> args_text = {"seams", "-o", "fsname=seams,subtype=seams,noatime"};
   if (config_.allow_other) args_text.push_back("-oallow_other");

@@ -1,5 +1,6 @@
 #include "core/fuse/mount_util.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -121,6 +122,24 @@ Result<std::string> canonicalMountPoint(const std::string& path) {
   return out;
 }
 
+Status checkMountDirectory(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return Status(Errc::not_found,
+                    "fuse.mountpoint: " + path + " does not exist (create the directory)");
+    }
+    return Status::fromErrno(err, "fuse.mountpoint: " + path);
+  }
+  if (S_ISDIR(st.st_mode)) return okStatus();
+  const char* what = S_ISREG(st.st_mode)    ? "a regular file"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                                            : "a special file";
+  return Status(Errc::not_a_directory,
+                "fuse.mountpoint: " + path + " is " + what + ", not a directory");
+}
+
 namespace {
 
 // stat(path) on a thread of its own: 0 or the errno, or nullopt if it did not return within
@@ -156,6 +175,8 @@ Status clearStaleMount(const std::string& path, std::chrono::milliseconds hang_t
     if (::umount2(path.c_str(), flags) != 0) {
       return Status::fromErrno(errno, "umount2 " + path + " (stale FUSE mount)");
     }
+    spdlog::warn("fuse: cleared a stale FUSE mount at {} ({}; left by a process that died)", path,
+                 err ? "its daemon is gone" : "its daemon did not answer: aborted");
   }
   return Status(Errc::conflict, path + ": too many stale mounts stacked");
 }

@@ -37,9 +37,16 @@ std::vector<MountEntry> fuseMountsAt(const std::string& path);
 // (a dead mount there would fail realpath). Errors: the parent does not exist.
 Result<std::string> canonicalMountPoint(const std::string& path);
 
+// ok when `path` is an existing directory we can mount on. Errors name the key: not_found
+// "fuse.mountpoint: /x does not exist", not_a_directory "fuse.mountpoint: /x is a regular file,
+// not a directory" (the kernel would accept a file and then answer EIO). Call after
+// clearStaleMount() (a dead mount fails every stat).
+Status checkMountDirectory(const std::string& path);
+
 // Clears dead FUSE mounts stacked at `path`: stat -> ENOTCONN -> umount2(MNT_DETACH). A mount
 // whose daemon does not answer that stat within `hang_timeout` is hung (say, a previous instance
-// of this service that the watchdog abandoned): it is aborted and detached (MNT_FORCE).
+// of this service that the watchdog abandoned): it is aborted and detached (MNT_FORCE). Each one
+// cleared is logged (warn), so an operator sees that a crash was cleaned up.
 // Errors: conflict if a live, answering FUSE filesystem is mounted there (someone's working
 // mount is never taken over); the errno of a failed stat or umount2.
 Status clearStaleMount(const std::string& path,

@@ -325,7 +325,13 @@ Status ServiceManager::finishStart(const PendingStart& pending) {
   Errc code = Errc::unavailable;
   if (auto exit = run->exit()) {
     e.thread.join();
-    reason = exit->clean ? "run() returned before ready()" : "exited during start: " + exit->reason;
+    // "exited with error: X" reads "exited during start with error: X", not "exited ... exited".
+    const std::string_view exited = "exited ";
+    const bool starts_exited = exit->reason.rfind(exited, 0) == 0;
+    reason = exit->clean
+                 ? "run() returned before ready()"
+                 : "exited during start" + (starts_exited ? " " + exit->reason.substr(exited.size())
+                                                          : ": " + exit->reason);
   } else {
     code = Errc::timeout;
     reason = fmt::format("not ready within {} ms", toMs(start_timeout_));

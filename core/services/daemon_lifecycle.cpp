@@ -53,6 +53,10 @@ void logRuntimeEvent(const RuntimeEvent& e) {
     case RuntimeEventKind::escalated:
       spdlog::critical("escalating: {}", e.detail);
       break;
+    case RuntimeEventKind::exited:
+      // The detail says how ("exited with error: ...", "thread ended (injected crash)").
+      spdlog::warn("{}: {}", e.service, e.detail);
+      break;
     default:
       spdlog::warn("{}: {} {}", e.service, runtimeEventKindName(e.kind), e.detail);
       break;

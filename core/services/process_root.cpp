@@ -33,8 +33,11 @@ int ProcessRoot::run(const std::string& who, ControlServerOptions control, sigse
   }
   StopSignals signals(manager, stop_signals, who);
   if (Status s = manager.start(); !s.ok()) {
-    spdlog::critical("{}: start failed: {}", who, s.toString());
     (void)manager.shutdown();
+    // Last, so the last line of the log says why; and as STATUS= for whoever supervises us
+    // (systemd's status line; seam-split quotes it when it reports this daemon's exit).
+    spdlog::critical("{}: start failed: {}", who, s.toString());
+    notifier.status("start failed: " + s.toString());
     return 1;
   }
   if (detail.empty()) {

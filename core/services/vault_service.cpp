@@ -4,6 +4,7 @@
 
 #include "core/cache/fs_cache.h"
 #include "core/services/cache_introspection.h"
+#include "core/storage/private_root.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
 
@@ -21,6 +22,7 @@ struct VaultBundle {
 }  // namespace
 
 Status VaultService::run(RunContext& ctx) {
+  if (!config_.allow_shared_vault_root) SEAMS_RETURN_IF_ERROR(checkPrivateRoot(config_.vault_root));
   Result<std::unique_ptr<Storage>> storage = Storage::open(config_.vault_root);
   if (!storage.ok()) return storage.status();
   auto bundle = std::make_shared<VaultBundle>();

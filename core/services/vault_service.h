@@ -1,6 +1,7 @@
 // VaultService ("storage"): opens the backing directory and publishes the in-process Vault
 // (Storage + FsCache + LocalVault) and its FsCache in Deps. The owner of the authoritative cache
-// in seamd and in seam-fsd.
+// in seamd and in seam-fsd. It refuses a root other users can reach (checkPrivateRoot) unless
+// the config sets allow_shared_vault_root = true.
 #pragma once
 
 #include "core/config/config.h"

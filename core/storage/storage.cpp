@@ -26,7 +26,14 @@ constexpr std::string_view kTmpDir = "tmp";
 constexpr const char* kMarkFile = "version-mark";
 constexpr const char* kMarkTmpFile = "version-mark.tmp";
 constexpr const char* kXattr = "user.seams.version";
-constexpr std::uint32_t kDefaultFileMode = 0644;
+constexpr std::uint32_t kDefaultFileMode = 0600;
+
+// The backing directory is private to the daemon's user: the vault's own permission model decides
+// who reads what, so no group or other bit is ever set. A file keeps its owner's x bit if asked.
+std::uint32_t privateFileMode(std::uint32_t requested) {
+  return (requested & 0100) | 0600;
+}
+constexpr std::uint32_t kPrivateDirMode = 0700;
 
 // Every final component is opened O_NONBLOCK so a fifo planted in the backing directory cannot
 // hang a thread in open(); the type is checked right after.
@@ -663,7 +670,7 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
   struct stat st {};
   if (::fstatat(parent->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(st.st_mode)) return Status(Errc::is_a_directory, ctx("put", path));
-    if (S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+    if (S_ISREG(st.st_mode)) mode = privateFileMode(st.st_mode);
   }
   if (::fchmod(tmp.get(), mode) != 0) return errnoStatus("chmod temp file for", path);
   // Content durable before it becomes visible under the name.
@@ -719,9 +726,9 @@ Result<FileAttr> Storage::create(const VaultPath& path, std::uint32_t mode) {
   StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
   // O_EXCL never follows a symlink: a planted link makes this already_exists.
   UniqueFd fd(::openat(parent->get(), leaf.c_str(),
-                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | kOpenBase, mode & 07777));
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | kOpenBase, privateFileMode(mode)));
   if (!fd.valid()) return errnoStatus("create", path);
-  if (::fchmod(fd.get(), mode & 07777) != 0) return errnoStatus("chmod", path);
+  if (::fchmod(fd.get(), privateFileMode(mode)) != 0) return errnoStatus("chmod", path);
   auto v = bumpVersion(fd.get());
   if (!v.ok()) return v.status();
   auto pv = bumpVersion(parent->get());
@@ -735,11 +742,14 @@ Result<FileAttr> Storage::mkdir(const VaultPath& path, std::uint32_t mode) {
   if (!parent.ok()) return parent.status();
   const std::string leaf = leafOf(path);
   StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
-  if (::mkdirat(parent->get(), leaf.c_str(), mode & 07777) != 0) return errnoStatus("mkdir", path);
+  (void)mode;  // always kPrivateDirMode (see privateFileMode)
+  if (::mkdirat(parent->get(), leaf.c_str(), kPrivateDirMode) != 0) {
+    return errnoStatus("mkdir", path);
+  }
   UniqueFd fd(
       ::openat(parent->get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | kOpenBase));
   if (!fd.valid()) return errnoStatus("open new directory", path);
-  if (::fchmod(fd.get(), mode & 07777) != 0) return errnoStatus("chmod", path);
+  if (::fchmod(fd.get(), kPrivateDirMode) != 0) return errnoStatus("chmod", path);
   auto v = bumpVersion(fd.get());
   if (!v.ok()) return v.status();
   auto pv = bumpVersion(parent->get());

@@ -10,6 +10,11 @@
 // invisible to list(); stat/read/write through them fail. Mount points inside the root are
 // crossed (only an administrator can make one, deliberately), symlinks never.
 //
+// Privacy. Files are made 0600 (0700 when the owner x bit is asked for) and directories 0700,
+// whatever mode a caller asks for: who may read what is the vault's permission model, not the
+// backing directory's mode bits. Whether the root itself is private is checked by
+// checkPrivateRoot() (private_root.h) before a daemon opens it.
+//
 // Versions. Every file and directory has a 64-bit version, kept in the xattr `user.seams.version`
 // of the backing inode. Versions come from one vault-wide counter whose high-water mark is
 // persisted in `<root>/.seams/version-mark`: blocks of kVersionBlock versions are reserved (and
@@ -106,7 +111,8 @@ class Storage {
   Result<FileContent> readAll(const VaultPath& path, std::uint64_t max_bytes);
   // Writes into an existing file at `offset` (extending it); not durable until fsync().
   Result<FileAttr> write(const VaultPath& path, std::uint64_t offset, std::string_view data);
-  // Whole-file atomic, durable replace; creates the file (mode 0644) or keeps the old one's mode.
+  // Whole-file atomic, durable replace; creates the file (mode 0600) or keeps the old one's mode
+  // less its group and other bits.
   // *created (when given) tells whether the name was new, i.e. the parent's entries changed.
   Result<FileAttr> put(const VaultPath& path, std::string_view data, bool* created = nullptr);
   Result<FileAttr> create(const VaultPath& path, std::uint32_t mode);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "core/runtime/notifier.h"
 #include "core/services/daemon_lifecycle.h"
 #include "core/services/process_root.h"
 #include "core/services/runtime_dir.h"
@@ -28,16 +29,21 @@ int run(const Config& config, const std::string& name,
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (parent != 1 && ::getppid() != parent) return 1;
 
-  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
+  // A failure before the root runs: logged, and sent as STATUS= so the launcher's report of our
+  // exit carries the cause.
+  auto fail = [&self](const Status& s) {
     spdlog::critical("{}: {}", self, s.toString());
+    SystemdNotifier().status(s.toString());
     return 1;
-  }
+  };
+  // Held until we exit: a second seam-NAME on this runtime_dir would replace our sockets.
+  // A predecessor still stopping (the launcher was SIGKILLed and restarted) gets stop_timeout_ms.
+  Result<RuntimeDirLock> runtime_lock = prepareRuntimeDir(
+      config.runtime_dir, self, self, std::chrono::milliseconds(config.watchdog.stop_timeout_ms));
+  if (!runtime_lock.ok()) return fail(runtime_lock.status());
   ProcessRoot root(config.watchdog);
   DaemonParts parts{config, root.deps, root.metrics, root.manager};
-  if (Status added = wire(parts); !added.ok()) {
-    spdlog::critical("{}: {}", self, added.toString());
-    return 1;
-  }
+  if (Status added = wire(parts); !added.ok()) return fail(added);
   return root.run(
       self,
       ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/auth/auth.h"
+#include "core/common/stale_socket.h"
 #include "core/services/supervised_loop.h"
 #include "core/vault/vault.h"
 #include "ipc/proto/proto_server.h"
@@ -16,11 +17,16 @@
 namespace seams::split {
 namespace {
 
-// A socket file left by a killed predecessor; anything else at the path is left for bind to
-// report.
-void removeStaleSocket(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+// A socket file left by a killed predecessor is removed, and said so; a live one (another
+// deployment's) is an error; anything else at the path is left for bind to report.
+Status clearSocket(const std::string& service, const std::string& path) {
+  Result<bool> stale = removeStaleSocket(path);
+  if (!stale.ok()) {
+    return stale.code() == Errc::conflict ? stale.status() : okStatus();
+  }
+  if (*stale)
+    spdlog::warn("{}: removed a stale socket at {} (left by a process that died)", service, path);
+  return okStatus();
 }
 
 }  // namespace
@@ -41,7 +47,7 @@ Status IpcServerService::run(RunContext& ctx) {
     if (!local_auth) return Status(Errc::unavailable, "auth not published");
   }
 
-  removeStaleSocket(socket);
+  SEAMS_RETURN_IF_ERROR(clearSocket(name(), socket));
   // Declared after the objects they serve, so they stop (joining their threads) before those
   // are released.
   std::unique_ptr<ipc::CapnpServer> capnp;
@@ -64,7 +70,7 @@ Status IpcServerService::run(RunContext& ctx) {
     ~Cleanup() {
       capnp.reset();
       proto.reset();
-      removeStaleSocket(socket);
+      (void)removeStaleSocket(socket);  // ours: the servers are gone, nobody listens now
     }
   } cleanup{capnp, proto, socket};
   spdlog::info("{}: serving {} over {} ({})", name(), vault ? "the vault" : "auth", socket,

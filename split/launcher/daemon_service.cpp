@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/common/stale_socket.h"
+
 namespace seams::split {
 namespace {
 
@@ -37,8 +39,13 @@ DaemonService::DaemonService(DaemonSpec spec, std::string config_path, WatchdogC
 
 void DaemonService::clearLeftovers() const {
   for (const std::string& socket : spec_.sockets) {
-    if (Status s = removeStaleSocket(socket); !s.ok())
-      spdlog::warn("{}: {}", spec_.name, s.toString());
+    Result<bool> stale = removeStaleSocket(socket);
+    if (!stale.ok()) {
+      spdlog::warn("{}: {}", spec_.name, stale.status().toString());
+    } else if (*stale) {
+      spdlog::warn("{}: removed a stale socket at {} (left by a daemon that died)", spec_.name,
+                   socket);
+    }
   }
   if (!spec_.mountpoint.empty()) {
     if (isFuseMounted(spec_.mountpoint)) {
@@ -125,13 +132,27 @@ Status DaemonService::supervise(RunContext& ctx, ChildProcess& child, NotifyMail
       if (!exit.ok()) return exit.status();
       // A stop request that raced with the exit is still a stop.
       if (ctx.stopRequested()) return okStatus();
+      const std::string cause = lastWords(mailbox, ready);
       return Status(
           Errc::unavailable,
-          fmt::format("{} (pid {}) {}", spec_.program.substr(spec_.program.rfind('/') + 1), pid,
-                      exit->toString()));
+          fmt::format("{} (pid {}) {}{}", spec_.program.substr(spec_.program.rfind('/') + 1), pid,
+                      exit->toString(), cause.empty() ? "" : ": " + cause));
     }
     if (n > 0 && (fds[1].revents & POLLIN) != 0) mailbox.drain();
   }
+}
+
+std::string DaemonService::lastWords(NotifyMailbox& mailbox, bool ready) {
+  // A daemon that fails to start sends STATUS=<why> just before it exits; the router's thread
+  // may deliver that datagram a moment after the pidfd says the process is gone, so a daemon that
+  // never became ready gets a short grace for it.
+  if (!ready) {
+    for (int i = 0; i < 20 && mailbox.statusText().empty(); ++i) {
+      pollfd fd{mailbox.fd(), POLLIN, 0};
+      if (::poll(&fd, 1, 10) > 0) mailbox.drain();
+    }
+  }
+  return ready ? std::string() : mailbox.statusText();
 }
 
 Status DaemonService::stopChild(ChildProcess& child) {

@@ -67,6 +67,8 @@ class DaemonService final : public Service {
 
   Status supervise(RunContext& ctx, ChildProcess& child, NotifyMailbox& mailbox);
   Status stopChild(ChildProcess& child);
+  // What a daemon that exited said about why (its last STATUS=), when it never became ready.
+  static std::string lastWords(NotifyMailbox& mailbox, bool ready);
   void clearLeftovers() const;
 
   const DaemonSpec spec_;

@@ -35,9 +35,14 @@ std::vector<DaemonSpec> daemonSpecs(const Config& config, const std::string& bin
   // Each daemon also serves its own control socket, "<runtime_dir>/seam-NAME.control.sock".
   auto make = [&](const std::string& name, std::vector<std::string> dependencies,
                   std::vector<std::string> sockets, std::string mountpoint) {
-    sockets.push_back(config.runtime_dir + "/seam-" + name + ".control.sock");
-    return DaemonSpec{name, bin_dir + "/seam-" + name, std::move(dependencies), std::move(sockets),
-                      std::move(mountpoint)};
+    std::string control = config.runtime_dir + "/seam-" + name + ".control.sock";
+    sockets.push_back(control);
+    return DaemonSpec{name,
+                      bin_dir + "/seam-" + name,
+                      std::move(dependencies),
+                      std::move(sockets),
+                      std::move(mountpoint),
+                      std::move(control)};
   };
   std::vector<DaemonSpec> specs;
   specs.push_back(make("fsd", {}, {config.split.fsd_socket}, ""));
@@ -88,21 +93,6 @@ Status detachFuseMount(const std::string& path) {
   if (path.empty() || !isFuseMounted(path)) return okStatus();
   if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
     return Status::fromErrno(errno, "umount2 " + path);
-  }
-  return okStatus();
-}
-
-Status removeStaleSocket(const std::string& path) {
-  if (path.empty()) return okStatus();
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return errno == ENOENT ? okStatus() : Status::fromErrno(errno, "lstat " + path);
-  }
-  if (!S_ISSOCK(st.st_mode)) {
-    return Status(Errc::invalid_argument, path + " is not a socket; left in place");
-  }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Status::fromErrno(errno, "unlink " + path);
   }
   return okStatus();
 }

@@ -23,6 +23,7 @@ struct DaemonSpec {
   std::vector<std::string> sockets;       // socket files it binds (its IPC socket, if any, and its
                                           // own control socket): removed after it dies
   std::string mountpoint;                 // seam-fused only: lazily unmounted after it dies
+  std::string control_socket;             // its own control socket (also in `sockets`)
 };
 
 // Every daemon the config asks for, in registration order (fsd, authd, syncd, httpd, fused).
@@ -40,7 +41,5 @@ bool isFuseMounted(const std::string& path);
 // If a FUSE filesystem is mounted at `path` (a dead one included), detaches it (umount2
 // MNT_DETACH). ok when nothing was mounted.
 Status detachFuseMount(const std::string& path);
-// Removes a socket file left behind; ok if there is none. Refuses to remove a non-socket.
-Status removeStaleSocket(const std::string& path);
 
 }  // namespace seams::split

@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <thread>
+
+#include "core/control/control_client.h"
 
 namespace seams::split {
 
@@ -46,6 +50,42 @@ std::vector<ControlRow> LauncherTarget::status() {
 
 std::string LauncherTarget::stats() {
   return inner_.stats();
+}
+
+std::vector<CacheEntryRow> LauncherTarget::caches() {
+  // We are called on the control server's KJ event loop thread, and a ControlClient runs an
+  // event loop of its own: one thread may hold only one, so the asking happens on another.
+  std::vector<CacheEntryRow> all;
+  std::thread asker([this, &all] {
+    // Nothing may escape the thread.
+    try {
+      askDaemons(all);
+    } catch (const std::exception& e) {
+      spdlog::warn("caches: {}", e.what());
+    } catch (...) {
+      spdlog::warn("caches: asking the daemons failed");
+    }
+  });
+  asker.join();
+  return all;
+}
+
+void LauncherTarget::askDaemons(std::vector<CacheEntryRow>& all) const {
+  for (const DaemonService* d : daemons_) {
+    if (d->pid() == 0) continue;
+    const std::string& socket = d->spec().control_socket;
+    auto client = ControlClient::connect(socket, std::chrono::milliseconds(1000));
+    Result<std::vector<CacheEntryRow>> rows =
+        client.ok() ? (*client)->caches() : Result<std::vector<CacheEntryRow>>(client.status());
+    if (!rows.ok()) {
+      spdlog::warn("caches: {} left out: {}", d->name(), rows.status().toString());
+      continue;
+    }
+    for (CacheEntryRow& row : *rows) {
+      row.cache = d->name() + "/" + row.cache;
+      all.push_back(std::move(row));
+    }
+  }
 }
 
 Status LauncherTarget::restart(std::string_view name) {

@@ -13,6 +13,9 @@
 //            [faults] enabled = true.
 //   stop     orderly stop of everything in reverse order, then seam-split exits 0.
 //   stats    the manager's gauges (seams_service_up, restarts) plus seams_daemon_pid.
+//   caches   every running daemon's FS-cache entries, asked on the daemon's own control socket,
+//            the cache named "DAEMON/ROLE" ("fsd/vault", "httpd/frontend"); a daemon that does
+//            not answer within a second is left out (and logged).
 //
 // Thread-safety: as ControlTarget (called on the control server's thread). The manager and the
 // daemons must outlive it; the daemon list is fixed at construction.
@@ -34,12 +37,16 @@ class LauncherTarget final : public ControlTarget {
 
   std::vector<ControlRow> status() override;
   std::string stats() override;
+  std::vector<CacheEntryRow> caches() override;
   Status restart(std::string_view name) override;
   Status fault(std::string_view name, FaultKind kind) override;
   Status stop() override;
 
  private:
   const DaemonService* daemon(std::string_view name) const;
+  // caches() of every running daemon, over its control socket. REQUIRES: no KJ event loop on the
+  // calling thread.
+  void askDaemons(std::vector<CacheEntryRow>& all) const;
 
   ServiceManager& manager_;
   RuntimeEnv& env_;

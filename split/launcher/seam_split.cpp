@@ -56,8 +56,11 @@ int runLauncher(const Config& config, const std::string& config_path) {
   const sigset_t stop_signals = blockStopSignals();
   raiseAndLogFdLimit("seam-split");  // before the daemons start: they inherit it
 
-  if (Status s = prepareRuntimeDir(config.runtime_dir); !s.ok()) {
-    spdlog::critical("seam-split: {}", s.toString());
+  // Held until we exit (the daemons take their own locks): one deployment per runtime_dir.
+  Result<RuntimeDirLock> runtime_lock =
+      prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
+  if (!runtime_lock.ok()) {
+    spdlog::critical("seam-split: {}", runtime_lock.status().toString());
     return 1;
   }
   Result<std::string> bin_dir = resolveBinDir(config);
@@ -80,8 +83,9 @@ int runLauncher(const Config& config, const std::string& config_path) {
                           // After an escalation the manager has stopped every daemon in order;
                           // what remains is ours to clear before exiting non-zero.
                           .exit_process =
-                              [&config, &router](int code) {
+                              [&config, &router, &runtime_lock](int code) {
                                 finalCleanup(config);
+                                runtime_lock->release();
                                 (*router)->stop();
                                 ::unlink((*router)->path().c_str());
                                 std::fflush(nullptr);

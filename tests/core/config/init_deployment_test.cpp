@@ -1,5 +1,6 @@
 #include "core/config/init_deployment.h"
 
+
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "core/config/config.h"
+#include "core/config/fuse_access.h"
 
 namespace seams {
 namespace {
@@ -139,6 +141,33 @@ TEST_F(InitDeploymentTest, PasswordsArePrintedSavedPrivatelyAndVerifyAgainstTheH
   }
   EXPECT_NE(crypto_pwhash_str_verify(config->users[0].password_hash.c_str(), "wrong", 5), 0);
   EXPECT_NE(creds.at("alice"), creds.at("bob"));
+}
+
+TEST_F(InitDeploymentTest, TheDemoVaultIsPrivateToTheInvokingUser) {
+  std::ostringstream out;
+  ASSERT_TRUE(initDeployment(fastOptions(), out).ok());
+  std::size_t files = 0, dirs = 0;
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode(dir_ / "vault"), 0700u);
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "vault")) {
+    if (e.is_directory()) {
+      ++dirs;
+      EXPECT_EQ(mode(e.path()), 0700u) << e.path();
+    } else {
+      ++files;
+      EXPECT_EQ(mode(e.path()), 0600u) << e.path();
+    }
+  }
+  EXPECT_GE(files, 6u);
+  EXPECT_GE(dirs, 4u);
+  auto config = loadConfig((dir_ / "seams.toml").string());
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->fuse.allow_other, allowOtherCanWork()) << "allow_other only where it works";
+  EXPECT_FALSE(config->allow_shared_vault_root);
 }
 
 TEST_F(InitDeploymentTest, RefusesToOverwriteAnExistingConfig) {

@@ -7,12 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/common/unique_fd.h"
 #include "core/control/control_client.h"
@@ -32,7 +35,8 @@ class FakeTarget final : public ControlTarget {
  public:
   std::vector<ControlRow> status() override {
     ControlRow http{"http", "service", "running", 4242, 2, "", 12.5};
-    ControlRow fuse{"fuse",       "service", "backoff", 4242, 3, "thread ended (injected crash)",
+    ControlRow fuse{"fuse",       "service", fuse_running ? "running" : "backoff",
+                    4242,         3,         "thread ended (injected crash)",
                     std::nullopt, 1};
     return {http, fuse};
   }
@@ -63,6 +67,7 @@ class FakeTarget final : public ControlTarget {
     std::lock_guard<std::mutex> lock(mutex_);
     return calls_;
   }
+  std::atomic<bool> fuse_running{false};
 
  private:
   void record(std::string call) {
@@ -331,7 +336,7 @@ TEST_F(ControlTest, SeamctlGivesClearErrors) {
   EXPECT_EQ(seamctl({"--socket", dir_ + "/gone.sock", "status"}, &out, &err), 1);
   EXPECT_NE(err.find("no control socket at"), std::string::npos);
   EXPECT_EQ(seamctl({"status"}, &out, &err), 2);
-  EXPECT_NE(err.find("--socket PATH is required"), std::string::npos);
+  EXPECT_NE(err.find("give --socket PATH or --config FILE"), std::string::npos) << err;
   EXPECT_EQ(seamctl({"--socket", path_, "fault", "http", "explode"}, &out, &err), 2);
   EXPECT_NE(err.find("explode not in {crash,hang,throw,abort}"), std::string::npos);
 }
@@ -418,6 +423,81 @@ TEST_F(ControlTest, SeamctlInitWritesADeployment) {
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/demo/seams.toml"));
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/demo/credentials"));
   EXPECT_EQ(seamctl({"init", dir_ + "/demo"}, &out, &err), 1) << "refuses to overwrite";
+}
+
+// --- issue 12: what seamctl says, and where it finds the socket ---------------------------------
+
+TEST_F(ControlTest, ADaemonThatHangsUpMidCallIsReportedAsPossiblyExitedNotAsARefusal) {
+  // What `fault fuse abort` does from the client's side: the connection is accepted, then the
+  // process is gone. We are root (or the socket's owner), so this cannot be the uid check.
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path_.c_str(), path_.size());
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  std::thread hang_up([&] { UniqueFd conn(::accept(listener.get(), nullptr, nullptr)); });
+  std::string out, err;
+  EXPECT_EQ(seamctl({"--socket", path_, "status"}, &out, &err), 1);
+  hang_up.join();
+  EXPECT_NE(err.find("the daemon closed the connection on " + path_), std::string::npos) << err;
+  EXPECT_NE(err.find("it may have exited"), std::string::npos) << err;
+  EXPECT_EQ(err.find("only its own uid"), std::string::npos) << err;
+}
+
+TEST_F(ControlTest, SeamctlTakesTheSocketFromConfigOrFromTheSeamsTomlInTheCurrentDirectory) {
+  serve();
+  const std::string config = dir_ + "/seams.toml";
+  std::ofstream(config) << "vault_root = \"vault\"\ncontrol_socket = \"control.sock\"\n"
+                           "[fuse]\nenabled = false\n";
+  std::string out, err;
+  EXPECT_EQ(seamctl({"--config", config, "status"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("http"), std::string::npos) << out;
+
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  out.clear();
+  const int here = seamctl({"status"}, &out, &err);
+  std::filesystem::current_path("/");
+  err.clear();
+  const int nowhere = seamctl({"status"}, nullptr, &err);
+  std::filesystem::current_path(before);
+  EXPECT_EQ(here, 0) << "./seams.toml is the default";
+  EXPECT_NE(out.find("http"), std::string::npos) << out;
+  EXPECT_EQ(nowhere, 2);
+  EXPECT_NE(err.find("give --socket PATH or --config FILE"), std::string::npos) << err;
+
+  EXPECT_EQ(seamctl({"--socket", path_, "--config", config, "status"}, nullptr, &err), 2)
+      << "one or the other";
+  EXPECT_EQ(seamctl({"--config", dir_ + "/missing.toml", "status"}, nullptr, &err), 1);
+  EXPECT_NE(err.find("missing.toml"), std::string::npos) << err;
+}
+
+TEST_F(ControlTest, WaitReturnsOnceEveryRowRunsAndOtherwiseSaysWhatItWaitsFor) {
+  serve();
+  std::string out, err;
+  EXPECT_EQ(seamctl({"--socket", path_, "wait", "0.3"}, &out, &err), 1);
+  EXPECT_NE(err.find("not ready within 0.3 s"), std::string::npos) << err;
+  EXPECT_NE(err.find("fuse backoff"), std::string::npos) << err;
+
+  target_.fuse_running = true;
+  out.clear();
+  EXPECT_EQ(seamctl({"--socket", path_, "wait", "5"}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("ready: 2 running"), std::string::npos) << out;
+}
+
+TEST_F(ControlTest, WaitForADaemonThatAlreadyExitedFailsAtOnce) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(1);
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  std::string err;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(
+      seamctl({"--socket", path_, "wait", "600", "--pid", std::to_string(pid)}, nullptr, &err), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(300))
+      << "not the 600 s timeout";
+  EXPECT_NE(err.find("exited before it was ready"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -176,10 +176,9 @@ TEST_F(ServiceManagerTest, AStartFailureStopsWhatStartedInReverseAndSaysWhichFai
 
   Status st = m.start();
   EXPECT_EQ(st.code(), Errc::unavailable);
-  EXPECT_EQ(
-      st.message(),
-      "service 'c' failed to start: exited during start: exited with error: io_error: no disk "
-      "(stopped again: b, a)");
+  EXPECT_EQ(st.message(),
+            "service 'c' failed to start: exited during start with error: io_error: no disk "
+            "(stopped again: b, a)");
   EXPECT_EQ(probe_.lines(),
             (std::vector<std::string>{"start a", "start b", "start c", "stop b", "stop a"}));
   EXPECT_EQ(stateOf(m, "c"), ServiceState::failed);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "tests/core/storage/temp_dir.h"
@@ -148,7 +149,7 @@ TEST_F(StorageTest, MkdirMakesADirectoryAndRefusesATakenName) {
   auto a = storage_->mkdir(P("/d"), 0750);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->type, FileType::directory);
-  EXPECT_EQ(a->mode, 0750u);
+  EXPECT_EQ(a->mode, 0700u) << "the backing directory is private: no group or other bits";
   EXPECT_TRUE(fs::is_directory(backing("d")));
   EXPECT_EQ(storage_->mkdir(P("/d"), 0750).code(), Errc::already_exists);
   EXPECT_EQ(storage_->mkdir(P("/x/y"), 0750).code(), Errc::not_found);
@@ -233,13 +234,34 @@ TEST_F(StorageTest, PutCreatesThenReplacesWholeContent) {
   auto a = storage_->put(P("/f"), "first version", &created);
   ASSERT_TRUE(a.ok());
   EXPECT_TRUE(created);
-  EXPECT_EQ(a->mode, 0644u);
+  EXPECT_EQ(a->mode, 0600u);
   auto b = storage_->put(P("/f"), "2nd", &created);
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(created);
   EXPECT_EQ(b->size, 3u);
   EXPECT_EQ(readFile(backing("f")), "2nd");
   EXPECT_NE(a->inode, b->inode) << "put swaps in a new inode";
+}
+
+TEST_F(StorageTest, NothingTheVaultMakesIsReadableByOtherUsers) {
+  ASSERT_TRUE(storage_->create(P("/created"), 0666).ok());
+  ASSERT_TRUE(storage_->create(P("/script"), 0755).ok());
+  ASSERT_TRUE(storage_->mkdir(P("/dir"), 0777).ok());
+  ASSERT_TRUE(storage_->put(P("/dir/put"), "x").ok());
+  auto mode = [&](const char* rel) {
+    struct stat st {};
+    EXPECT_EQ(::stat(backing(rel).c_str(), &st), 0) << rel;
+    return st.st_mode & 07777;
+  };
+  EXPECT_EQ(mode("created"), 0600u);
+  EXPECT_EQ(mode("script"), 0700u) << "the owner's x bit is kept";
+  EXPECT_EQ(mode("dir"), 0700u);
+  EXPECT_EQ(mode("dir/put"), 0600u);
+  // A file made outside the vault with a looser mode is tightened by the next put over it.
+  { std::ofstream(backing("loose")) << "old"; }
+  ASSERT_EQ(::chmod(backing("loose").c_str(), 0644), 0);
+  ASSERT_TRUE(storage_->put(P("/loose"), "new").ok());
+  EXPECT_EQ(mode("loose"), 0600u);
 }
 
 TEST_F(StorageTest, PutKeepsTheModeOfTheFileItReplaces) {

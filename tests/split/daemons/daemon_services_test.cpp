@@ -34,6 +34,7 @@ class DaemonServicesTest : public ::testing::TestWithParam<Case> {
  protected:
   DaemonServicesTest() {
     fs::create_directories(dir_.path() / "vault");
+    fs::permissions(dir_.path() / "vault", fs::perms::owner_all);  // seam-fsd wants it private
     config_.vault_root = (dir_.path() / "vault").string();
     config_.runtime_dir = (dir_.path() / "run").string();
     config_.split.fsd_socket = config_.runtime_dir + "/fsd.sock";

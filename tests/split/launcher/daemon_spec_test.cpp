@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/common/stale_socket.h"
 #include "core/common/unique_fd.h"
 
 namespace seams::split {
@@ -105,9 +106,25 @@ TEST_F(StaleSocketTest, RemovesASocketFileLeftBehind) {
   fd.reset();
   ASSERT_TRUE(fs::exists(path));
 
-  EXPECT_TRUE(removeStaleSocket(path).ok());
+  Result<bool> removed = removeStaleSocket(path);
+  ASSERT_TRUE(removed.ok()) << removed.status().toString();
+  EXPECT_TRUE(*removed) << "reported, so the caller can log it";
   EXPECT_FALSE(fs::exists(path));
-  EXPECT_TRUE(removeStaleSocket(path).ok()) << "nothing there is fine";
+  removed = removeStaleSocket(path);
+  ASSERT_TRUE(removed.ok()) << "nothing there is fine";
+  EXPECT_FALSE(*removed);
+}
+
+TEST_F(StaleSocketTest, NeverRemovesASocketSomeoneIsServingOn) {
+  const std::string path = dir_ + "/fsd.sock";
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd.get(), 4), 0);
+  EXPECT_EQ(removeStaleSocket(path).code(), Errc::conflict);
+  EXPECT_TRUE(fs::exists(path));
 }
 
 TEST_F(StaleSocketTest, RefusesToRemoveAnythingButASocket) {
