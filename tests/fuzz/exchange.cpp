@@ -19,10 +19,6 @@ Result<std::string> exchange(UniqueFd fd, std::string_view out, std::chrono::mil
   bool write_closed = false;
   char buf[16 * 1024];
   for (;;) {
-    if (!write_closed && sent == out.size()) {
-      ::shutdown(fd.get(), SHUT_WR);
-      write_closed = true;
-    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -43,14 +39,21 @@ Result<std::string> exchange(UniqueFd fd, std::string_view out, std::chrono::mil
         return Status::fromErrno(errno, "exchange: recv");
       }
     }
+    // Writable also means connected, for a socket whose connect() is still in progress.
     if (!write_closed && (p.revents & POLLOUT)) {
-      const ssize_t w = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-      if (w > 0) {
-        sent += static_cast<std::size_t>(w);
-      } else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-        sent = out.size();  // the server stopped reading and closed: read what it said
-      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        return Status::fromErrno(errno, "exchange: send");
+      if (sent < out.size()) {
+        const ssize_t w = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+        if (w > 0) {
+          sent += static_cast<std::size_t>(w);
+        } else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+          sent = out.size();  // the server stopped reading and closed: read what it said
+        } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+          return Status::fromErrno(errno, "exchange: send");
+        }
+      }
+      if (sent == out.size()) {
+        ::shutdown(fd.get(), SHUT_WR);
+        write_closed = true;
       }
     }
   }

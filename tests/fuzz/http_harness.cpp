@@ -119,13 +119,16 @@ Status fuzzHttp(std::string_view input) {
   s.vault.reset();
   s.auth.reset();
 
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking from the start: a connect() that a signal interrupts (libFuzzer's timers) goes
+  // on in the background, and exchange() waits for it with the rest.
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return Status::fromErrno(errno, "socket");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(s.frontend->port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EINPROGRESS && errno != EINTR) {
     return Status::fromErrno(errno, "connect");
   }
   Result<std::string> answers = exchange(std::move(fd), input, std::chrono::seconds(10));
