@@ -28,7 +28,10 @@ std::string regression(std::string_view target, std::string_view name) {
 class ApiHandlerFinding : public ::testing::Test {
  protected:
   http::Response answer(bhttp::verb method, std::string_view target, std::string_view token) {
-    http::Request req{method, target, 11};
+    http::Request req;
+    req.method(method);
+    req.target(boost::beast::string_view(target.data(), target.size()));
+    req.version(11);
     if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + std::string(token));
     http::Response res;
     handler_.handle(req, res);
