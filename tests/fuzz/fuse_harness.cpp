@@ -86,7 +86,7 @@ constexpr std::uint32_t kUids[] = {0, 1000, 1001, 4242};  // admin, alice, bob, 
 // The kernel's side of one session: what it may send, given what it has been told.
 class Kernel {
  public:
-  Kernel(fuse_session* se, FuseFrontend& fs) : se_(se), fs_(fs) {}
+  explicit Kernel(fuse_session* se) : se_(se) {}
 
   // Sends one request; the replies are checked against the protocol.
   Status send(std::uint32_t opcode, std::uint64_t nodeid, std::uint32_t uid, std::string args,
@@ -210,7 +210,6 @@ class Kernel {
 
  private:
   fuse_session* se_;
-  FuseFrontend& fs_;
   std::uint64_t next_unique_ = 0;
   std::map<std::uint64_t, std::uint64_t> lookups_;  // node id -> references the kernel holds
   std::vector<Handle> handles_;
@@ -526,7 +525,7 @@ Status fuzzFuse(std::string_view input) {
     return Status(Errc::internal, "fuse_session_custom_io failed");
   }
 
-  Kernel kernel(session.se, fs);
+  Kernel kernel(session.se);
   SEAMS_RETURN_IF_ERROR(kernel.init());
   Bytes bytes(input);
   for (int i = 0; i < 64 && !bytes.empty(); ++i) {
