@@ -3,8 +3,8 @@
 # (default 60), one after the other, from its committed seed corpus and dictionary.
 #   scripts/fuzz.sh [SECONDS] [--ci] [--out DIR] [--only NAME[,NAME...]]
 #   --ci    CI's step: output under results/ci/fuzz/ (unless --out).
-# Exits 1 if any target crashed, leaked, timed out or broke an invariant (every target still runs);
-# each such input is printed base64 and kept.
+# Exits 1 if a target crashed, leaked, hung or broke an invariant (all still run); each
+# such input printed (base64), kept.
 # New corpus entries go to build/fuzz/work/<target>/ (never into the committed corpus); per target
 # a log (<out>/<target>.log, with libFuzzer's final stats) and its crashing inputs
 # (<out>/<target>/crash-*, leak-*, timeout-*, oom-*); a summary table is <out>/summary.md.
