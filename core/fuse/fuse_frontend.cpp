@@ -751,6 +751,17 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   return okStatus();
 }
 
+fuse_session* FuseFrontend::newUnmountedSession() {
+  std::vector<std::string> args_text = {"seams"};
+  std::vector<char*> argv;
+  for (auto& a : args_text) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  const fuse_lowlevel_ops ops = FuseOps::table();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, this);
+  fuse_opt_free_args(&args);
+  return se;
+}
+
 void FuseFrontend::stop() {
   std::lock_guard life(lifecycle_mutex_);
   stopLocked();

@@ -131,6 +131,15 @@ class FuseFrontend {
   // For tests: the node table.
   const InodeTable& inodes() const { return inodes_; }
 
+  // For the FUSE fuzz target (tests/fuzz): a libfuse session over this frontend's request
+  // handlers, with no mount and no loop, so kernel requests can be fed to the same ops table
+  // without a kernel. The caller attaches its own I/O (fuse_session_custom_io(), which owns the
+  // fd it is given) and calls fuse_session_process_buf() from one thread; replies go to that I/O.
+  // The change listener is not connected (no kernel cache to invalidate). The caller owns the
+  // session and destroys it (fuse_session_destroy) before this frontend; start() is not called.
+  // Null if libfuse refuses to make a session.
+  fuse_session* newUnmountedSession();
+
  private:
   friend class FuseOps;  // the libfuse callbacks (fuse_frontend.cpp)
 

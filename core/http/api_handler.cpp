@@ -260,6 +260,15 @@ void ApiHandler::record(Route route, unsigned status, std::uint64_t elapsed_ns) 
 }
 
 Route ApiHandler::handle(Request& req, Response& res) {
+  Route route = dispatch(req, res);
+  // An answer to HEAD never has content (RFC 9110 9.3.2), whatever the route or error answered:
+  // on a kept-alive connection the client would read those bytes as the next response. The
+  // headers stay as a GET would have them, Content-Length included.
+  if (req.method() == bhttp::verb::head) res.body().clear();
+  return route;
+}
+
+Route ApiHandler::dispatch(Request& req, Response& res) {
   res.version(req.version());
   res.keep_alive(req.keep_alive());
   try {

@@ -102,6 +102,8 @@ class ApiHandler {
     VaultPath path;
     Principal who;
   };
+  // handle() without the HEAD rule: routes the request and fills the response.
+  Route dispatch(Request& req, Response& res);
   Result<Authorized> authorizeRequest(const Request& req, std::string_view rest, Access access);
   Route files(Request& req, Response& res, std::string_view rest);
   // PUT into a directory that does not exist yet: creates the missing directories above `path`.

@@ -355,6 +355,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_ = Response();
     response_.version(11);
     ApiHandler::error(response_, status, code, message);
+    // No content in an answer to HEAD, as ApiHandler::handle() does for the requests it answers.
+    if (parser_ && parser_->is_header_done() && parser_->get().method() == bhttp::verb::head) {
+      response_.body().clear();
+    }
     if (!retry_after.empty()) {
       response_.set(bhttp::field::retry_after,
                     beast::string_view(retry_after.data(), retry_after.size()));

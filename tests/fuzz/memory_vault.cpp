@@ -1,0 +1,312 @@
+#include "tests/fuzz/memory_vault.h"
+
+#include <utility>
+
+namespace seams::fuzz {
+
+class MemoryVault::Sub final : public Subscription {
+ public:
+  Sub(MemoryVault& vault, std::uint64_t id) : vault_(vault), id_(id) {}
+  ~Sub() override {
+    std::lock_guard lock(vault_.feed_mu_);
+    vault_.listeners_.erase(id_);
+  }
+
+ private:
+  MemoryVault& vault_;
+  std::uint64_t id_;
+};
+
+MemoryVault::MemoryVault() {
+  std::lock_guard lock(mu_);
+  seedLocked();
+}
+
+void MemoryVault::reset() {
+  std::lock_guard lock(mu_);
+  seedLocked();
+}
+
+void MemoryVault::seedLocked() {
+  nodes_.clear();
+  nodes_["/"] = fresh(FileType::directory, 0755);
+  nodes_["/docs"] = fresh(FileType::directory, 0755);
+  Node a = fresh(FileType::file, 0644);
+  a.data = "hello";
+  a.attr.size = a.data.size();
+  nodes_["/docs/a.txt"] = std::move(a);
+}
+
+MemoryVault::Node* MemoryVault::find(const VaultPath& path) {
+  auto it = nodes_.find(path.str());
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+Status MemoryVault::parentOk(const VaultPath& path) {
+  if (path.isRoot()) return Status(Errc::already_exists, "/: is the root");
+  Node* parent = find(path.parent());
+  if (parent == nullptr)
+    return Status(Errc::not_found, path.parent().str() + ": no such directory");
+  if (parent->attr.type != FileType::directory) {
+    return Status(Errc::not_a_directory, path.parent().str() + ": not a directory");
+  }
+  return okStatus();
+}
+
+MemoryVault::Node MemoryVault::fresh(FileType type, std::uint32_t mode) {
+  Node n;
+  n.attr.type = type;
+  n.attr.mode = mode & 07777;
+  n.attr.version = next_version_++;
+  n.attr.inode = next_inode_++;
+  n.attr.mtime_ns = static_cast<std::int64_t>(n.attr.version) * 1000;
+  return n;
+}
+
+void MemoryVault::bump(Node& node) {
+  node.attr.version = next_version_++;
+  node.attr.mtime_ns = static_cast<std::int64_t>(node.attr.version) * 1000;
+  node.attr.size = node.attr.type == FileType::file ? node.data.size() : 0;
+}
+
+void MemoryVault::publish(const ChangeEvent& event) {
+  std::lock_guard lock(feed_mu_);
+  for (auto& [id, listener] : listeners_) listener(event);
+}
+
+Result<FileAttr> MemoryVault::stat(const VaultPath& path) {
+  std::lock_guard lock(mu_);
+  Node* n = find(path);
+  if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+  return n->attr;
+}
+
+Result<std::vector<DirEntry>> MemoryVault::list(const VaultPath& path) {
+  std::lock_guard lock(mu_);
+  Node* n = find(path);
+  if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such directory");
+  if (n->attr.type != FileType::directory) {
+    return Status(Errc::not_a_directory, path.str() + ": not a directory");
+  }
+  std::vector<DirEntry> out;
+  const std::string prefix = path.isRoot() ? "/" : path.str() + "/";
+  for (auto it = nodes_.lower_bound(prefix); it != nodes_.end(); ++it) {
+    const std::string& key = it->first;
+    if (key.compare(0, prefix.size(), prefix) != 0) break;
+    if (key.size() == prefix.size()) continue;  // the root itself
+    std::string_view rest(key.data() + prefix.size(), key.size() - prefix.size());
+    if (rest.find('/') != std::string_view::npos) continue;  // deeper
+    out.push_back(DirEntry{std::string(rest), it->second.attr});
+  }
+  return out;
+}
+
+Result<ReadResult> MemoryVault::read(const VaultPath& path, std::uint64_t offset,
+                                     std::uint64_t length) {
+  std::lock_guard lock(mu_);
+  Node* n = find(path);
+  if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+  if (n->attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+  if (offset > n->data.size()) {
+    return Status(Errc::range_not_satisfiable, path.str() + ": offset past the end");
+  }
+  ReadResult r;
+  r.data = n->data.substr(static_cast<std::size_t>(offset),
+                          static_cast<std::size_t>(std::min<std::uint64_t>(length, kMaxFileBytes)));
+  r.version = n->attr.version;
+  r.file_size = n->data.size();
+  return r;
+}
+
+Result<FileAttr> MemoryVault::write(const VaultPath& path, std::uint64_t offset,
+                                    std::string_view data) {
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+    if (n->attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+    if (offset > kMaxFileBytes || data.size() > kMaxFileBytes - offset) {
+      return Status(Errc::too_large, path.str() + ": over the fuzz vault's file size");
+    }
+    const std::size_t end = static_cast<std::size_t>(offset) + data.size();
+    if (n->data.size() < end) n->data.resize(end, '\0');
+    n->data.replace(static_cast<std::size_t>(offset), data.size(), data);
+    bump(*n);
+    attr = n->attr;
+  }
+  publish({ChangeEvent::Kind::modified, path, path, attr.version});
+  return attr;
+}
+
+Result<FileAttr> MemoryVault::put(const VaultPath& path, std::string_view data) {
+  if (data.size() > kMaxFileBytes) return Status(Errc::too_large, path.str() + ": too large");
+  FileAttr attr;
+  bool created = false;
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) {
+      SEAMS_RETURN_IF_ERROR(parentOk(path));
+      if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
+      n = &nodes_.emplace(path.str(), fresh(FileType::file, 0644)).first->second;
+      created = true;
+    } else if (n->attr.type != FileType::file) {
+      return Status(Errc::is_a_directory, path.str());
+    }
+    n->data.assign(data);
+    bump(*n);
+    attr = n->attr;
+  }
+  publish({created ? ChangeEvent::Kind::created : ChangeEvent::Kind::modified, path, path,
+           attr.version});
+  return attr;
+}
+
+Result<FileAttr> MemoryVault::create(const VaultPath& path, std::uint32_t mode) {
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    if (find(path) != nullptr) return Status(Errc::already_exists, path.str() + ": exists");
+    SEAMS_RETURN_IF_ERROR(parentOk(path));
+    if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
+    attr = nodes_.emplace(path.str(), fresh(FileType::file, mode)).first->second.attr;
+  }
+  publish({ChangeEvent::Kind::created, path, path, attr.version});
+  return attr;
+}
+
+Result<FileAttr> MemoryVault::mkdir(const VaultPath& path, std::uint32_t mode) {
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    if (find(path) != nullptr) return Status(Errc::already_exists, path.str() + ": exists");
+    SEAMS_RETURN_IF_ERROR(parentOk(path));
+    if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
+    attr = nodes_.emplace(path.str(), fresh(FileType::directory, mode)).first->second.attr;
+  }
+  publish({ChangeEvent::Kind::created, path, path, attr.version});
+  return attr;
+}
+
+Status MemoryVault::unlink(const VaultPath& path) {
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+    if (n->attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+    nodes_.erase(path.str());
+  }
+  publish({ChangeEvent::Kind::removed, path, path, 0});
+  return okStatus();
+}
+
+Status MemoryVault::rmdir(const VaultPath& path) {
+  {
+    std::lock_guard lock(mu_);
+    if (path.isRoot()) return Status(Errc::conflict, "/: cannot remove the root");
+    Node* n = find(path);
+    if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such directory");
+    if (n->attr.type != FileType::directory) return Status(Errc::not_a_directory, path.str());
+    auto next = nodes_.upper_bound(path.str());
+    const std::string prefix = path.str() + "/";
+    if (next != nodes_.end() && next->first.compare(0, prefix.size(), prefix) == 0) {
+      return Status(Errc::not_empty, path.str() + ": not empty");
+    }
+    nodes_.erase(path.str());
+  }
+  publish({ChangeEvent::Kind::removed, path, path, 0});
+  return okStatus();
+}
+
+Result<FileAttr> MemoryVault::rename(const VaultPath& from, const VaultPath& to) {
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    if (from.isRoot() || to.isRoot()) return Status(Errc::conflict, "cannot rename the root");
+    Node* src = find(from);
+    if (src == nullptr) return Status(Errc::not_found, from.str() + ": no such file");
+    if (to.isWithin(from) && !(to == from)) {
+      return Status(Errc::invalid_argument, "cannot move a directory beneath itself");
+    }
+    SEAMS_RETURN_IF_ERROR(parentOk(to));
+    if (from == to) return src->attr;
+    const bool dir = src->attr.type == FileType::directory;
+    if (Node* dst = find(to)) {
+      if (dst->attr.type != src->attr.type) {
+        return Status(Errc::conflict, "rename between a file and a directory");
+      }
+      if (dir) {
+        auto next = nodes_.upper_bound(to.str());
+        const std::string prefix = to.str() + "/";
+        if (next != nodes_.end() && next->first.compare(0, prefix.size(), prefix) == 0) {
+          return Status(Errc::not_empty, to.str() + ": not empty");
+        }
+      }
+      nodes_.erase(to.str());
+    }
+    // Move the node and, for a directory, everything beneath it.
+    std::map<std::string, Node> moved;
+    const std::string old_prefix = from.str() + "/";
+    for (auto it = nodes_.lower_bound(from.str()); it != nodes_.end();) {
+      const std::string& key = it->first;
+      if (key != from.str() && key.compare(0, old_prefix.size(), old_prefix) != 0) break;
+      moved.emplace(to.str() + key.substr(from.str().size()), std::move(it->second));
+      it = nodes_.erase(it);
+    }
+    Node& top = moved.at(to.str());
+    bump(top);
+    attr = top.attr;
+    nodes_.merge(moved);
+  }
+  publish({ChangeEvent::Kind::renamed, to, from, attr.version});
+  return attr;
+}
+
+Result<FileAttr> MemoryVault::truncate(const VaultPath& path, std::uint64_t size) {
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+    if (n->attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+    if (size > kMaxFileBytes) return Status(Errc::too_large, path.str() + ": too large");
+    n->data.resize(static_cast<std::size_t>(size), '\0');
+    bump(*n);
+    attr = n->attr;
+  }
+  publish({ChangeEvent::Kind::modified, path, path, attr.version});
+  return attr;
+}
+
+Status MemoryVault::fsync(const VaultPath& path) {
+  std::lock_guard lock(mu_);
+  if (find(path) == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+  return okStatus();
+}
+
+Status MemoryVault::reconcile(const VaultPath& path) {
+  std::uint64_t version = 0;
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) {
+      version = 0;
+    } else {
+      bump(*n);
+      version = n->attr.version;
+    }
+  }
+  publish({version == 0 ? ChangeEvent::Kind::removed : ChangeEvent::Kind::modified, path, path,
+           version});
+  return okStatus();
+}
+
+std::unique_ptr<Subscription> MemoryVault::subscribe(ChangeListener listener) {
+  std::lock_guard lock(feed_mu_);
+  const std::uint64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return std::make_unique<Sub>(*this, id);
+}
+
+}  // namespace seams::fuzz
