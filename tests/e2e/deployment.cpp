@@ -105,6 +105,9 @@ TestDeployment::~TestDeployment() {
   // Every process of the deployment has ended (or is killed, and that fails the test) before
   // the reports are read: a daemon's last words, LeakSanitizer's, come at its exit.
   if (sanitizer_reports_) {
+    // Waits for every process first: the log is complete only then.
+    (void)sanitizer_reports_->waitUntilGone(scaled(20s));
+    sanitizer_reports_->collectFromStderr(readFile(logPath()), "daemon.log");
     testing::expectNoSanitizerReports(*sanitizer_reports_, "deployment " + dir_);
   }
   // Whatever happened, leave no mount behind (a test that killed the daemon, say).
@@ -145,6 +148,7 @@ TestDeployment::CtlResult TestDeployment::seamctl(const std::vector<std::string>
   }
   auto st = child->wait(scaled(60s));
   r.output = readFile(out_path);
+  if (sanitizer_reports_) sanitizer_reports_->collectFromStderr(r.output, "seamctl");
   if (st.ok()) r.exit_code = st->signaled ? 128 + st->code : st->code;
   return r;
 }
@@ -163,6 +167,7 @@ Status TestDeployment::initialise() {
   if (!child.ok()) return child.status();
   auto st = child->wait(scaled(120s));
   if (!st.ok()) return st.status();
+  if (sanitizer_reports_) sanitizer_reports_->collectFromStderr(readFile(out_path), "seamctl-init");
   if (!st->success()) {
     return Status(Errc::internal, "seamctl init failed: " + readFile(out_path));
   }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -100,6 +101,37 @@ std::vector<pid_t> SanitizerReports::waitUntilGone(std::chrono::milliseconds bou
     std::vector<pid_t> left = processes();
     if (left.empty() || std::chrono::steady_clock::now() > deadline) return left;
     std::this_thread::sleep_for(20ms);
+  }
+}
+
+void SanitizerReports::collectFromStderr(const std::string& text, const std::string& origin) const {
+  static constexpr const char* kMarkers[] = {"runtime error:", "AddressSanitizer", "LeakSanitizer",
+                                             "ThreadSanitizer", "UndefinedBehaviorSanitizer"};
+  // Each line that names a sanitizer, and the stack and summary that follow it.
+  constexpr int kContextLines = 40;
+  std::istringstream in(text);
+  std::string line, excerpt;
+  int context = 0;
+  while (std::getline(in, line)) {
+    const bool marked = std::any_of(std::begin(kMarkers), std::end(kMarkers), [&](const char* m) {
+      return line.find(m) != std::string::npos;
+    });
+    if (marked) context = kContextLines;
+    if (context > 0) {
+      excerpt += line + '\n';
+      --context;
+    }
+  }
+  if (excerpt.empty()) return;
+  std::string name = origin;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '-';
+  }
+  for (int n = 0;; ++n) {
+    const fs::path path = fs::path(dir_) / ("stderr." + name + "." + std::to_string(n));
+    if (fs::exists(path)) continue;
+    std::ofstream(path) << excerpt;
+    return;
   }
 }
 

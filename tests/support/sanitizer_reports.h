@@ -63,6 +63,12 @@ class SanitizerReports {
   // that exits writes its last report (LeakSanitizer's) on the way out: read reports after this.
   std::vector<pid_t> waitUntilGone(std::chrono::milliseconds bound) const;
 
+  // Keeps the sanitizer reports found in `text`, a process's captured stderr (a daemon log, a
+  // seamctl's output), as report files of their own named after `origin`. Needed because GCC's
+  // libubsan, linked beside libasan, ignores log_path: UBSan's reports ("runtime error: ...") go
+  // to stderr only. Any other sanitizer's words found there are kept too.
+  void collectFromStderr(const std::string& text, const std::string& origin) const;
+
   // Every report written so far, each headed by its file name; "" if there is none.
   std::string reports() const;
   const std::string& dir() const { return dir_; }

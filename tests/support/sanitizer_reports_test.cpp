@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/process/child_process.h"
+#include "core/process/host.h"
 
 namespace seams::testing {
 namespace {
@@ -97,6 +98,18 @@ TEST_F(SanitizerReportsTest, ARunningProcessIsFoundByItsEnvironmentEvenAsAGrandc
   EXPECT_TRUE(reports_->waitUntilGone(scaled(10s)).empty());
 }
 
+TEST_F(SanitizerReportsTest, ReportsInACapturedStderrAreKeptAndOrdinaryLogLinesAreNot) {
+  reports_->collectFromStderr("info: service http started\nwarn: slow start\n", "daemon.log");
+  EXPECT_EQ(reports_->reports(), "");
+  reports_->collectFromStderr(
+      "info: started\nx.cpp:3:5: runtime error: load of null pointer\n    #0 0x1 in f x.cpp:3\n",
+      "daemon.log");
+  const std::string text = reports_->reports();
+  EXPECT_NE(text.find("runtime error: load of null pointer"), std::string::npos) << text;
+  EXPECT_NE(text.find("#0 0x1 in f"), std::string::npos) << text;
+  EXPECT_EQ(text.find("info: started"), std::string::npos) << text;
+}
+
 TEST_F(SanitizerReportsTest, AnInjectedSigsegvKillsAsInProductionAndIsNoReport) {
   const ExitStatus exit = probe({"segv"});
   EXPECT_TRUE(exit.signaled) << exit.toString();
@@ -120,6 +133,8 @@ TEST_F(SanitizerReportsTest, ALeakInAGrandchildIsReportedAtItsExit) {
 TEST_F(SanitizerReportsTest, UndefinedBehaviourInAGrandchildIsReported) {
   if (!built("undefined")) GTEST_SKIP() << "not an UndefinedBehaviorSanitizer build";
   EXPECT_EQ(probe({"spawn", "signed-overflow"}).code, kSanitizerExitCode);
+  // GCC's UBSan beside ASan writes to stderr whatever log_path says: the harness reads it there.
+  reports_->collectFromStderr(readWholeFile(dir_ + "/probe.log"), "probe");
   EXPECT_NE(reports_->reports().find("signed integer overflow"), std::string::npos)
       << reports_->reports();
 }

@@ -94,6 +94,7 @@ Status LauncherUnderTest::initWithSeamctl() {
   if (!child.ok()) return child.status();
   Result<ExitStatus> exit = child->wait(scaled(60s));
   if (!exit.ok()) return exit.status();
+  reports_.collectFromStderr(slurp(dir_ + "/init.log"), "seamctl-init");
   if (!exit->success()) {
     return Status(Errc::internal,
                   "seamctl init " + exit->toString() + ": " + slurp(dir_ + "/init.log"));
@@ -105,6 +106,8 @@ LauncherUnderTest::~LauncherUnderTest() {
   if (process_ && process_->running()) (void)process_->terminate(scaled(10s));
   process_.reset();
   // A report from seam-split, a fake, or a seamctl fails the test (sanitizer_reports.h).
+  (void)reports_.waitUntilGone(scaled(20s));  // the log is complete once every process ended
+  reports_.collectFromStderr(log(), "launcher.log");
   seams::testing::expectNoSanitizerReports(reports_, "seam-split in " + dir_);
   notify_.reset();
   // Never leave a test's mount behind, whatever failed (remove_all would also walk into it).
@@ -216,6 +219,7 @@ LauncherUnderTest::Ctl LauncherUnderTest::seamctl(const std::vector<std::string>
   Result<ExitStatus> exit = child->wait(scaled(30s));
   if (exit.ok()) ctl.exit_code = exit->signaled ? 128 + exit->code : exit->code;
   ctl.output = slurp(out_path);
+  reports_.collectFromStderr(ctl.output, "seamctl");
   return ctl;
 }
 
