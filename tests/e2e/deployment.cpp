@@ -185,34 +185,37 @@ Status TestDeployment::initialise() {
     overrides.emplace("watchdog.stop_timeout_ms",
                       std::to_string(scaledMs(defaults.stop_timeout_ms)));
   }
-  if (!overrides.empty()) {
-    // Edit keys in place: find the [section] header, then the `key = ...` line beneath it.
-    std::istringstream in(readFile(configPath()));
-    std::ostringstream out;
-    std::string line, section;
-    std::map<std::string, std::string> pending = overrides;
-    std::regex header(R"(^\s*\[([A-Za-z0-9_.]+)\]\s*$)");
-    std::regex keyline(R"(^\s*([A-Za-z0-9_]+)\s*=.*$)");
-    std::smatch m;
-    while (std::getline(in, line)) {
-      if (std::regex_match(line, m, header)) {
-        section = m[1];
-      } else if (std::regex_match(line, m, keyline)) {
-        std::string full = section.empty() ? std::string(m[1]) : section + "." + std::string(m[1]);
-        auto it = pending.find(full);
-        if (it != pending.end()) {
-          line = std::string(m[1]) + " = " + it->second;
-          pending.erase(it);
-        }
+  return editConfig(overrides);
+}
+
+Status TestDeployment::editConfig(const std::map<std::string, std::string>& overrides) const {
+  if (overrides.empty()) return okStatus();
+  // Edit keys in place: find the [section] header, then the `key = ...` line beneath it.
+  std::istringstream in(readFile(configPath()));
+  std::ostringstream out;
+  std::string line, section;
+  std::map<std::string, std::string> pending = overrides;
+  std::regex header(R"(^\s*\[([A-Za-z0-9_.]+)\]\s*$)");
+  std::regex keyline(R"(^\s*([A-Za-z0-9_]+)\s*=.*$)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, header)) {
+      section = m[1];
+    } else if (std::regex_match(line, m, keyline)) {
+      std::string full = section.empty() ? std::string(m[1]) : section + "." + std::string(m[1]);
+      auto it = pending.find(full);
+      if (it != pending.end()) {
+        line = std::string(m[1]) + " = " + it->second;
+        pending.erase(it);
       }
-      out << line << '\n';
     }
-    if (!pending.empty()) {
-      return Status(Errc::invalid_argument,
-                    "override key not in the config: " + pending.begin()->first);
-    }
-    std::ofstream(configPath(), std::ios::trunc) << out.str();
+    out << line << '\n';
   }
+  if (!pending.empty()) {
+    return Status(Errc::invalid_argument,
+                  "override key not in the config: " + pending.begin()->first);
+  }
+  std::ofstream(configPath(), std::ios::trunc) << out.str();
   return okStatus();
 }
 
@@ -220,6 +223,25 @@ Status TestDeployment::start(std::chrono::milliseconds timeout) {
   if (passwords_.empty()) {
     if (Status s = initialise(); !s.ok()) return s;
   }
+  // freeLoopbackPort() hands out a port from the kernel's ephemeral range, where any process's
+  // outgoing connection may take it before our daemon binds it: on a CI machine shared with
+  // other suites that happens. Such a start is retried on a fresh port; nothing else is.
+  for (int attempt = 1;; ++attempt) {
+    const std::size_t log_offset = readFile(logPath()).size();
+    Status s = startOnce(timeout);
+    const std::string log = readFile(logPath()).substr(log_offset);
+    const bool port_taken = !s.ok() && log.find("cannot listen on") != std::string::npos &&
+                            log.find("Address already in use") != std::string::npos;
+    if (!port_taken || attempt == 3) return s;
+    if (process_) (void)process_->wait(scaled(30s));
+    process_.reset();
+    http_port_ = freePort();
+    SEAMS_RETURN_IF_ERROR(
+        editConfig({{"http.listen", "\"127.0.0.1:" + std::to_string(http_port_) + "\""}}));
+  }
+}
+
+Status TestDeployment::startOnce(std::chrono::milliseconds timeout) {
   // Drop the previous run's socket first: its destructor unlinks the path we bind again.
   notify_.reset();
   auto notify = NotifySocket::bind(dir_ + "/notify.sock");

@@ -97,6 +97,10 @@ class TestDeployment {
 
  private:
   Status initialise();
+  // Sets "section.key" -> TOML value text in the config file; every key must be there already.
+  Status editConfig(const std::map<std::string, std::string>& overrides) const;
+  // One spawn of the launcher and the wait for its READY=1.
+  Status startOnce(std::chrono::milliseconds timeout);
   // Spawns one of our binaries with the sanitizer environment (and `extra_env`) added.
   Result<ChildProcess> spawn(const std::string& program, std::vector<std::string> args,
                              const std::string& output_path,
