@@ -102,10 +102,10 @@ TestDeployment::TestDeployment(DeploymentOptions options) : options_(std::move(o
 TestDeployment::~TestDeployment() {
   if (process_ && process_->running()) (void)stop(10s);
   process_.reset();
-  // Every process of the deployment has ended (or is killed, and that fails the test) before
-  // the reports are read: a daemon's last words, LeakSanitizer's, come at its exit.
+  // Reports are read once every process of the deployment has ended (a survivor fails the test
+  // and is killed): a daemon's last words, LeakSanitizer's, come at its exit, and the log is
+  // complete only then.
   if (sanitizer_reports_) {
-    // Waits for every process first: the log is complete only then.
     (void)sanitizer_reports_->waitUntilGone(scaled(20s));
     sanitizer_reports_->collectFromStderr(readFile(logPath()), "daemon.log");
     testing::expectNoSanitizerReports(*sanitizer_reports_, "deployment " + dir_);
