@@ -5,6 +5,12 @@
 // launcher (`seamd` for mono, `seam-split` for split) is spawned with NOTIFY_SOCKET pointing at a
 // socket the test owns: start() returns once READY=1 arrived, exactly as systemd would see it.
 // The destructor stops it (SIGTERM, then SIGKILL), unmounts anything left and removes the dir.
+//
+// Sanitizer builds: every process of the deployment (the launcher, its daemons, each seamctl) is
+// started with SanitizerReports::environment(), so a report from any of them, a grandchild
+// included, lands in `dir()/sanitizer/`. The destructor waits for them all to end and fails the
+// running test with every report found (tests/support/sanitizer_reports.h). The timeouts below
+// and the watchdog's start/stop timeouts written into the config are scaled with timeScale().
 #pragma once
 
 #include <chrono>
@@ -18,6 +24,7 @@
 #include "core/common/status.h"
 #include "core/process/child_process.h"
 #include "core/process/notify_socket.h"
+#include "tests/support/sanitizer_reports.h"
 
 namespace seams::e2e {
 
@@ -42,9 +49,11 @@ class TestDeployment {
   TestDeployment(const TestDeployment&) = delete;
   TestDeployment& operator=(const TestDeployment&) = delete;
 
-  // Creates the config (first call only), spawns the launcher, waits for READY=1.
+  // Creates the config (first call only), spawns the launcher, waits for READY=1 (`timeout`
+  // times timeScale()).
   Status start(std::chrono::milliseconds timeout = std::chrono::seconds(60));
-  // SIGTERM and wait for a clean exit (SIGKILL after `grace`). Returns how it ended.
+  // SIGTERM and wait for a clean exit (SIGKILL after `grace` times timeScale()). Returns how it
+  // ended.
   Result<ExitStatus> stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
   // SIGKILL, no cleanup by the daemon (the mount is left dead: the next start must clear it).
   void kill9();
@@ -88,6 +97,14 @@ class TestDeployment {
 
  private:
   Status initialise();
+  // Sets "section.key" -> TOML value text in the config file; every key must be there already.
+  Status editConfig(const std::map<std::string, std::string>& overrides) const;
+  // One spawn of the launcher and the wait for its READY=1.
+  Status startOnce(std::chrono::milliseconds timeout);
+  // Spawns one of our binaries with the sanitizer environment (and `extra_env`) added.
+  Result<ChildProcess> spawn(const std::string& program, std::vector<std::string> args,
+                             const std::string& output_path,
+                             std::vector<std::string> extra_env = {}) const;
 
   DeploymentOptions options_;
   std::string dir_;
@@ -95,6 +112,7 @@ class TestDeployment {
   std::uint16_t http_port_ = 0;
   std::map<std::string, std::string> passwords_;
   std::optional<NotifySocket> notify_;
+  std::optional<testing::SanitizerReports> sanitizer_reports_;
   std::optional<ChildProcess> process_;
 };
 

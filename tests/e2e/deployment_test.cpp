@@ -28,6 +28,8 @@ namespace bhttp = boost::beast::http;
 using http::testing::Reply;
 using http::testing::TestClient;
 using namespace std::chrono_literals;
+using testing::scaled;
+using testing::scaledMs;
 
 constexpr std::uint32_t kAliceUid = 60001;
 constexpr std::uint32_t kBobUid = 60002;
@@ -88,15 +90,16 @@ class DeploymentTest : public ::testing::TestWithParam<std::string> {
  protected:
   static DeploymentOptions optionsFor(const std::string& name) {
     DeploymentOptions o = DeploymentOptions::fromName(name);
-    // Short watchdog deadlines so fault tests finish quickly.
-    o.overrides = {{"watchdog.heartbeat_deadline_ms", "500"},
-                   {"watchdog.kill_deadline_ms", "1500"},
+    // Short watchdog deadlines so fault tests finish quickly (scaled: a sanitized service that
+    // is merely slow must not be taken for a hung one).
+    o.overrides = {{"watchdog.heartbeat_deadline_ms", std::to_string(scaledMs(500))},
+                   {"watchdog.kill_deadline_ms", std::to_string(scaledMs(1500))},
                    {"watchdog.backoff_initial_ms", "50"},
                    {"http.read_timeout_ms", "2000"},
                    {"http.max_body_bytes", "1048576"}};
     if (o.kind == "split") {
       // A frontend must answer within this (plus its own work) while an owner hangs.
-      o.overrides["split.call_timeout_ms"] = std::to_string(kCallTimeoutMs);
+      o.overrides["split.call_timeout_ms"] = std::to_string(callTimeoutMs());
     }
     if (o.coherence == "ttl") {
       o.overrides["cache.ttl_ms"] = std::to_string(kTtlMs);
@@ -109,7 +112,7 @@ class DeploymentTest : public ::testing::TestWithParam<std::string> {
   // A fixture's own config changes on top of optionsFor().
   virtual void adjust(DeploymentOptions& options) {}
 
-  static constexpr int kCallTimeoutMs = 1000;
+  static int callTimeoutMs() { return scaledMs(1000); }
   static constexpr int kTtlMs = 300;
 
   void SetUp() override {
@@ -147,10 +150,10 @@ class DeploymentTest : public ::testing::TestWithParam<std::string> {
 
   std::string mnt(const std::string& rel) { return dep_->mountpoint() + rel; }
 
-  // Polls `pred` until it holds (bounded): for recovery after a fault, where a real process
-  // restarts and nothing can be awaited more directly.
+  // Polls `pred` until it holds (bounded, the bound times timeScale()): for recovery after a
+  // fault, where a real process restarts and nothing can be awaited more directly.
   static bool eventually(const std::function<bool()>& pred, std::chrono::seconds bound = 30s) {
-    auto deadline = std::chrono::steady_clock::now() + bound;
+    auto deadline = std::chrono::steady_clock::now() + scaled(bound);
     while (std::chrono::steady_clock::now() < deadline) {
       if (pred()) return true;
       std::this_thread::sleep_for(50ms);
@@ -169,7 +172,8 @@ class DeploymentTest : public ::testing::TestWithParam<std::string> {
     if (!dep_->split()) {
       seen = pred();
     } else if (dep_->options().coherence == "ttl") {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 200ms + 300ms);
+      // The TTL and the kernel's timeouts are wall-clock; only the margin for the work is scaled.
+      std::this_thread::sleep_for(std::chrono::milliseconds(kTtlMs) + 200ms + scaled(300ms));
       seen = pred();
     } else {
       seen = eventually(pred, 5s);
@@ -188,7 +192,7 @@ class VisibilityTest : public DeploymentTest {};
 class SplitFaultTest : public DeploymentTest {
  protected:
   void adjust(DeploymentOptions& options) override {
-    options.overrides["watchdog.kill_deadline_ms"] = "8000";
+    options.overrides["watchdog.kill_deadline_ms"] = std::to_string(scaledMs(8000));
   }
 };
 
@@ -492,7 +496,7 @@ TEST_P(DeploymentTest, HttpFrontendHangIsDetectedAndRestarted) {
   // its WATCHDOG=1 pings.
   auto r = dep_->seamctl({"fault", dep_->httpComponent(), "hang"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  // Detection takes kill_deadline_ms (1.5 s here); afterwards the service serves again.
+  // Detection takes kill_deadline_ms (1.5 s here, scaled); afterwards the service serves again.
   EXPECT_TRUE(eventually([&] {
     auto s = dep_->seamctl({"status", "--json"});
     auto j = nlohmann::json::parse(s.output, nullptr, false);
@@ -699,7 +703,7 @@ TEST_P(SplitFaultTest, WhileFsdIsDownTheFrontendsAnswerQuicklyAndRecoverWithoutA
   pid_t httpd = dep_->componentPid("httpd");
   pid_t fused = dep_->componentPid("fused");
   pid_t fsd = dep_->componentPid("fsd");
-  const auto bound = std::chrono::milliseconds(kCallTimeoutMs) + 2s;
+  const auto bound = std::chrono::milliseconds(callTimeoutMs()) + scaled(2s);
 
   // A stopped seam-fsd is down in the worst way: its socket accepts, nothing answers.
   ASSERT_EQ(::kill(fsd, SIGSTOP), 0);

@@ -36,6 +36,7 @@
 #include "core/fuse/mount_util.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "tests/support/sanitizer_reports.h"
 
 namespace seams {
 namespace {
@@ -604,7 +605,10 @@ TEST_F(FuseFrontendTest, AnUnmountFromOutsideEndsTheLoopAndStartMountsAgain) {
   ASSERT_TRUE(vault_->put(P("/f"), "data").ok());
   mount();
   ASSERT_EQ(::umount2(mnt_.c_str(), 0), 0);
-  for (int i = 0; i < 5000 && frontend_->running(); ++i) std::this_thread::sleep_for(1ms);
+  const auto deadline = std::chrono::steady_clock::now() + seams::testing::scaled(5s);
+  while (frontend_->running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
   EXPECT_FALSE(frontend_->running());  // what the watchdog sees
   ASSERT_TRUE(frontend_->start().ok());
   EXPECT_EQ(readAll(m("f")), "data");
@@ -665,7 +669,8 @@ TEST_F(FuseFrontendTest, TheHeartbeatShowsARequestThatIsStuck) {
   cv.notify_all();
   caller.join();
   // The handler leaves the tracker just after its reply woke the caller: poll, with a bound.
-  for (int i = 0; i < 5000 && frontend_->health().in_flight != 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + seams::testing::scaled(5s);
+  while (frontend_->health().in_flight != 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_EQ(frontend_->health().in_flight, 0u);

@@ -5,6 +5,11 @@
 // log of the fakes, see fake_daemon.cpp); or, for the real daemons, what `seamctl init` writes.
 // start() spawns seam-split with NOTIFY_SOCKET at a socket the test owns and returns once
 // seam-split's READY=1 arrived.
+//
+// Under the sanitizers: seam-split, the fakes (instrumented too) and every seamctl run with
+// SanitizerReports::environment(); the destructor fails the test with any report they wrote
+// (tests/support/sanitizer_reports.h). Every timeout below and the watchdog deadlines written into
+// the config are multiplied by timeScale().
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +24,7 @@
 #include "core/common/status.h"
 #include "core/process/child_process.h"
 #include "core/process/notify_socket.h"
+#include "tests/support/sanitizer_reports.h"
 
 namespace seams::split::testing {
 
@@ -84,6 +90,7 @@ class LauncherUnderTest {
 
   LauncherOptions options_;
   std::string dir_;
+  seams::testing::SanitizerReports reports_;
   std::string config_path_;
   Status init_status_;
   std::optional<NotifySocket> notify_;

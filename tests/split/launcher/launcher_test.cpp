@@ -117,7 +117,9 @@ TEST(SeamSplit, ADaemonThatNeverBecomesReadyFailsTheStartAndTheOthersStopInRever
   EXPECT_EQ(launcher.eventNames("stop"),
             (std::vector<std::string>{"httpd", "fused", "syncd", "authd", "fsd"}));
   EXPECT_TRUE(waitAllGone(launcher.fakePids()));
-  EXPECT_NE(launcher.log().find("not ready within 1000 ms"), std::string::npos) << launcher.log();
+  const std::string verdict =
+      "not ready within " + std::to_string(seams::testing::scaledMs(1000)) + " ms";
+  EXPECT_NE(launcher.log().find(verdict), std::string::npos) << launcher.log();
 }
 
 TEST(SeamSplit, ADaemonThatFailsAtStartFailsTheLauncherWithItsExitStatus) {
