@@ -8,6 +8,10 @@
       OUT/headline.md (the headline table, also printed on stdout).
   seam-report compare BASE NEW [--threshold PCT]
       flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
+  seam-report spread RUN RUN... [--metric M]... [--goal PCT]
+      the same figures of several runs side by side (each with its load average and PM QoS),
+      and per deployment the spread between them (largest over smallest, minus 1); says which
+      deployments are within PCT percent (default 15). Reproducibility, not regression.
 
 Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
 path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
@@ -1217,7 +1221,61 @@ def compare_command(args):
     return 1 if regressions else 0
 
 
+SPREAD_METRICS = ["http get_cached c1 p50", "floor tcp ping-pong GET-sized p50",
+                  "floor unix ping-pong 64B p50", "nginx GET 4K c1 p50"]
+
+
+def spread_command(args):
+    runs = []
+    for path in args.runs:
+        docs = load_docs([path])
+        if not docs:
+            print(f"seam-report spread: no seam-bench JSON in {path}", file=sys.stderr)
+            return 2
+        runs.append((path, docs[-1], summary_figures(docs[-1:])))
+    metrics = args.metric or SPREAD_METRICS
+    header = ["metric", "deployment"] + [f"run {i + 1}" for i in range(len(runs))] + [
+        "spread", f"within {args.goal:g}%"]
+    rows, outside = [], []
+    for metric in metrics:
+        deps = []
+        for _, _, figs in runs:
+            for d, m in figs:
+                if m == metric and d not in deps:
+                    deps.append(d)
+        for dep in sorted(deps, key=deployment_key):
+            vals = [figs.get((dep, metric)) for _, _, figs in runs]
+            meds = [v.median for v in vals if v is not None]
+            if len(meds) == len(runs) and min(meds) > 0:
+                spread = max(meds) / min(meds) - 1
+                ok = spread * 100 <= args.goal
+                if not ok:
+                    outside.append(f"`{dep}` {metric}")
+                tail = [f"{spread * 100:.0f}%", "yes" if ok else "**no**"]
+            else:
+                tail = ["–", "–"]
+            rows.append([metric, f"`{dep}`"] + [cell(v) for v in vals] + tail)
+    for i, (path, doc, _) in enumerate(runs):
+        print(f"- run {i + 1}: `{path}`, started {doc.get('started_at', '?')}; "
+              f"{measurement_mode(doc)}")
+    print()
+    print(md_table(header, rows))
+    compared = len([r for r in rows if r[-1] != "–"])
+    print(f"\n{compared - len(outside)} of {compared} figures within {args.goal:g}% across the "
+          f"runs" + (f"; outside: {', '.join(outside)}." if outside else "."))
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "spread":
+        p = argparse.ArgumentParser(prog="seam-report spread",
+                                    description="the same figures of several runs, and their spread")
+        p.add_argument("runs", nargs="+", help="RUN.json or a directory (its newest seam-bench JSON)")
+        p.add_argument("--metric", action="append",
+                       help="a summary metric (repeatable; default: c1 cached GET p50, the floors, "
+                            "nginx c1 p50)")
+        p.add_argument("--goal", type=float, default=15.0, help="percent (default 15)")
+        return spread_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "compare":
         p = argparse.ArgumentParser(prog="seam-report compare",
                                     description="flag figures that moved beyond their noise")

@@ -10,6 +10,7 @@ HtmlTest:    the page opened in headless Chromium renders every chart (non-empty
              logs no console error, and leaves a screenshot in BUILD_DIR.
 BimodalTest: the two-mode detector on synthetic histograms (bucketed as core/stats/histogram.h
              does) with two modes, one mode, and one mode with a long tail.
+SpreadTest:  `spread` puts runs side by side and judges each deployment against the goal.
 FloorTest:   the floor section flags a run whose floor moved > 25% (crafted figures), and
              pinned / no-PM-QoS runs sit beside the default ones instead of pooling with them.
 Exit code 77 (CTest's SKIP_RETURN_CODE) when the machine lacks chromium or gnuplot.
@@ -323,6 +324,32 @@ class FloorTest(Scratch):
         http = http[:http.index("\n## ", 3)]
         self.assertIn("http get_cached c1 p50 (`mono` and `split/capnp/push` overlap)", http)
         self.assertNotIn("http get_cached c1 p50: `", http)
+
+
+class SpreadTest(Scratch):
+    def write(self, name, doc):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+        return path
+
+    def test_the_spread_of_two_runs_is_largest_over_smallest_and_judged_against_the_goal(self):
+        a = fixture_doc()
+        b = copy.deepcopy(a)
+        for s in b["summary"]:
+            if s["metric"] == "http get_cached c1 p50" and s["deployment"] == "mono":
+                s["values"], s["median"] = [60.0], 60.0  # 50 -> 60: 20%
+        p = seam_report("spread", self.write("a.json", a), self.write("b.json", b))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [l for l in p.stdout.splitlines() if l.startswith("| http get_cached c1 p50 |")]
+        mono = next(l for l in rows if "`mono`" in l)
+        split = next(l for l in rows if "`split/capnp/push`" in l)
+        self.assertIn("| 50.0 | 60.0 | 20% | **no** |", mono)
+        self.assertIn("| 0% | yes |", split)
+        self.assertIn("outside: `mono` http get_cached c1 p50", p.stdout)
+
+    def test_no_json_is_a_usage_error(self):
+        self.assertEqual(seam_report("spread", self.tmp).returncode, 2)
 
 
 class HtmlTest(Scratch):
