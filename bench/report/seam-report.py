@@ -10,8 +10,9 @@
       flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
   seam-report spread RUN RUN... [--metric M]... [--goal PCT]
       the same figures of several runs side by side (each with its load average and PM QoS),
-      and per deployment the spread between them (largest over smallest, minus 1); says which
-      deployments are within PCT percent (default 15). Reproducibility, not regression.
+      and per deployment the spread between the runs that have it (largest over smallest, minus
+      1; a run of another mode names the deployment apart); says which are within PCT percent
+      (default 15). Reproducibility, not regression.
 
 Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
 path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
@@ -1245,8 +1246,9 @@ def spread_command(args):
                     deps.append(d)
         for dep in sorted(deps, key=deployment_key):
             vals = [figs.get((dep, metric)) for _, _, figs in runs]
+            # Over the runs that have the figure: runs of another mode name it differently.
             meds = [v.median for v in vals if v is not None]
-            if len(meds) == len(runs) and min(meds) > 0:
+            if len(meds) >= 2 and min(meds) > 0:
                 spread = max(meds) / min(meds) - 1
                 ok = spread * 100 <= args.goal
                 if not ok:
@@ -1254,7 +1256,7 @@ def spread_command(args):
                 tail = [f"{spread * 100:.0f}%", "yes" if ok else "**no**"]
             else:
                 tail = ["–", "–"]
-            rows.append([metric, f"`{dep}`"] + [cell(v) for v in vals] + tail)
+            rows.append([metric, f"`{dep}`"] + [cell(v, absent="–") for v in vals] + tail)
     for i, (path, doc, _) in enumerate(runs):
         print(f"- run {i + 1}: `{path}`, started {doc.get('started_at', '?')}; "
               f"{measurement_mode(doc)}")
