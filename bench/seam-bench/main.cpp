@@ -545,7 +545,7 @@ int main(int argc, char** argv) {
                   "build tree holding mono/seamd, split/seam-split, core/control/seamctl")
       ->capture_default_str();
   run->add_option("--seconds", o.seconds,
-                  "length of one load measurement (default 2, --quick 0.25)");
+                  "length of one load measurement (default 2, --quick 0.2)");
   run->add_option("--connections", o.connections,
                   "N of 'closed loop at 1 and N' (default 8, --quick 4)");
   app.footer(kJsonHelp);
