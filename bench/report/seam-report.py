@@ -601,7 +601,7 @@ def floor_runs(docs):
     out = []
     for d in docs:
         for r in d.get("runs") or []:
-            if isinstance(r, dict) and isinstance(r.get("floor"), dict):
+            if isinstance(r, dict) and isinstance(dig(r, "floor", "after"), dict):
                 out.append((str(r.get("deployment", "?")) + doc_mode(d), r))
     out.sort(key=lambda x: (deployment_key(x[0]), num(x[1].get("repeat")) or 0))
     return out

@@ -256,6 +256,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   run["loadavg"] = {{"before", loadAverage()}};
   progress(v.name + ": the floor before (UNIX and TCP ping-pong)");
   const nlohmann::json floor_before = measureFloors(settings, v.name, summary);
+  run["floor"] = {{"before", floor_before}};  // kept should the run fail before "after"
 
   std::vector<double> ready, http_first, fuse_first, shutdown;
   nlohmann::json timeline;
