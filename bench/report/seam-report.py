@@ -995,6 +995,30 @@ def memory_chart(ch, runs, deps):
     return [("memory per deployment", svg)]
 
 
+def floor_chart(ch, docs):
+    """Each deployment run's floors before and after it, beside its cached-GET c1 p50."""
+    rows = []
+    for dep, r in floor_runs(docs):
+        vals = [num(dig(r, "floor", w, k, "latency", "p50"))
+                for k in ("unix", "tcp") for w in ("before", "after")]
+        vals.append(num(dig(r, "http", "closed_loop", "get_cached", "c1", "latency", "p50")))
+        label = f"{dep} #{r.get('repeat', '?')}" + (" (moved)" if dig(r, "floor", "moved") is True
+                                                    else "")
+        rows.append([label] + [v if v is not None else math.nan for v in vals])
+    if not rows:
+        return []
+    svg = ch.render(
+        "set title 'the floor before and after each deployment run, beside its cached GET c1 p50'\n"
+        "set style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.7 border -1\nset ylabel 'p50 (us, log scale)'\nset logscale y\n"
+        "set yrange [1:*]\nset xtics rotate by -30\n"
+        "plot $DAT(f.dat) using 2:xtic(1) title 'UNIX ping-pong before', '' using 3 title "
+        "'UNIX ping-pong after', '' using 4 title 'TCP GET-sized before', '' using 5 title "
+        "'TCP GET-sized after', '' using 6 title 'http get_cached c1 p50'",
+        {"f": rows}, width=max(760, 60 * len(rows) + 300), height=420)
+    return [("the floor beside each deployment run", svg)]
+
+
 def fault_charts(ch, runs, deps):
     out = []
     for dep in deps:
@@ -1081,6 +1105,7 @@ def render_html(docs, figs, deps, md_text, with_charts=True):
         with tempfile.TemporaryDirectory(prefix="seam-report-") as tmp:
             ch = Charts(tmp)
             groups = [
+                ("The floor beside each deployment", floor_chart(ch, docs)),
                 ("Latency CDFs (closed loop, per operation)", latency_cdf_charts(ch, runs, deps, docs)),
                 ("Throughput vs latency (open-loop rate sweep)", sweep_charts(ch, runs, deps)),
                 ("Startup timeline", startup_chart(ch, runs, deps)),

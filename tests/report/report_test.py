@@ -365,10 +365,10 @@ class HtmlTest(Scratch):
             source = fh.read()
         self.assertNotRegex(source, r"(src|href)=['\"]https?:", "the page must need no network")
         figures = source.count("<figure class='chart'>")
-        # The fixture has data for every chart kind: 4 CDFs (2 HTTP, 2 FUSE levels), 1 sweep,
-        # 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault outcome charts and
-        # 1 fault timeline (mono's).
-        self.assertEqual(figures, 13)
+        # The fixture has data for every chart kind: 1 floor chart, 4 CDFs (2 HTTP, 2 FUSE
+        # levels), 1 sweep, 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault
+        # outcome charts and 1 fault timeline (mono's).
+        self.assertEqual(figures, 14)
 
         def chromium_run(*extra):
             profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
