@@ -597,13 +597,17 @@ def headline_table(deps, figs, runs=None):
 # --- the floor beside each deployment ----------------------------------------------------------
 
 def floor_runs(docs):
-    """Every run that measured its floor before and after: (deployment with mode, run)."""
+    """Every run that measured its floor before and after: (deployment with mode, run). With
+    several documents a run's "repeat" also names its document's start (HH:MM UTC)."""
     out = []
     for d in docs:
         for r in d.get("runs") or []:
             if isinstance(r, dict) and isinstance(dig(r, "floor", "after"), dict):
+                r = dict(r)
+                if len(docs) > 1:
+                    r["repeat"] = f"{r.get('repeat', '?')} ({str(d.get('started_at', '?'))[11:16]})"
                 out.append((str(r.get("deployment", "?")) + doc_mode(d), r))
-    out.sort(key=lambda x: (deployment_key(x[0]), num(x[1].get("repeat")) or 0))
+    out.sort(key=lambda x: (deployment_key(x[0]), str(x[1].get("repeat"))))
     return out
 
 
