@@ -22,6 +22,12 @@
 //                               alternated: the user-enumeration timing check (~40 s)
 // Counters: p50_us (median call latency), p99_us, and cpu_us: CPU time of the whole process
 // per call (client, loop and server threads together), the honest CPU cost of a boundary.
+//
+// The machine (bench/machine/): /dev/cpu_dma_latency is held at 0 for the whole run, so idle
+// vCPUs poll instead of halting and a call's figure is not a wake-up's (--no-pm-qos turns it
+// off); --pin[=CPU] runs every thread (callers, loops, servers) on one CPU, for the software cost
+// without cross-CPU wake-ups. Both are recorded in the output's context ("pm_qos", "pinned"),
+// which --benchmark_format=json writes into its "context" object.
 #include <benchmark/benchmark.h>
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
@@ -42,6 +48,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/machine/cpu_pin.h"
+#include "bench/machine/pm_qos.h"
 #include "core/auth/local_auth.h"
 #include "core/auth/permissions.h"
 #include "core/auth/sessions.h"
@@ -600,16 +608,76 @@ void registerAll() {
 }  // namespace
 }  // namespace seams::bench
 
+namespace {
+
+// Our own flags, taken out of argv before Google Benchmark sees the rest.
+struct MachineFlags {
+  bool pm_qos = true;
+  int pin_cpu = -1;  // -1: not pinned
+  std::string error;
+};
+
+MachineFlags takeMachineFlags(int& argc, char** argv) {
+  MachineFlags f;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--no-pm-qos") {
+      f.pm_qos = false;
+    } else if (arg == "--pin") {
+      f.pin_cpu = seams::bench::defaultPinCpu();
+    } else if (arg.rfind("--pin=", 0) == 0) {
+      const std::string v(arg.substr(6));
+      char* end = nullptr;
+      const long cpu = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || cpu < 0) {
+        f.error = "--pin=CPU needs a CPU number, not '" + v + "'";
+      } else {
+        f.pin_cpu = static_cast<int>(cpu);
+      }
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return f;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  const MachineFlags flags = takeMachineFlags(argc, argv);
+  if (!flags.error.empty()) {
+    std::cerr << "seam-micro: " << flags.error << "\n";
+    return 2;
+  }
+  // Pinned before any server or loop thread exists, so every one inherits the CPU.
+  if (flags.pin_cpu >= 0) {
+    if (seams::Status st = seams::bench::pinProcessTo(flags.pin_cpu); !st.ok()) {
+      std::cerr << "seam-micro: --pin: " << st.message() << "\n";
+      return 2;
+    }
+  }
   seams::bench::registerAll();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  // The hold covers every benchmark and is withdrawn when they end, however they end.
+  const int rc = seams::bench::whileHoldingPmQos(
+      {.enabled = flags.pm_qos}, [&](const seams::bench::PmQosHold& hold) {
+        std::cerr << "seam-micro: PM QoS (" << seams::bench::kCpuDmaLatencyPath
+                  << "): " << hold.why() << "\n";
+        benchmark::AddCustomContext("pm_qos", hold.why());
+        benchmark::AddCustomContext("pm_qos_held", hold.held() ? "true" : "false");
+        benchmark::AddCustomContext(
+            "pinned", flags.pin_cpu >= 0 ? "CPU " + std::to_string(flags.pin_cpu) : "no");
+        benchmark::RunSpecifiedBenchmarks();
+        return 0;
+      });
   benchmark::Shutdown();
   std::error_code ec;
   std::filesystem::remove_all(seams::bench::env().dir, ec);
   // _Exit skips stdio's flush at exit: without these, piped output (a CI log, `| tee`) is lost.
   std::cout.flush();
   std::fflush(nullptr);
-  std::_Exit(0);  // servers and their threads are not torn down one by one
+  std::_Exit(rc);  // servers and their threads are not torn down one by one
 }

@@ -8,6 +8,11 @@
       OUT/headline.md (the headline table, also printed on stdout).
   seam-report compare BASE NEW [--threshold PCT]
       flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
+  seam-report spread RUN RUN... [--metric M]... [--goal PCT]
+      the same figures of several runs side by side (each with its load average and PM QoS),
+      and per deployment the spread between the runs that have it (largest over smallest, minus
+      1; a run of another mode names the deployment apart); says which are within PCT percent
+      (default 15). Reproducibility, not regression.
 
 Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
 path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
@@ -43,6 +48,8 @@ HEADLINE = [
     "startup spawn->READY=1",
     "startup spawn->READY=1 spread (p90-p50)",
     "http get_cached c1 p50",
+    "floor tcp ping-pong GET-sized p50",
+    "floor unix ping-pong 64B p50",
     "http get_cached c4 throughput",
     "http put c1 p50",
     "fuse stat t1 p50",
@@ -106,6 +113,39 @@ def dig(obj, *keys):
     return obj
 
 
+# --- measurement modes ------------------------------------------------------------------------
+
+def doc_mode(d):
+    """The mode a document was measured in, as a suffix of its deployments' names (" [pinned]",
+    " [no PM QoS]"), so pinned runs and runs without PM QoS sit beside the default ones instead
+    of pooling with them. Documents from before seam-bench recorded PM QoS get no suffix."""
+    parts = []
+    if dig(d, "pinning", "pinned") is True:
+        parts.append("pinned")
+    qos = d.get("pm_qos")
+    if isinstance(qos, dict) and not qos.get("held"):
+        parts.append("no PM QoS")
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+def base_name(dep):
+    return dep.split(" [", 1)[0]
+
+
+def mode_of(dep):
+    return dep[len(base_name(dep)):]
+
+
+def is_baseline(dep):
+    return base_name(dep) == "baseline"
+
+
+def deployment_key(dep):
+    base = base_name(dep)
+    rank = DEPLOYMENT_ORDER.index(base) if base in DEPLOYMENT_ORDER else len(DEPLOYMENT_ORDER)
+    return (rank, base, mode_of(dep))
+
+
 def bootstrap_ci(values, seed=1, resamples=2000):
     if len(values) < 2:
         return values[0], values[0]
@@ -126,10 +166,11 @@ def summary_figures(docs):
     """{(deployment, metric): Figure} pooled over every document's summary."""
     pooled = {}
     for d in docs:
+        mode = doc_mode(d)
         for s in d.get("summary") or []:
             if not isinstance(s, dict) or "deployment" not in s or "metric" not in s:
                 continue
-            key = (s["deployment"], s["metric"])
+            key = (str(s["deployment"]) + mode, s["metric"])
             vals = [float(v) for v in (s.get("values") or []) if num(v) is not None]
             if not vals and num(s.get("median")) is not None:
                 vals = [num(s["median"])]
@@ -157,13 +198,13 @@ def deployments_of(docs, figs):
     for d in docs:
         for r in d.get("runs") or []:
             name = r.get("deployment") if isinstance(r, dict) else None
-            if name and name not in seen:
-                seen.append(name)
+            if name and name + doc_mode(d) not in seen:
+                seen.append(name + doc_mode(d))
     for dep, _ in figs:
-        if dep != "baseline" and dep not in seen:
+        if not is_baseline(dep) and dep not in seen:
             seen.append(dep)
-    known = [d for d in DEPLOYMENT_ORDER if d in seen]
-    return known + [d for d in seen if d not in known]
+    # Known deployments in their order, each mode right after the default one; others after.
+    return sorted(seen, key=deployment_key)
 
 
 def run_notes(docs):
@@ -172,7 +213,7 @@ def run_notes(docs):
         for r in d.get("runs") or []:
             if not isinstance(r, dict):
                 continue
-            dep = r.get("deployment", "?")
+            dep = str(r.get("deployment", "?")) + doc_mode(d)
             if "skipped" in r:
                 notes.setdefault(dep, set()).add("skipped: " + str(r["skipped"]))
             if "error" in r:
@@ -267,18 +308,30 @@ def cell(fig, metric="", absent=NOT_MEASURED):
     return text
 
 
-def floors_for(metric, figs):
-    """The baseline figures that floor a deployment metric: [(label, Figure)]."""
+def floors_for(metric, figs, mode=""):
+    """The baseline figures (of the runs measured in `mode`) that floor a deployment metric:
+    [(label, Figure)]."""
+    baseline = "baseline" + mode
     m = re.match(r"fuse (\S+) (t\d+) (.+)$", metric)
     if m:
         op, t, what = m.groups()
-        return [(name, figs.get(("baseline", f"{base} {op} {t} {what}")))
+        return [(name, figs.get((baseline, f"{base} {op} {t} {what}")))
                 for name, base in (("direct", "direct"), ("peer FUSE", "passthrough_ll"))]
     m = re.match(r"http get_(?:cached|uncached) (c\d+) (.+)$", metric)
     if m:
         c, what = m.groups()
-        return [("nginx", figs.get(("baseline", f"nginx GET 4K {c} {what}")))]
+        return [("nginx", figs.get((baseline, f"nginx GET 4K {c} {what}")))]
     return []
+
+
+def table_mode(deps, figs):
+    """The mode whose baselines fill a table's floor columns: the default one when it was
+    measured, else the first deployment's (when its mode has baselines)."""
+    modes = {mode_of(d) for d, _ in figs if is_baseline(d)}
+    if "" in modes or not modes:
+        return ""
+    first_mode = mode_of(deps[0]) if deps else ""
+    return first_mode if first_mode in modes else sorted(modes)[0]
 
 
 def md_table(header, rows, align=None):
@@ -291,13 +344,14 @@ def md_table(header, rows, align=None):
 def scenario_metrics(figs, prefixes):
     metrics = []
     for dep, metric in figs:
-        if dep != "baseline" and metric.startswith(prefixes) and metric not in metrics:
+        if not is_baseline(dep) and metric.startswith(prefixes) and metric not in metrics:
             metrics.append(metric)
     return metrics
 
 
 def winners(metrics, deps, figs):
-    """Per metric: (winner, runner-up, margin text) among measured deployments."""
+    """Per metric: (winner, runner-up, margin text) among measured deployments. A best figure
+    whose 95% interval overlaps the runner-up's is no win: (metric, None, None, text)."""
     result = []
     for metric in metrics:
         have = [(d, figs[(d, metric)]) for d in deps
@@ -310,13 +364,16 @@ def winners(metrics, deps, figs):
         if wf.median == rf.median:
             result.append((metric, None, None, "tie"))
             continue
-        overlap = wf.has_ci() and rf.has_ci() and wf.low <= rf.high and rf.low <= wf.high
+        if wf.has_ci() and rf.has_ci() and wf.low <= rf.high and rf.low <= wf.high:
+            result.append((metric, None, None, f"`{w}` and `{r}` overlap"))
+            continue
         if hib:
             margin = f"{(wf.median / rf.median - 1) * 100:.0f}% more" if rf.median else "more"
         else:
             margin = (f"{(1 - wf.median / rf.median) * 100:.0f}% less" if rf.median else "less")
-        if overlap:
-            margin += " (within the 95% intervals: not a clear win)"
+        margin += f" than `{r}`"
+        if not (wf.has_ci() and rf.has_ci()):
+            margin += " (no interval to compare: one run)"
         result.append((metric, w, r, margin))
     return result
 
@@ -326,26 +383,40 @@ def meaning(title, metrics, deps, figs):
     if not measured:
         return "Nothing was measured for this scenario."
     parts = []
-    if len(measured) == 1:
-        parts.append(f"Only `{measured[0]}` was measured, so there is no deployment to compare "
-                     f"it with.")
-    else:
-        wins = winners(metrics, measured, figs)
+    modes = []
+    for d in measured:
+        if mode_of(d) not in modes:
+            modes.append(mode_of(d))
+    # Deployments compete only with those measured the same way (pinned with pinned, ...).
+    for mode in modes:
+        group = [d for d in measured if mode_of(d) == mode]
+        lead = f"Among the{mode} runs: " if len(modes) > 1 else ""
+        if len(group) == 1:
+            parts.append(f"{lead}Only `{group[0]}` was measured, so there is no deployment to "
+                         f"compare it with.")
+            continue
+        wins = winners(metrics, group, figs)
         tally = {}
         for _, w, _, _ in wins:
             if w:
                 tally[w] = tally.get(w, 0) + 1
         if tally:
             order = sorted(tally.items(), key=lambda x: -x[1])
-            parts.append("Wins per deployment (best figure of each metric): " +
+            parts.append(f"{lead}Wins per deployment (best figure of each metric, its interval "
+                         f"clear of the runner-up's): " +
                          ", ".join(f"`{d}` {n} of {len(wins)}" for d, n in order) + ".")
-        details = [f"{m}: `{w}` by {mg} than `{r}`" for m, w, r, mg in wins if w]
+        elif wins:
+            parts.append(f"{lead}No deployment wins any metric clear of the intervals.")
+        details = [f"{m}: `{w}` by {mg}" for m, w, r, mg in wins if w]
         if details:
             parts.append("; ".join(details) + ".")
+        unclear = [f"{m} ({mg})" for m, w, _, mg in wins if not w and mg != "tie"]
+        if unclear:
+            parts.append("No clear winner, the 95% intervals overlap: " + "; ".join(unclear) + ".")
     floor_ratios = []
     for m in metrics:
         for d in measured:
-            fl = floors_for(m, figs)
+            fl = floors_for(m, figs, mode_of(d))
             f = figs.get((d, m))
             if fl and f and fl[0][1] and comparable(f.unit):
                 r = ratio(f.median, fl[0][1].median)
@@ -361,13 +432,123 @@ def meaning(title, metrics, deps, figs):
     return " ".join(parts)
 
 
-def scenario_table(metrics, deps, figs, quiet=frozenset()):
+# --- bimodality -------------------------------------------------------------------------------
+
+BINS_PER_OCTAVE = 8   # ~9% wide bins on a log scale: latency modes are multiplicative
+MODE_MIN_SHARE = 0.05  # each mode holds at least 5% of the requests
+MODE_MAX_VALLEY = 0.5  # the dip between two modes is at most half the smaller peak
+MODE_MIN_RATIO = 1.5   # and the modes are at least 1.5x apart
+MODE_MIN_COUNT = 200   # fewer requests than this say nothing about modes
+
+
+def log_density(hist):
+    """A histogram's buckets ([low, high, count], ns) regrouped into BINS_PER_OCTAVE bins per
+    octave and smoothed with a [1 2 1] kernel: (first bin index, counts, smoothed)."""
+    bins = {}
+    for b in dig(hist, "buckets") or []:
+        if not (isinstance(b, list) and len(b) == 3 and all(num(x) is not None for x in b)):
+            continue
+        low, high, count = (float(x) for x in b)
+        if count <= 0:
+            continue
+        mid = max((low + high) / 2, 1.0)
+        k = int(math.floor(math.log2(mid) * BINS_PER_OCTAVE))
+        bins[k] = bins.get(k, 0.0) + count
+    if not bins:
+        return 0, [], []
+    lo, hi = min(bins), max(bins)
+    counts = [bins.get(k, 0.0) for k in range(lo, hi + 1)]
+    padded = [0.0] + counts + [0.0]
+    smooth = [(padded[i - 1] + 2 * padded[i] + padded[i + 1]) / 4 for i in range(1, len(padded) - 1)]
+    return lo, counts, smooth
+
+
+def detect_modes(hist):
+    """Two modes of a latency histogram (the signature of requests that sometimes wait for a
+    sleeping CPU to wake), or None for one mode. Returns ((mode_us, share), (mode_us, share)),
+    the faster mode first. Two local maxima of the smoothed log-scale density count as two modes
+    when they are at least MODE_MIN_RATIO apart, the lowest point between them is at most
+    MODE_MAX_VALLEY of the smaller peak, and each side of that point holds at least
+    MODE_MIN_SHARE of the requests. Of several candidates, the pair with the deepest relative
+    valley wins. A long tail without a second peak is one mode; a histogram of fewer than
+    MODE_MIN_COUNT requests is not judged."""
+    lo, counts, smooth = log_density(hist)
+    total = sum(counts)
+    if total < MODE_MIN_COUNT or len(smooth) < 3:
+        return None
+    peaks = [i for i in range(len(smooth))
+             if smooth[i] > 0 and (i == 0 or smooth[i] > smooth[i - 1])
+             and (i == len(smooth) - 1 or smooth[i] >= smooth[i + 1])]
+    min_sep = math.log2(MODE_MIN_RATIO) * BINS_PER_OCTAVE
+    best = None
+    for a in range(len(peaks)):
+        for b in range(a + 1, len(peaks)):
+            p, q = peaks[a], peaks[b]
+            if q - p < min_sep:
+                continue
+            v = min(range(p, q + 1), key=lambda i: smooth[i])
+            depth = smooth[v] / min(smooth[p], smooth[q])
+            left, right = sum(counts[:v + 1]), sum(counts[v + 1:])
+            if depth > MODE_MAX_VALLEY or min(left, right) < MODE_MIN_SHARE * total:
+                continue
+            if best is None or depth < best[0]:
+                best = (depth, p, q, left / total, right / total)
+    if best is None:
+        return None
+    _, p, q, left, right = best
+    at_us = lambda i: 2 ** ((lo + i + 0.5) / BINS_PER_OCTAVE) / 1000.0
+    return (at_us(p), left), (at_us(q), right)
+
+
+def metric_histograms(run, metric):
+    """The latency histograms one run recorded behind a summary metric (several for the
+    floors: before and after)."""
+    m = re.match(r"http (\S+) (c\d+) p(?:50|99)$", metric)
+    if m:
+        return [dig(run, "http", "closed_loop", m.group(1), m.group(2), "histogram_ns")]
+    m = re.match(r"fuse (\S+) (t\d+) p50$", metric)
+    if m:
+        return [dig(run, "fuse", "ops", m.group(1), m.group(2), "histogram_ns")]
+    m = re.match(r"floor (unix|tcp) ", metric)
+    if m:
+        return [dig(run, "floor", when, m.group(1), "histogram_ns") for when in ("before", "after")]
+    return []
+
+
+def bimodal_note(runs, dep, metric):
+    """"bimodal in k/n runs: a and b us" when some of the histograms behind a figure have two
+    modes; "" otherwise."""
+    found, seen = [], 0
+    for r in runs.get(dep, []):
+        for h in metric_histograms(r, metric):
+            if not isinstance(h, dict) or not h.get("buckets"):
+                continue
+            seen += 1
+            modes = detect_modes(h)
+            if modes:
+                found.append(modes)
+    if not found:
+        return ""
+    fast = statistics.median(m[0][0] for m in found)
+    slow = statistics.median(m[1][0] for m in found)
+    return f"bimodal in {len(found)}/{seen}: {fmt(fast)} and {fmt(slow)} us"
+
+
+def cell_with_note(fig, metric, absent, runs, dep):
+    text = cell(fig, metric, absent)
+    note = bimodal_note(runs, dep, metric) if fig is not None and runs else ""
+    return f"{text} ({note})" if note else text
+
+
+def scenario_table(metrics, deps, figs, quiet=frozenset(), runs=None):
+    mode = table_mode(deps, figs)
     floor_labels = []
     for m in metrics:
-        for label, _ in floors_for(m, figs):
+        for label, _ in floors_for(m, figs, mode):
             if label not in floor_labels:
                 floor_labels.append(label)
-    header = ["metric", "unit"] + [f"`{d}`" for d in deps] + [f"floor: {l}" for l in floor_labels]
+    header = ["metric", "unit"] + [f"`{d}`" for d in deps] + [f"floor: {l}{mode}"
+                                                            for l in floor_labels]
     # Ratio columns only for the deployments this scenario measured.
     measured = [d for d in deps if any((d, m) in figs for m in metrics)]
     if "mono" in measured and len(measured) > 1:
@@ -377,9 +558,9 @@ def scenario_table(metrics, deps, figs, quiet=frozenset()):
     rows = []
     for m in metrics:
         unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), "")
-        row = [m, unit] + [cell(figs.get((d, m)), m, NO_FAILURE if (d, m) in quiet else
-                                NOT_MEASURED) for d in deps]
-        fl = dict(floors_for(m, figs))
+        row = [m, unit] + [cell_with_note(figs.get((d, m)), m, NO_FAILURE if (d, m) in quiet
+                                          else NOT_MEASURED, runs, d) for d in deps]
+        fl = dict(floors_for(m, figs, mode))
         row += [cell(fl.get(l)) if l in fl else "–" for l in floor_labels]
         if "mono" in measured and len(measured) > 1:
             mono = figs.get(("mono", m))
@@ -389,8 +570,9 @@ def scenario_table(metrics, deps, figs, quiet=frozenset()):
                     usable = f and mono and not never_recovered(m, f) and not never_recovered(m, mono)
                     row.append(fmt_ratio(ratio(f.median, mono.median)) if usable else "–")
         if floor_labels:
-            base = fl.get(floor_labels[0])
             for d in measured:
+                # Each deployment against the floor measured the same way it was.
+                base = dict(floors_for(m, figs, mode_of(d))).get(floor_labels[0])
                 f = figs.get((d, m))
                 row.append(fmt_ratio(ratio(f.median, base.median)) if f and base else "–")
         rows.append(row)
@@ -422,18 +604,99 @@ def start_interval_table(deps, figs):
                     rows)
 
 
-def headline_table(deps, figs):
+def headline_table(deps, figs, runs=None):
+    mode = table_mode(deps, figs)
     rows = []
     for m in HEADLINE:
         unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), None)
         if unit is None:
             continue
-        fl = floors_for(m, figs)
-        floor = next((f"{fmt(f.median)} ({l})" for l, f in fl if f), "–")
-        rows.append([m, unit] + [cell(figs.get((d, m)), m) for d in deps] + [floor])
+        fl = floors_for(m, figs, mode)
+        floor = next((f"{fmt(f.median)} ({l}{mode})" for l, f in fl if f), "–")
+        rows.append([m, unit] + [cell_with_note(figs.get((d, m)), m, NOT_MEASURED, runs, d)
+                                 for d in deps] + [floor])
     if not rows:
         return "(no figures measured)"
     return md_table(["metric", "unit"] + [f"`{d}`" for d in deps] + ["floor"], rows)
+
+
+# --- the floor beside each deployment ----------------------------------------------------------
+
+def floor_runs(docs):
+    """Every run that measured its floor before and after: (deployment with mode, run). With
+    several documents a run's "repeat" also names its document's start (HH:MM UTC)."""
+    out = []
+    for d in docs:
+        for r in d.get("runs") or []:
+            if isinstance(r, dict) and isinstance(dig(r, "floor", "after"), dict):
+                r = dict(r)
+                if len(docs) > 1:
+                    r["repeat"] = f"{r.get('repeat', '?')} ({str(d.get('started_at', '?'))[11:16]})"
+                out.append((str(r.get("deployment", "?")) + doc_mode(d), r))
+    out.sort(key=lambda x: (deployment_key(x[0]), str(x[1].get("repeat"))))
+    return out
+
+
+def floor_section(docs):
+    runs = floor_runs(docs)
+    if not runs:
+        return [f"{NOT_MEASURED.capitalize()} in these runs (documents from before seam-bench "
+                "measured a floor beside each deployment).", ""]
+    rows, moved = [], []
+
+    def p50(r, when, kind):
+        return num(dig(r, "floor", when, kind, "latency", "p50"))
+
+    def before_after(r, kind):
+        b, a = p50(r, "before", kind), p50(r, "after", kind)
+        text = f"{fmt(b)} → {fmt(a)}"
+        if dig(r, "floor", "shift", kind, "moved") is True:
+            text += " **moved**"
+        return text
+
+    for dep, r in runs:
+        rep = r.get("repeat", "?")
+        flag = dig(r, "floor", "moved") is True
+        if flag:
+            moved.append(f"`{dep}` #{rep}")
+        c1 = num(dig(r, "http", "closed_loop", "get_cached", "c1", "latency", "p50"))
+        tcp = [x for x in (p50(r, "before", "tcp"), p50(r, "after", "tcp")) if x]
+        own = statistics.mean(tcp) if tcp else None
+        load = [dig(r, "loadavg", w, 0) for w in ("before", "after")]
+        rows.append([f"`{dep}`", str(rep), before_after(r, "unix"), before_after(r, "tcp"),
+                     "**yes**" if flag else "no", fmt(c1), fmt_ratio(ratio(c1, own)),
+                     " → ".join(fmt(num(x)) for x in load) if all(num(x) is not None
+                                                                  for x in load) else "–"])
+    out = [md_table(["deployment", "repeat", "UNIX ping-pong p50 (us) before → after",
+                     "TCP GET-sized ping-pong p50 (us) before → after", "floor moved > 25%",
+                     "http get_cached c1 p50 (us)", "÷ own TCP floor", "load average (1 min)"],
+                    rows), ""]
+    if moved:
+        out += [f"**{len(moved)} of {len(runs)} runs had a floor that moved by more than 25% "
+                f"between before and after:** {', '.join(moved)}. The machine changed under "
+                "them; their figures are not comparable with their neighbours'.", ""]
+    else:
+        out += [f"No run's floor moved by more than 25% ({len(runs)} runs).", ""]
+    return out
+
+
+def measurement_mode(d):
+    """How the machine was held during a document's run: PM QoS, pinning, load, duration."""
+    qos = d.get("pm_qos")
+    if isinstance(qos, dict):
+        text = ("PM QoS " + str(qos.get("status", "?")) if qos.get("held") else
+                "PM QoS not held (" + str(qos.get("status", "?")) + ")")
+    else:
+        text = "PM QoS not recorded"
+    pin = d.get("pinning")
+    if isinstance(pin, dict):
+        text += f", pinned to CPU {pin.get('cpu', '?')}" if pin.get("pinned") else ", not pinned"
+    load = [num(dig(d, "loadavg", w, 0)) for w in ("start", "end")]
+    if all(x is not None for x in load):
+        text += f", load average {fmt(load[0])} → {fmt(load[1])}"
+    if num(d.get("duration_s")) is not None:
+        text += f", {fmt(num(d['duration_s']))} s"
+    return text
 
 
 def machine_lines(docs):
@@ -447,12 +710,15 @@ def machine_lines(docs):
             f"repeat {o.get('repeat', 1)}; "
             f"machine {m.get('hostname', '?')} ({m.get('cpu_model', '?')}, {m.get('cores', '?')} "
             f"cores, {m.get('arch', '?')}), kernel {m.get('kernel', '?')}; "
-            f"{b.get('compiler', '?')}, {b.get('build_type', '?')} build, revision {rev}")
+            f"{b.get('compiler', '?')}, {b.get('build_type', '?')} build, revision {rev}; "
+            f"{measurement_mode(d)}")
     return lines
 
 
 def baseline_table(figs):
-    rows = [[m, f.unit, cell(f)] for (d, m), f in sorted(figs.items()) if d == "baseline"]
+    rows = [[m + mode_of(d), f.unit, cell(f)]
+            for (d, m), f in sorted(figs.items(), key=lambda x: (mode_of(x[0][0]), x[0][1]))
+            if is_baseline(d)]
     return md_table(["baseline", "unit", "value"], rows) if rows else None
 
 
@@ -461,7 +727,12 @@ def render_markdown(docs, figs, deps):
     out += machine_lines(docs) + [""]
     out += ["Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
             "run was repeated. `÷ mono` and `÷ floor` are ratios of medians (for throughput a "
-            "ratio above 1 is better, for every other unit below 1 is better). "
+            "ratio above 1 is better, for every other unit below 1 is better). A best figure "
+            "whose interval overlaps the runner-up's is not called a win. "
+            "\"bimodal in k/n\" beside a figure: k of the n latency histograms behind it have "
+            "two modes (the signature of requests that wait for a sleeping CPU), at the two "
+            "latencies given. A deployment named `… [pinned]` or `… [no PM QoS]` was measured "
+            "that way and is kept apart from the default runs (PM QoS held, not pinned). "
             f"\"{NOT_MEASURED}\" means the deployment or scenario did not run; \"{NO_FAILURE}\" in "
             "a recovery row, that the fault was injected and that path failed no request.", ""]
     notes = run_notes(docs)
@@ -471,7 +742,15 @@ def render_markdown(docs, figs, deps):
             for n in sorted(notes[dep]):
                 out.append(f"- `{dep}`: {n}")
         out.append("")
-    out += ["## Headline", "", headline_table(deps, figs), ""]
+    runs = runs_by_dep(docs)
+    out += ["## Headline", "", headline_table(deps, figs, runs), ""]
+    out += ["## The floor beside each deployment", "",
+            "Each deployment's run has the machine's own round-trip floor measured right before "
+            "it starts and right after it stops: a 64-byte UNIX-socket ping-pong and a GET-sized "
+            "TCP loopback ping-pong (160 bytes out, 4,296 back), each between two processes. A "
+            "run whose floor moved by more than 25% (the larger p50 over the smaller) ran on a "
+            "machine that changed under it.", ""]
+    out += floor_section(docs)
     for key, title, prefixes in SCENARIOS:
         metrics = [m for m in scenario_metrics(figs, prefixes)
                    if not m.startswith("startup interval ")]
@@ -479,7 +758,7 @@ def render_markdown(docs, figs, deps):
         if not metrics:
             out += [f"{NOT_MEASURED.capitalize()} in these runs.", ""]
             continue
-        out += [scenario_table(metrics, deps, figs, faults_without_failure(docs)), "",
+        out += [scenario_table(metrics, deps, figs, faults_without_failure(docs), runs), "",
                 "**What this means.** " + meaning(title, metrics, deps, figs), ""]
         intervals = start_interval_table(deps, figs) if key == "startup" else None
         if intervals:
@@ -501,7 +780,7 @@ def runs_by_dep(docs):
     for d in docs:
         for r in d.get("runs") or []:
             if isinstance(r, dict) and "skipped" not in r and r.get("deployment"):
-                runs.setdefault(r["deployment"], []).append(r)
+                runs.setdefault(str(r["deployment"]) + doc_mode(d), []).append(r)
     return runs
 
 
@@ -767,6 +1046,30 @@ def memory_chart(ch, runs, deps):
     return [("memory per deployment", svg)]
 
 
+def floor_chart(ch, docs):
+    """Each deployment run's floors before and after it, beside its cached-GET c1 p50."""
+    rows = []
+    for dep, r in floor_runs(docs):
+        vals = [num(dig(r, "floor", w, k, "latency", "p50"))
+                for k in ("unix", "tcp") for w in ("before", "after")]
+        vals.append(num(dig(r, "http", "closed_loop", "get_cached", "c1", "latency", "p50")))
+        label = f"{dep} #{r.get('repeat', '?')}" + (" (moved)" if dig(r, "floor", "moved") is True
+                                                    else "")
+        rows.append([label] + [v if v is not None else math.nan for v in vals])
+    if not rows:
+        return []
+    svg = ch.render(
+        "set title 'the floor before and after each deployment run, beside its cached GET c1 p50'\n"
+        "set style data histograms\nset style histogram clustered gap 1\n"
+        "set style fill solid 0.7 border -1\nset ylabel 'p50 (us, log scale)'\nset logscale y\n"
+        "set yrange [1:*]\nset xtics rotate by -30\n"
+        "plot $DAT(f.dat) using 2:xtic(1) title 'UNIX ping-pong before', '' using 3 title "
+        "'UNIX ping-pong after', '' using 4 title 'TCP GET-sized before', '' using 5 title "
+        "'TCP GET-sized after', '' using 6 title 'http get_cached c1 p50'",
+        {"f": rows}, width=max(760, 60 * len(rows) + 300), height=420)
+    return [("the floor beside each deployment run", svg)]
+
+
 def fault_charts(ch, runs, deps):
     out = []
     for dep in deps:
@@ -853,6 +1156,7 @@ def render_html(docs, figs, deps, md_text, with_charts=True):
         with tempfile.TemporaryDirectory(prefix="seam-report-") as tmp:
             ch = Charts(tmp)
             groups = [
+                ("The floor beside each deployment", floor_chart(ch, docs)),
                 ("Latency CDFs (closed loop, per operation)", latency_cdf_charts(ch, runs, deps, docs)),
                 ("Throughput vs latency (open-loop rate sweep)", sweep_charts(ch, runs, deps)),
                 ("Startup timeline", startup_chart(ch, runs, deps)),
@@ -930,7 +1234,7 @@ def report_command(args):
                        os.path.dirname(os.path.abspath(args.inputs[0])))
     os.makedirs(out, exist_ok=True)
     md = render_markdown(docs, figs, deps)
-    head = headline_table(deps, figs)
+    head = headline_table(deps, figs, runs_by_dep(docs))
     with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(md)
     with open(os.path.join(out, "headline.md"), "w") as fh:
@@ -994,7 +1298,62 @@ def compare_command(args):
     return 1 if regressions else 0
 
 
+SPREAD_METRICS = ["http get_cached c1 p50", "floor tcp ping-pong GET-sized p50",
+                  "floor unix ping-pong 64B p50", "nginx GET 4K c1 p50"]
+
+
+def spread_command(args):
+    runs = []
+    for path in args.runs:
+        docs = load_docs([path])
+        if not docs:
+            print(f"seam-report spread: no seam-bench JSON in {path}", file=sys.stderr)
+            return 2
+        runs.append((path, docs[-1], summary_figures(docs[-1:])))
+    metrics = args.metric or SPREAD_METRICS
+    header = ["metric", "deployment"] + [f"run {i + 1}" for i in range(len(runs))] + [
+        "spread", f"within {args.goal:g}%"]
+    rows, outside = [], []
+    for metric in metrics:
+        deps = []
+        for _, _, figs in runs:
+            for d, m in figs:
+                if m == metric and d not in deps:
+                    deps.append(d)
+        for dep in sorted(deps, key=deployment_key):
+            vals = [figs.get((dep, metric)) for _, _, figs in runs]
+            # Over the runs that have the figure: runs of another mode name it differently.
+            meds = [v.median for v in vals if v is not None]
+            if len(meds) >= 2 and min(meds) > 0:
+                spread = max(meds) / min(meds) - 1
+                ok = spread * 100 <= args.goal
+                if not ok:
+                    outside.append(f"`{dep}` {metric}")
+                tail = [f"{spread * 100:.0f}%", "yes" if ok else "**no**"]
+            else:
+                tail = ["–", "–"]
+            rows.append([metric, f"`{dep}`"] + [cell(v, absent="–") for v in vals] + tail)
+    for i, (path, doc, _) in enumerate(runs):
+        print(f"- run {i + 1}: `{path}`, started {doc.get('started_at', '?')}; "
+              f"{measurement_mode(doc)}")
+    print()
+    print(md_table(header, rows))
+    compared = len([r for r in rows if r[-1] != "–"])
+    print(f"\n{compared - len(outside)} of {compared} figures within {args.goal:g}% across the "
+          f"runs" + (f"; outside: {', '.join(outside)}." if outside else "."))
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "spread":
+        p = argparse.ArgumentParser(prog="seam-report spread",
+                                    description="the same figures of several runs, and their spread")
+        p.add_argument("runs", nargs="+", help="RUN.json or a directory (its newest seam-bench JSON)")
+        p.add_argument("--metric", action="append",
+                       help="a summary metric (repeatable; default: c1 cached GET p50, the floors, "
+                            "nginx c1 p50)")
+        p.add_argument("--goal", type=float, default=15.0, help="percent (default 15)")
+        return spread_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "compare":
         p = argparse.ArgumentParser(prog="seam-report compare",
                                     description="flag figures that moved beyond their noise")

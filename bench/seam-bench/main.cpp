@@ -13,8 +13,11 @@
 #include <set>
 #include <thread>
 
+#include "bench/machine/cpu_pin.h"
+#include "bench/machine/pm_qos.h"
 #include "bench/seam-bench/dataset.h"
 #include "bench/seam-bench/deployment.h"
+#include "bench/seam-bench/floor_probe.h"
 #include "bench/seam-bench/scenarios.h"
 #include "bench/seam-bench/startup_stats.h"
 
@@ -34,10 +37,18 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                "cpu_model" (/proc/cpuinfo), "cores"},
    "build": {"compiler", "build_type", "git_revision", "git_dirty"},
    "options": every flag as used, "settings": the derived durations and counts,
+   "pm_qos": {"requested", "held", "device", "max_latency_us", "status"} (/dev/cpu_dma_latency
+             held at 0 for the whole run unless --no-pm-qos; "status" says why it is not held),
+   "pinning": {"pinned", "cpu", "allowed_cpus"} (--pin: every process and thread on one CPU),
+   "loadavg": {"start", "end"} (/proc/loadavg: 1, 5, 15 min),
    "runs": [ {"deployment", "repeat", "launcher", "codec", "coherence",
               "skipped": reason (only when skipped; nothing else then),
               "error": message (only when it failed),
               "config_overrides": {key: value}, "config": the seams.toml text,
+              "loadavg": {"before", "after"},
+              "floor": {"before"|"after": {"unix"|"tcp": PINGPONG}, "shift": {"unix"|"tcp":
+                        {"before_p50", "after_p50", "change", "moved"}}, "moved" (either floor's
+                        p50 moved > 25% between before and after), "threshold"},
               "dataset": {"bytes", "data_files", "data_bytes"},
               "startup": {"ready", "first_http_get", "first_fuse_stat", "shutdown":
                             {"median", "ci95_low", "ci95_high", "samples_ms"}, "timeline": [...],
@@ -63,6 +74,7 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
   LOAD = {"workers", "seconds", "ok", "errors", "throughput", "latency": {"unit": "us", "count",
           "mean", "p50", "p90", "p99", "p99.9", "max"}, "histogram_ns": {"count","sum","min","max",
           "buckets": [[low, high, count], ...]}, "cpu_per_request", "ctx_switches_per_request"}
+  PINGPONG = {"request_bytes", "response_bytes", "round_trips", "seconds", "latency", "histogram_ns"}
   Every figure is {"value": number, "unit": string} or sits beside its "unit".
 )";
 
@@ -71,7 +83,10 @@ struct Options {
       "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push";
   std::string scenarios = "startup,http,fuse,drift,memory,fault,baselines";
   bool quick = false;
-  int repeat = 1;
+  int repeat = -1;  // default: 2 with --quick, 1 otherwise
+  bool no_pm_qos = false;
+  bool pin = false;
+  int pin_cpu = -1;  // default: defaultPinCpu()
   std::string out = "results/bench";
   int files = -1;
   std::string size_dist = "4K:70,64K:25,1M:5";
@@ -135,6 +150,69 @@ nlohmann::json buildInfo(const std::string& scratch) {
   return b;
 }
 
+// 1, 5 and 15 minute load averages: what else the machine was doing around a measurement.
+nlohmann::json loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  if (!(in >> a >> b >> c)) return nullptr;
+  return {a, b, c};
+}
+
+// Both floors, each its p50 in us added to the summary under the deployment.
+nlohmann::json measureFloors(const Settings& s, const std::string& deployment, Summary& summary) {
+  nlohmann::json out;
+  const std::pair<const char*, PingPongOptions> probes[] = {{"unix", unixFloorOptions(s.floor_s)},
+                                                            {"tcp", tcpFloorOptions(s.floor_s)}};
+  for (const auto& [kind, opts] : probes) {
+    auto r = std::string(kind) == "unix" ? unixPingPong(opts) : tcpPingPong(opts);
+    if (!r.ok()) {
+      out[kind] = {{"error", r.status().toString()}};
+      continue;
+    }
+    out[kind] = r->toJson(opts);
+    summary.add(deployment,
+                std::string(kind) == "unix" ? "floor unix ping-pong 64B p50"
+                                            : "floor tcp ping-pong GET-sized p50",
+                double(r->latency->percentile(50)) / 1000, "us");
+  }
+  return out;
+}
+
+// Before and after, and whether either floor moved by more than 25% in between.
+nlohmann::json floorShiftJson(const nlohmann::json& before, const nlohmann::json& after) {
+  constexpr double kThreshold = 0.25;
+  nlohmann::json shift, moved_kinds = nlohmann::json::array();
+  bool moved = false;
+  for (const char* kind : {"unix", "tcp"}) {
+    auto p50 = [kind](const nlohmann::json& floor) {
+      const auto it = floor.find(kind);
+      if (it == floor.end() || !it->contains("latency")) return -1.0;
+      return (*it)["latency"].value("p50", -1.0);
+    };
+    const double b = p50(before), a = p50(after);
+    auto f = floorShift(b, a, kThreshold);
+    if (!f) {
+      shift[kind] = {{"error", "not measured before and after"}};
+      continue;
+    }
+    shift[kind] = {{"before_p50", fig(f->before, "us")},
+                   {"after_p50", fig(f->after, "us")},
+                   {"change", f->change},
+                   {"moved", f->moved}};
+    if (f->moved) {
+      moved = true;
+      moved_kinds.push_back(kind);
+    }
+  }
+  return {{"before", before},
+          {"after", after},
+          {"shift", shift},
+          {"moved", moved},
+          {"moved_kinds", moved_kinds},
+          {"threshold", kThreshold},
+          {"rule", "max(p50 before, p50 after) > 1.25 x the smaller"}};
+}
+
 nlohmann::json samplesJson(const std::vector<double>& v) {
   Interval iv = medianInterval(v);
   return {{"median", fig(iv.median, "ms")},
@@ -180,6 +258,10 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
     return run;
   }
   run["dataset"] = data->toJson();
+  run["loadavg"] = {{"before", loadAverage()}};
+  progress(v.name + ": the floor before (UNIX and TCP ping-pong)");
+  const nlohmann::json floor_before = measureFloors(settings, v.name, summary);
+  run["floor"] = {{"before", floor_before}};  // kept should the run fail before "after"
 
   std::vector<double> ready, http_first, fuse_first, shutdown;
   nlohmann::json timeline;
@@ -220,7 +302,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   }
   if (startup) record(*st);
 
-  Context ctx{dep, settings, *data, summary, v.name};
+  Context ctx{dep, settings, *data, summary, v.name, rep};
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
       {"http", runHttp},
       {"fuse", runFuse},
@@ -229,6 +311,12 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
       {"fault", runFault}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
+    // The quick run's later repeats are for the latency figures' intervals: the fault scenario
+    // (the longest, and not a latency figure) runs in its first repeat only.
+    if (settings.quick && rep > 1 && name == "fault") {
+      run[name] = {{"skipped", "quick run: the fault scenario runs in the first repeat only"}};
+      continue;
+    }
     progress(v.name + ": scenario " + name);
     if (!dep.running()) {
       run[name] = {{"error", "the deployment is not running"}};
@@ -248,6 +336,11 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
     else
       run["stop_error"] = down.status().toString();
   }
+  progress(v.name + ": the floor after");
+  run["floor"] = floorShiftJson(floor_before, measureFloors(settings, v.name, summary));
+  run["loadavg"]["after"] = loadAverage();
+  if (run["floor"]["moved"].get<bool>())
+    progress(v.name + ": WARNING: the floor moved > 25% during this run");
   if (startup) {
     run["startup"] = {{"ready", samplesJson(ready)},
                       {"first_http_get", samplesJson(http_first)},
@@ -290,10 +383,12 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   return run;
 }
 
-int runCommand(const Options& o) {
+int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& pinning) {
   Settings s;
   s.quick = o.quick;
-  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.25 : 2.0);
+  const int repeats = o.repeat > 0 ? o.repeat : (o.quick ? 2 : 1);
+  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.2 : 2.0);
+  s.floor_s = o.quick ? 0.1 : 0.5;
   s.connections = o.connections > 0 ? o.connections : (o.quick ? 4 : 8);
   s.fuse_threads = 4;
   s.drift_trials = o.quick ? 4 : 20;
@@ -349,26 +444,36 @@ int runCommand(const Options& o) {
   doc["started_at"] = stamp;
   doc["machine"] = machineInfo();
   doc["build"] = buildInfo(s.scratch);
+  doc["pm_qos"] = pm_qos.toJson();
+  doc["pinning"] = pinning;
+  doc["loadavg"] = {{"start", loadAverage()}};
+  progress(std::string("PM QoS (") + kCpuDmaLatencyPath + "): " + pm_qos.why());
+  if (pinning.value("pinned", false))
+    progress("pinned: every process and thread of the run on CPU " +
+             std::to_string(pinning["cpu"].get<int>()));
   doc["options"] = {{"deployments", o.deployments},
                     {"scenarios", o.scenarios},
                     {"quick", o.quick},
-                    {"repeat", o.repeat},
+                    {"repeat", repeats},
+                    {"no_pm_qos", o.no_pm_qos},
+                    {"pin", o.pin},
                     {"out", o.out},
                     {"files", data_opts.files},
                     {"size_dist", o.size_dist},
                     {"seed", o.seed},
                     {"bin_dir", o.bin_dir}};
-  doc["settings"] = {{"measure_s", s.measure_s},       {"connections", s.connections},
-                     {"fuse_threads", s.fuse_threads}, {"drift_trials", s.drift_trials},
-                     {"startup_reps", s.startup_reps}, {"sweep_fractions", s.sweep},
-                     {"hot_files", s.hot_files},       {"cold_files", s.cold_files}};
+  doc["settings"] = {{"measure_s", s.measure_s},       {"floor_s", s.floor_s},
+                     {"connections", s.connections},   {"fuse_threads", s.fuse_threads},
+                     {"drift_trials", s.drift_trials}, {"startup_reps", s.startup_reps},
+                     {"sweep_fractions", s.sweep},     {"hot_files", s.hot_files},
+                     {"cold_files", s.cold_files}};
   doc["runs"] = nlohmann::json::array();
   doc["baselines"] = nlohmann::json::array();
   Summary summary;
 
   // Interleaved: every repeat runs each deployment once, in the same order (A B A B ...).
   std::vector<std::string> plan;
-  for (int rep = 1; rep <= o.repeat; ++rep) {
+  for (int rep = 1; rep <= repeats; ++rep) {
     for (const auto& v : variants) plan.push_back(v.name + " #" + std::to_string(rep));
     if (scenarios.count("baselines")) plan.push_back("baselines #" + std::to_string(rep));
   }
@@ -380,7 +485,7 @@ int runCommand(const Options& o) {
     progress(fmt::format("=== {} ({}/{}); then: {}", what, done + 1, plan.size(),
                          left.empty() ? "summary" : left));
   };
-  for (int rep = 1; rep <= o.repeat; ++rep) {
+  for (int rep = 1; rep <= repeats; ++rep) {
     for (const auto& v : variants) {
       announce(v.name + " #" + std::to_string(rep));
       doc["runs"].push_back(runDeployment(v, rep, scenarios, s, data_opts, summary));
@@ -398,12 +503,13 @@ int runCommand(const Options& o) {
       if (!data.ok())
         b["error"] = data.status().toString();
       else
-        b.update(runBaselines(s, root, summary));
+        b.update(runBaselines(s, root, summary, rep));
       doc["baselines"].push_back(b);
       ++done;
     }
   }
   doc["duration_s"] = double(nowNs() - t_start) / 1e9;
+  doc["loadavg"]["end"] = loadAverage();
   doc["summary"] = summary.toJson();
 
   std::error_code ec;
@@ -425,6 +531,12 @@ int runCommand(const Options& o) {
       std::cout << "FAILED " << run["deployment"].get<std::string>() << ": "
                 << run["error"].get<std::string>() << "\n";
   }
+  for (const auto& run : doc["runs"]) {
+    if (run.contains("floor") && run["floor"]["moved"].get<bool>())
+      std::cout << "floor moved > 25% during " << run["deployment"].get<std::string>() << " #"
+                << run["repeat"].get<int>() << ": its figures are not comparable\n";
+  }
+  std::cout << "PM QoS: " << pm_qos.why() << "\n";
   std::cout << fmt::format("wrote {} ({:.1f} s)\n", path, doc["duration_s"].get<double>());
   return 0;
 }
@@ -448,14 +560,21 @@ int main(int argc, char** argv) {
                   "comma-separated: startup, http, fuse, drift, memory, fault, baselines")
       ->capture_default_str();
   run->add_flag("--quick", o.quick,
-                "short measurements (0.25 s each, 4 connections, 4 drift trials, 5 starts, 200 "
-                "files) for CI");
+                "short measurements (0.2 s each, 4 connections, 4 drift trials, 5 starts, 200 "
+                "files, 2 repeats; the fault scenario and the wrk checks in the first repeat "
+                "only) for CI");
   run->add_option(
-         "--repeat", o.repeat,
-         "run every deployment N times, interleaved (A B A B); the summary gives the median "
-         "and a bootstrap 95% CI over repeats")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
+      "--repeat", o.repeat,
+      "run every deployment N times, interleaved (A B A B); the summary gives the median "
+      "and a bootstrap 95% CI over repeats (default 2 with --quick, else 1)");
+  run->add_flag("--no-pm-qos", o.no_pm_qos,
+                "do not hold /dev/cpu_dma_latency at 0 during the run (by default it is held, so "
+                "idle CPUs poll instead of halting and c1 figures measure code, not wake-ups)");
+  run->add_flag("--pin", o.pin,
+                "run everything on one CPU: the bench's threads, the deployment's processes, "
+                "nginx, wrk and the floor probes (the software cost without cross-CPU wake-ups; "
+                "the report keeps pinned runs apart)");
+  run->add_option("--pin-cpu", o.pin_cpu, "the CPU of --pin (default: the highest allowed)");
   run->add_option("--out", o.out, "directory for the JSON document")->capture_default_str();
   run->add_option("--files", o.files,
                   "files in the generated data set (default 1000, --quick 200)");
@@ -468,7 +587,7 @@ int main(int argc, char** argv) {
                   "build tree holding mono/seamd, split/seam-split, core/control/seamctl")
       ->capture_default_str();
   run->add_option("--seconds", o.seconds,
-                  "length of one load measurement (default 2, --quick 0.25)");
+                  "length of one load measurement (default 2, --quick 0.2)");
   run->add_option("--connections", o.connections,
                   "N of 'closed loop at 1 and N' (default 8, --quick 4)");
   run->add_option("--starts", o.startup_reps,
@@ -478,6 +597,25 @@ int main(int argc, char** argv) {
   app.footer(kJsonHelp);
   run->footer(kJsonHelp);
   CLI11_PARSE(app, argc, argv);
+  if (o.repeat == 0 || o.repeat < -1 || o.repeat > 1000) {
+    std::cerr << "seam-bench: --repeat must be between 1 and 1000\n";
+    return 2;
+  }
   ::signal(SIGPIPE, SIG_IGN);
-  return runCommand(o);
+  // Pinned before any thread or child exists, so all of them inherit the one CPU.
+  nlohmann::json pinning = {{"pinned", false}, {"allowed_cpus", allowedCpus()}};
+  if (o.pin) {
+    const int cpu = o.pin_cpu >= 0 ? o.pin_cpu : defaultPinCpu();
+    if (seams::Status st = pinProcessTo(cpu); !st.ok()) {
+      std::cerr << "seam-bench: --pin: " << st.message() << "\n";
+      return 2;
+    }
+    pinning = {{"pinned", true}, {"cpu", cpu}, {"allowed_cpus", pinning["allowed_cpus"]}};
+  } else if (o.pin_cpu >= 0) {
+    std::cerr << "seam-bench: --pin-cpu needs --pin\n";
+    return 2;
+  }
+  // The hold covers the whole run and is withdrawn when it ends, however it ends.
+  return whileHoldingPmQos({.enabled = !o.no_pm_qos},
+                           [&](const PmQosHold& hold) { return runCommand(o, hold, pinning); });
 }

@@ -289,6 +289,16 @@ std::optional<double> prometheusSum(std::string_view text, std::string_view name
   return sum;
 }
 
+std::optional<FloorShift> floorShift(double before, double after, double threshold) {
+  if (!(before > 0) || !(after > 0)) return std::nullopt;
+  FloorShift f;
+  f.before = before;
+  f.after = after;
+  f.change = (after - before) / before;
+  f.moved = std::max(before, after) > (1.0 + threshold) * std::min(before, after);
+  return f;
+}
+
 Interval medianInterval(std::vector<double> values, std::uint64_t seed) {
   Interval iv;
   iv.n = values.size();

@@ -161,6 +161,20 @@ void parseStatusSwitches(std::string_view status_text, ProcCounters& into);
 // Sums every sample of metric `name` (any labels) in Prometheus text; nullopt if absent.
 std::optional<double> prometheusSum(std::string_view text, std::string_view name);
 
+// --- the floor beside each deployment -------------------------------------------------------
+
+// The raw ping-pong floor measured right before and right after one deployment's run. The floor
+// moved when the larger of the two p50s exceeds the smaller by more than `threshold` (0.25: 25%),
+// either way: the machine changed under the run (load from elsewhere, a CPU's idle state, a
+// migration) and the run's figures are not comparable with its neighbours'.
+struct FloorShift {
+  double before = 0, after = 0;
+  double change = 0;  // (after - before) / before
+  bool moved = false;
+};
+// nullopt when either figure is missing (<= 0: the probe failed).
+std::optional<FloorShift> floorShift(double before, double after, double threshold = 0.25);
+
 // --- statistics over repeats ------------------------------------------------------------------
 
 struct Interval {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench/seam-bench/floor_probe.h"
 #include "bench/seam-bench/fs_ops.h"
 #include "bench/seam-bench/http_client.h"
 #include "bench/seam-bench/scenarios.h"
@@ -97,7 +98,8 @@ nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_r
   return out;
 }
 
-nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, Summary& summary) {
+nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, Summary& summary,
+                             int repeat) {
   const char* nginx = "/usr/sbin/nginx";
   if (::access(nginx, X_OK) != 0) return {{"skipped", "nginx not installed"}};
   const std::string dir = s.scratch + "/nginx";
@@ -151,9 +153,14 @@ nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, S
         summary.add("baseline", "nginx GET 4K c" + std::to_string(conns) + " throughput",
                     r.throughput(), "req/s");
     }
-    progress("baseline nginx: wrk cross-check");
-    out["wrk_crosscheck"] = wrkCrossChecks("127.0.0.1", port, "", "/v1/files" + hotPath(0), s,
-                                           summary, "baseline", "wrk check (nginx)");
+    if (s.quick && repeat > 1) {
+      out["wrk_crosscheck"] = {
+          {"skipped", "quick run: the wrk check runs in the first repeat only"}};
+    } else {
+      progress("baseline nginx: wrk cross-check");
+      out["wrk_crosscheck"] = wrkCrossChecks("127.0.0.1", port, "", "/v1/files" + hotPath(0), s,
+                                             summary, "baseline", "wrk check (nginx)");
+    }
     out["config"] = "nginx worker_processes 2, access_log off, alias of the vault root";
   }
   (void)child->signal(SIGQUIT);
@@ -162,46 +169,20 @@ nlohmann::json nginxBaseline(const Settings& s, const std::string& vault_root, S
   return out;
 }
 
-// Raw UNIX-socket ping-pong: a 64-byte message and its echo over a socketpair, the floor of any
-// IPC round trip.
+// Raw UNIX-socket ping-pong: a 64-byte message and its echo between this process and a forked
+// echo process, the floor of any IPC round trip (floor_probe.h; each deployment's run also has
+// its own, measured before and after it).
 nlohmann::json socketPingPong(const Settings& s, Summary& summary) {
   progress("baseline: raw UNIX-socket ping-pong");
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    return {{"skipped", "socketpair failed"}};
-  std::thread echo([fd = sv[1]] {
-    char buf[64];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      if (::write(fd, buf, static_cast<std::size_t>(n)) != n) break;
-    }
-  });
-  Histogram h;
-  char msg[64] = {};
-  const std::int64_t end = nowNs() + static_cast<std::int64_t>(s.measure_s * 1e9);
-  std::uint64_t n = 0;
-  while (nowNs() < end) {
-    const std::int64_t t0 = nowNs();
-    if (::write(sv[0], msg, sizeof msg) != sizeof msg) break;
-    std::size_t got = 0;
-    while (got < sizeof msg) {
-      ssize_t r = ::read(sv[0], msg + got, sizeof msg - got);
-      if (r <= 0) break;
-      got += static_cast<std::size_t>(r);
-    }
-    h.record(static_cast<std::uint64_t>(nowNs() - t0));
-    ++n;
-  }
-  ::shutdown(sv[0], SHUT_RDWR);
-  echo.join();
-  ::close(sv[0]);
-  ::close(sv[1]);
-  summary.add("baseline", "unix ping-pong 64B p50", double(h.percentile(50)) / 1000, "us");
-  return {{"message_bytes", 64},
-          {"round_trips", n},
-          {"latency", toJson(summarise(h))},
-          {"histogram_ns", h.snapshot()}};
+  const PingPongOptions opts = unixFloorOptions(s.measure_s);
+  auto r = unixPingPong(opts);
+  if (!r.ok()) return {{"skipped", r.status().toString()}};
+  summary.add("baseline", "unix ping-pong 64B p50", double(r->latency->percentile(50)) / 1000,
+              "us");
+  nlohmann::json j = r->toJson(opts);
+  j["message_bytes"] = opts.request_bytes;
+  j["processes"] = 2;
+  return j;
 }
 
 }  // namespace
@@ -226,11 +207,12 @@ nlohmann::json runFuse(Context& c) {
   return out;
 }
 
-nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary) {
+nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
+                            int repeat) {
   nlohmann::json out;
   out["direct"] = fsMatrix("direct", vault_root, s, nullptr, summary, "baseline");
   out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary);
-  out["nginx"] = nginxBaseline(s, vault_root, summary);
+  out["nginx"] = nginxBaseline(s, vault_root, summary, repeat);
   out["unix_pingpong"] = socketPingPong(s, summary);
   return out;
 }

@@ -20,6 +20,7 @@ namespace seams::bench {
 struct Settings {
   bool quick = false;
   double measure_s = 2.0;  // one load measurement
+  double floor_s = 0.5;    // one floor probe (UNIX or TCP ping-pong)
   int connections = 8;     // N of "closed loop at 1 and N"
   int fuse_threads = 4;
   int drift_trials = 20;
@@ -59,6 +60,7 @@ struct Context {
   const DatasetInfo& data;
   Summary& summary;
   std::string name;  // the deployment's name
+  int repeat = 1;    // 1-based: which interleaved repeat this is
 };
 
 nlohmann::json runHttp(Context& c);
@@ -67,7 +69,9 @@ nlohmann::json runDrift(Context& c);
 nlohmann::json runMemory(Context& c);
 nlohmann::json runFault(Context& c);
 // Not tied to a deployment: direct directory, passthrough_ll, nginx, raw socket ping-pong.
-nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary);
+// `repeat` > 1 of a quick run skips the wrk cross-check (run once per quick run).
+nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
+                            int repeat = 1);
 
 // Our HTTP client against wrk on the same URL, at c1 and cN ({"c1": ..., "cN": ...}); adds
 // "<metric> cK: ours/wrk p50" rows to the summary under `deployment`.

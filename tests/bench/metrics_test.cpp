@@ -215,5 +215,33 @@ TEST(Repeats, MedianIntervalHoldsTheMedianAndCollapsesForOneValue) {
   EXPECT_EQ(medianInterval({}).n, 0u);
 }
 
+TEST(FloorShift, AFloorThatGrewOrShrankByMoreThanAQuarterIsFlagged) {
+  auto up = floorShift(20.0, 26.0);  // 1.30x
+  ASSERT_TRUE(up.has_value());
+  EXPECT_TRUE(up->moved);
+  EXPECT_DOUBLE_EQ(up->change, 0.3);
+  // The rule is symmetric: 20 -> 15 is the same 1.33x apart as 15 -> 20.
+  auto down = floorShift(20.0, 15.0);
+  ASSERT_TRUE(down.has_value());
+  EXPECT_TRUE(down->moved);
+  EXPECT_DOUBLE_EQ(down->change, -0.25);
+  EXPECT_TRUE(floorShift(15.0, 20.0)->moved);
+}
+
+TEST(FloorShift, AFloorWithinAQuarterIsNotFlagged) {
+  EXPECT_FALSE(floorShift(20.0, 24.9)->moved);
+  EXPECT_FALSE(floorShift(20.0, 20.0)->moved);
+  EXPECT_FALSE(floorShift(24.9, 20.0)->moved);
+  // Exactly 1.25x is not more than 25%.
+  EXPECT_FALSE(floorShift(20.0, 25.0)->moved);
+  // The threshold is the caller's.
+  EXPECT_TRUE(floorShift(20.0, 22.5, 0.10)->moved);
+}
+
+TEST(FloorShift, AFloorThatWasNotMeasuredGivesNoVerdict) {
+  EXPECT_FALSE(floorShift(-1.0, 20.0).has_value());
+  EXPECT_FALSE(floorShift(20.0, 0.0).has_value());
+}
+
 }  // namespace
 }  // namespace seams::bench

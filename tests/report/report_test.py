@@ -8,13 +8,21 @@ GoldenTest:  the tables of report.md / headline.md equal the golden files in exp
 CompareTest: compare passes an unchanged run and flags a planted regression (exit 1).
 HtmlTest:    the page opened in headless Chromium renders every chart (non-empty inline SVG),
              logs no console error, and leaves a screenshot in BUILD_DIR.
+BimodalTest: the two-mode detector on synthetic histograms (bucketed as core/stats/histogram.h
+             does) with two modes, one mode, and one mode with a long tail.
+SpreadTest:  `spread` puts runs side by side and judges each deployment against the goal.
+FloorTest:   the floor section flags a run whose floor moved > 25% (crafted figures), and
+             pinned / no-PM-QoS runs sit beside the default ones instead of pooling with them.
 Exit code 77 (CTest's SKIP_RETURN_CODE) when the machine lacks chromium or gnuplot.
 """
 import copy
 import glob
 import gzip
+import importlib.util
 import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -32,6 +40,34 @@ SKIP = 77
 
 def seam_report(*args):
     return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+
+
+def report_module():
+    spec = importlib.util.spec_from_file_location("seam_report", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bucketed(samples_ns):
+    """A histogram snapshot as seam-bench writes it: exact buckets below 256 ns, then 128 equal
+    sub-buckets per power of two (core/stats/histogram.h)."""
+    counts = {}
+    for v in samples_ns:
+        v = max(0, int(v))
+        if v < 256:
+            low, high = v, v
+        else:
+            width = 2 ** (v.bit_length() - 1 - 7)
+            low = v // width * width
+            high = low + width - 1
+        counts[(low, high)] = counts.get((low, high), 0) + 1
+    buckets = [[lo, hi, n] for (lo, hi), n in sorted(counts.items())]
+    return {"count": len(samples_ns), "buckets": buckets}
+
+
+def lognormal_us(rng, n, median_us, sigma=0.08):
+    return [median_us * 1000 * math.exp(rng.gauss(0, sigma)) for _ in range(n)]
 
 
 def fixture_doc():
@@ -181,6 +217,141 @@ class CompareTest(Scratch):
         self.assertEqual(p.returncode, 0, p.stdout)
 
 
+class BimodalTest(unittest.TestCase):
+    def setUp(self):
+        self.r = report_module()
+        self.rng = random.Random(7)
+
+    def test_two_modes_are_found_where_they_are(self):
+        h = bucketed(lognormal_us(self.rng, 6000, 20) + lognormal_us(self.rng, 4000, 80))
+        modes = self.r.detect_modes(h)
+        self.assertIsNotNone(modes)
+        (fast, fast_share), (slow, slow_share) = modes
+        self.assertAlmostEqual(fast, 20, delta=20 * 0.15)
+        self.assertAlmostEqual(slow, 80, delta=80 * 0.15)
+        self.assertAlmostEqual(fast_share, 0.6, delta=0.05)
+        self.assertAlmostEqual(slow_share, 0.4, delta=0.05)
+
+    def test_one_mode_is_one_mode(self):
+        h = bucketed(lognormal_us(self.rng, 10000, 30, sigma=0.15))
+        self.assertIsNone(self.r.detect_modes(h))
+
+    def test_a_long_tail_without_a_second_peak_is_one_mode(self):
+        # 30 us, and a tail falling off exponentially to the milliseconds.
+        tail = [30000 + self.rng.expovariate(1 / 40000.0) for _ in range(3000)]
+        h = bucketed(lognormal_us(self.rng, 7000, 30, sigma=0.1) + tail)
+        self.assertIsNone(self.r.detect_modes(h))
+
+    def test_a_second_peak_with_under_five_percent_of_requests_is_not_a_mode(self):
+        h = bucketed(lognormal_us(self.rng, 9800, 20) + lognormal_us(self.rng, 200, 90))
+        self.assertIsNone(self.r.detect_modes(h))
+
+    def test_two_peaks_closer_than_one_and_a_half_times_are_one_mode(self):
+        h = bucketed(lognormal_us(self.rng, 5000, 20, sigma=0.03) +
+                     lognormal_us(self.rng, 5000, 26, sigma=0.03))
+        self.assertIsNone(self.r.detect_modes(h))
+
+    def test_an_empty_histogram_has_no_modes(self):
+        self.assertIsNone(self.r.detect_modes({"count": 0, "buckets": []}))
+        self.assertIsNone(self.r.detect_modes(None))
+
+
+class FloorTest(Scratch):
+    def floor(self, unix_before, unix_after, tcp_before, tcp_after, moved):
+        p = lambda us: {"latency": {"unit": "us", "p50": us}}
+        return {"before": {"unix": p(unix_before), "tcp": p(tcp_before)},
+                "after": {"unix": p(unix_after), "tcp": p(tcp_after)},
+                "shift": {"unix": {"moved": abs(unix_after / unix_before - 1) > 0.25},
+                          "tcp": {"moved": abs(tcp_after / tcp_before - 1) > 0.25}},
+                "moved": moved, "threshold": 0.25}
+
+    def report(self, *docs):
+        folder = os.path.join(self.tmp, "in")
+        os.makedirs(folder, exist_ok=True)
+        for i, doc in enumerate(docs):
+            with open(os.path.join(folder, f"seam-bench-2026-12-01T1{i}-00-00Z.json"), "w") as fh:
+                json.dump(doc, fh)
+        p = seam_report(folder, "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.tmp, "report.md")) as fh:
+            return fh.read()
+
+    def test_a_run_whose_floor_moved_is_flagged_and_a_steady_one_is_not(self):
+        doc = fixture_doc()
+        mono = next(r for r in doc["runs"] if r["deployment"] == "mono")
+        split = next(r for r in doc["runs"] if r["deployment"] == "split/capnp/push")
+        mono["floor"] = self.floor(10.0, 10.5, 20.0, 21.0, False)
+        split["floor"] = self.floor(10.0, 14.0, 20.0, 20.0, True)
+        md = self.report(doc)
+        rows = {l.split("|")[1].strip(): l for l in md.splitlines()
+                if l.startswith("| `") and " → " in l}
+        self.assertIn("| no |", rows["`mono`"])
+        self.assertIn("10.0 → 14.0 **moved**", rows["`split/capnp/push`"])
+        self.assertIn("| **yes** |", rows["`split/capnp/push`"])
+        self.assertIn("1 of 2 runs had a floor that moved by more than 25%", md)
+        self.assertIn("`split/capnp/push` #1", md)
+
+    def test_pinned_and_unpinned_runs_sit_side_by_side(self):
+        plain = fixture_doc()
+        plain["pm_qos"] = {"requested": True, "held": True, "status": "held at 0 us"}
+        pinned = copy.deepcopy(plain)
+        pinned["pinning"] = {"pinned": True, "cpu": 1}
+        for s in pinned["summary"]:
+            s["values"] = [v / 2 for v in s["values"]]
+            s["median"] /= 2
+        off = copy.deepcopy(plain)
+        off["pm_qos"] = {"requested": False, "held": False, "status": "disabled (--no-pm-qos)"}
+        md = self.report(plain, pinned, off)
+        header = next(l for l in md.splitlines() if l.startswith("| metric | unit | `mono`"))
+        # The default run first, then the other modes of the same deployment.
+        self.assertIn("| `mono` | `mono [no PM QoS]` | `mono [pinned]` | `split/capnp/push` |",
+                      header)
+        row = next(l for l in md.splitlines() if l.startswith("| http get_cached c1 p50 |"))
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        self.assertEqual(cells[2:5], ["50.0", "50.0", "25.0"])
+        self.assertIn("pinned to CPU 1", md)
+        self.assertIn("PM QoS not held (disabled (--no-pm-qos))", md)
+
+    def test_overlapping_intervals_are_not_called_a_win(self):
+        doc = fixture_doc()
+        for s in doc["summary"]:
+            if s["metric"] == "http get_cached c1 p50":
+                lo, hi = (40.0, 120.0) if s["deployment"] == "mono" else (45.0, 130.0)
+                s["values"], s["ci95_low"], s["ci95_high"] = [lo, hi], lo, hi
+                s["median"] = (lo + hi) / 2
+        md = self.report(doc)
+        http = md[md.index("## HTTP hot path"):]
+        http = http[:http.index("\n## ", 3)]
+        self.assertIn("http get_cached c1 p50 (`mono` and `split/capnp/push` overlap)", http)
+        self.assertNotIn("http get_cached c1 p50: `", http)
+
+
+class SpreadTest(Scratch):
+    def write(self, name, doc):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+        return path
+
+    def test_the_spread_of_two_runs_is_largest_over_smallest_and_judged_against_the_goal(self):
+        a = fixture_doc()
+        b = copy.deepcopy(a)
+        for s in b["summary"]:
+            if s["metric"] == "http get_cached c1 p50" and s["deployment"] == "mono":
+                s["values"], s["median"] = [60.0], 60.0  # 50 -> 60: 20%
+        p = seam_report("spread", self.write("a.json", a), self.write("b.json", b))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [l for l in p.stdout.splitlines() if l.startswith("| http get_cached c1 p50 |")]
+        mono = next(l for l in rows if "`mono`" in l)
+        split = next(l for l in rows if "`split/capnp/push`" in l)
+        self.assertIn("| 50.0 | 60.0 | 20% | **no** |", mono)
+        self.assertIn("| 0% | yes |", split)
+        self.assertIn("outside: `mono` http get_cached c1 p50", p.stdout)
+
+    def test_no_json_is_a_usage_error(self):
+        self.assertEqual(seam_report("spread", self.tmp).returncode, 2)
+
+
 class HtmlTest(Scratch):
     def test_every_chart_renders_in_headless_chromium(self):
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -194,10 +365,10 @@ class HtmlTest(Scratch):
             source = fh.read()
         self.assertNotRegex(source, r"(src|href)=['\"]https?:", "the page must need no network")
         figures = source.count("<figure class='chart'>")
-        # The fixture has data for every chart kind: 4 CDFs (2 HTTP, 2 FUSE levels), 1 sweep,
-        # 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault outcome charts and
-        # 1 fault timeline (mono's).
-        self.assertEqual(figures, 13)
+        # The fixture has data for every chart kind: 1 floor chart, 4 CDFs (2 HTTP, 2 FUSE
+        # levels), 1 sweep, 2 startup timelines, 2 drift distributions, 1 memory chart, 2 fault
+        # outcome charts and 1 fault timeline (mono's).
+        self.assertEqual(figures, 14)
 
         def chromium_run(*extra):
             profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
