@@ -1,6 +1,5 @@
 #include "core/config/init_deployment.h"
 
-
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <sys/stat.h>
