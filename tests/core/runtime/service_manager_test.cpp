@@ -554,15 +554,21 @@ TEST_F(HangTest, BusyModeIgnoresIdleTimeButCatchesAStuckRequest) {
 
 TEST_F(ServiceManagerTest, AStopThatTimesOutAbandonsTheThreadAndTheRestStillStopInOrder) {
   auto& m = makeManager();
-  std::mutex mu;
-  std::condition_variable cv;
-  bool released = false;
+  // Shared, not on this stack: the abandoned run wakes after the release below and still has to
+  // take the mutex when the test body may already have ended (a stack mutex here aborted in glibc
+  // one run in many).
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+  };
+  auto gate = std::make_shared<Gate>();
   ASSERT_TRUE(m.add(idleService(probe_, "base")).ok());
   auto stubborn = std::make_unique<FnService>("stubborn", std::vector<std::string>{"base"},
-                                              [&](RunContext& ctx) {
+                                              [gate](RunContext& ctx) {
                                                 ctx.ready();
-                                                std::unique_lock<std::mutex> lock(mu);
-                                                cv.wait(lock, [&] { return released; });
+                                                std::unique_lock<std::mutex> lock(gate->mu);
+                                                gate->cv.wait(lock, [&] { return gate->released; });
                                                 return okStatus();
                                               });
   std::atomic<bool> asked{false};
@@ -588,10 +594,10 @@ TEST_F(ServiceManagerTest, AStopThatTimesOutAbandonsTheThreadAndTheRestStillStop
             "did not stop within 1000 ms; its thread was abandoned");
   EXPECT_EQ(m.abandonedThreads(), 1u);
   {
-    std::lock_guard<std::mutex> lock(mu);
-    released = true;  // so the abandoned thread can end before the test does
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->released = true;  // so the abandoned thread can end
   }
-  cv.notify_all();
+  gate->cv.notify_all();
 }
 
 // The deadlock regression: a service whose start calls back into the manager while the watchdog
