@@ -129,8 +129,8 @@ TEST_F(ServiceManagerTest, AParallelStartFailureWaitsForItsWaveAndStopsEverythin
   Status st = m.start();
   EXPECT_EQ(st.code(), Errc::unavailable);
   EXPECT_EQ(st.message(),
-            "service 'b' failed to start: exited during start: exited with error: io_error: no "
-            "disk (stopped again: c, a)");
+            "service 'b' failed to start: exited during start with error: io_error: no disk "
+            "(stopped again: c, a)");
   EXPECT_EQ(stateOf(m, "a"), ServiceState::stopped);
   EXPECT_EQ(stateOf(m, "b"), ServiceState::failed);
   EXPECT_EQ(stateOf(m, "c"), ServiceState::stopped);
