@@ -225,12 +225,14 @@ Status TestDeployment::start(std::chrono::milliseconds timeout) {
   }
   // freeLoopbackPort() hands out a port from the kernel's ephemeral range, where any process's
   // outgoing connection may take it before our daemon binds it: on a CI machine shared with
-  // other suites that happens. Such a start is retried on a fresh port; nothing else is.
+  // other suites that happens. Such a start is retried on a fresh port; nothing else is, and
+  // not a port a test configured itself (a test may take one on purpose).
   for (int attempt = 1;; ++attempt) {
     const std::size_t log_offset = readFile(logPath()).size();
     Status s = startOnce(timeout);
     const std::string log = readFile(logPath()).substr(log_offset);
-    const bool port_taken = !s.ok() && log.find("cannot listen on") != std::string::npos &&
+    const std::string ours = "cannot listen on 127.0.0.1:" + std::to_string(http_port_) + ":";
+    const bool port_taken = !s.ok() && log.find(ours) != std::string::npos &&
                             log.find("Address already in use") != std::string::npos;
     if (!port_taken || attempt == 3) return s;
     if (process_) (void)process_->wait(scaled(30s));
