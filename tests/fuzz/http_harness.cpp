@@ -108,7 +108,9 @@ Status checkResponses(std::string_view in, const std::vector<bhttp::verb>& metho
                                         " is not well-formed HTTP (" + ec.message() + ")");
     }
     const unsigned status = p.get().result_int();
-    if (status >= 500) {
+    // 501 is the one 5xx a client can earn: a transfer coding we do not decode (RFC 9112 §6.1,
+    // "gzip, chunked"). Every other 5xx is the server failing.
+    if (status >= 500 && status != 501) {
       return Status(Errc::internal, "answer " + std::to_string(index) + " is " +
                                         std::to_string(status) + ": " + p.get().body());
     }
