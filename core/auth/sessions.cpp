@@ -57,6 +57,7 @@ std::string base64(const std::vector<unsigned char>& bytes) {
 }
 
 std::optional<std::size_t> decodedLength(std::string_view b64) {
+  if (b64.empty()) return std::nullopt;  // (and libsodium's buffers must not be null)
   std::vector<unsigned char> bytes(b64.size());
   std::size_t len = 0;
   if (sodium_base642bin(bytes.data(), bytes.size(), b64.data(), b64.size(), nullptr, &len, nullptr,
