@@ -40,7 +40,9 @@ int runDaemon(const Config& config) {
     spdlog::critical("seamd: {}", runtime_lock.status().toString());
     return 1;
   }
-  ProcessRoot root(config.watchdog);
+  // In waves, as the launcher starts its daemons: storage, auth and control, then sync, http
+  // and fuse (only control sets up a KJ loop, so nothing races on libkj-async's statics).
+  ProcessRoot root(config.watchdog, /*parallel_start=*/true);
   ServiceManager& manager = root.manager;
   Deps& deps = root.deps;
 

@@ -11,14 +11,12 @@
 
 namespace seams {
 
-ProcessRoot::ProcessRoot(const WatchdogConfig& watchdog)
+ProcessRoot::ProcessRoot(const WatchdogConfig& watchdog, bool parallel_start)
     : manager(env, ManagerOptions{.watchdog = watchdog,
                                   .notifier = &notifier,
                                   .on_event = logRuntimeEvent,
                                   .exit_process = {},
-                                  // The same start as the launcher's: independent services
-                                  // (storage, auth, control) together, then their dependents.
-                                  .parallel_start = true}),
+                                  .parallel_start = parallel_start}),
       control_target(manager, processStats(metrics, deps), processCaches(deps)) {}
 
 int ProcessRoot::run(const std::string& who, ControlServerOptions control, sigset_t stop_signals,

@@ -27,7 +27,11 @@
 namespace seams {
 
 struct ProcessRoot {
-  explicit ProcessRoot(const WatchdogConfig& watchdog);
+  // `parallel_start`: ManagerOptions::parallel_start. seamd starts in waves. A split daemon does
+  // not: its control server and its IPC stubs would each set up a KJ event loop at the same time,
+  // and the first use of libkj-async's static network filter tables is not thread-safe (TSan saw
+  // the race in seam-syncd); a daemon's services take about a millisecond each, so little is lost.
+  explicit ProcessRoot(const WatchdogConfig& watchdog, bool parallel_start = false);
   ProcessRoot(const ProcessRoot&) = delete;
   ProcessRoot& operator=(const ProcessRoot&) = delete;
 
