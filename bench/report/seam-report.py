@@ -13,6 +13,13 @@
       and per deployment the spread between the runs that have it (largest over smallest, minus
       1; a run of another mode names the deployment apart); says which are within PCT percent
       (default 15). Reproducibility, not regression.
+  seam-report counts BASE NEW [--warn PCT] [--fail PCT] [--out FILE]
+      compares two seam-counts documents (bench/counts/): a table of every operation with its
+      instructions and allocations per operation in each and the change; an operation that grew by
+      more than --warn percent of instructions (default 5) is flagged, one that grew by more than
+      --fail percent (default 15) fails, as does an operation of BASE missing from NEW (exit 1).
+      Allocation growth is flagged, never failed. Instruction counts are not noisy, so there is no
+      noise band: the thresholds are the whole rule.
 
 Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
 path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
@@ -1344,7 +1351,90 @@ def spread_command(args):
     return 0
 
 
+def load_counts(path):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    if doc.get("tool") != "seam-counts":
+        raise ValueError(f"{path}: not a seam-counts document")
+    return {op["op"]: op for op in doc.get("ops", [])}, doc
+
+
+def counts_rows(base, new, warn, fail):
+    """(rows, failures, flagged) for the counts table; rows are lists of cells."""
+    rows, failures, flagged = [], [], []
+    for name in list(base) + [n for n in new if n not in base]:
+        b, n = base.get(name), new.get(name)
+        if n is None:
+            rows.append([f"`{name}`", fmt_count(b["instructions_per_op"]), "–", "–",
+                         fmt_count(b["allocations_per_op"]), "–", "FAIL: missing from NEW"])
+            failures.append(name)
+            continue
+        if b is None:
+            rows.append([f"`{name}`", "–", fmt_count(n["instructions_per_op"]), "–", "–",
+                         fmt_count(n["allocations_per_op"]), "new (not in the baseline)"])
+            continue
+        bi, ni = b["instructions_per_op"], n["instructions_per_op"]
+        change = (ni / bi - 1) * 100 if bi else (0.0 if ni == 0 else math.inf)
+        ba, na = b["allocations_per_op"], n["allocations_per_op"]
+        notes = []
+        if change > fail:
+            notes.append(f"FAIL: +{change:.1f}% > +{fail:g}%")
+            failures.append(name)
+        elif change > warn:
+            notes.append(f"flagged: +{change:.1f}% > +{warn:g}%")
+            flagged.append(name)
+        if na > ba * (1 + warn / 100) and na - ba >= 0.005:
+            notes.append(f"flagged: allocations {fmt_count(ba)} -> {fmt_count(na)}")
+            if name not in flagged and name not in failures:
+                flagged.append(name)
+        rows.append([f"`{name}`", fmt_count(bi), fmt_count(ni), f"{change:+.2f}%", fmt_count(ba),
+                     fmt_count(na), "; ".join(notes) or "ok"])
+    return rows, failures, flagged
+
+
+def fmt_count(v):
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+
+
+def counts_command(args):
+    try:
+        base, base_doc = load_counts(args.base)
+        new, new_doc = load_counts(args.new)
+    except (OSError, ValueError) as e:
+        print(f"seam-report counts: {e}", file=sys.stderr)
+        return 2
+    rows, failures, flagged = counts_rows(base, new, args.warn, args.fail)
+    header = ["op", "base Ir/op", "new Ir/op", "change", "base allocs/op", "new allocs/op",
+              "verdict"]
+    label = lambda d, p: d.get("label") or os.path.basename(p)
+    text = (f"Instructions (callgrind Ir) and allocations per operation: "
+            f"{label(base_doc, args.base)} -> {label(new_doc, args.new)} "
+            f"({new_doc.get('iterations', '?')} iterations per op)\n\n" + md_table(header, rows))
+    if failures:
+        text += (f"\n\nFAIL: {', '.join(failures)} grew by more than {args.fail:g}% (or went "
+                 f"missing). If the growth is intended, update the baseline in the same commit "
+                 f"(scripts/counts.sh --update) and say why in its message.")
+    elif flagged:
+        text += f"\n\nflagged (more than {args.warn:g}%, not failing): {', '.join(flagged)}."
+    else:
+        text += f"\n\nevery operation within +{args.warn:g}%."
+    print(text)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 1 if failures else 0
+
+
 def main(argv):
+    if argv and argv[0] == "counts":
+        p = argparse.ArgumentParser(prog="seam-report counts",
+                                    description="compare two seam-counts documents")
+        p.add_argument("base", help="BASE.json (e.g. bench/counts/baseline.json)")
+        p.add_argument("new", help="NEW.json (seam-counts --out)")
+        p.add_argument("--warn", type=float, default=5.0, help="percent flagged (default 5)")
+        p.add_argument("--fail", type=float, default=15.0, help="percent failed (default 15)")
+        p.add_argument("--out", help="also write the table (Markdown) to this file")
+        return counts_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "spread":
         p = argparse.ArgumentParser(prog="seam-report spread",
                                     description="the same figures of several runs, and their spread")

@@ -28,6 +28,7 @@
 
 #include "core/common/clock.h"
 #include "core/fuse/fuse_frontend.h"
+#include "core/fuse/unmounted_session.h"
 #include "tests/fuzz/harness.h"
 #include "tests/fuzz/memory_auth.h"
 #include "tests/fuzz/memory_vault.h"
@@ -60,22 +61,6 @@ class Bytes {
   std::string_view in_;
 };
 
-// The replies libfuse writes, one string per writev. Only the fuzz thread runs handlers.
-std::vector<std::string>* g_replies = nullptr;
-
-ssize_t captureWritev(int, struct iovec* iov, int count, void*) {
-  std::string msg;
-  for (int i = 0; i < count; ++i) {
-    msg.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-  }
-  if (g_replies != nullptr) g_replies->push_back(msg);
-  return static_cast<ssize_t>(msg.size());
-}
-
-ssize_t noRead(int, void*, size_t, void*) {
-  return 0;  // never called: nothing runs the session loop
-}
-
 template <typename T>
 void appendPod(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -86,32 +71,13 @@ constexpr std::uint32_t kUids[] = {0, 1000, 1001, 4242};  // admin, alice, bob, 
 // The kernel's side of one session: what it may send, given what it has been told.
 class Kernel {
  public:
-  explicit Kernel(fuse_session* se) : se_(se) {}
+  explicit Kernel(UnmountedSession& session) : session_(session) {}
 
   // Sends one request; the replies are checked against the protocol.
   Status send(std::uint32_t opcode, std::uint64_t nodeid, std::uint32_t uid, std::string args,
               std::size_t reply_limit = SIZE_MAX) {
-    fuse_in_header h{};
-    h.len = static_cast<std::uint32_t>(sizeof h + args.size());
-    h.opcode = opcode;
-    h.unique = next_unique_ += 2;
-    h.nodeid = nodeid;
-    h.uid = uid;
-    h.gid = uid;
-    h.pid = 4242;
-    std::string msg;
-    appendPod(msg, h);
-    msg += args;
-    // libfuse may read a little past a short request's struct for some opcodes' optional fields;
-    // the kernel's buffer is always large, so pad like it.
-    std::string buffer = msg + std::string(256, '\0');
-    fuse_buf buf{};
-    buf.size = msg.size();
-    buf.mem = buffer.data();
-    std::vector<std::string> replies;
-    g_replies = &replies;
-    fuse_session_process_buf(se_, &buf);
-    g_replies = nullptr;
+    session_.send(opcode, nodeid, uid, args);
+    const std::vector<std::string>& replies = session_.replies();
     last_error_ = 0;
     last_payload_.clear();
 
@@ -125,7 +91,7 @@ class Kernel {
     fuse_out_header out{};
     if (r.size() < sizeof out) return Status(Errc::internal, "reply shorter than its header");
     std::memcpy(&out, r.data(), sizeof out);
-    if (out.unique != h.unique || out.len != r.size()) {
+    if (out.unique != session_.lastUnique() || out.len != r.size()) {
       return Status(Errc::internal, "reply header does not match the request");
     }
     if (out.error > 0 || out.error < -4095) {
@@ -141,19 +107,7 @@ class Kernel {
     return okStatus();
   }
 
-  Status init() {
-    fuse_init_in in{};
-    in.major = FUSE_KERNEL_VERSION;
-    in.minor = FUSE_KERNEL_MINOR_VERSION;
-    in.max_readahead = 128 * 1024;
-    in.flags = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
-               FUSE_WRITEBACK_CACHE | FUSE_EXPORT_SUPPORT | FUSE_MAX_PAGES;
-    std::string args;
-    appendPod(args, in);
-    SEAMS_RETURN_IF_ERROR(send(FUSE_INIT, 0, 0, args));
-    if (last_error_ != 0) return Status(Errc::internal, "FUSE_INIT refused");
-    return okStatus();
-  }
+  Status init() { return session_.init(); }
 
   // After a reply carrying fuse_entry_out (at `offset` in the payload): the kernel now holds one
   // more reference to that node.
@@ -209,8 +163,7 @@ class Kernel {
   std::int32_t lastError() const { return last_error_; }
 
  private:
-  fuse_session* se_;
-  std::uint64_t next_unique_ = 0;
+  UnmountedSession& session_;
   std::map<std::uint64_t, std::uint64_t> lookups_;  // node id -> references the kernel holds
   std::vector<Handle> handles_;
   std::uint64_t last_node_ = FUSE_ROOT_ID;
@@ -496,13 +449,6 @@ Status unmount(Kernel& k) {
   return okStatus();
 }
 
-struct Session {
-  fuse_session* se = nullptr;
-  ~Session() {
-    if (se != nullptr) fuse_session_destroy(se);
-  }
-};
-
 }  // namespace
 
 Status fuzzFuse(std::string_view input) {
@@ -515,17 +461,9 @@ Status fuzzFuse(std::string_view input) {
   FuseConfig config;
   config.mountpoint = "/nonexistent";  // never mounted
   FuseFrontend fs(*vault, *auth, config, *clock);
-  Session session;
-  session.se = fs.newUnmountedSession();
-  if (session.se == nullptr) return Status(Errc::internal, "fuse_session_new failed");
-  const fuse_custom_io io{&captureWritev, &noRead, nullptr, nullptr};
-  const int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);  // the session closes it
-  if (fd < 0 || fuse_session_custom_io(session.se, &io, fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    return Status(Errc::internal, "fuse_session_custom_io failed");
-  }
-
-  Kernel kernel(session.se);
+  auto session = UnmountedSession::open(fs);
+  if (!session.ok()) return session.status();
+  Kernel kernel(**session);
   SEAMS_RETURN_IF_ERROR(kernel.init());
   Bytes bytes(input);
   for (int i = 0; i < 64 && !bytes.empty(); ++i) {
