@@ -147,6 +147,9 @@ class HookedVault final : public Vault {
   Result<FileAttr> truncate(const VaultPath& p, std::uint64_t s) override {
     return inner_.truncate(p, s);
   }
+  Result<FileAttr> setAttributes(const VaultPath& p, const AttrChange& c) override {
+    return inner_.setAttributes(p, c);
+  }
   Status fsync(const VaultPath& p) override { return inner_.fsync(p); }
   Status reconcile(const VaultPath& p) override { return inner_.reconcile(p); }
   std::unique_ptr<Subscription> subscribe(ChangeListener l) override {
