@@ -82,6 +82,7 @@ class FuseOps {
   // A directory handle: the listing taken at opendir, so offsets stay stable across readdir
   // calls while the directory changes.
   struct DirHandle {
+    VaultPath path;
     std::vector<DirEntry> entries;
   };
 
@@ -559,6 +560,7 @@ class FuseOps {
       auto entries = fs.vault_.list(*path);
       if (!entries.ok()) return errnoOf(entries.status());
       auto dir = std::make_unique<DirHandle>();
+      dir->path = *path;
       dir->entries = std::move(*entries);
       fi->fh = reinterpret_cast<std::uint64_t>(dir.get());
       if (fuse_reply_open(req, fi) == 0) {
@@ -586,8 +588,15 @@ class FuseOps {
         } else {
           const DirEntry& entry = dir->entries[i - 2];
           name = entry.name.c_str();
-          // d_ino: the backing inode (readdir does not hand out node ids; lookup does).
+          // d_ino: the node id when the kernel has one for the name, so d_ino equals st_ino
+          // (getcwd past PATH_MAX walks up comparing them); else the backing inode (readdir
+          // does not hand out node ids; lookup does).
           st.st_ino = entry.attr.inode != 0 ? entry.attr.inode : i + 1;
+          if (entry.attr.type == FileType::directory) {
+            if (auto child = dir->path.child(entry.name); child.ok()) {
+              if (auto id = fs.inodes_.find(*child)) st.st_ino = *id;
+            }
+          }
           st.st_mode = entry.attr.type == FileType::directory ? S_IFDIR : S_IFREG;
         }
         const std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st,

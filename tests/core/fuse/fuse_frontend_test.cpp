@@ -965,6 +965,16 @@ TEST_F(FuseFrontendTest, PathMaxLimitsEachSyscallsPathNotTheWholeVaultPath) {
   EXPECT_EQ(st.st_size, 1);
   // One byte more is the kernel's ENAMETOOLONG for that argument, not ours.
   EXPECT_EQ(errOf(::fstatat(dir, (rel + "x").c_str(), &st, 0)), ENAMETOOLONG);
+  // getcwd past PATH_MAX walks up through "..", matching each directory's d_ino with its st_ino.
+  std::string expected = mnt_;
+  for (int depth = 1; depth <= 30; ++depth) expected += "/" + name;
+  ASSERT_EQ(::fchdir(dir), 0);
+  char* cwd = ::getcwd(nullptr, 0);
+  const int cwd_err = cwd == nullptr ? errno : 0;
+  ASSERT_EQ(::chdir("/"), 0);
+  EXPECT_EQ(cwd_err, 0) << std::strerror(cwd_err);
+  if (cwd != nullptr) EXPECT_EQ(std::string(cwd), expected);
+  std::free(cwd);
   ::close(dir);
 }
 
