@@ -5,9 +5,10 @@
 // apart, which is the point of the whole project.
 //
 // Versions. Every file and directory has a 64-bit version. Every change (write, put, truncate,
-// create, rename onto, a change seen by sync) gives the changed file a new version greater than
-// any version the vault has handed out before, across restarts too. So a reader that holds version
-// v knows a later read returning w > v reflects a later change; drift is measured on this.
+// setAttributes, create, rename onto, a change seen by sync) gives the changed file a new version
+// greater than any version the vault has handed out before, across restarts too. So a reader that
+// holds version v knows a later read returning w > v reflects a later change; drift is measured
+// on this.
 //
 // Thread-safety: every method may be called concurrently from any thread.
 #pragma once
