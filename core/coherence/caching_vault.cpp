@@ -230,6 +230,13 @@ Result<FileAttr> CachingVault::truncate(const VaultPath& path, std::uint64_t siz
   return r;
 }
 
+Result<FileAttr> CachingVault::setAttributes(const VaultPath& path, const AttrChange& change) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->setAttributes(path, change));
+  changedHere({ChangeEvent::Kind::modified, path, path, r.ok() ? r->version : 0});
+  return r;
+}
+
 Status CachingVault::fsync(const VaultPath& path) {
   FeedState::Token t = feed_.beginCall();
   return track(t, upstream_->fsync(path));

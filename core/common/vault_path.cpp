@@ -68,7 +68,8 @@ Status checkComponent(std::string_view c) {
 }  // namespace
 
 Result<VaultPath> VaultPath::parse(std::string_view raw) {
-  if (raw.size() > kMaxLength) return Status(Errc::name_too_long, "path longer than 4096 bytes");
+  if (raw.size() > kMaxLength)
+    return Status(Errc::name_too_long, "vault path longer than 65535 bytes");
   if (raw.find('\0') != std::string_view::npos) {
     return Status(Errc::invalid_argument, "path contains a NUL byte");
   }
@@ -91,7 +92,8 @@ Result<VaultPath> VaultPath::parse(std::string_view raw) {
     out += comp;
   }
   if (out.empty()) out = "/";
-  if (out.size() > kMaxLength) return Status(Errc::name_too_long, "path longer than 4096 bytes");
+  if (out.size() > kMaxLength)
+    return Status(Errc::name_too_long, "vault path longer than 65535 bytes");
   return VaultPath(std::move(out));
 }
 
@@ -120,7 +122,8 @@ Result<VaultPath> VaultPath::child(std::string_view name) const {
   std::string p = isRoot() ? std::string() : path_;
   p += '/';
   p += name;
-  if (p.size() > kMaxLength) return Status(Errc::name_too_long, "path longer than 4096 bytes");
+  if (p.size() > kMaxLength)
+    return Status(Errc::name_too_long, "vault path longer than 65535 bytes");
   return VaultPath(std::move(p));
 }
 

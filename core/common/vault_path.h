@@ -2,9 +2,9 @@
 //
 // Every Vault and Auth call takes a VaultPath, never a raw string, so confinement is decided in
 // exactly one place. A VaultPath is always absolute within the vault ("/" or "/a/b"), has no
-// empty, "." or ".." components, no NUL byte, no component over 255 bytes, is at most 4096 bytes
-// long, is valid UTF-8, and never names the reserved ".seams" directory where storage keeps its
-// own state.
+// empty, "." or ".." components, no NUL byte, no component over 255 bytes, is at most kMaxLength
+// bytes long, is valid UTF-8, and never names the reserved ".seams" directory where storage keeps
+// its own state.
 //
 // Names are UTF-8 or nothing. Every entry point (HTTP after percent-decoding, FUSE names from
 // the kernel, paths arriving over IPC, config rule prefixes) builds its paths here, so one rule
@@ -33,7 +33,10 @@ namespace seams {
 class VaultPath {
  public:
   static constexpr std::size_t kMaxComponent = 255;
-  static constexpr std::size_t kMaxLength = 4096;
+  // Not PATH_MAX: the kernel limits each syscall's path argument (a FUSE request carries one
+  // name), not the whole path from the vault root, which may be far deeper (a 4 KiB relative
+  // path from a deep working directory). This bound only caps the memory one path may take.
+  static constexpr std::size_t kMaxLength = 65535;
   static constexpr std::string_view kReservedName = ".seams";
 
   // Validates and normalises: repeated slashes and "." components collapse; a leading "/" is

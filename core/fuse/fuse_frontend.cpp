@@ -82,6 +82,7 @@ class FuseOps {
   // A directory handle: the listing taken at opendir, so offsets stay stable across readdir
   // calls while the directory changes.
   struct DirHandle {
+    VaultPath path;
     std::vector<DirEntry> entries;
   };
 
@@ -166,23 +167,76 @@ class FuseOps {
 
   // --- replies --------------------------------------------------------------------------------
 
+  static struct timespec timespecOf(std::int64_t ns) {
+    struct timespec t {};
+    t.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    t.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    if (t.tv_nsec < 0) {  // before the epoch
+      t.tv_nsec += 1'000'000'000;
+      t.tv_sec -= 1;
+    }
+    return t;
+  }
+
+  static std::int64_t nsOf(const struct timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  }
+
+  // What a setattr asks of the vault beyond the size, or an errno. Ownership: root may set any
+  // owner (stored, presented); anyone else only what is already shown (chown to oneself, as
+  // cp -a and tar do), else EPERM as a POSIX filesystem without CAP_CHOWN would say.
+  static int attrChangeOf(FuseFrontend& fs, fuse_req_t req, const VaultPath& path,
+                          const struct stat& in, int to_set, AttrChange& c) {
+    if (to_set & FUSE_SET_ATTR_MODE) {
+      c.what |= AttrChange::kMode;
+      c.mode = in.st_mode & 07777;
+    }
+    if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+      auto now = fs.vault_.stat(path);
+      if (!now.ok()) return errnoOf(now.status());
+      const std::uint32_t uid = now->owner_set ? now->uid : fs.owner_uid_;
+      const std::uint32_t gid = now->owner_set ? now->gid : fs.owner_gid_;
+      const bool root = fuse_req_ctx(req)->uid == 0;
+      if ((to_set & FUSE_SET_ATTR_UID) && in.st_uid != uid) {
+        if (!root) return EPERM;
+        c.what |= AttrChange::kUid;
+        c.uid = in.st_uid;
+      }
+      if ((to_set & FUSE_SET_ATTR_GID) && in.st_gid != gid) {
+        if (!root) return EPERM;
+        c.what |= AttrChange::kGid;
+        c.gid = in.st_gid;
+      }
+    }
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+      c.what |= AttrChange::kAtimeNow;
+    } else if (to_set & FUSE_SET_ATTR_ATIME) {
+      c.what |= AttrChange::kAtime;
+      c.atime_ns = nsOf(in.st_atim);
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+      c.what |= AttrChange::kMtimeNow;
+    } else if (to_set & FUSE_SET_ATTR_MTIME) {
+      c.what |= AttrChange::kMtime;
+      c.mtime_ns = nsOf(in.st_mtim);
+    }
+    return 0;
+  }
+
   static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a) {
     struct stat st {};
     const bool dir = a.type == FileType::directory;
-    std::uint32_t perm = a.mode & 07777;
-    if (perm == 0) perm = dir ? 0755 : 0644;
     st.st_ino = ino;
-    st.st_mode = (dir ? S_IFDIR : S_IFREG) | perm;
-    st.st_nlink = dir ? 2 : 1;
-    st.st_uid = fs.owner_uid_;
-    st.st_gid = fs.owner_gid_;
+    st.st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);  // 0000 is a mode like any other
+    st.st_nlink = a.nlink != 0 ? a.nlink : (dir ? 2 : 1);       // 0: an owner without the field
+    st.st_uid = a.owner_set ? a.uid : fs.owner_uid_;
+    st.st_gid = a.owner_set ? a.gid : fs.owner_gid_;
     st.st_size = static_cast<off_t>(a.size);
     st.st_blksize = 4096;
     st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-    st.st_mtim.tv_sec = a.mtime_ns / 1'000'000'000;
-    st.st_mtim.tv_nsec = a.mtime_ns % 1'000'000'000;
-    st.st_atim = st.st_mtim;
-    st.st_ctim = st.st_mtim;
+    st.st_mtim = timespecOf(a.mtime_ns);
+    st.st_atim = timespecOf(a.atime_ns != 0 ? a.atime_ns : a.mtime_ns);
+    st.st_ctim = timespecOf(a.ctime_ns != 0 ? a.ctime_ns : a.mtime_ns);
     return st;
   }
 
@@ -285,12 +339,19 @@ class FuseOps {
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
-      if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) return EPERM;
+      AttrChange change;
+      if (int err = attrChangeOf(fs, req, *path, *attr, to_set, change)) return err;
       Mutating mutating(fs);
       Result<FileAttr> result =
           (to_set & FUSE_SET_ATTR_SIZE)
               ? fs.vault_.truncate(*path, static_cast<std::uint64_t>(attr->st_size))
-              : fs.vault_.stat(*path);  // times: accepted, ignored
+              : Result<FileAttr>(Status(Errc::internal, "unset"));
+      if ((to_set & FUSE_SET_ATTR_SIZE) && !result.ok()) return errnoOf(result.status());
+      if (change.what != 0) {
+        result = fs.vault_.setAttributes(*path, change);
+      } else if (!(to_set & FUSE_SET_ATTR_SIZE)) {
+        result = fs.vault_.stat(*path);  // nothing to change: chown to what is shown
+      }
       if (!result.ok()) return errnoOf(result.status());
       const struct stat st = toStat(fs, ino, *result);
       fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
@@ -499,6 +560,7 @@ class FuseOps {
       auto entries = fs.vault_.list(*path);
       if (!entries.ok()) return errnoOf(entries.status());
       auto dir = std::make_unique<DirHandle>();
+      dir->path = *path;
       dir->entries = std::move(*entries);
       fi->fh = reinterpret_cast<std::uint64_t>(dir.get());
       if (fuse_reply_open(req, fi) == 0) {
@@ -526,8 +588,15 @@ class FuseOps {
         } else {
           const DirEntry& entry = dir->entries[i - 2];
           name = entry.name.c_str();
-          // d_ino: the backing inode (readdir does not hand out node ids; lookup does).
+          // d_ino: the node id when the kernel has one for the name, so d_ino equals st_ino
+          // (getcwd past PATH_MAX walks up comparing them); else the backing inode (readdir
+          // does not hand out node ids; lookup does).
           st.st_ino = entry.attr.inode != 0 ? entry.attr.inode : i + 1;
+          if (entry.attr.type == FileType::directory) {
+            if (auto child = dir->path.child(entry.name); child.ok()) {
+              if (auto id = fs.inodes_.find(*child)) st.st_ino = *id;
+            }
+          }
           st.st_mode = entry.attr.type == FileType::directory ? S_IFDIR : S_IFREG;
         }
         const std::size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st,

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <initializer_list>
 #include <optional>
@@ -27,6 +28,12 @@ constexpr const char* kMarkFile = "version-mark";
 constexpr const char* kMarkTmpFile = "version-mark.tmp";
 constexpr const char* kXattr = "user.seams.version";
 constexpr std::uint32_t kDefaultFileMode = 0600;
+// Presented attributes (see Storage: "Presented attributes"). Kept on the backing inode, so they
+// move with rename and vanish with unlink like the version does.
+constexpr const char* kModeXattr = "user.seams.mode";    // decimal permission bits
+constexpr const char* kOwnerXattr = "user.seams.owner";  // "uid:gid", decimal
+// The longest relative path handed to one openat2 (PATH_MAX includes the NUL).
+constexpr std::size_t kMaxSyscallPath = PATH_MAX - 1;
 
 // The backing directory is private to the daemon's user: the vault's own permission model decides
 // who reads what, so no group or other bit is ever set. A file keeps its owner's x bit if asked.
@@ -121,6 +128,75 @@ int writeXattr(int fd, std::uint64_t v, int flags) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   (void)ec;
   return ::fsetxattr(fd, kXattr, buf, static_cast<std::size_t>(end - buf), flags);
+}
+
+// A small decimal xattr, or nullopt when the entry has none (or an unreadable one).
+std::optional<std::string> readSmallXattr(int fd, const char* name) {
+  char buf[64];
+  ssize_t n = ::fgetxattr(fd, name, buf, sizeof(buf));
+  if (n < 0) return std::nullopt;
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<std::uint32_t> readModeXattr(int fd) {
+  auto text = readSmallXattr(fd, kModeXattr);
+  if (!text) return std::nullopt;
+  std::uint32_t m = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), m);
+  if (ec != std::errc() || end != text->data() + text->size() || m > 07777) return std::nullopt;
+  return m;
+}
+
+int writeModeXattr(int fd, std::uint32_t mode) {
+  std::string v = std::to_string(mode & 07777);
+  return ::fsetxattr(fd, kModeXattr, v.data(), v.size(), 0);
+}
+
+std::optional<std::pair<std::uint32_t, std::uint32_t>> readOwnerXattr(int fd) {
+  auto text = readSmallXattr(fd, kOwnerXattr);
+  if (!text) return std::nullopt;
+  std::size_t colon = text->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  const char* b = text->data();
+  auto [e1, c1] = std::from_chars(b, b + colon, uid);
+  auto [e2, c2] = std::from_chars(b + colon + 1, b + text->size(), gid);
+  if (c1 != std::errc() || e1 != b + colon || c2 != std::errc() || e2 != b + text->size()) {
+    return std::nullopt;
+  }
+  return std::make_pair(uid, gid);
+}
+
+int writeOwnerXattr(int fd, std::uint32_t uid, std::uint32_t gid) {
+  std::string v = std::to_string(uid) + ":" + std::to_string(gid);
+  return ::fsetxattr(fd, kOwnerXattr, v.data(), v.size(), 0);
+}
+
+// Carries the presented mode and owner from a replaced inode to its successor (put()).
+Status copyPresentedXattrs(int from, int to, const VaultPath& path) {
+  for (const char* name : {kModeXattr, kOwnerXattr}) {
+    auto v = readSmallXattr(from, name);
+    if (v && ::fsetxattr(to, name, v->data(), v->size(), 0) != 0) {
+      return errnoStatus("copy attributes to", path);
+    }
+  }
+  return Status();
+}
+
+std::int64_t nsOf(const struct timespec& t) {
+  return static_cast<std::int64_t>(t.tv_sec) * 1000000000LL + t.tv_nsec;
+}
+
+struct timespec timespecOf(std::int64_t ns) {
+  struct timespec t {};
+  t.tv_sec = static_cast<time_t>(ns / 1000000000LL);
+  t.tv_nsec = static_cast<long>(ns % 1000000000LL);
+  if (t.tv_nsec < 0) {  // before the epoch: tv_nsec must stay in [0, 1e9)
+    t.tv_nsec += 1000000000L;
+    t.tv_sec -= 1;
+  }
+  return t;
 }
 
 // Locks a few stripes exclusively, in index order, without duplicates.
@@ -264,7 +340,13 @@ Storage::Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd s
       block_hi_(mark),
       mark_lock_fd_(std::move(mark_lock_fd)),
       tmp_prefix_("put-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(std::random_device{}()) + "-") {}
+                  std::to_string(std::random_device{}()) + "-") {
+  struct stat st {};
+  if (::fstat(root_fd_.get(), &st) == 0) {
+    root_dev_ = static_cast<std::uint64_t>(st.st_dev);
+    root_ino_ = static_cast<std::uint64_t>(st.st_ino);
+  }
+}
 
 Storage::~Storage() = default;
 
@@ -422,9 +504,24 @@ Result<FileAttr> Storage::attrOf(int fd) {
   if (!v.ok()) return v.status();
   a.size = a.type == FileType::file ? static_cast<std::uint64_t>(st.st_size) : 0;
   a.version = *v;
-  a.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-  a.mode = st.st_mode & 07777;
+  a.mtime_ns = nsOf(st.st_mtim);
+  a.atime_ns = nsOf(st.st_atim);
+  a.ctime_ns = nsOf(st.st_ctim);
+  a.mode = readModeXattr(fd).value_or(st.st_mode & 07777);
   a.inode = st.st_ino;
+  if (auto owner = readOwnerXattr(fd)) {
+    a.owner_set = true;
+    a.uid = owner->first;
+    a.gid = owner->second;
+  }
+  a.nlink = 1;
+  if (a.type == FileType::directory) {
+    // The backing directory's own count (2 + subdirectories) less the hidden `.seams` at the
+    // root; a filesystem that does not count (btrfs says 1) still shows at least 2.
+    std::uint64_t n = st.st_nlink;
+    if (st.st_ino == root_ino_ && static_cast<std::uint64_t>(st.st_dev) == root_dev_ && n > 2) --n;
+    a.nlink = static_cast<std::uint32_t>(std::max<std::uint64_t>(n, 2));
+  }
   return a;
 }
 
@@ -432,7 +529,26 @@ Result<FileAttr> Storage::attrOf(int fd) {
 
 Result<UniqueFd> Storage::openBeneath(const VaultPath& path, int flags, std::uint32_t mode) const {
   std::string rel(path.relative());
-  int fd = sysOpenat2(root_fd_.get(), rel.c_str(), flags | kOpenBase, mode);
+  // A vault path may be longer than one syscall accepts (VaultPath::kMaxLength > PATH_MAX): walk
+  // down in pieces of at most PATH_MAX - 1 bytes, each opened beneath the last, which is itself
+  // beneath the root, with symlinks refused all the way.
+  UniqueFd step;
+  std::string_view rest = rel;
+  while (rest.size() > kMaxSyscallPath) {
+    std::size_t cut = rest.rfind('/', kMaxSyscallPath);
+    if (cut == std::string_view::npos || cut == 0) {
+      return Status(Errc::name_too_long, ctx("open", path));
+    }
+    std::string piece(rest.substr(0, cut));
+    int dir = sysOpenat2(step.valid() ? step.get() : root_fd_.get(), piece.c_str(),
+                         O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dir < 0) return errnoStatus("open", path);
+    step = UniqueFd(dir);
+    rest.remove_prefix(cut + 1);
+  }
+  std::string last(rest);
+  int fd =
+      sysOpenat2(step.valid() ? step.get() : root_fd_.get(), last.c_str(), flags | kOpenBase, mode);
   if (fd < 0) return errnoStatus("open", path);
   return UniqueFd(fd);
 }
@@ -563,6 +679,48 @@ Result<FileAttr> Storage::truncate(const VaultPath& path, std::uint64_t size) {
   return attrOf(fd->get());
 }
 
+Result<FileAttr> Storage::setAttributes(const VaultPath& path, const AttrChange& change) {
+  if ((change.what & ~std::uint32_t{AttrChange::kAll}) != 0) {
+    return Status(Errc::invalid_argument, ctx("setattr: unknown attribute bits for", path));
+  }
+  if ((change.what & AttrChange::kMode) && change.mode > 07777) {
+    return Status(Errc::invalid_argument, ctx("chmod: mode bits beyond 07777 for", path));
+  }
+  StripeGuard guard(stripes_, {stripeIndex(path)});  // opened under it, as in write()
+  auto fd = openBeneath(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errnoStatus("fstat", path);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    return Status(Errc::invalid_argument, ctx("not a regular file or directory:", path));
+  }
+  if ((change.what & AttrChange::kMode) && writeModeXattr(fd->get(), change.mode) != 0) {
+    return errnoStatus("chmod", path);
+  }
+  if (change.what & (AttrChange::kUid | AttrChange::kGid)) {
+    auto owner = readOwnerXattr(fd->get());
+    std::uint32_t uid = owner ? owner->first : st.st_uid;
+    std::uint32_t gid = owner ? owner->second : st.st_gid;
+    if (change.what & AttrChange::kUid) uid = change.uid;
+    if (change.what & AttrChange::kGid) gid = change.gid;
+    if (writeOwnerXattr(fd->get(), uid, gid) != 0) return errnoStatus("chown", path);
+  }
+  if (change.what &
+      (AttrChange::kAtime | AttrChange::kMtime | AttrChange::kAtimeNow | AttrChange::kMtimeNow)) {
+    struct timespec ts[2];
+    ts[0] = (change.what & AttrChange::kAtimeNow) ? timespec{0, UTIME_NOW}
+            : (change.what & AttrChange::kAtime)  ? timespecOf(change.atime_ns)
+                                                  : timespec{0, UTIME_OMIT};
+    ts[1] = (change.what & AttrChange::kMtimeNow) ? timespec{0, UTIME_NOW}
+            : (change.what & AttrChange::kMtime)  ? timespecOf(change.mtime_ns)
+                                                  : timespec{0, UTIME_OMIT};
+    if (::futimens(fd->get(), ts) != 0) return errnoStatus("utimens", path);
+  }
+  auto v = bumpVersion(fd->get());
+  if (!v.ok()) return v.status();
+  return attrOf(fd->get());
+}
+
 Status Storage::fsync(const VaultPath& path) {
   auto fd = openBeneath(path, O_RDONLY);
   if (!fd.ok()) return fd.status();
@@ -686,6 +844,8 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
       if (old.valid()) {
         auto ov = readXattr(old.get());
         if (ov.ok()) replaced_version = *ov;
+        // A whole-file replace changes the content, not who the file is shown to belong to.
+        SEAMS_RETURN_IF_ERROR(copyPresentedXattrs(old.get(), tmp.get(), path));
       }
     }
     // Replacing a name moves the directory's ctime but not its entries: if the vault knew the
@@ -729,6 +889,7 @@ Result<FileAttr> Storage::create(const VaultPath& path, std::uint32_t mode) {
                        O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | kOpenBase, privateFileMode(mode)));
   if (!fd.valid()) return errnoStatus("create", path);
   if (::fchmod(fd.get(), privateFileMode(mode)) != 0) return errnoStatus("chmod", path);
+  if (writeModeXattr(fd.get(), mode) != 0) return errnoStatus("set mode of", path);
   auto v = bumpVersion(fd.get());
   if (!v.ok()) return v.status();
   auto pv = bumpVersion(parent->get());
@@ -742,7 +903,6 @@ Result<FileAttr> Storage::mkdir(const VaultPath& path, std::uint32_t mode) {
   if (!parent.ok()) return parent.status();
   const std::string leaf = leafOf(path);
   StripeGuard guard(stripes_, {stripeIndex(path), stripeIndex(path.parent())});
-  (void)mode;  // always kPrivateDirMode (see privateFileMode)
   if (::mkdirat(parent->get(), leaf.c_str(), kPrivateDirMode) != 0) {
     return errnoStatus("mkdir", path);
   }
@@ -750,6 +910,8 @@ Result<FileAttr> Storage::mkdir(const VaultPath& path, std::uint32_t mode) {
       ::openat(parent->get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | kOpenBase));
   if (!fd.valid()) return errnoStatus("open new directory", path);
   if (::fchmod(fd.get(), kPrivateDirMode) != 0) return errnoStatus("chmod", path);
+  // The backing directory stays 0700 (see privateFileMode); the caller's bits are presented.
+  if (writeModeXattr(fd.get(), mode) != 0) return errnoStatus("set mode of", path);
   auto v = bumpVersion(fd.get());
   if (!v.ok()) return v.status();
   auto pv = bumpVersion(parent->get());

@@ -15,6 +15,17 @@
 // backing directory's mode bits. Whether the root itself is private is checked by
 // checkPrivateRoot() (private_root.h) before a daemon opens it.
 //
+// Presented attributes. The permission bits a caller asked for (create, mkdir, setAttributes) are
+// kept in the xattr `user.seams.mode` (decimal) and the owner set by setAttributes in
+// `user.seams.owner` ("uid:gid"), on the backing inode beside the version: they move with a
+// rename, are carried over by put(), and go with unlink. Without them an entry shows its backing
+// bits and no owner. atime/mtime are the backing inode's own (futimens); bumping the version
+// writes an xattr, which moves ctime but never mtime. A directory's nlink is the backing one's
+// (2 + subdirectories), less the hidden `.seams` at the root.
+//
+// Long paths. A vault path may be longer than PATH_MAX (VaultPath::kMaxLength); openBeneath()
+// then walks down in PATH_MAX-sized pieces, each opened with the same confinement.
+//
 // Versions. Every file and directory has a 64-bit version, kept in the xattr `user.seams.version`
 // of the backing inode. Versions come from one vault-wide counter whose high-water mark is
 // persisted in `<root>/.seams/version-mark`: blocks of kVersionBlock versions are reserved (and
@@ -124,6 +135,9 @@ class Storage {
   // symlink (the vault does not move what it cannot see).
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to);
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size);
+  // Presented mode/owner (xattrs) and the backing inode's atime/mtime; a fresh version.
+  // Errors: invalid_argument (unknown `what` bits, mode beyond 07777), not_found.
+  Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change);
   Status fsync(const VaultPath& path);
   // Sync's entry point: looks at an entry that may have changed behind the vault's back. An
   // entry changed (or new) gets a fresh version, and a new or vanished entry gives its directory
@@ -173,9 +187,11 @@ class Storage {
 
   const std::string root_;
   const UniqueFd root_fd_;
-  const UniqueFd tmp_fd_;    // <root>/.seams/tmp
-  const UniqueFd state_fd_;  // <root>/.seams
-  const UniqueFd lock_fd_;   // <root>/.seams/lock, flock'ed by the owning object (else unset)
+  const UniqueFd tmp_fd_;       // <root>/.seams/tmp
+  const UniqueFd state_fd_;     // <root>/.seams
+  const UniqueFd lock_fd_;      // <root>/.seams/lock, flock'ed by the owning object (else unset)
+  std::uint64_t root_dev_ = 0;  // the root's inode, to leave `.seams` out of its link count
+  std::uint64_t root_ino_ = 0;
 
   // Versions in (block_lo_, block_hi_] are durably reserved for this object. block_lo_ is stored
   // before block_hi_ (release), so a reader that sees the new block_hi_ sees its block_lo_ too.

@@ -135,6 +135,17 @@ Result<FileAttr> LocalVault::truncate(const VaultPath& path, std::uint64_t size)
   return r;
 }
 
+Result<FileAttr> LocalVault::setAttributes(const VaultPath& path, const AttrChange& change) {
+  std::lock_guard lock(path_locks_[lockIndex(path)]);
+  Result<FileAttr> r = storage_.setAttributes(path, change);
+  // Also on failure: one midway (mode set, times not) still changed something. The parent's
+  // cached listing holds the entry's attributes too.
+  invalidateChanged(path, false);
+  if (!r.ok()) return r;
+  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version});
+  return r;
+}
+
 Result<FileAttr> LocalVault::put(const VaultPath& path, std::string_view data) {
   std::lock_guard lock(path_locks_[lockIndex(path)]);
   bool created = false;

@@ -16,6 +16,7 @@
 //
 // Events. One event per call, for the path the caller named:
 //   write/put/truncate       modified  path, new version  (put of a new file: created)
+//   setAttributes            modified  path, new version
 //   create/mkdir             created   path, new version
 //   unlink/rmdir             removed   path, version 0
 //   rename(from, to)         renamed   path = to, old_path = from, the moved entry's new version
@@ -75,6 +76,7 @@ class LocalVault final : public Vault {
   Status rmdir(const VaultPath& path) override;
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;

@@ -5,9 +5,10 @@
 // apart, which is the point of the whole project.
 //
 // Versions. Every file and directory has a 64-bit version. Every change (write, put, truncate,
-// create, rename onto, a change seen by sync) gives the changed file a new version greater than
-// any version the vault has handed out before, across restarts too. So a reader that holds version
-// v knows a later read returning w > v reflects a later change; drift is measured on this.
+// setAttributes, create, rename onto, a change seen by sync) gives the changed file a new version
+// greater than any version the vault has handed out before, across restarts too. So a reader that
+// holds version v knows a later read returning w > v reflects a later change; drift is measured
+// on this.
 //
 // Thread-safety: every method may be called concurrently from any thread.
 #pragma once
@@ -31,10 +32,42 @@ struct FileAttr {
   std::uint64_t size = 0;
   std::uint64_t version = 0;
   std::int64_t mtime_ns = 0;  // wall clock, ns since the epoch
-  std::uint32_t mode = 0;     // permission bits only (07777)
+  std::uint32_t mode = 0;     // permission bits only (07777): presented, see setAttributes()
   std::uint64_t inode = 0;    // the backing inode, stable while the file exists
+  std::int64_t atime_ns = 0;  // wall clock, ns since the epoch
+  std::int64_t ctime_ns = 0;  // last change of content or attributes
+  // Directories: 2 + the number of subdirectories; files: 1. 0 from a peer that predates the
+  // field (a frontend then shows 2 or 1).
+  std::uint32_t nlink = 0;
+  // The presented owner, once one was stored by setAttributes(); until then (owner_set false)
+  // the frontend shows whatever owner it shows for everything (FUSE: the daemon's uid/gid).
+  bool owner_set = false;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
 
   friend bool operator==(const FileAttr&, const FileAttr&) = default;
+};
+
+// What setAttributes() changes: each bit in `what` names one field to apply; the rest is ignored.
+struct AttrChange {
+  enum : std::uint32_t {
+    kMode = 1u << 0,
+    kUid = 1u << 1,
+    kGid = 1u << 2,
+    kAtime = 1u << 3,     // atime_ns
+    kMtime = 1u << 4,     // mtime_ns
+    kAtimeNow = 1u << 5,  // the owner's clock, now (wins over kAtime)
+    kMtimeNow = 1u << 6,  // the owner's clock, now (wins over kMtime)
+    kAll = (1u << 7) - 1,
+  };
+  std::uint32_t what = 0;
+  std::uint32_t mode = 0;  // permission bits, at most 07777
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::int64_t atime_ns = 0;
+  std::int64_t mtime_ns = 0;
+
+  friend bool operator==(const AttrChange&, const AttrChange&) = default;
 };
 
 struct DirEntry {
@@ -96,6 +129,14 @@ class Vault {
   // Replaces `to` if it is a file (or an empty directory, when `from` is a directory).
   virtual Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) = 0;
   virtual Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) = 0;
+  // Sets presented attributes: permission bits, owner, atime/mtime (chmod, chown, utimensat).
+  // The bits and the owner are stored as vault metadata and returned by stat/list; they do not
+  // decide access (the Auth rules do) and never reach the backing file's own mode or owner,
+  // which stay private. Times are the backing file's. A change: the entry gets a new version
+  // and the feed reports `modified`. Who may call it is the frontend's decision (FUSE: write
+  // access on the path, as for truncate; only root changes the owner).
+  // Errors: not_found; invalid_argument for `what` bits beyond kAll or mode bits beyond 07777.
+  virtual Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) = 0;
   // Flushes a file's data to stable storage (FUSE fsync; put() does this itself).
   virtual Status fsync(const VaultPath& path) = 0;
 

@@ -66,6 +66,7 @@ class ProtoVaultClient final : public Vault {
   Status rmdir(const VaultPath& path) override;
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
   Status reconcile(const VaultPath& path) override;
   // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.

@@ -64,6 +64,12 @@ void toWire(const FileAttr& in, pb::FileAttr* out) {
   out->set_mtime_ns(in.mtime_ns);
   out->set_mode(in.mode);
   out->set_inode(in.inode);
+  out->set_atime_ns(in.atime_ns);
+  out->set_ctime_ns(in.ctime_ns);
+  out->set_nlink(in.nlink);
+  out->set_owner_set(in.owner_set);
+  out->set_uid(in.uid);
+  out->set_gid(in.gid);
 }
 
 FileAttr fromWire(const pb::FileAttr& in) {
@@ -74,6 +80,12 @@ FileAttr fromWire(const pb::FileAttr& in) {
   a.mtime_ns = in.mtime_ns();
   a.mode = in.mode();
   a.inode = in.inode();
+  a.atime_ns = in.atime_ns();
+  a.ctime_ns = in.ctime_ns();
+  a.nlink = in.nlink();
+  a.owner_set = in.owner_set();
+  a.uid = in.uid();
+  a.gid = in.gid();
   return a;
 }
 
@@ -217,7 +229,7 @@ void ProtoDispatcher::handle(const pb::Request& in, pb::Response* out) {
   };
   using R = pb::Request;
   const auto c = in.call_case();
-  bool is_vault = c >= R::kStat && c <= R::kVaultSubscribe;
+  bool is_vault = c >= R::kStat && c < R::kLogin;  // the Vault group, 10..39
   bool is_auth = c >= R::kLogin && c <= R::kAuthSubscribe;
   if (is_vault && vault_ == nullptr) return fail(Errc::not_supported, "no Vault on this socket");
   if (is_auth && auth_ == nullptr) return fail(Errc::not_supported, "no Auth on this socket");
@@ -283,6 +295,20 @@ void ProtoDispatcher::handle(const pb::Request& in, pb::Response* out) {
         answer(vault_->truncate(*p, in.truncate().size()), out);
       }
       return;
+    case R::kSetAttributes: {
+      const auto& arg = in.set_attributes();
+      if (auto p = path(arg.path())) {
+        AttrChange change;
+        change.what = arg.what();
+        change.mode = arg.mode();
+        change.uid = arg.uid();
+        change.gid = arg.gid();
+        change.atime_ns = arg.atime_ns();
+        change.mtime_ns = arg.mtime_ns();
+        answer(vault_->setAttributes(*p, change), out);
+      }
+      return;
+    }
     case R::kFsync:
       if (auto p = path(in.fsync().path())) answer(vault_->fsync(*p), out);
       return;

@@ -329,6 +329,23 @@ Result<FileAttr> CapnpVaultClient::truncate(const VaultPath& path, std::uint64_t
       serveTruncate, [](wire::Vault::TruncateResults::Reader r) { return decodeAttr(r); });
 }
 
+Result<FileAttr> CapnpVaultClient::setAttributes(const VaultPath& path, const AttrChange& change) {
+  return SEAMS_VAULT_CALL(
+      SetAttributes, [](wire::Vault::Client c) { return c.setAttributesRequest(); },
+      [&](wire::Vault::SetAttributesParams::Builder p) {
+        p.setPath(asText(path.str()));
+        auto c = p.initChange();
+        c.setWhat(change.what);
+        c.setMode(change.mode);
+        c.setUid(change.uid);
+        c.setGid(change.gid);
+        c.setAtimeNs(change.atime_ns);
+        c.setMtimeNs(change.mtime_ns);
+      },
+      serveSetAttributes,
+      [](wire::Vault::SetAttributesResults::Reader r) { return decodeAttr(r); });
+}
+
 Status CapnpVaultClient::fsync(const VaultPath& path) {
   return SEAMS_VAULT_CALL(
       Fsync, [](wire::Vault::Client c) { return c.fsyncRequest(); },

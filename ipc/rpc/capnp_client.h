@@ -78,6 +78,7 @@ class CapnpVaultClient final : public Vault {
   Status rmdir(const VaultPath& path) override;
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
   Status reconcile(const VaultPath& path) override;
   // The listener runs on the stub's loop thread (the local object's thread in loopback).

@@ -14,6 +14,12 @@ void toWire(const FileAttr& in, wire::FileAttr::Builder out) {
   out.setMtimeNs(in.mtime_ns);
   out.setMode(in.mode);
   out.setInode(in.inode);
+  out.setAtimeNs(in.atime_ns);
+  out.setCtimeNs(in.ctime_ns);
+  out.setNlink(in.nlink);
+  out.setOwnerSet(in.owner_set);
+  out.setUid(in.uid);
+  out.setGid(in.gid);
 }
 
 FileAttr fromWire(wire::FileAttr::Reader in) {
@@ -24,6 +30,12 @@ FileAttr fromWire(wire::FileAttr::Reader in) {
   a.mtime_ns = in.getMtimeNs();
   a.mode = in.getMode();
   a.inode = in.getInode();
+  a.atime_ns = in.getAtimeNs();
+  a.ctime_ns = in.getCtimeNs();
+  a.nlink = in.getNlink();
+  a.owner_set = in.getOwnerSet();
+  a.uid = in.getUid();
+  a.gid = in.getGid();
   return a;
 }
 
@@ -239,6 +251,21 @@ void serveRename(Vault& v, V::RenameParams::Reader p, V::RenameResults::Builder 
 
 void serveTruncate(Vault& v, V::TruncateParams::Reader p, V::TruncateResults::Builder r) {
   if (auto path = parsePath(p.getPath(), r)) answerAttr(v.truncate(*path, p.getSize()), r);
+}
+
+void serveSetAttributes(Vault& v, V::SetAttributesParams::Reader p,
+                        V::SetAttributesResults::Builder r) {
+  auto path = parsePath(p.getPath(), r);
+  if (!path) return;
+  auto c = p.getChange();
+  AttrChange change;
+  change.what = c.getWhat();
+  change.mode = c.getMode();
+  change.uid = c.getUid();
+  change.gid = c.getGid();
+  change.atime_ns = c.getAtimeNs();
+  change.mtime_ns = c.getMtimeNs();
+  answerAttr(v.setAttributes(*path, change), r);
 }
 
 void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r) {

@@ -81,6 +81,8 @@ void serveUnlink(Vault& v, V::UnlinkParams::Reader p, V::UnlinkResults::Builder 
 void serveRmdir(Vault& v, V::RmdirParams::Reader p, V::RmdirResults::Builder r);
 void serveRename(Vault& v, V::RenameParams::Reader p, V::RenameResults::Builder r);
 void serveTruncate(Vault& v, V::TruncateParams::Reader p, V::TruncateResults::Builder r);
+void serveSetAttributes(Vault& v, V::SetAttributesParams::Reader p,
+                        V::SetAttributesResults::Builder r);
 void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r);
 void serveReconcile(Vault& v, V::ReconcileParams::Reader p, V::ReconcileResults::Builder r);
 

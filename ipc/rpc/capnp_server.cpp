@@ -110,6 +110,7 @@ class VaultServer final : public wire::Vault::Server {
   SEAMS_SERVE(rmdir, Rmdir, serveRmdir)
   SEAMS_SERVE(rename, Rename, serveRename)
   SEAMS_SERVE(truncate, Truncate, serveTruncate)
+  SEAMS_SERVE(setAttributes, SetAttributes, serveSetAttributes)
   SEAMS_SERVE(fsync, Fsync, serveFsync)
   SEAMS_SERVE(reconcile, Reconcile, serveReconcile)
 

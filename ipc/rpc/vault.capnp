@@ -24,6 +24,22 @@ struct FileAttr {
   mtimeNs @3 :Int64;
   mode @4 :UInt32;
   inode @5 :UInt64;
+  atimeNs @6 :Int64;
+  ctimeNs @7 :Int64;
+  nlink @8 :UInt32;     # 0 from an older owner: the frontend shows 2 or 1
+  ownerSet @9 :Bool;    # false: no owner stored, the frontend shows its own
+  uid @10 :UInt32;
+  gid @11 :UInt32;
+}
+
+# seams::AttrChange: `what` is its bit set (unknown bits are refused with invalid_argument).
+struct AttrChange {
+  what @0 :UInt32;
+  mode @1 :UInt32;
+  uid @2 :UInt32;
+  gid @3 :UInt32;
+  atimeNs @4 :Int64;
+  mtimeNs @5 :Int64;
 }
 
 struct DirEntry {
@@ -68,4 +84,8 @@ interface Vault {
   # The change feed: the owner calls listener.changed() for every change until the returned
   # handle is dropped.
   subscribe @13 (listener :ChangeListener) -> (handle :Handle);
+
+  # chmod/chown/utimens (Vault::setAttributes). An older owner answers UNIMPLEMENTED, which the
+  # stub reports as not_supported.
+  setAttributes @14 (path :Text, change :AttrChange) -> (error :Error, attr :FileAttr);
 }

@@ -251,6 +251,123 @@ TEST_P(DeploymentTest, TheSameFilesThroughTheMountWithOrdinarySyscalls) {
   ASSERT_EQ(::rmdir(mnt("/fusedir").c_str()), 0);
 }
 
+// ---- issue 13: a real filesystem on the mount (plain syscalls through the mount) -------------
+
+std::uint32_t permAt(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0xffffffff;
+  return st.st_mode & 07777;
+}
+
+TEST_P(DeploymentTest, ChmodChownAndTimesThroughTheMountAreStoredAndReturned) {
+  ASSERT_EQ(writeFileAt(mnt("/attrs.txt"), "x"), 0);
+  ASSERT_EQ(::chmod(mnt("/attrs.txt").c_str(), 0000), 0) << std::strerror(errno);
+  EXPECT_EQ(permAt(mnt("/attrs.txt")), 0000u);
+  ASSERT_EQ(::chmod(mnt("/attrs.txt").c_str(), 0751), 0) << std::strerror(errno);
+  EXPECT_EQ(permAt(mnt("/attrs.txt")), 0751u);
+  ASSERT_EQ(::mkdir(mnt("/attrdir").c_str(), 0750), 0);
+  EXPECT_EQ(permAt(mnt("/attrdir")), 0750u);
+  ASSERT_EQ(::chmod(mnt("/attrdir").c_str(), 0000), 0);
+  EXPECT_EQ(permAt(mnt("/attrdir")), 0000u);
+  // The tests run as root: chown is stored and shown.
+  ASSERT_EQ(::chown(mnt("/attrs.txt").c_str(), 1234, 55), 0) << std::strerror(errno);
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt("/attrs.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 55u);
+  // touch -d 2001-01-01: the time sticks.
+  struct timespec ts[2] = {{978307200, 0}, {978307200, 250}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, mnt("/attrs.txt").c_str(), ts, 0), 0);
+  ASSERT_EQ(::stat(mnt("/attrs.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 978307200);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 250);
+  EXPECT_EQ(st.st_atim.tv_sec, 978307200);
+  // The backing directory stays private (issue 12).
+  EXPECT_EQ(permAt(dep_->vaultRoot() + "/attrs.txt"), 0600u);
+  EXPECT_EQ(permAt(dep_->vaultRoot() + "/attrdir"), 0700u);
+}
+
+// Attribute changes seen across frontends: every coherence mode, both codecs.
+class AttributeVisibilityTest : public DeploymentTest {};
+
+TEST_P(AttributeVisibilityTest, AChmodThroughTheMountIsAChangeTheOtherFrontendSees) {
+  std::string token = login("alice");
+  TestClient c = client();
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/moded.txt", token, "m").status, 200u);
+  const std::string v1 = c.get("/v1/files/moded.txt", token).header("x-seams-version");
+  ASSERT_EQ(::chmod(mnt("/moded.txt").c_str(), 0640), 0) << std::strerror(errno);
+  EXPECT_TRUE(becomesVisible([&] {
+    Reply r = c.get("/v1/stat/moded.txt", token);
+    if (r.status != 200) return false;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    return j.is_object() && j.value("mode", 0u) == 0640u &&
+           std::to_string(j.value("version", std::uint64_t{0})) != v1;
+  })) << c.get("/v1/stat/moded.txt", token).body;
+  // And a PUT over HTTP keeps the bits.
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/moded.txt", token, "again").status, 200u);
+  int err;
+  EXPECT_TRUE(becomesVisible([&] { return readFileAt(mnt("/moded.txt"), &err) == "again"; }));
+  EXPECT_EQ(permAt(mnt("/moded.txt")), 0640u);
+}
+
+TEST_P(DeploymentTest, ADirectoryLinkCountIsTwoPlusItsSubdirectories) {
+  ASSERT_EQ(::mkdir(mnt("/links").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(mnt("/links/a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(mnt("/links/b").c_str(), 0755), 0);
+  ASSERT_EQ(writeFileAt(mnt("/links/f"), "x"), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt("/links").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 4u);
+  ASSERT_EQ(::rmdir(mnt("/links/b").c_str()), 0);
+  ASSERT_EQ(::stat(mnt("/links").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 3u);
+}
+
+TEST_P(DeploymentTest, PathMaxLimitsEachSyscallsPathNotTheWholeVaultPath) {
+  const std::string name(200, 'n');
+  int dir = ::open(dep_->mountpoint().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  for (int depth = 1; depth <= 25; ++depth) {  // the vault path passes 4096 bytes at depth 21
+    ASSERT_EQ(::mkdirat(dir, name.c_str(), 0755), 0)
+        << "depth " << depth << ": " << std::strerror(errno);
+    const int next = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(next, 0) << "depth " << depth << ": " << std::strerror(errno);
+    ::close(dir);
+    dir = next;
+  }
+  // A relative path of 4095 bytes from there.
+  std::string rel;
+  const std::string sub(200, 's');
+  for (int i = 0; i < 20; ++i) {
+    rel += sub;
+    ASSERT_EQ(::mkdirat(dir, rel.c_str(), 0755), 0) << i << ": " << std::strerror(errno);
+    rel += "/";
+  }
+  rel += std::string(4095 - rel.size(), 'f');
+  const int fd = ::openat(dir, rel.c_str(), O_CREAT | O_WRONLY, 0644);
+  EXPECT_GE(fd, 0) << std::strerror(errno);
+  if (fd >= 0) {
+    EXPECT_EQ(::write(fd, "deep", 4), 4);
+    ::close(fd);
+  }
+  struct stat st {};
+  EXPECT_EQ(::fstatat(dir, rel.c_str(), &st, 0), 0) << std::strerror(errno);
+  EXPECT_EQ(st.st_size, 4);
+  ::close(dir);
+}
+
+TEST_P(DeploymentTest, UnsupportedOperationsStillFailCleanly) {
+  ASSERT_EQ(writeFileAt(mnt("/plain.txt"), "x"), 0);
+  const auto refused = [](int rc) { return rc != 0 && (errno == ENOSYS || errno == EPERM); };
+  EXPECT_TRUE(refused(::symlink("plain.txt", mnt("/sl").c_str())));
+  EXPECT_TRUE(refused(::mkfifo(mnt("/fifo").c_str(), 0644)));
+  EXPECT_TRUE(refused(::link(mnt("/plain.txt").c_str(), mnt("/hard").c_str())));
+  struct stat st {};
+  for (const char* n : {"/sl", "/fifo", "/hard"}) {
+    EXPECT_NE(::lstat(mnt(n).c_str(), &st), 0) << n << " must not exist";
+  }
+}
+
 TEST_P(VisibilityTest, AnHttpWriteIsVisibleThroughTheMountAndTheReverse) {
   std::string token = login("alice");
   TestClient c = client();
@@ -793,6 +910,11 @@ INSTANTIATE_TEST_SUITE_P(Deployments, DeploymentTest,
 INSTANTIATE_TEST_SUITE_P(Deployments, VisibilityTest,
                          ::testing::Values("mono", "split/capnp", "split/protobuf",
                                            "split/capnp/ttl"),
+                         deploymentName);
+INSTANTIATE_TEST_SUITE_P(Deployments, AttributeVisibilityTest,
+                         ::testing::Values("mono", "split/capnp/push", "split/capnp/off",
+                                           "split/capnp/ttl", "split/protobuf/push",
+                                           "split/protobuf/off", "split/protobuf/ttl"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, SplitFaultTest,
                          ::testing::Values("split/capnp", "split/protobuf"), deploymentName);

@@ -279,6 +279,36 @@ Result<FileAttr> MemoryVault::truncate(const VaultPath& path, std::uint64_t size
   return attr;
 }
 
+Result<FileAttr> MemoryVault::setAttributes(const VaultPath& path, const AttrChange& change) {
+  if ((change.what & ~std::uint32_t{AttrChange::kAll}) != 0 ||
+      ((change.what & AttrChange::kMode) && change.mode > 07777)) {
+    return Status(Errc::invalid_argument, path.str() + ": bad attributes");
+  }
+  FileAttr attr;
+  {
+    std::lock_guard lock(mu_);
+    Node* n = find(path);
+    if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+    if (change.what & AttrChange::kMode) n->attr.mode = change.mode;
+    if (change.what & (AttrChange::kUid | AttrChange::kGid)) n->attr.owner_set = true;
+    if (change.what & AttrChange::kUid) n->attr.uid = change.uid;
+    if (change.what & AttrChange::kGid) n->attr.gid = change.gid;
+    const std::int64_t mtime = n->attr.mtime_ns;
+    bump(*n);  // sets mtime from the version: a change of attributes keeps the old one
+    n->attr.mtime_ns = mtime;
+    // No clock here: "now" keeps the time the node has.
+    if ((change.what & AttrChange::kAtime) && !(change.what & AttrChange::kAtimeNow)) {
+      n->attr.atime_ns = change.atime_ns;
+    }
+    if ((change.what & AttrChange::kMtime) && !(change.what & AttrChange::kMtimeNow)) {
+      n->attr.mtime_ns = change.mtime_ns;
+    }
+    attr = n->attr;
+  }
+  publish({ChangeEvent::Kind::modified, path, path, attr.version});
+  return attr;
+}
+
 Status MemoryVault::fsync(const VaultPath& path) {
   std::lock_guard lock(mu_);
   if (find(path) == nullptr) return Status(Errc::not_found, path.str() + ": no such file");

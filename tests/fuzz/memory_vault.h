@@ -46,6 +46,7 @@ class MemoryVault final : public Vault {
   Status rmdir(const VaultPath& path) override;
   Result<FileAttr> rename(const VaultPath& from, const VaultPath& to) override;
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
+  Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;

@@ -16,12 +16,12 @@ Status broken(const std::string& what, std::string_view input) {
 }
 
 // The invariant every VaultPath holds: absolute, no empty, "." or ".." component, no NUL, no
-// component over 255 bytes, at most 4096 bytes, the reserved name never first. Hence relative()
-// never leaves the root it is opened beneath.
+// component over 255 bytes, at most kMaxLength bytes, the reserved name never first. Hence
+// relative() never leaves the root it is opened beneath.
 Status checkInvariant(const VaultPath& p, std::string_view input) {
   const std::string& s = p.str();
   if (s.empty() || s.front() != '/') return broken("not absolute: " + s, input);
-  if (s.size() > VaultPath::kMaxLength) return broken("longer than 4096 bytes", input);
+  if (s.size() > VaultPath::kMaxLength) return broken("longer than kMaxLength bytes", input);
   if (s.find('\0') != std::string::npos) return broken("contains NUL", input);
   if (s.size() > 1 && s.back() == '/') return broken("trailing slash: " + s, input);
   std::size_t components = 0;

@@ -79,6 +79,38 @@ TEST_P(IpcRoundTrip, MutatingVaultCallsLeaveTheStateTheDirectCallSees) {
   EXPECT_EQ(direct().stat(path("/d")).code(), Errc::not_found);
 }
 
+TEST_P(IpcRoundTrip, SetAttributesCarriesEveryFieldBothWays) {
+  ASSERT_TRUE(direct().mkdir(path("/a"), 0755).ok());
+  ASSERT_TRUE(direct().put(path("/a/f"), "x").ok());
+  AttrChange c;
+  c.what = AttrChange::kMode | AttrChange::kUid | AttrChange::kGid | AttrChange::kAtime |
+           AttrChange::kMtime;
+  c.mode = 04710;
+  c.uid = 1234;
+  c.gid = 55;
+  c.atime_ns = 978307200'000000005;
+  c.mtime_ns = -1'500000000;  // before the epoch
+  auto set = stub().setAttributes(path("/a/f"), c);
+  ASSERT_TRUE(set.ok()) << set.status().toString();
+  EXPECT_EQ(set->mode, 04710u);
+  EXPECT_TRUE(set->owner_set);
+  EXPECT_EQ(set->uid, 1234u);
+  EXPECT_EQ(set->gid, 55u);
+  EXPECT_EQ(set->atime_ns, c.atime_ns);
+  EXPECT_EQ(set->mtime_ns, c.mtime_ns);
+  EXPECT_EQ(set->nlink, 1u);
+  EXPECT_EQ(*set, direct().stat(path("/a/f")).value());
+  EXPECT_EQ(stub().stat(path("/a")).value(), direct().stat(path("/a")).value());
+  EXPECT_EQ(stub().list(path("/a")).value(), direct().list(path("/a")).value());
+  AttrChange bad;
+  bad.what = AttrChange::kMode;
+  bad.mode = 010000;
+  EXPECT_EQ(stub().setAttributes(path("/a/f"), bad).code(), Errc::invalid_argument);
+  bad.what = 1u << 20;
+  EXPECT_EQ(stub().setAttributes(path("/a/f"), bad).code(), Errc::invalid_argument);
+  EXPECT_EQ(stub().setAttributes(path("/missing"), c).code(), Errc::not_found);
+}
+
 TEST_P(IpcRoundTrip, VaultErrorsKeepTheirCodeAcrossTheWire) {
   ASSERT_TRUE(direct().mkdir(path("/full"), 0755).ok());
   ASSERT_TRUE(direct().put(path("/full/x"), "123").ok());

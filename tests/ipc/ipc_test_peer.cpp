@@ -57,6 +57,10 @@ class HangingVault final : public seams::Vault {
   seams::Result<seams::FileAttr> truncate(const seams::VaultPath& p, std::uint64_t s) override {
     return inner_.truncate(p, s);
   }
+  seams::Result<seams::FileAttr> setAttributes(const seams::VaultPath& p,
+                                               const seams::AttrChange& c) override {
+    return inner_.setAttributes(p, c);
+  }
   seams::Status fsync(const seams::VaultPath& p) override { return inner_.fsync(p); }
   seams::Status reconcile(const seams::VaultPath& p) override { return inner_.reconcile(p); }
   std::unique_ptr<seams::Subscription> subscribe(seams::ChangeListener l) override {

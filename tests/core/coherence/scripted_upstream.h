@@ -63,6 +63,9 @@ class ScriptedVault final : public Vault {
   Result<FileAttr> truncate(const VaultPath& p, std::uint64_t s) override {
     return pass([&] { return real_.truncate(p, s); });
   }
+  Result<FileAttr> setAttributes(const VaultPath& p, const AttrChange& c) override {
+    return pass([&] { return real_.setAttributes(p, c); });
+  }
   Status fsync(const VaultPath& p) override {
     return pass([&] { return real_.fsync(p); });
   }

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -46,6 +47,7 @@ using namespace std::chrono_literals;
 
 constexpr std::uint32_t kAdminUid = 0;  // the tests run as root
 constexpr std::uint32_t kReaderUid = 1001;
+constexpr std::uint32_t kWriterUid = 1002;  // may write, but is not root
 constexpr std::uint32_t kUnmappedUid = 4242;
 
 VaultPath P(std::string_view s) {
@@ -147,6 +149,9 @@ class HookedVault final : public Vault {
   Result<FileAttr> truncate(const VaultPath& p, std::uint64_t s) override {
     return inner_.truncate(p, s);
   }
+  Result<FileAttr> setAttributes(const VaultPath& p, const AttrChange& c) override {
+    return inner_.setAttributes(p, c);
+  }
   Status fsync(const VaultPath& p) override { return inner_.fsync(p); }
   Status reconcile(const VaultPath& p) override { return inner_.reconcile(p); }
   std::unique_ptr<Subscription> subscribe(ChangeListener l) override {
@@ -190,11 +195,15 @@ class FuseFrontendTest : public ::testing::Test {
     std::vector<UserConfig> users = {
         {"admin", hash_, kAdminUid, {}},
         {"reader", hash_, kReaderUid, {}},
+        {"writer", hash_, kWriterUid, {}},
     };
     std::vector<Rule> rules = {
         {Rule::Subject::user, "admin", VaultPath::root(), kAllAccess, Rule::Effect::allow},
         {Rule::Subject::user, "reader", VaultPath::root(),
          static_cast<AccessMask>(mask(Access::read) | mask(Access::list)), Rule::Effect::allow},
+        {Rule::Subject::user, "writer", VaultPath::root(),
+         static_cast<AccessMask>(mask(Access::read) | mask(Access::list) | mask(Access::write)),
+         Rule::Effect::allow},
     };
     auto auth = LocalAuth::create(users, rules, AuthConfig{}, clock_);
     ASSERT_TRUE(auth.ok()) << auth.status().toString();
@@ -344,12 +353,20 @@ TEST_F(FuseFrontendTest, RenamingADirectoryKeepsWhatIsOpenBeneathIt) {
   EXPECT_EQ(readAll(m("b/f")), "two");
 }
 
-TEST_F(FuseFrontendTest, ChmodAndChownAreRefusedTouchIsAccepted) {
+TEST_F(FuseFrontendTest, ChmodChownAndTouchTakeEffect) {
+  // Issue 13: they used to be EPERM, EPERM, and success with no effect.
   ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
   mount();
-  EXPECT_EQ(errOf(::chmod(m("f").c_str(), 0600)), EPERM);
-  EXPECT_EQ(errOf(::chown(m("f").c_str(), 1, 1)), EPERM);
-  EXPECT_EQ(errOf(::utimensat(AT_FDCWD, m("f").c_str(), nullptr, 0)), 0);
+  EXPECT_EQ(errOf(::chmod(m("f").c_str(), 0604)), 0);
+  EXPECT_EQ(errOf(::chown(m("f").c_str(), 1, 1)), 0);  // by root: stored
+  struct timespec ts[2] = {{978307200, 0}, {978307200, 0}};
+  EXPECT_EQ(errOf(::utimensat(AT_FDCWD, m("f").c_str(), ts, 0)), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0604u);
+  EXPECT_EQ(st.st_uid, 1u);
+  EXPECT_EQ(st.st_gid, 1u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 978307200);
 }
 
 TEST_F(FuseFrontendTest, TheVersionXattrTracksEveryChange) {
@@ -765,6 +782,214 @@ TEST_F(FuseFrontendTest, TwoMountsOfOneVaultSeeEachOthersChanges) {
   EXPECT_EQ(readAll(mnt2 + "/f"), "two");  // seen through the second
   second.stop();
   EXPECT_FALSE(mountedAt(mnt2));
+}
+
+}  // namespace
+}  // namespace seams
+
+namespace seams {
+namespace {
+
+// ---- issue 13: a real filesystem on the mount (plain syscalls, never through Vault) ----------
+
+std::uint32_t permOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0xffffffff;
+  return st.st_mode & 07777;
+}
+
+TEST_F(FuseFrontendTest, ChmodStoresThePermissionBitsAndStatReturnsThem) {
+  mount();
+  const int fd = ::open(m("f").c_str(), O_CREAT | O_WRONLY, 0640);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_EQ(permOf(m("f")), 0640u) << "create keeps the bits asked for";
+  ASSERT_EQ(errOf(::chmod(m("f").c_str(), 0000)), 0);
+  EXPECT_EQ(permOf(m("f")), 0000u) << "0000 is not shown as 0644";
+  ASSERT_EQ(errOf(::chmod(m("f").c_str(), 04751)), 0);
+  EXPECT_EQ(permOf(m("f")), 04751u);
+  ASSERT_EQ(errOf(::mkdir(m("d").c_str(), 0750)), 0);
+  EXPECT_EQ(permOf(m("d")), 0750u);
+  ASSERT_EQ(errOf(::chmod(m("d").c_str(), 0000)), 0);
+  EXPECT_EQ(permOf(m("d")), 0000u) << "directories are not shown as 0755";
+  // The root still reads a 0000 directory: the vault's rules decide access, not the bits.
+  EXPECT_EQ(errOf(::chmod(m("d").c_str(), 0711)), 0);
+  EXPECT_EQ(listNames(m("d")).size(), 2u);
+  // The backing directory stays private whatever the presented bits say.
+  EXPECT_EQ(permOf(b("f")), 0600u);
+  EXPECT_EQ(permOf(b("d")), 0700u);
+  // A chmod is a change: a new version, seen by another reader of the vault.
+  EXPECT_EQ(vault_->stat(P("/f"))->mode, 04751u);
+}
+
+TEST_F(FuseFrontendTest, ChmodNeedsWriteAccessOnThePath) {
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  mount();
+  EXPECT_EQ(asUid(kReaderUid, [&] { return errOf(::chmod(m("f").c_str(), 0600)); }), EACCES);
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(::chmod(m("f").c_str(), 0604)); }), 0);
+  EXPECT_EQ(permOf(m("f")), 0604u);
+}
+
+TEST_F(FuseFrontendTest, ChownByRootIsStoredAndByAnyoneElseOnlyAsANoOp) {
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  mount();
+  struct stat st {};
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  const uid_t shown_uid = st.st_uid;
+  const gid_t shown_gid = st.st_gid;
+  // Not root: chown to what is shown succeeds (cp -a, tar), anything else is EPERM.
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(::chown(m("f").c_str(), shown_uid, shown_gid)); }),
+            0);
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(::chown(m("f").c_str(), kWriterUid, -1)); }),
+            EPERM);
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(::chown(m("f").c_str(), -1, 77)); }), EPERM);
+  EXPECT_EQ(asUid(kReaderUid, [&] { return errOf(::chown(m("f").c_str(), shown_uid, -1)); }),
+            EACCES);
+  // Root: stored and shown; the backing file keeps its owner.
+  ASSERT_EQ(errOf(::chown(m("f").c_str(), 1234, 55)), 0);
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 55u);
+  ASSERT_EQ(errOf(::lchown(m("f").c_str(), -1, 66)), 0);
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1234u) << "a group change keeps the owner";
+  EXPECT_EQ(st.st_gid, 66u);
+  ASSERT_EQ(::stat(b("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::getuid());
+  // A whole-file replace (HTTP PUT) keeps the stored mode and owner.
+  ASSERT_EQ(errOf(::chmod(m("f").c_str(), 0640)), 0);
+  ASSERT_TRUE(vault_->put(P("/f"), "replaced").ok());
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_uid, 1234u);
+}
+
+TEST_F(FuseFrontendTest, UtimensatAndFutimensStoreTheTimesAndStatReturnsThem) {
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  mount();
+  struct timespec ts[2] = {{978307200, 5}, {978393600, 123456789}};  // 2001-01-01, 2001-01-02
+  ASSERT_EQ(errOf(::utimensat(AT_FDCWD, m("f").c_str(), ts, 0)), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_atim.tv_sec, 978307200);
+  EXPECT_EQ(st.st_atim.tv_nsec, 5);
+  EXPECT_EQ(st.st_mtim.tv_sec, 978393600);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123456789);
+  // Only mtime: atime stays.
+  struct timespec only_m[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
+  ASSERT_EQ(errOf(::utimensat(AT_FDCWD, m("f").c_str(), only_m, 0)), 0);
+  ASSERT_EQ(::stat(m("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_atim.tv_sec, 978307200);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  // futimens on an open file, and "now".
+  const int fd = ::open(m("f").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct timespec later[2] = {{1100000000, 0}, {1200000000, 0}};
+  EXPECT_EQ(errOf(::futimens(fd, later)), 0);
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1200000000);
+  const time_t before = ::time(nullptr);
+  EXPECT_EQ(errOf(::futimens(fd, nullptr)), 0);
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_GE(st.st_mtim.tv_sec, before);
+  ::close(fd);
+  // A directory's times too.
+  ASSERT_EQ(errOf(::mkdir(m("d").c_str(), 0755)), 0);
+  ASSERT_EQ(errOf(::utimensat(AT_FDCWD, m("d").c_str(), ts, 0)), 0);
+  ASSERT_EQ(::stat(m("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 978393600);
+  EXPECT_EQ(asUid(kReaderUid, [&] { return errOf(::utimensat(AT_FDCWD, m("f").c_str(), ts, 0)); }),
+            EACCES);
+}
+
+TEST_F(FuseFrontendTest, ADirectoryLinkCountIsTwoPlusItsSubdirectories) {
+  mount();
+  ASSERT_EQ(errOf(::mkdir(m("d").c_str(), 0755)), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(m("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  ASSERT_EQ(errOf(::mkdir(m("d/a").c_str(), 0755)), 0);
+  ASSERT_EQ(errOf(::mkdir(m("d/b").c_str(), 0755)), 0);
+  ASSERT_EQ(writeFile(m("d/file"), "x", O_CREAT | O_WRONLY), 0);
+  ASSERT_EQ(::stat(m("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 4u) << "2 subdirectories; a file does not count";
+  ASSERT_EQ(errOf(::rmdir(m("d/a").c_str())), 0);
+  ASSERT_EQ(::stat(m("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 3u);
+  ASSERT_EQ(::stat(m("d/file").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+  // The root: its one subdirectory, not the hidden .seams beside it.
+  ASSERT_EQ(::stat(mnt_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 3u);
+}
+
+TEST_F(FuseFrontendTest, PathMaxLimitsEachSyscallsPathNotTheWholeVaultPath) {
+  mount();
+  const std::string name(200, 'n');
+  // 30 levels of 200-byte names: the vault path passes 4096 bytes at depth 21.
+  int dir = ::open(mnt_.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  for (int depth = 1; depth <= 30; ++depth) {
+    ASSERT_EQ(errOf(::mkdirat(dir, name.c_str(), 0755)), 0) << "at depth " << depth;
+    const int next = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(next, 0) << "at depth " << depth << ": " << std::strerror(errno);
+    ::close(dir);
+    dir = next;
+  }
+  const int leaf = ::openat(dir, "leaf", O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(leaf, 0) << std::strerror(errno);
+  ::close(leaf);
+  // From that deep directory, a relative path of exactly 4095 bytes (PATH_MAX less the NUL).
+  std::string rel;
+  const std::string sub(200, 's');
+  int at = ::dup(dir);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(errOf(::mkdirat(at, sub.c_str(), 0755)), 0);
+    const int next = ::openat(at, sub.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(next, 0);
+    ::close(at);
+    at = next;
+    rel += sub + "/";
+  }
+  ::close(at);
+  rel += std::string(4095 - rel.size(), 'f');
+  ASSERT_EQ(rel.size(), 4095u);
+  const int fd = ::openat(dir, rel.c_str(), O_CREAT | O_WRONLY, 0644);
+  EXPECT_GE(fd, 0) << std::strerror(errno);
+  if (fd >= 0) {
+    EXPECT_EQ(::write(fd, "x", 1), 1);
+    ::close(fd);
+  }
+  struct stat st {};
+  EXPECT_EQ(errOf(::fstatat(dir, rel.c_str(), &st, 0)), 0);
+  EXPECT_EQ(st.st_size, 1);
+  // One byte more is the kernel's ENAMETOOLONG for that argument, not ours.
+  EXPECT_EQ(errOf(::fstatat(dir, (rel + "x").c_str(), &st, 0)), ENAMETOOLONG);
+  // getcwd past PATH_MAX walks up through "..", matching each directory's d_ino with its st_ino.
+  std::string expected = mnt_;
+  for (int depth = 1; depth <= 30; ++depth) expected += "/" + name;
+  ASSERT_EQ(::fchdir(dir), 0);
+  char* cwd = ::getcwd(nullptr, 0);
+  const int cwd_err = cwd == nullptr ? errno : 0;
+  ASSERT_EQ(::chdir("/"), 0);
+  EXPECT_EQ(cwd_err, 0) << std::strerror(cwd_err);
+  if (cwd != nullptr) EXPECT_EQ(std::string(cwd), expected);
+  std::free(cwd);
+  ::close(dir);
+}
+
+TEST_F(FuseFrontendTest, UnsupportedOperationsStillFailCleanly) {
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  mount();
+  const auto refused = [](int err) { return err == ENOSYS || err == EPERM; };
+  EXPECT_PRED1(refused, errOf(::symlink("f", m("sl").c_str())));
+  EXPECT_PRED1(refused, errOf(::mkfifo(m("fifo").c_str(), 0644)));
+  EXPECT_PRED1(refused, errOf(::mknod(m("node").c_str(), S_IFCHR | 0644, makedev(1, 3))));
+  EXPECT_PRED1(refused, errOf(::link(m("f").c_str(), m("hard").c_str())));
+  for (const char* n : {"sl", "fifo", "node", "hard"}) {
+    struct stat st {};
+    EXPECT_EQ(errOf(::lstat(m(n).c_str(), &st)), ENOENT) << n << " must not exist";
+  }
 }
 
 }  // namespace

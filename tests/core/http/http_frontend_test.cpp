@@ -789,6 +789,7 @@ class DownVault : public Vault {
   Status rmdir(const VaultPath&) override { return down(); }
   Result<FileAttr> rename(const VaultPath&, const VaultPath&) override { return down(); }
   Result<FileAttr> truncate(const VaultPath&, std::uint64_t) override { return down(); }
+  Result<FileAttr> setAttributes(const VaultPath&, const AttrChange&) override { return down(); }
   Status fsync(const VaultPath&) override { return down(); }
   Status reconcile(const VaultPath&) override { return down(); }
   std::unique_ptr<Subscription> subscribe(ChangeListener) override { return nullptr; }

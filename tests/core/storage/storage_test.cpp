@@ -149,8 +149,12 @@ TEST_F(StorageTest, MkdirMakesADirectoryAndRefusesATakenName) {
   auto a = storage_->mkdir(P("/d"), 0750);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->type, FileType::directory);
-  EXPECT_EQ(a->mode, 0700u) << "the backing directory is private: no group or other bits";
+  EXPECT_EQ(a->mode, 0750u) << "the bits asked for are presented (issue 13)";
   EXPECT_TRUE(fs::is_directory(backing("d")));
+  struct stat st {};
+  ASSERT_EQ(::stat(backing("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u)
+      << "the backing directory is private: no group or other bits";
   EXPECT_EQ(storage_->mkdir(P("/d"), 0750).code(), Errc::already_exists);
   EXPECT_EQ(storage_->mkdir(P("/x/y"), 0750).code(), Errc::not_found);
   EXPECT_EQ(storage_->mkdir(VaultPath::root(), 0750).code(), Errc::already_exists);
@@ -375,6 +379,82 @@ TEST_F(StorageTest, RefreshOfAMissingPathReportsItRemovedOnce) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->change, RefreshResult::Change::removed);
   EXPECT_EQ(storage_->refresh(P("/missing/deeper"))->change, RefreshResult::Change::unchanged);
+}
+
+TEST_F(StorageTest, SetAttributesStoresModeAndOwnerAsMetadataAndTimesOnTheInode) {
+  ASSERT_TRUE(storage_->put(P("/f"), "x").ok());
+  const std::uint64_t before = storage_->stat(P("/f"))->version;
+  AttrChange c;
+  c.what = AttrChange::kMode | AttrChange::kUid | AttrChange::kMtime;
+  c.mode = 0;
+  c.uid = 4321;
+  c.mtime_ns = 978307200'000000007;
+  auto a = storage_->setAttributes(P("/f"), c);
+  ASSERT_TRUE(a.ok()) << a.status().toString();
+  EXPECT_EQ(a->mode, 0u);
+  EXPECT_TRUE(a->owner_set);
+  EXPECT_EQ(a->uid, 4321u);
+  EXPECT_EQ(a->gid, ::getgid()) << "the group not asked for stays the backing one";
+  EXPECT_EQ(a->mtime_ns, c.mtime_ns);
+  EXPECT_GT(a->version, before);
+  EXPECT_EQ(*storage_->stat(P("/f")), *a);
+  // The backing file itself stays private and the daemon's.
+  struct stat st {};
+  ASSERT_EQ(::stat(backing("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, ::getuid());
+  EXPECT_EQ(st.st_mtim.tv_sec, 978307200);
+  // A put keeps the presented mode and owner; a rename carries them.
+  ASSERT_TRUE(storage_->put(P("/f"), "replaced").ok());
+  EXPECT_EQ(storage_->stat(P("/f"))->mode, 0u);
+  EXPECT_EQ(storage_->stat(P("/f"))->uid, 4321u);
+  ASSERT_TRUE(storage_->rename(P("/f"), P("/g")).ok());
+  EXPECT_EQ(storage_->stat(P("/g"))->mode, 0u);
+}
+
+TEST_F(StorageTest, SetAttributesRefusesBadInput) {
+  ASSERT_TRUE(storage_->put(P("/f"), "x").ok());
+  AttrChange c;
+  c.what = AttrChange::kMode;
+  c.mode = 010000;
+  EXPECT_EQ(storage_->setAttributes(P("/f"), c).code(), Errc::invalid_argument);
+  c.what = AttrChange::kAll + 1;
+  c.mode = 0644;
+  EXPECT_EQ(storage_->setAttributes(P("/f"), c).code(), Errc::invalid_argument);
+  c.what = AttrChange::kMode;
+  EXPECT_EQ(storage_->setAttributes(P("/missing"), c).code(), Errc::not_found);
+}
+
+TEST_F(StorageTest, CreateAndMkdirPresentTheModeAskedForAndKeepTheBackingPrivate) {
+  EXPECT_EQ(storage_->create(P("/f"), 0000)->mode, 0000u);
+  EXPECT_EQ(storage_->mkdir(P("/d"), 0751)->mode, 0751u);
+  struct stat st {};
+  ASSERT_EQ(::stat(backing("d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(::stat(backing("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(StorageTest, ADirectoryCountsItsSubdirectoriesAndTheRootHidesTheStateDirectory) {
+  ASSERT_TRUE(storage_->mkdir(P("/d"), 0755).ok());
+  ASSERT_TRUE(storage_->mkdir(P("/d/a"), 0755).ok());
+  ASSERT_TRUE(storage_->mkdir(P("/d/b"), 0755).ok());
+  ASSERT_TRUE(storage_->put(P("/d/f"), "x").ok());
+  EXPECT_EQ(storage_->stat(P("/d"))->nlink, 4u);
+  EXPECT_EQ(storage_->stat(P("/d/f"))->nlink, 1u);
+  EXPECT_EQ(storage_->stat(VaultPath::root())->nlink, 3u);
+}
+
+TEST_F(StorageTest, APathLongerThanPathMaxIsOpenedInPieces) {
+  std::string p;
+  for (int i = 0; i < 30; ++i) {
+    p += "/" + std::string(200, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(storage_->mkdir(P(p), 0755).ok()) << "depth " << i + 1;
+  }
+  ASSERT_GT(p.size(), 4096u);
+  ASSERT_TRUE(storage_->put(P(p + "/leaf"), "deep").ok());
+  EXPECT_EQ(storage_->read(P(p + "/leaf"), 0, 10)->data, "deep");
+  EXPECT_EQ(storage_->list(P(p))->size(), 1u);
 }
 
 }  // namespace

@@ -327,5 +327,26 @@ TEST_F(LocalVaultTest, ReconcileOfADirectoryInvalidatesWhatLiesBeneathIt) {
   EXPECT_EQ(vault_->read(P("/d/f"), 0, 100)->data, "brand new");
 }
 
+TEST_F(LocalVaultTest, SetAttributesIsAChangeOnTheFeedAndInvalidatesTheCache) {
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  ASSERT_EQ(vault_->stat(P("/f"))->mode, 0600u);                       // now cached
+  ASSERT_EQ(vault_->list(VaultPath::root())->at(0).attr.mode, 0600u);  // the listing too
+  events_.clear();
+  AttrChange c;
+  c.what = AttrChange::kMode;
+  c.mode = 0640;
+  auto a = vault_->setAttributes(P("/f"), c);
+  ASSERT_TRUE(a.ok()) << a.status().toString();
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].kind, Kind::modified);
+  EXPECT_EQ(events_[0].path, "/f");
+  EXPECT_EQ(events_[0].version, a->version);
+  EXPECT_EQ(vault_->stat(P("/f"))->mode, 0640u);
+  EXPECT_EQ(vault_->list(VaultPath::root())->at(0).attr.mode, 0640u);
+  c.mode = 077777;
+  EXPECT_EQ(vault_->setAttributes(P("/f"), c).code(), Errc::invalid_argument);
+  EXPECT_EQ(events_.size(), 1u) << "a refused change publishes nothing";
+}
+
 }  // namespace
 }  // namespace seams
