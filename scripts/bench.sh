@@ -3,7 +3,7 @@
 # mono and every split deployment that is built (the bench skips, and says so, what is not), and
 # writes the JSON, report.md and report.html; prints the headline table at the end.
 #   scripts/bench.sh              quick run (seam-bench run --quick: 2 interleaved repeats), into results/latest/
-#   scripts/bench.sh --full       the long matrix (2 s measurements, 5 starts, 20 drift trials, 3 repeats)
+#   scripts/bench.sh --full       the long matrix (2 s measurements, 20 starts, 20 drift trials, 3 repeats)
 #   scripts/bench.sh --out DIR    write into DIR instead (CI uses results/ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
