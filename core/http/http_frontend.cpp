@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,6 +23,7 @@
 #include <future>
 #include <iterator>
 #include <list>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -711,22 +713,26 @@ class Server {
         Waiting* waiting = options_.thread_model == HttpFrontend::ThreadModel::loop_per_thread
                                ? &loop.waiting
                                : nullptr;
+        unadmitted_->fetch_add(1, std::memory_order_relaxed);
         asio::post(loop.ioc, [s = std::move(socket), context = context_, budget = loop.budget,
-                              waiting]() mutable {
+                              waiting, unadmitted = unadmitted_]() mutable {
           auto connection = std::make_shared<Connection>(std::move(s), context, budget, waiting);
-          if (budget->open.load(std::memory_order_relaxed) > budget->max &&
-              !connection->admitOverBudget()) {
-            return;  // answered 503; closing
-          }
-          connection->run();
+          const bool admitted = budget->open.load(std::memory_order_relaxed) <= budget->max ||
+                                connection->admitOverBudget();
+          // Counted down only now: admitting past the budget has closed another connection.
+          unadmitted->fetch_sub(1, std::memory_order_relaxed);
+          if (admitted) connection->run();  // otherwise answered 503; closing
         });
       }
-      if (!ec) {
+      if (!ec && unadmitted_->load(std::memory_order_relaxed) < kMaxUnadmitted) {
         accept();
         return;
       }
-      // Out of fds or memory: keep accepting once one may have been freed, without spinning.
-      accept_retry_.expires_after(std::chrono::milliseconds(50));
+      // Out of fds or memory, or the loops are behind on admitting (each admission past the
+      // budget closes a connection, but only on its loop's thread: accepting faster than that,
+      // as a flood on a slow build does, would take fds without bound): accept again shortly.
+      accept_retry_.expires_after(ec ? std::chrono::milliseconds(50)
+                                     : std::chrono::milliseconds(1));
       accept_retry_.async_wait([this](beast::error_code wec) {
         if (!wec && acceptor_.is_open()) accept();
       });
@@ -744,6 +750,11 @@ class Server {
   asio::io_context accept_ioc_;
   tcp::acceptor acceptor_;
   asio::steady_timer accept_retry_;  // acceptor thread only
+  // Sockets accepted and posted to a loop that has not yet admitted them (or shed another to make
+  // room): they hold fds outside the connection cap, so the acceptor waits while there are this
+  // many. Shared with the posted admissions, which may outlive the Server on an abandoned loop.
+  static constexpr int kMaxUnadmitted = 16;
+  std::shared_ptr<std::atomic<int>> unadmitted_ = std::make_shared<std::atomic<int>>(0);
   std::thread acceptor_thread_;
   std::vector<std::shared_ptr<Loop>> loops_;
   std::vector<std::thread> workers_;
