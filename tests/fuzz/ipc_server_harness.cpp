@@ -7,7 +7,10 @@
 // protobuf: every frame it sends back is a valid ServerFrame.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "ipc/proto/proto_codec.h"
 #include "ipc/proto/proto_server.h"
@@ -53,6 +56,27 @@ Servers& servers() {
   return *s;
 }
 
+std::size_t threadCount() {
+  std::error_code ec;
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// The protobuf server serves a connection on a thread of its own, which closes the socket before
+// it unwinds (and frees the connection's writer). Waits until that thread has ended, so nothing of
+// one input is still alive during the next, or during libFuzzer's leak check, which caught such a
+// thread mid-unwind and reported its writer as leaked (CI, 2026-12-07).
+void awaitThreads(std::size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (threadCount() > count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
 template <typename Server>
 Result<std::string> oneConnection(Server& server, std::string_view input) {
   UniqueFd ours, theirs;
@@ -81,7 +105,9 @@ Status fuzzProtoServer(std::string_view input) {
   if (!s.started.ok()) return Status(Errc::internal, "protobuf server: " + s.started.message());
   s.vault.reset();
   s.auth.reset();
+  const std::size_t threads = threadCount();
   Result<std::string> out = oneConnection(*s.proto, input);
+  awaitThreads(threads);
   if (!out.ok()) return Status(Errc::internal, "protobuf server: " + out.status().message());
   pc::FrameDecoder decoder(kMaxMessage);
   decoder.append(out->data(), out->size());
