@@ -158,12 +158,7 @@ Result<FileAttr> ProtoVaultClient::setAttributes(const VaultPath& path, const At
   return attrOf(SEAMS_CALL({
     auto* arg = req.mutable_set_attributes();
     arg->set_path(path.str());
-    arg->set_what(change.what);
-    arg->set_mode(change.mode);
-    arg->set_uid(change.uid);
-    arg->set_gid(change.gid);
-    arg->set_atime_ns(change.atime_ns);
-    arg->set_mtime_ns(change.mtime_ns);
+    toWire(change, arg);
   }));
 }
 

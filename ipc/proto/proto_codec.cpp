@@ -181,6 +181,26 @@ AuthEvent fromWire(const pb::AuthEvent& in) {
   return ev;
 }
 
+void toWire(const AttrChange& in, pb::SetAttributesArg* out) {
+  out->set_what(in.what);
+  out->set_mode(in.mode);
+  out->set_uid(in.uid);
+  out->set_gid(in.gid);
+  out->set_atime_ns(in.atime_ns);
+  out->set_mtime_ns(in.mtime_ns);
+}
+
+AttrChange fromWire(const pb::SetAttributesArg& in) {
+  AttrChange out;
+  out.what = in.what();
+  out.mode = in.mode();
+  out.uid = in.uid();
+  out.gid = in.gid();
+  out.atime_ns = in.atime_ns();
+  out.mtime_ns = in.mtime_ns();
+  return out;
+}
+
 namespace {
 
 Result<Access> accessFromWire(std::uint32_t bits) {
@@ -298,14 +318,7 @@ void ProtoDispatcher::handle(const pb::Request& in, pb::Response* out) {
     case R::kSetAttributes: {
       const auto& arg = in.set_attributes();
       if (auto p = path(arg.path())) {
-        AttrChange change;
-        change.what = arg.what();
-        change.mode = arg.mode();
-        change.uid = arg.uid();
-        change.gid = arg.gid();
-        change.atime_ns = arg.atime_ns();
-        change.mtime_ns = arg.mtime_ns();
-        answer(vault_->setAttributes(*p, change), out);
+        answer(vault_->setAttributes(*p, fromWire(arg)), out);
       }
       return;
     }

@@ -67,6 +67,9 @@ void toWire(const ChangeEvent& in, pb::ChangeEvent* out);
 Result<ChangeEvent> fromWire(const pb::ChangeEvent& in);
 void toWire(const AuthEvent& in, pb::AuthEvent* out);
 AuthEvent fromWire(const pb::AuthEvent& in);
+// The change of a SetAttributesArg; its path is decoded and checked apart, as for every call.
+void toWire(const AttrChange& in, pb::SetAttributesArg* out);
+AttrChange fromWire(const pb::SetAttributesArg& in);
 
 // Answers calls (not feed control: subscribe/unsubscribe belong to a connection) from local
 // objects; either may be null, and its calls then answer not_supported.

@@ -334,13 +334,7 @@ Result<FileAttr> CapnpVaultClient::setAttributes(const VaultPath& path, const At
       SetAttributes, [](wire::Vault::Client c) { return c.setAttributesRequest(); },
       [&](wire::Vault::SetAttributesParams::Builder p) {
         p.setPath(asText(path.str()));
-        auto c = p.initChange();
-        c.setWhat(change.what);
-        c.setMode(change.mode);
-        c.setUid(change.uid);
-        c.setGid(change.gid);
-        c.setAtimeNs(change.atime_ns);
-        c.setMtimeNs(change.mtime_ns);
+        toWire(change, p.initChange());
       },
       serveSetAttributes,
       [](wire::Vault::SetAttributesResults::Reader r) { return decodeAttr(r); });

@@ -133,6 +133,26 @@ AuthEvent fromWire(wire::AuthEvent::Reader in) {
   return ev;
 }
 
+void toWire(const AttrChange& in, wire::AttrChange::Builder out) {
+  out.setWhat(in.what);
+  out.setMode(in.mode);
+  out.setUid(in.uid);
+  out.setGid(in.gid);
+  out.setAtimeNs(in.atime_ns);
+  out.setMtimeNs(in.mtime_ns);
+}
+
+AttrChange fromWire(wire::AttrChange::Reader in) {
+  AttrChange out;
+  out.what = in.getWhat();
+  out.mode = in.getMode();
+  out.uid = in.getUid();
+  out.gid = in.getGid();
+  out.atime_ns = in.getAtimeNs();
+  out.mtime_ns = in.getMtimeNs();
+  return out;
+}
+
 Result<Access> accessFromWire(std::uint32_t bits) {
   switch (bits) {
     case 1:
@@ -257,15 +277,7 @@ void serveSetAttributes(Vault& v, V::SetAttributesParams::Reader p,
                         V::SetAttributesResults::Builder r) {
   auto path = parsePath(p.getPath(), r);
   if (!path) return;
-  auto c = p.getChange();
-  AttrChange change;
-  change.what = c.getWhat();
-  change.mode = c.getMode();
-  change.uid = c.getUid();
-  change.gid = c.getGid();
-  change.atime_ns = c.getAtimeNs();
-  change.mtime_ns = c.getMtimeNs();
-  answerAttr(v.setAttributes(*path, change), r);
+  answerAttr(v.setAttributes(*path, fromWire(p.getChange())), r);
 }
 
 void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r) {

@@ -63,6 +63,8 @@ void toWire(const ChangeEvent& in, wire::ChangeEvent::Builder out);
 Result<ChangeEvent> fromWire(wire::ChangeEvent::Reader in);
 void toWire(const AuthEvent& in, wire::AuthEvent::Builder out);
 AuthEvent fromWire(wire::AuthEvent::Reader in);
+void toWire(const AttrChange& in, wire::AttrChange::Builder out);
+AttrChange fromWire(wire::AttrChange::Reader in);
 // A single Access bit (1, 2, 4 or 8); anything else is invalid_argument.
 Result<Access> accessFromWire(std::uint32_t bits);
 
