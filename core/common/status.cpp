@@ -45,6 +45,10 @@ std::string_view errcName(Errc code) noexcept {
       return "not_supported";
     case Errc::internal:
       return "internal";
+    case Errc::too_many_open:
+      return "too_many_open";
+    case Errc::bad_handle:
+      return "bad_handle";
   }
   return "internal";
 }
@@ -89,6 +93,10 @@ int httpStatus(Errc code) noexcept {
       return 500;
     case Errc::internal:
       return 500;
+    case Errc::too_many_open:
+      return 429;
+    case Errc::bad_handle:
+      return 400;
   }
   return 500;
 }
@@ -133,6 +141,10 @@ int toErrno(Errc code) noexcept {
       return ENOTSUP;
     case Errc::internal:
       return EIO;
+    case Errc::too_many_open:
+      return EMFILE;
+    case Errc::bad_handle:
+      return EBADF;
   }
   return EIO;
 }
@@ -171,6 +183,11 @@ Errc errcFromErrno(int err) noexcept {
       return Errc::timeout;
     case ENOTSUP:
       return Errc::not_supported;
+    case EMFILE:
+    case ENFILE:
+      return Errc::too_many_open;
+    case EBADF:
+      return Errc::bad_handle;
     case ECONNREFUSED:
     case ECONNRESET:
     case EPIPE:
@@ -182,7 +199,7 @@ Errc errcFromErrno(int err) noexcept {
 }
 
 Errc errcFromWire(std::uint32_t value) noexcept {
-  if (value > static_cast<std::uint32_t>(Errc::internal)) return Errc::internal;
+  if (value > static_cast<std::uint32_t>(Errc::bad_handle)) return Errc::internal;
   return static_cast<Errc>(value);
 }
 

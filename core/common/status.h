@@ -38,6 +38,8 @@ enum class Errc : std::uint8_t {
   io_error = 16,       // the backing store failed
   not_supported = 17,  // method or operation not supported
   internal = 18,       // a bug on our side; logged with context
+  too_many_open = 19,  // a client holds its limit of open file handles (EMFILE)
+  bad_handle = 20,     // a file handle that is not open for this client (EBADF)
 };
 
 std::string_view errcName(Errc code) noexcept;

@@ -85,6 +85,27 @@ struct ReadResult {
   friend bool operator==(const ReadResult&, const ReadResult&) = default;
 };
 
+// A file opened by Vault::open(). The id names one open file of one client; it is never reused
+// while the vault runs, so a stale or forged id is bad_handle, never another file.
+using HandleId = std::uint64_t;
+
+// How Vault::open() opens a file: bits, combined.
+struct OpenMode {
+  enum : std::uint32_t {
+    kRead = 1u << 0,
+    kWrite = 1u << 1,
+    kTruncate = 1u << 2,  // to size 0 at open (needs kWrite): O_TRUNC
+    kAll = (1u << 3) - 1,
+  };
+};
+
+struct OpenedFile {
+  HandleId handle = 0;
+  FileAttr attr;  // after the open (and its truncation)
+
+  friend bool operator==(const OpenedFile&, const OpenedFile&) = default;
+};
+
 // What the change feed reports. `version` is the new version (0 for removed).
 struct ChangeEvent {
   enum class Kind : std::uint8_t { modified = 0, created = 1, removed = 2, renamed = 3 };
@@ -139,6 +160,39 @@ class Vault {
   virtual Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) = 0;
   // Flushes a file's data to stable storage (FUSE fsync; put() does this itself).
   virtual Status fsync(const VaultPath& path) = 0;
+
+  // Handle-based I/O: POSIX's open-file semantics. An open file stays usable through its handle
+  // until release(), whatever happens to its name meanwhile: unlinked (statHandle then shows
+  // nlink 0, reads see the data, writes go to the orphaned file and are lost at release, as on
+  // any filesystem), renamed (through the vault or behind its back), or replaced by a rename onto
+  // it or by put() (the handle keeps the old file: readers see the content they opened).
+  //
+  // The vault's owner keeps the backing file open per handle, so the number is bounded: a client
+  // that holds the limit gets too_many_open (EMFILE) until it releases one. Over IPC a handle
+  // belongs to the connection that opened it: another connection's ids are bad_handle, and the
+  // server releases every handle a connection still holds when it closes (a frontend that dies
+  // leaks nothing). Path-based read/write/put stay: HTTP has no open files.
+  //
+  // Versions and the feed: a write or truncate by handle to a file that is still linked changes
+  // it like write()/truncate() by path (a new version; `modified` for its current name, followed
+  // through renames made through the vault). A change to an unlinked or replaced file publishes
+  // nothing: no name shows it.
+  //
+  // Errors: open as read()/write() by path (not_found, is_a_directory, ...), invalid_argument for
+  // mode bits beyond OpenMode::kAll or none of kRead/kWrite, too_many_open; by handle: bad_handle,
+  // and permission_denied for a read on a handle opened without kRead or a write/truncate on one
+  // opened without kWrite.
+  virtual Result<OpenedFile> open(const VaultPath& path, std::uint32_t mode) = 0;
+  // As read(): up to `length` bytes from `offset`; range_not_satisfiable past the end.
+  virtual Result<ReadResult> readHandle(HandleId handle, std::uint64_t offset,
+                                        std::uint64_t length) = 0;
+  virtual Result<FileAttr> writeHandle(HandleId handle, std::uint64_t offset,
+                                       std::string_view data) = 0;
+  virtual Result<FileAttr> statHandle(HandleId handle) = 0;
+  virtual Result<FileAttr> truncateHandle(HandleId handle, std::uint64_t size) = 0;
+  virtual Status fsyncHandle(HandleId handle) = 0;
+  // Closes the backing file; the handle is bad_handle afterwards.
+  virtual Status release(HandleId handle) = 0;
 
   // Sync's entry point: `path` changed in the backing directory behind the vault's back (or
   // vanished). Assigns a new version, invalidates caches and reports the change on the feed.

@@ -68,6 +68,20 @@ class ProtoVaultClient final : public Vault {
   Result<FileAttr> truncate(const VaultPath& path, std::uint64_t size) override;
   Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
+
+  // TODO(issue 13): handle-based I/O, implemented in the branch that owns this file.
+  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return pending(); }
+  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override {
+    return pending();
+  }
+  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
+    return pending();
+  }
+  Result<FileAttr> statHandle(HandleId) override { return pending(); }
+  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return pending(); }
+  Status fsyncHandle(HandleId) override { return pending(); }
+  Status release(HandleId) override { return pending(); }
+  static Status pending() { return Status(Errc::not_supported, "handles: not yet"); }
   Status reconcile(const VaultPath& path) override;
   // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;

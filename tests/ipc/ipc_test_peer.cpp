@@ -62,6 +62,25 @@ class HangingVault final : public seams::Vault {
     return inner_.setAttributes(p, c);
   }
   seams::Status fsync(const seams::VaultPath& p) override { return inner_.fsync(p); }
+  seams::Result<seams::OpenedFile> open(const seams::VaultPath& p, std::uint32_t m) override {
+    return inner_.open(p, m);
+  }
+  seams::Result<seams::ReadResult> readHandle(seams::HandleId h, std::uint64_t o,
+                                              std::uint64_t l) override {
+    return inner_.readHandle(h, o, l);
+  }
+  seams::Result<seams::FileAttr> writeHandle(seams::HandleId h, std::uint64_t o,
+                                             std::string_view d) override {
+    return inner_.writeHandle(h, o, d);
+  }
+  seams::Result<seams::FileAttr> statHandle(seams::HandleId h) override {
+    return inner_.statHandle(h);
+  }
+  seams::Result<seams::FileAttr> truncateHandle(seams::HandleId h, std::uint64_t s) override {
+    return inner_.truncateHandle(h, s);
+  }
+  seams::Status fsyncHandle(seams::HandleId h) override { return inner_.fsyncHandle(h); }
+  seams::Status release(seams::HandleId h) override { return inner_.release(h); }
   seams::Status reconcile(const seams::VaultPath& p) override { return inner_.reconcile(p); }
   std::unique_ptr<seams::Subscription> subscribe(seams::ChangeListener l) override {
     return inner_.subscribe(std::move(l));

@@ -69,6 +69,27 @@ class ScriptedVault final : public Vault {
   Status fsync(const VaultPath& p) override {
     return pass([&] { return real_.fsync(p); });
   }
+  Result<OpenedFile> open(const VaultPath& p, std::uint32_t m) override {
+    return pass([&] { return real_.open(p, m); });
+  }
+  Result<ReadResult> readHandle(HandleId h, std::uint64_t o, std::uint64_t l) override {
+    return pass([&] { return real_.readHandle(h, o, l); });
+  }
+  Result<FileAttr> writeHandle(HandleId h, std::uint64_t o, std::string_view d) override {
+    return pass([&] { return real_.writeHandle(h, o, d); });
+  }
+  Result<FileAttr> statHandle(HandleId h) override {
+    return pass([&] { return real_.statHandle(h); });
+  }
+  Result<FileAttr> truncateHandle(HandleId h, std::uint64_t s) override {
+    return pass([&] { return real_.truncateHandle(h, s); });
+  }
+  Status fsyncHandle(HandleId h) override {
+    return pass([&] { return real_.fsyncHandle(h); });
+  }
+  Status release(HandleId h) override {
+    return pass([&] { return real_.release(h); });
+  }
   Status reconcile(const VaultPath& p) override {
     return pass([&] { return real_.reconcile(p); });
   }

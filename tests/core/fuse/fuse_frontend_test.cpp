@@ -153,6 +153,21 @@ class HookedVault final : public Vault {
     return inner_.setAttributes(p, c);
   }
   Status fsync(const VaultPath& p) override { return inner_.fsync(p); }
+  Result<OpenedFile> open(const VaultPath& p, std::uint32_t m) override {
+    return inner_.open(p, m);
+  }
+  Result<ReadResult> readHandle(HandleId h, std::uint64_t o, std::uint64_t l) override {
+    return inner_.readHandle(h, o, l);
+  }
+  Result<FileAttr> writeHandle(HandleId h, std::uint64_t o, std::string_view d) override {
+    return inner_.writeHandle(h, o, d);
+  }
+  Result<FileAttr> statHandle(HandleId h) override { return inner_.statHandle(h); }
+  Result<FileAttr> truncateHandle(HandleId h, std::uint64_t s) override {
+    return inner_.truncateHandle(h, s);
+  }
+  Status fsyncHandle(HandleId h) override { return inner_.fsyncHandle(h); }
+  Status release(HandleId h) override { return inner_.release(h); }
   Status reconcile(const VaultPath& p) override { return inner_.reconcile(p); }
   std::unique_ptr<Subscription> subscribe(ChangeListener l) override {
     return inner_.subscribe(std::move(l));

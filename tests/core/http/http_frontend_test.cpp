@@ -791,6 +791,15 @@ class DownVault : public Vault {
   Result<FileAttr> truncate(const VaultPath&, std::uint64_t) override { return down(); }
   Result<FileAttr> setAttributes(const VaultPath&, const AttrChange&) override { return down(); }
   Status fsync(const VaultPath&) override { return down(); }
+  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return down(); }
+  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override { return down(); }
+  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
+    return down();
+  }
+  Result<FileAttr> statHandle(HandleId) override { return down(); }
+  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return down(); }
+  Status fsyncHandle(HandleId) override { return down(); }
+  Status release(HandleId) override { return down(); }
   Status reconcile(const VaultPath&) override { return down(); }
   std::unique_ptr<Subscription> subscribe(ChangeListener) override { return nullptr; }
 };
