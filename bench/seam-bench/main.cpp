@@ -564,7 +564,8 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   // A failed fio verify fails the run: said last, loudly, and in the exit code.
   int rc = 0;
   auto loud = [&](const std::string& who, const nlohmann::json& fio) {
-    for (const auto& [job, j] : fio.value("jobs", nlohmann::json::object()).items()) {
+    const nlohmann::json jobs = fio.value("jobs", nlohmann::json::object());
+    for (const auto& [job, j] : jobs.items()) {
       if (j.value("verify_failed", false)) {
         std::cout << "FAILED: fio verify on " << who << " (" << job
                   << "): " << j.value("failure", std::string()) << "\n";

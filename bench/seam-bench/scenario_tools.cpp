@@ -1,5 +1,6 @@
 // The fio and git scenarios: real tools on the mount (and on the floors: the backing directory
 // itself and passthrough_ll), parsed into the bench JSON (tool_results.h).
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -308,7 +309,11 @@ nlohmann::json gitWorkload(const std::string& root, const Settings& s, Summary& 
   if (!out["ok"].get<bool>()) {
     out["error"] = out["failure"];
   } else {
-    for (const StepResult& r : ran) summary.add(deployment, label + " " + r.name, r.seconds, "s");
+    // "git init" under label "git" reads "git init", not "git git init".
+    for (const StepResult& r : ran) {
+      const std::string step = r.name.rfind("git ", 0) == 0 ? r.name.substr(4) : r.name;
+      summary.add(deployment, label + " " + step, r.seconds, "s");
+    }
     summary.add(deployment, label + " total", out["total"]["value"].get<double>(), "s");
   }
   // Files and bytes extracted, whether or not the later steps worked.

@@ -112,7 +112,8 @@ std::optional<std::string> fioRunFailure(const nlohmann::json& fio);
 Result<std::string> sourceTarball(const Settings& s);
 // Extract that tarball into ROOT/seam-bench-git, then git init, add -A, commit and fsck there
 // (git with no system or user config), each step timed; the first failed step stops the rest
-// and sets "error" with its output. Summary rows "<label> STEP" and "<label> total" (s).
+// and sets "error" with its output. Summary rows (s) "<label> extract", "<label> init", "<label>
+// add -A", "<label> commit", "<label> fsck" and "<label> total", only when every step worked.
 nlohmann::json gitWorkload(const std::string& root, const Settings& s, Summary& summary,
                            const std::string& deployment, const std::string& label);
 
