@@ -529,10 +529,12 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
         b["error"] = data.status().toString();
       } else {
         b.update(runBaselines(s, root, summary, rep, tools));
-        if (auto failure = fioRunFailure(b["fio"].value("direct", nlohmann::json())))
-          b["error"] = "direct: " + *failure;
-        if (auto failure = fioRunFailure(b["fio"].value("passthrough_ll", nlohmann::json())))
-          b["error"] = "passthrough_ll: " + *failure;
+        // A verify failure on a floor fails the run as one on a deployment does.
+        for (const char* floor : {"direct", "passthrough_ll"}) {
+          if (!b.contains("fio") || !b["fio"].contains(floor)) continue;
+          if (auto failure = fioRunFailure(b["fio"][floor]))
+            b["error"] = std::string(floor) + ": " + *failure;
+        }
       }
       doc["baselines"].push_back(b);
       ++done;
