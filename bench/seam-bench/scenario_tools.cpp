@@ -80,15 +80,6 @@ std::string shellLine(const std::string& program, const std::vector<std::string>
   return line;
 }
 
-nlohmann::json directionJson(const FioDirection& d) {
-  return {{"iops", fig(d.iops, "op/s")},
-          {"bandwidth", fig(d.bw_bytes_per_s / (1024.0 * 1024.0), "MiB/s")},
-          {"clat_p50", fig(d.clat_p50_us, "us")},
-          {"clat_p99", fig(d.clat_p99_us, "us")},
-          {"io_bytes", d.io_bytes},
-          {"total_ios", d.total_ios}};
-}
-
 void addDirection(Summary& summary, const std::string& deployment, const std::string& prefix,
                   const std::string& dir, const FioDirection& d) {
   summary.add(deployment, prefix + " " + dir + " IOPS", d.iops, "op/s");
@@ -160,17 +151,14 @@ nlohmann::json fioSuite(const std::string& root, const Settings& s, Summary& sum
            std::to_string(fs_.file_mib) + " MiB, 1 MiB sequential writes)");
   {
     auto [cmd, r] = fio("layout", {"--rw=write", "--bs=1m"});
-    auto job = parseFioJson(r.output);
-    FioVerdict v = fioVerdict(r.exit_code, job.ok() ? std::optional(*job) : std::nullopt, r.output);
-    out["layout"] = {{"command", cmd}, {"seconds", fig(r.seconds, "s")}, {"ok", v.ok}};
-    if (!v.ok) {
-      out["layout"]["output"] = r.output.substr(0, 4096);
-      out["error"] = "fio layout: " + v.message;
+    FioRun run = fioRun(cmd, r.exit_code, r.seconds, r.output);
+    out["layout"] = run.json;
+    if (!run.verdict.ok) {
+      out["error"] = "fio layout: " + run.verdict.message;
       fs::remove_all(dir, ec);
       return out;
     }
   }
-  std::vector<std::string> failures;
   for (const FioJob& j : kFioJobs) {
     progress(deployment + " " + label + ": fio " + j.name + " (" + std::to_string(fs_.runtime_s) +
              " s)");
@@ -180,52 +168,26 @@ nlohmann::json fioSuite(const std::string& root, const Settings& s, Summary& sum
     const std::optional<double> calls_before = fusedVaultCalls(dep);
     auto [cmd, r] = fio(j.name, args);
     const std::optional<double> calls_after = fusedVaultCalls(dep);
-    auto job = parseFioJson(r.output);
-    FioVerdict v = fioVerdict(r.exit_code, job.ok() ? std::optional(*job) : std::nullopt, r.output);
-    nlohmann::json jj = {{"command", cmd}, {"seconds", fig(r.seconds, "s")}, {"ok", v.ok}};
-    if (job.ok()) {
-      jj["runtime"] = fig(job->runtime_s, "s");
-      jj["read"] = directionJson(job->read);
-      jj["write"] = directionJson(job->write);
-      jj["fio_error"] = job->error;
-      if (v.ok) {
-        const std::string prefix = label + " " + j.name;
-        if (job->read.total_ios > 0) addDirection(summary, deployment, prefix, "read", job->read);
-        if (job->write.total_ios > 0)
-          addDirection(summary, deployment, prefix, "write", job->write);
-        const double ios = double(job->read.total_ios + job->write.total_ios);
-        if (calls_before && calls_after && ios > 0) {
-          const double per_io = (*calls_after - *calls_before) / ios;
-          jj["fsd_calls_per_io"] = fig(per_io, "call/op");
-          summary.add(deployment, "ipc fsd calls per fio " + std::string(j.name) + " I/O", per_io,
-                      "call/op");
-        }
+    FioRun run = fioRun(cmd, r.exit_code, r.seconds, r.output);
+    if (run.verdict.ok && run.job) {
+      const FioJobResult& job = *run.job;
+      const std::string prefix = label + " " + j.name;
+      if (job.read.total_ios > 0) addDirection(summary, deployment, prefix, "read", job.read);
+      if (job.write.total_ios > 0) addDirection(summary, deployment, prefix, "write", job.write);
+      const double ios = double(job.read.total_ios + job.write.total_ios);
+      if (calls_before && calls_after && ios > 0) {
+        const double per_io = (*calls_after - *calls_before) / ios;
+        run.json["fsd_calls_per_io"] = fig(per_io, "call/op");
+        summary.add(deployment, "ipc fsd calls per fio " + std::string(j.name) + " I/O", per_io,
+                    "call/op");
       }
     } else {
-      jj["parse_error"] = job.status().toString();
+      progress(deployment + " " + label + ": FAILED fio " + j.name + ": " + run.verdict.message);
     }
-    if (!v.ok) {
-      jj["failure"] = v.message;
-      jj["verify_failed"] = v.verify_failed;
-      jj["output"] = r.output.size() > 4096 ? r.output.substr(0, 4096) : r.output;
-      failures.push_back(std::string(j.name) + ": " + v.message);
-      if (v.verify_failed) out["verify_failed"] = true;
-      progress(deployment + " " + label + ": FAILED fio " + j.name + ": " + v.message);
-    }
-    out["jobs"][j.name] = std::move(jj);
-  }
-  if (!failures.empty()) {
-    std::string all;
-    for (const auto& f : failures) all += (all.empty() ? "" : "; ") + f;
-    out["error"] = all;
+    addFioJob(out, j.name, run);
   }
   fs::remove_all(dir, ec);
   return out;
-}
-
-std::optional<std::string> fioRunFailure(const nlohmann::json& fio) {
-  if (!fio.is_object() || !fio.value("verify_failed", false)) return std::nullopt;
-  return "fio verify failed: " + fio.value("error", std::string("(no message)"));
 }
 
 Result<std::string> sourceTarball(const Settings& s) {

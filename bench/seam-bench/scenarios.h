@@ -15,6 +15,7 @@
 #include "bench/seam-bench/dataset.h"
 #include "bench/seam-bench/deployment.h"
 #include "bench/seam-bench/load.h"
+#include "bench/seam-bench/tool_results.h"  // fioRunFailure
 
 namespace seams::bench {
 
@@ -106,8 +107,6 @@ FioSettings fioSettings(const Settings& s);
 nlohmann::json fioSuite(const std::string& root, const Settings& s, Summary& summary,
                         const std::string& deployment, const std::string& label,
                         const BenchDeployment* dep);
-// A failed verify fails the whole run: the run's "error" when a fio result says so.
-std::optional<std::string> fioRunFailure(const nlohmann::json& fio);
 // The project's core/ as a tar file in the scratch dir, made on the first call of a run.
 Result<std::string> sourceTarball(const Settings& s);
 // Extract that tarball into ROOT/seam-bench-git, then git init, add -A, commit and fsck there

@@ -94,6 +94,60 @@ FioVerdict fioVerdict(int exit_code, const std::optional<FioJobResult>& job,
   return v;
 }
 
+namespace {
+
+nlohmann::json figure(double value, const char* unit) {
+  return {{"value", value}, {"unit", unit}};
+}
+
+nlohmann::json directionJson(const FioDirection& d) {
+  return {{"iops", figure(d.iops, "op/s")},
+          {"bandwidth", figure(d.bw_bytes_per_s / (1024.0 * 1024.0), "MiB/s")},
+          {"clat_p50", figure(d.clat_p50_us, "us")},
+          {"clat_p99", figure(d.clat_p99_us, "us")},
+          {"io_bytes", d.io_bytes},
+          {"total_ios", d.total_ios}};
+}
+
+}  // namespace
+
+FioRun fioRun(const std::string& command, int exit_code, double seconds, std::string_view output) {
+  FioRun r;
+  auto parsed = parseFioJson(output);
+  if (parsed.ok()) r.job = *parsed;
+  r.verdict = fioVerdict(exit_code, r.job, output);
+  r.json = {{"command", command}, {"seconds", figure(seconds, "s")}, {"ok", r.verdict.ok}};
+  if (r.job) {
+    r.json["runtime"] = figure(r.job->runtime_s, "s");
+    r.json["read"] = directionJson(r.job->read);
+    r.json["write"] = directionJson(r.job->write);
+    r.json["fio_error"] = r.job->error;
+  } else {
+    r.json["parse_error"] = parsed.status().toString();
+  }
+  if (!r.verdict.ok) {
+    r.json["failure"] = r.verdict.message;
+    r.json["verify_failed"] = r.verdict.verify_failed;
+    r.json["output"] = std::string(output.substr(0, kKeptOutput));
+  }
+  return r;
+}
+
+void addFioJob(nlohmann::json& suite, const std::string& name, const FioRun& run) {
+  suite["jobs"][name] = run.json;
+  if (run.verdict.ok) return;
+  const std::string failure = name + ": " + run.verdict.message;
+  suite["error"] = suite.contains("error") && suite["error"].is_string()
+                       ? suite["error"].get<std::string>() + "; " + failure
+                       : failure;
+  if (run.verdict.verify_failed) suite["verify_failed"] = true;
+}
+
+std::optional<std::string> fioRunFailure(const nlohmann::json& suite) {
+  if (!suite.is_object() || !suite.value("verify_failed", false)) return std::nullopt;
+  return "fio verify failed: " + suite.value("error", std::string("(no message)"));
+}
+
 nlohmann::json stepsJson(const std::vector<StepResult>& ran,
                          const std::vector<std::string>& not_run) {
   nlohmann::json steps = nlohmann::json::array();

@@ -52,6 +52,22 @@ struct FioVerdict {
 FioVerdict fioVerdict(int exit_code, const std::optional<FioJobResult>& job,
                       std::string_view output);
 
+// One fio job as the bench records it: the parsed job (when its JSON parsed), the verdict, and
+// its JSON {"command", "seconds", "ok", "runtime", "read"|"write": {"iops", "bandwidth" (MiB/s),
+// "clat_p50", "clat_p99", "io_bytes", "total_ios"}, "fio_error"} plus, when not ok, "failure",
+// "verify_failed" and "output" (fio's first 4 KiB).
+struct FioRun {
+  std::optional<FioJobResult> job;
+  FioVerdict verdict;
+  nlohmann::json json;
+};
+FioRun fioRun(const std::string& command, int exit_code, double seconds, std::string_view output);
+// Adds a job to a suite's JSON ("jobs": {name: ...}); a failed one also goes into the suite's
+// "error" (every failure, joined by "; ") and a failed verify sets the suite's "verify_failed".
+void addFioJob(nlohmann::json& suite, const std::string& name, const FioRun& run);
+// A failed verify fails the whole run: the run's "error" when a suite says so, else nullopt.
+std::optional<std::string> fioRunFailure(const nlohmann::json& suite);
+
 // The first line of `text` that contains `needle`, or "" (for quoting tool output in a verdict).
 std::string firstLineContaining(std::string_view text, std::string_view needle);
 

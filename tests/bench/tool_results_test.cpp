@@ -90,6 +90,43 @@ TEST(FioVerdict, OtherFailuresAreFailuresButNotVerifyFailures) {
   EXPECT_FALSE(fioVerdict(0, std::nullopt, "").ok);  // no JSON at all
 }
 
+TEST(FioSuite, AFailedVerifyInAnyJobFailsTheRun) {
+  nlohmann::json suite;
+  addFioJob(suite, "randread-4k",
+            fioRun("fio --name=randread-4k", 0, 2.3, fixture("fio-randrw-verify-ok.json")));
+  EXPECT_FALSE(fioRunFailure(suite).has_value()) << suite.dump();
+  EXPECT_FALSE(suite.contains("error"));
+  EXPECT_TRUE(suite["jobs"]["randread-4k"]["ok"].get<bool>());
+  EXPECT_DOUBLE_EQ(suite["jobs"]["randread-4k"]["read"]["iops"]["value"].get<double>(),
+                   9706.161137);
+
+  const FioRun bad =
+      fioRun("fio --name=randrw-4k-verify", 1, 2.4, fixture("fio-verify-failed.out"));
+  EXPECT_FALSE(bad.verdict.ok);
+  addFioJob(suite, "randrw-4k-verify", bad);
+  const nlohmann::json& job = suite["jobs"]["randrw-4k-verify"];
+  EXPECT_FALSE(job["ok"].get<bool>());
+  EXPECT_TRUE(job["verify_failed"].get<bool>());
+  EXPECT_NE(job["output"].get<std::string>().find("bad magic header"), std::string::npos);
+  const auto failure = fioRunFailure(suite);
+  ASSERT_TRUE(failure.has_value()) << suite.dump();
+  EXPECT_EQ(failure->rfind("fio verify failed: randrw-4k-verify: fio verify FAILED", 0), 0u)
+      << *failure;
+  EXPECT_NE(failure->find("bad magic header"), std::string::npos) << *failure;
+}
+
+TEST(FioSuite, AFailureThatIsNotAVerifyIsReportedButDoesNotFailTheRun) {
+  nlohmann::json suite;
+  addFioJob(suite, "seqread-1m",
+            fioRun("fio --name=seqread-1m", 1, 0.1,
+                   "fio: failed to open /m/seams-fio.0: Permission denied\n"));
+  EXPECT_FALSE(suite["jobs"]["seqread-1m"]["ok"].get<bool>());
+  EXPECT_TRUE(suite["jobs"]["seqread-1m"].contains("parse_error"));
+  EXPECT_NE(suite["error"].get<std::string>().find("Permission denied"), std::string::npos);
+  EXPECT_FALSE(fioRunFailure(suite).has_value());
+  EXPECT_FALSE(fioRunFailure(nlohmann::json()).has_value());
+}
+
 TEST(Steps, TheFirstFailedStepIsTheFailureWithItsOutput) {
   nlohmann::json j = stepsJson({{"extract", "tar -xf core.tar", 0.5, 0, ""},
                                 {"git init", "git init -q", 0.1, 128,
