@@ -30,8 +30,8 @@ nlohmann::json fsMatrix(const std::string& label, const std::string& root, const
   nlohmann::json out;
   int step = 0;
   const int steps = static_cast<int>(kFsOps.size()) * 2;
-  // Split only: seam-fused's calls to seam-fsd, read between the phases (nothing else calls
-  // seam-fsd meanwhile), so each op's calls per operation is the difference over its count.
+  // Split only: seam-fused's own count of its calls to seam-fsd, read between the phases, so an
+  // op's calls per operation is the difference over its operations (HTTP's calls are not in it).
   std::optional<double> calls = fusedVaultCalls(dep);
   for (const auto& op : kFsOps) {
     for (int threads : {1, s.fuse_threads}) {
