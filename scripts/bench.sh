@@ -44,7 +44,10 @@ else
   mode=(--quick)
 fi
 echo "== seam-bench run ${mode[*]} (output: $out)"
-"$B/bench/seam-bench/seam-bench" run "${mode[@]}" --bin-dir "$PWD/$B" --out "$out"
+# seam-bench exits 1 when a run failed (a fio verify failure): the report is still written, and
+# says so at its top, before this script exits with that code.
+rc=0
+"$B/bench/seam-bench/seam-bench" run "${mode[@]}" --bin-dir "$PWD/$B" --out "$out" || rc=$?
 
 echo "== seam-report"
 python3 bench/report/seam-report.py "$out" --out "$out" --quiet
@@ -52,3 +55,8 @@ echo
 echo "Headline ($out/report.md, charts in $out/report.html):"
 echo
 cat "$out/headline.md"
+if [ "$rc" -ne 0 ]; then
+  echo
+  echo "bench.sh: seam-bench exited $rc: a run FAILED (see the FAILED section of $out/report.md)" >&2
+fi
+exit "$rc"

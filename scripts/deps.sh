@@ -11,8 +11,9 @@ PACKAGES=(
   libboost-dev capnproto libcapnp-dev protobuf-compiler libprotobuf-dev
   libfuse3-dev fuse3 libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libsystemd-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # tests, bench and baselines (valgrind: callgrind for seam-counts, and its <valgrind/callgrind.h>)
-  curl nginx-light wrk hyperfine linux-perf valgrind gnuplot-nox attr procps psmisc python3
+  # tests, bench and baselines (valgrind: callgrind for seam-counts, and its <valgrind/callgrind.h>;
+  # fio, tar and git: seam-bench's fio and git workloads on the mount)
+  curl nginx-light wrk hyperfine linux-perf valgrind gnuplot-nox attr procps psmisc python3 fio tar
   chromium
 )
 

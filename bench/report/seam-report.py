@@ -47,6 +47,11 @@ SCENARIOS = [  # (key, title, metric prefixes of the summary)
     ("startup", "Startup and shutdown", ("startup ", "shutdown ")),
     ("http", "HTTP hot path", ("http ", "wrk check")),
     ("fuse", "FUSE hot path", ("fuse ",)),
+    ("fio", "fio on the mount (4k random read, write, read/write with verify=crc32c; 1 MiB "
+     "sequential read)", ("fio ",)),
+    ("git", "git on the mount: extract the project's core/, git init, add -A, commit, fsck",
+     ("git ",)),
+    ("ipc", "IPC calls per FUSE operation (split: seam-fused to seam-fsd)", ("ipc ",)),
     ("drift", "Drift: visibility, staleness, revocation", ("drift ",)),
     ("memory", "Memory", ("memory ",)),
     ("fault", "Fault recovery", ("fault ",)),
@@ -67,6 +72,19 @@ HEADLINE = [
     "memory PSS under load",
 ]
 NOT_MEASURED = "not measured"
+SCENARIO_NOTES = {
+    "fio": "fio 2 jobs (one file each), psync, no O_DIRECT, time-based; the run's `fio.settings` "
+           "gives the seconds per job and the file size (a quick run: 2 s over 8 MiB files, in "
+           "its first repeat only). IOPS and bandwidth are the two jobs' sum; clat is fio's "
+           "completion latency. The verify job's read figures include fio's verify reads. A job "
+           "that failed has no figures here: see the FAILED section.",
+    "git": "Seconds per step, on a copy of the project's `core/` (a tar made at bench time) in a "
+           "fresh directory of the mount; git with no system or user configuration. A step that "
+           "failed stops the rest and leaves no figures here: see the FAILED section.",
+    "ipc": "seam-fused's calls to seam-fsd (its stub's `seams_ipc_round_trips{owner=\"fsd\"}`) "
+           "over a phase, divided by the phase's operations (FUSE rows) or I/Os (fio rows). "
+           "mono makes no IPC calls.",
+}
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -227,8 +245,69 @@ def run_notes(docs):
                 notes.setdefault(dep, set()).add("failed: " + str(r["error"]))
             for sc, _, _ in SCENARIOS:
                 if isinstance(r.get(sc), dict) and "error" in r[sc]:
-                    notes.setdefault(dep, set()).add(f"{sc} failed: {r[sc]['error']}")
+                    first_line = str(r[sc]["error"]).split("\n", 1)[0]
+                    notes.setdefault(dep, set()).add(f"{sc} failed: {first_line}")
     return notes
+
+
+def tool_failures(docs):
+    """Every failed fio job and git step, of the deployments and of the floors: (who, what,
+    message, output), fio verify failures first."""
+    found = []
+    for d in docs:
+        mode = doc_mode(d)
+        places = []
+        for r in d.get("runs") or []:
+            if isinstance(r, dict):
+                who = f"{r.get('deployment', '?')}{mode} #{r.get('repeat', '?')}"
+                places.append((who, r.get("fio"), r.get("git")))
+        for b in d.get("baselines") or []:
+            if isinstance(b, dict):
+                for floor in ("direct", "passthrough_ll"):
+                    places.append((f"floor {floor}{mode} #{b.get('repeat', '?')}",
+                                   dig(b, "fio", floor), dig(b, "git", floor)))
+        for who, fio, git in places:
+            if isinstance(fio, dict):
+                for job, j in (fio.get("jobs") or {}).items():
+                    if isinstance(j, dict) and j.get("ok") is False:
+                        found.append((not j.get("verify_failed"), who, f"fio {job}",
+                                      str(j.get("failure", "failed")), str(j.get("output", ""))))
+                if "error" in fio and not fio.get("jobs"):
+                    found.append((True, who, "fio", str(fio["error"]),
+                                  str(dig(fio, "layout", "output") or "")))
+            if isinstance(git, dict) and git.get("ok") is False:
+                step = git.get("failed_step", "?")
+                out = next((str(st.get("output", "")) for st in git.get("steps") or []
+                            if isinstance(st, dict) and st.get("name") == step), "")
+                cmd = next((str(st.get("command", "")) for st in git.get("steps") or []
+                            if isinstance(st, dict) and st.get("name") == step), "")
+                code = next((st.get("exit_code") for st in git.get("steps") or []
+                             if isinstance(st, dict) and st.get("name") == step), "?")
+                not_run = ", ".join(git.get("not_run") or []) or "none"
+                found.append((True, who, f"git workload, step `{step}`",
+                              f"`{cmd}` exited {code}; not run after it: {not_run}", out))
+            elif isinstance(git, dict) and "error" in git and "steps" not in git:
+                found.append((True, who, "git", str(git["error"]), ""))
+    found.sort(key=lambda x: x[0])
+    return [(who, what, msg, out) for _, who, what, msg, out in found]
+
+
+def tool_failure_section(docs):
+    failures = tool_failures(docs)
+    if not failures:
+        return []
+    verify = sum(1 for _, what, msg, _ in failures if "verify" in msg and what.startswith("fio"))
+    out = [f"## FAILED: {len(failures)} fio job(s) or git step(s) on the mounts", ""]
+    if verify:
+        out += [f"**{verify} fio verify failure(s): the data read back was not the data written. "
+                "These runs failed.**", ""]
+    for who, what, msg, text in failures:
+        out.append(f"- **FAILED** `{who}` {what}: {msg.splitlines()[0] if msg else ''}")
+        if text.strip():
+            out += ["", "```"] + text.rstrip().splitlines()[-20:] + ["```", ""]
+    if out[-1] != "":
+        out.append("")
+    return out
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -323,6 +402,11 @@ def floors_for(metric, figs, mode=""):
     if m:
         op, t, what = m.groups()
         return [(name, figs.get((baseline, f"{base} {op} {t} {what}")))
+                for name, base in (("direct", "direct"), ("peer FUSE", "passthrough_ll"))]
+    m = re.match(r"(fio|git) (.+)$", metric)
+    if m:
+        tool, rest = m.groups()
+        return [(name, figs.get((baseline, f"{base} {tool} {rest}")))
                 for name, base in (("direct", "direct"), ("peer FUSE", "passthrough_ll"))]
     m = re.match(r"http get_(?:cached|uncached) (c\d+) (.+)$", metric)
     if m:
@@ -749,6 +833,7 @@ def render_markdown(docs, figs, deps):
             for n in sorted(notes[dep]):
                 out.append(f"- `{dep}`: {n}")
         out.append("")
+    out += tool_failure_section(docs)
     runs = runs_by_dep(docs)
     out += ["## Headline", "", headline_table(deps, figs, runs), ""]
     out += ["## The floor beside each deployment", "",
@@ -765,6 +850,8 @@ def render_markdown(docs, figs, deps):
         if not metrics:
             out += [f"{NOT_MEASURED.capitalize()} in these runs.", ""]
             continue
+        if key in SCENARIO_NOTES:
+            out += [SCENARIO_NOTES[key], ""]
         out += [scenario_table(metrics, deps, figs, faults_without_failure(docs), runs), "",
                 "**What this means.** " + meaning(title, metrics, deps, figs), ""]
         intervals = start_interval_table(deps, figs) if key == "startup" else None
@@ -1204,7 +1291,14 @@ def md_to_html(md):
     out, lines, i = [], md.split("\n"), 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("#"):
+        if line.startswith("```"):
+            i += 1
+            block = []
+            while i < len(lines) and not lines[i].startswith("```"):
+                block.append(html.escape(lines[i]))
+                i += 1
+            out.append("<pre>" + "\n".join(block) + "</pre>")
+        elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             out.append(f"<h{level}>{md_inline(line[level:].strip())}</h{level}>")
         elif line.startswith("| "):

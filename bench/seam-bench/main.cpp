@@ -26,8 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kScenarios = {"startup", "http",  "fuse",     "drift",
-                                             "memory",  "fault", "baselines"};
+const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift",    "memory",
+                                             "fio",     "git",  "fault", "baselines"};
 
 constexpr const char* kJsonHelp = R"(
 JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
@@ -57,7 +57,16 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                                          "samples_ms"}] (each service's or daemon's own start)},
               "http": {"closed_loop": {OP: {"c1"|"cN": LOAD}}, "open_loop": {OP: {"points":
                         [LOAD + target_rate, achieved_rate, keeps_up], "knee"}}, "wrk_crosscheck"},
-              "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD}}},
+              "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD (split: +
+                        "fsd_calls_per_op", seam-fused's calls to seam-fsd per operation)}}},
+              "fio": {"settings", "layout", "jobs": {"randread-4k"|"randwrite-4k"|
+                      "randrw-4k-verify"|"seqread-1m": {"command", "ok", "runtime",
+                      "read"|"write": {"iops", "bandwidth" (MiB/s), "clat_p50", "clat_p99",
+                      "io_bytes", "total_ios"}, "fsd_calls_per_io" (split), "failure",
+                      "verify_failed", "output" (on failure)}}, "error", "verify_failed"},
+              "git": {"tarball", "steps": [{"name", "command", "seconds", "exit_code", "ok",
+                      "output" (on failure)}], "total", "ok", "failed_step", "not_run",
+                      "extracted_files", "error"},
               "drift": {"visibility_lag_http_to_fuse", "visibility_lag_fuse_to_http",
                         "stale_read_ratio", "revocation_lag_http", "revocation_lag_fuse",
                         "logout_lag_http"},
@@ -69,11 +78,13 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         "paths_failed" (blast radius), "cache_hit_ratio": {"before", "after"},
                         "timeline": {"bin_ms", "faults": [{"t_s", "fault"}], "http_ok",
                         "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
-   "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong"} ],
+   "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong",
+                   "fio": {"direct"|"passthrough_ll": FIO}, "git": {"direct"|"passthrough_ll": GIT}} ],
    "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
   LOAD = {"workers", "seconds", "ok", "errors", "throughput", "latency": {"unit": "us", "count",
           "mean", "p50", "p90", "p99", "p99.9", "max"}, "histogram_ns": {"count","sum","min","max",
           "buckets": [[low, high, count], ...]}, "cpu_per_request", "ctx_switches_per_request"}
+  A run whose fio verify failed has "error" (a failure of the run) and seam-bench exits 1.
   PINGPONG = {"request_bytes", "response_bytes", "round_trips", "seconds", "latency", "histogram_ns"}
   Every figure is {"value": number, "unit": string} or sits beside its "unit".
 )";
@@ -81,7 +92,7 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
 struct Options {
   std::string deployments =
       "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push";
-  std::string scenarios = "startup,http,fuse,drift,memory,fault,baselines";
+  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,baselines";
   bool quick = false;
   int repeat = -1;  // default: 2 with --quick, 1 otherwise
   bool no_pm_qos = false;
@@ -304,17 +315,15 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
 
   Context ctx{dep, settings, *data, summary, v.name, rep};
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
-      {"http", runHttp},
-      {"fuse", runFuse},
-      {"drift", runDrift},
-      {"memory", runMemory},
-      {"fault", runFault}};
+      {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
+      {"fio", runFio},   {"git", runGit},   {"fault", runFault}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
-    // The quick run's later repeats are for the latency figures' intervals: the fault scenario
-    // (the longest, and not a latency figure) runs in its first repeat only.
-    if (settings.quick && rep > 1 && name == "fault") {
-      run[name] = {{"skipped", "quick run: the fault scenario runs in the first repeat only"}};
+    // The quick run's later repeats are for the latency figures' intervals: the fault, fio and
+    // git scenarios (the longest, and not the latency figures) run in its first repeat only.
+    if (settings.quick && rep > 1 && (name == "fault" || name == "fio" || name == "git")) {
+      run[name] = {
+          {"skipped", "quick run: the " + name + " scenario runs in the first repeat only"}};
       continue;
     }
     progress(v.name + ": scenario " + name);
@@ -326,6 +335,10 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
       run[name] = fn(ctx);
     } catch (const std::exception& e) {
       run[name] = {{"error", e.what()}};
+    }
+    if (auto failure = name == "fio" ? fioRunFailure(run[name]) : std::nullopt) {
+      run["error"] = *failure;
+      progress(v.name + ": FAILED: " + *failure);
     }
   }
   progress(v.name + ": stopping");
@@ -398,6 +411,7 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   s.bins.dir = o.bin_dir;
   s.seed = o.seed;
   s.cold_files = o.quick ? 512 : 1024;
+  s.source_dir = SEAMS_SOURCE_DIR;
   std::vector<Variant> variants;
   for (const auto& name : splitList(o.deployments)) {
     auto v = findVariant(name);
@@ -462,11 +476,19 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
                     {"size_dist", o.size_dist},
                     {"seed", o.seed},
                     {"bin_dir", o.bin_dir}};
-  doc["settings"] = {{"measure_s", s.measure_s},       {"floor_s", s.floor_s},
-                     {"connections", s.connections},   {"fuse_threads", s.fuse_threads},
-                     {"drift_trials", s.drift_trials}, {"startup_reps", s.startup_reps},
-                     {"sweep_fractions", s.sweep},     {"hot_files", s.hot_files},
-                     {"cold_files", s.cold_files}};
+  doc["settings"] = {
+      {"measure_s", s.measure_s},
+      {"floor_s", s.floor_s},
+      {"connections", s.connections},
+      {"fuse_threads", s.fuse_threads},
+      {"drift_trials", s.drift_trials},
+      {"startup_reps", s.startup_reps},
+      {"sweep_fractions", s.sweep},
+      {"hot_files", s.hot_files},
+      {"cold_files", s.cold_files},
+      {"fio_runtime_s_per_job", fioSettings(s).runtime_s},
+      {"fio_file_mib_per_job", fioSettings(s).file_mib},
+      {"fio_git_repeats", s.quick ? "first repeat only (quick run)" : "every repeat"}};
   doc["runs"] = nlohmann::json::array();
   doc["baselines"] = nlohmann::json::array();
   Summary summary;
@@ -500,10 +522,20 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       fs::create_directories(root, ec);
       nlohmann::json b = {{"repeat", rep}};
       auto data = writeDataset(root, data_opts);
-      if (!data.ok())
+      const bool tools_now = !(s.quick && rep > 1);
+      const BaselineTools tools{scenarios.count("fio") > 0 && tools_now,
+                                scenarios.count("git") > 0 && tools_now};
+      if (!data.ok()) {
         b["error"] = data.status().toString();
-      else
-        b.update(runBaselines(s, root, summary, rep));
+      } else {
+        b.update(runBaselines(s, root, summary, rep, tools));
+        // A verify failure on a floor fails the run as one on a deployment does.
+        for (const char* floor : {"direct", "passthrough_ll"}) {
+          if (!b.contains("fio") || !b["fio"].contains(floor)) continue;
+          if (auto failure = fioRunFailure(b["fio"][floor]))
+            b["error"] = std::string(floor) + ": " + *failure;
+        }
+      }
       doc["baselines"].push_back(b);
       ++done;
     }
@@ -531,6 +563,28 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       std::cout << "FAILED " << run["deployment"].get<std::string>() << ": "
                 << run["error"].get<std::string>() << "\n";
   }
+  // A failed fio verify fails the run: said last, loudly, and in the exit code.
+  int rc = 0;
+  auto loud = [&](const std::string& who, const nlohmann::json& fio) {
+    const nlohmann::json jobs = fio.value("jobs", nlohmann::json::object());
+    for (const auto& [job, j] : jobs.items()) {
+      if (j.value("verify_failed", false)) {
+        std::cout << "FAILED: fio verify on " << who << " (" << job
+                  << "): " << j.value("failure", std::string()) << "\n";
+        rc = 1;
+      }
+    }
+  };
+  for (const auto& run : doc["runs"]) {
+    if (run.contains("fio"))
+      loud(run["deployment"].get<std::string>() + " #" + std::to_string(run["repeat"].get<int>()),
+           run["fio"]);
+  }
+  for (const auto& b : doc["baselines"]) {
+    for (const char* floor : {"direct", "passthrough_ll"}) {
+      if (b.contains("fio") && b["fio"].contains(floor)) loud(floor, b["fio"][floor]);
+    }
+  }
   for (const auto& run : doc["runs"]) {
     if (run.contains("floor") && run["floor"]["moved"].get<bool>())
       std::cout << "floor moved > 25% during " << run["deployment"].get<std::string>() << " #"
@@ -538,7 +592,7 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   }
   std::cout << "PM QoS: " << pm_qos.why() << "\n";
   std::cout << fmt::format("wrote {} ({:.1f} s)\n", path, doc["duration_s"].get<double>());
-  return 0;
+  return rc;
 }
 
 }  // namespace
@@ -557,12 +611,14 @@ int main(int argc, char** argv) {
          "split/protobuf/push (a split one is skipped, and says so, while seam-split is not built)")
       ->capture_default_str();
   run->add_option("--scenarios", o.scenarios,
-                  "comma-separated: startup, http, fuse, drift, memory, fault, baselines")
+                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
+                  "baselines (fio and git also run on the direct and passthrough_ll floors "
+                  "when baselines is selected)")
       ->capture_default_str();
   run->add_flag("--quick", o.quick,
                 "short measurements (0.2 s each, 4 connections, 4 drift trials, 5 starts, 200 "
-                "files, 2 repeats; the fault scenario and the wrk checks in the first repeat "
-                "only) for CI");
+                "files, 2 repeats; fio jobs of 2 s over 8 MiB files; the fault, fio and git "
+                "scenarios and the wrk checks in the first repeat only) for CI");
   run->add_option(
       "--repeat", o.repeat,
       "run every deployment N times, interleaved (A B A B); the summary gives the median "

@@ -271,6 +271,11 @@ std::optional<double> hitRatio(const std::vector<CacheDelta>& deltas, std::int64
 }
 
 std::optional<double> prometheusSum(std::string_view text, std::string_view name) {
+  return prometheusSumWhere(text, name, {});
+}
+
+std::optional<double> prometheusSumWhere(std::string_view text, std::string_view name,
+                                         std::string_view label) {
   std::istringstream in{std::string(text)};
   std::string line;
   std::optional<double> sum;
@@ -280,6 +285,13 @@ std::optional<double> prometheusSum(std::string_view text, std::string_view name
     if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
     auto space = line.rfind(' ');
     if (space == std::string::npos) continue;
+    if (!label.empty()) {
+      const auto close = line.find('}');
+      if (line[name.size()] != '{' || close == std::string::npos ||
+          std::string_view(line).substr(name.size(), close - name.size()).find(label) ==
+              std::string_view::npos)
+        continue;
+    }
     try {
       double v = std::stod(line.substr(space + 1));
       sum = sum.value_or(0) + v;

@@ -160,6 +160,9 @@ void parseStatusSwitches(std::string_view status_text, ProcCounters& into);
 
 // Sums every sample of metric `name` (any labels) in Prometheus text; nullopt if absent.
 std::optional<double> prometheusSum(std::string_view text, std::string_view name);
+// The same over the samples whose label set contains `label` verbatim (e.g. `owner="fsd"`).
+std::optional<double> prometheusSumWhere(std::string_view text, std::string_view name,
+                                         std::string_view label);
 
 // --- the floor beside each deployment -------------------------------------------------------
 

@@ -30,6 +30,9 @@ nlohmann::json fsMatrix(const std::string& label, const std::string& root, const
   nlohmann::json out;
   int step = 0;
   const int steps = static_cast<int>(kFsOps.size()) * 2;
+  // Split only: seam-fused's own count of its calls to seam-fsd, read between the phases, so an
+  // op's calls per operation is the difference over its operations (HTTP's calls are not in it).
+  std::optional<double> calls = fusedVaultCalls(dep);
   for (const auto& op : kFsOps) {
     for (int threads : {1, s.fuse_threads}) {
       progress(deployment + " " + label + ": " + op + " threads=" + std::to_string(threads) + " (" +
@@ -43,6 +46,15 @@ nlohmann::json fsMatrix(const std::string& label, const std::string& root, const
         j["cpu_per_op"] = fig(d.cpu_seconds / n * 1e6, "us");
         j["ctx_switches_per_op"] =
             fig(double(d.voluntary_switches + d.involuntary_switches) / n, "1");
+        const std::optional<double> after = fusedVaultCalls(dep);
+        if (calls && after && r.ok + r.errors > 0) {
+          const double per_op = (*after - *calls) / n;
+          j["fsd_calls_per_op"] = fig(per_op, "call/op");
+          summary.add(deployment,
+                      "ipc fsd calls per " + label + " " + op + " t" + std::to_string(threads),
+                      per_op, "call/op");
+        }
+        calls = after;
       }
       out[op]["t" + std::to_string(threads)] = j;
       if (threads == 1) {
@@ -64,17 +76,23 @@ bool isFuseMount(const std::string& path) {
 }
 
 nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_root,
-                                   Summary& summary) {
+                                   Summary& summary, BaselineTools tools, nlohmann::json& fio,
+                                   nlohmann::json& git) {
+  const auto skipped = [&](const nlohmann::json& why) {
+    if (tools.fio) fio = why;
+    if (tools.git) git = why;
+    return why;
+  };
   const std::string src = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c";
   const std::string bin = s.scratch + "/passthrough_ll";
-  if (::access(src.c_str(), R_OK) != 0) return {{"skipped", src + " not installed"}};
+  if (::access(src.c_str(), R_OK) != 0) return skipped({{"skipped", src + " not installed"}});
   if (::access(bin.c_str(), X_OK) != 0) {
     progress("baselines: building passthrough_ll from " + src);
     auto [code, out] = runProgram(
         "/bin/sh",
         {"-c", "gcc -O2 -Wall -o " + bin + " " + src + " $(pkg-config --cflags --libs fuse3)"}, 120,
         s.scratch);
-    if (code != 0) return {{"skipped", "build failed: " + out.substr(0, 400)}};
+    if (code != 0) return skipped({{"skipped", "build failed: " + out.substr(0, 400)}});
   }
   const std::string mnt = s.scratch + "/passthrough_mnt";
   std::filesystem::create_directories(mnt);
@@ -82,16 +100,18 @@ nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_r
                                     .args = {"-f", "-o", "source=" + vault_root, mnt},
                                     .stdout_path = s.scratch + "/passthrough.log",
                                     .stderr_path = s.scratch + "/passthrough.log"});
-  if (!child.ok()) return {{"skipped", child.status().toString()}};
+  if (!child.ok()) return skipped({{"skipped", child.status().toString()}});
   for (int i = 0; i < 5000 && !isFuseMount(mnt); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   nlohmann::json out;
   if (!isFuseMount(mnt)) {
-    out = {
-        {"skipped", "passthrough_ll did not mount: " + readFile(s.scratch + "/passthrough.log")}};
+    out = skipped(
+        {{"skipped", "passthrough_ll did not mount: " + readFile(s.scratch + "/passthrough.log")}});
   } else {
     out = fsMatrix("passthrough_ll", mnt, s, nullptr, summary, "baseline");
     out["options"] = "passthrough_ll -f -o source=VAULT (its defaults: cache=auto, timeout 1 s)";
+    if (tools.fio) fio = fioSuite(mnt, s, summary, "baseline", "passthrough_ll fio", nullptr);
+    if (tools.git) git = gitWorkload(mnt, s, summary, "baseline", "passthrough_ll git");
   }
   ::umount2(mnt.c_str(), MNT_DETACH);
   (void)child->terminate(std::chrono::seconds(5));
@@ -208,10 +228,17 @@ nlohmann::json runFuse(Context& c) {
 }
 
 nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
-                            int repeat) {
+                            int repeat, BaselineTools tools) {
   nlohmann::json out;
   out["direct"] = fsMatrix("direct", vault_root, s, nullptr, summary, "baseline");
-  out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary);
+  if (tools.fio)
+    out["fio"]["direct"] = fioSuite(vault_root, s, summary, "baseline", "direct fio", nullptr);
+  if (tools.git)
+    out["git"]["direct"] = gitWorkload(vault_root, s, summary, "baseline", "direct git");
+  nlohmann::json fio, git;
+  out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary, tools, fio, git);
+  if (tools.fio) out["fio"]["passthrough_ll"] = fio;
+  if (tools.git) out["git"]["passthrough_ll"] = git;
   out["nginx"] = nginxBaseline(s, vault_root, summary, repeat);
   out["unix_pingpong"] = socketPingPong(s, summary);
   return out;

@@ -8,12 +8,14 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/seam-bench/dataset.h"
 #include "bench/seam-bench/deployment.h"
 #include "bench/seam-bench/load.h"
+#include "bench/seam-bench/tool_results.h"  // fioRunFailure
 
 namespace seams::bench {
 
@@ -31,6 +33,7 @@ struct Settings {
   std::uint64_t seed = 1;
   int hot_files = 32;
   int cold_files = 512;
+  std::string source_dir;  // the project's source tree (the git scenario extracts its core/)
 };
 
 // Headline figures for the end-of-run table: (deployment, metric) -> values over repeats.
@@ -68,10 +71,50 @@ nlohmann::json runFuse(Context& c);
 nlohmann::json runDrift(Context& c);
 nlohmann::json runMemory(Context& c);
 nlohmann::json runFault(Context& c);
-// Not tied to a deployment: direct directory, passthrough_ll, nginx, raw socket ping-pong.
-// `repeat` > 1 of a quick run skips the wrk cross-check (run once per quick run).
+// fio and git on the mount (scenario_tools.cpp); summary rows "fio JOB DIR ..." / "git STEP".
+nlohmann::json runFio(Context& c);
+nlohmann::json runGit(Context& c);
+// Not tied to a deployment: direct directory, passthrough_ll, nginx, raw socket ping-pong; and,
+// when `tools` is set, fio and git on the direct directory and on passthrough_ll ("fio" and
+// "git": {"direct", "passthrough_ll"}). `repeat` > 1 of a quick run skips the wrk cross-check
+// (run once per quick run).
+struct BaselineTools {
+  bool fio = false;
+  bool git = false;
+};
 nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
-                            int repeat = 1);
+                            int repeat = 1, BaselineTools tools = {});
+
+// --- fio and git (scenario_tools.cpp) ----------------------------------------------------------
+
+// seam-fused's calls to seam-fsd so far (its stub's gauge seams_ipc_round_trips{owner="fsd"},
+// read through seam-fused's control socket, 150 ms after the call since the gauge is refreshed
+// every 100 ms); nullopt for mono (no IPC), a null `dep`, or when unreadable.
+std::optional<double> fusedVaultCalls(const BenchDeployment* dep);
+
+// Each fio job runs `runtime_s` seconds (time_based) over 2 files of `file_mib` MiB (one per
+// job): 2 s and 8 MiB with --quick, 10 s and 32 MiB otherwise.
+struct FioSettings {
+  int runtime_s = 10;
+  int file_mib = 32;
+};
+FioSettings fioSettings(const Settings& s);
+// fio's four jobs (randread 4k, randwrite 4k, randrw 4k with verify=crc32c, sequential read 1 MiB;
+// psync, 2 jobs, no O_DIRECT) in ROOT/seam-bench-fio, removed after. Summary rows under
+// `deployment`: "<label> JOB read|write IOPS|bandwidth|clat p50|clat p99". With a split `dep`,
+// also seam-fused's calls to seam-fsd per I/O ("ipc fsd calls per fio JOB I/O"). A failed job
+// sets "error"; a failed verify also sets "verify_failed" (see fioRunFailure).
+nlohmann::json fioSuite(const std::string& root, const Settings& s, Summary& summary,
+                        const std::string& deployment, const std::string& label,
+                        const BenchDeployment* dep);
+// The project's core/ as a tar file in the scratch dir, made on the first call of a run.
+Result<std::string> sourceTarball(const Settings& s);
+// Extract that tarball into ROOT/seam-bench-git, then git init, add -A, commit and fsck there
+// (git with no system or user config), each step timed; the first failed step stops the rest
+// and sets "error" with its output. Summary rows (s) "<label> extract", "<label> init", "<label>
+// add -A", "<label> commit", "<label> fsck" and "<label> total", only when every step worked.
+nlohmann::json gitWorkload(const std::string& root, const Settings& s, Summary& summary,
+                           const std::string& deployment, const std::string& label);
 
 // Our HTTP client against wrk on the same URL, at c1 and cN ({"c1": ..., "cN": ...}); adds
 // "<metric> cK: ours/wrk p50" rows to the summary under `deployment`.

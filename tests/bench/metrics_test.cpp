@@ -164,6 +164,20 @@ TEST(Prometheus, SumsEverySampleOfAMetricWhateverItsLabels) {
   EXPECT_FALSE(prometheusSum(text, "seams_missing").has_value());
 }
 
+TEST(Prometheus, SumWhereKeepsOnlyTheSamplesWithTheLabel) {
+  const std::string text =
+      "# TYPE seams_ipc_round_trips gauge\n"
+      "seams_ipc_round_trips{owner=\"fsd\"} 1200\n"
+      "seams_ipc_round_trips{owner=\"authd\"} 30\n"
+      "seams_ipc_round_trips_other{owner=\"fsd\"} 5\n"
+      "seams_ipc_round_trips 7\n";
+  EXPECT_EQ(prometheusSumWhere(text, "seams_ipc_round_trips", "owner=\"fsd\""), 1200.0);
+  EXPECT_EQ(prometheusSumWhere(text, "seams_ipc_round_trips", "owner=\"authd\""), 30.0);
+  // A sample without labels never matches a label filter.
+  EXPECT_FALSE(prometheusSumWhere(text, "seams_ipc_round_trips", "owner=\"syncd\"").has_value());
+  EXPECT_EQ(prometheusSum(text, "seams_ipc_round_trips"), 1237.0);
+}
+
 TEST(CacheBytes, ExtraCopiesOfOneKindAndPathAcrossCachesAreHeldTwice) {
   std::vector<CacheEntrySample> entries = {
       {"seam-fsd/vault", "content", "/a", 1000},     {"seam-httpd/frontend", "content", "/a", 1000},

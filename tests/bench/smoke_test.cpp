@@ -54,11 +54,46 @@ void expectFloor(const json& floor, const std::string& what) {
   EXPECT_TRUE(floor["moved"].is_boolean()) << what;
 }
 
+// fio's four jobs, each parsed (a failed one says why); a failed verify would have failed the run.
+void expectFio(const json& fio, const std::string& what) {
+  ASSERT_TRUE(fio.is_object()) << what;
+  ASSERT_TRUE(fio.contains("jobs")) << what << ": " << fio.dump();
+  EXPECT_TRUE(fio["settings"]["quick"].get<bool>()) << what;
+  for (const char* job : {"randread-4k", "randwrite-4k", "randrw-4k-verify", "seqread-1m"}) {
+    const json& j = fio["jobs"][job];
+    ASSERT_TRUE(j.is_object()) << what << " lacks " << job;
+    EXPECT_FALSE(j.value("verify_failed", false)) << what << "." << job << ": " << j.dump();
+    if (!j.value("ok", false)) {
+      EXPECT_TRUE(j.contains("failure")) << what << "." << job;
+      continue;
+    }
+    const char* dir = std::string(job).find("write") != std::string::npos ? "write" : "read";
+    for (const char* k : {"iops", "bandwidth", "clat_p50", "clat_p99"})
+      expectFigure(j[dir][k], what + "." + job + "." + dir + "." + k);
+    EXPECT_GT(j[dir]["total_ios"].get<std::uint64_t>(), 0u) << what << "." << job;
+  }
+}
+
+// The git workload's steps in order; a failed step carries its output and stops the rest.
+void expectGit(const json& git, const std::string& what) {
+  ASSERT_TRUE(git.is_object()) << what;
+  ASSERT_TRUE(git["steps"].is_array()) << what << ": " << git.dump();
+  ASSERT_FALSE(git["steps"].empty()) << what;
+  EXPECT_EQ(git["steps"][0]["name"], "extract") << what;
+  if (git["ok"].get<bool>()) {
+    EXPECT_EQ(git["steps"].size(), 5u) << what;
+    EXPECT_GT(git["extracted_files"].get<std::uint64_t>(), 0u) << what;
+  } else {
+    EXPECT_TRUE(git["steps"].back().contains("output")) << what;
+    EXPECT_EQ(git["steps"].size() + git["not_run"].size(), 5u) << what;
+  }
+}
+
 void expectDeploymentRun(const json& run) {
   const std::string name = run.at("deployment");
   ASSERT_FALSE(run.contains("error")) << name << ": " << run["error"];
   for (const char* k : {"config", "config_overrides", "dataset", "startup", "http", "fuse", "drift",
-                        "memory", "fault", "floor", "loadavg"}) {
+                        "memory", "fio", "git", "fault", "floor", "loadavg"}) {
     ASSERT_TRUE(run.contains(k)) << name << " lacks " << k;
   }
   expectFloor(run["floor"], name + ".floor");
@@ -81,6 +116,11 @@ void expectDeploymentRun(const json& run) {
   EXPECT_TRUE(run["fuse"].contains("kernel_cache_settings"));
   for (const char* op : {"stat", "read4k", "read1m", "readdir", "create", "mix"}) {
     expectLoad(run["fuse"]["ops"][op]["t1"], name + ".fuse." + op);
+    // Split: seam-fused's calls to seam-fsd per operation, read from its metrics; mono has none.
+    if (run["launcher"] == "seam-split")
+      expectFigure(run["fuse"]["ops"][op]["t1"]["fsd_calls_per_op"], name + ".fuse.calls." + op);
+    else
+      EXPECT_FALSE(run["fuse"]["ops"][op]["t1"].contains("fsd_calls_per_op")) << name;
   }
   for (const char* k : {"visibility_lag_http_to_fuse", "visibility_lag_fuse_to_http",
                         "revocation_lag_http", "revocation_lag_fuse", "logout_lag_http"}) {
@@ -94,8 +134,12 @@ void expectDeploymentRun(const json& run) {
   EXPECT_TRUE(run["memory"]["cache_bytes_held_twice"]["per_cache_bytes"].is_object()) << name;
   if (later_repeat) {
     EXPECT_TRUE(run["fault"].contains("skipped")) << name;
+    EXPECT_TRUE(run["fio"].contains("skipped")) << name;
+    EXPECT_TRUE(run["git"].contains("skipped")) << name;
     return;
   }
+  expectFio(run["fio"], name + ".fio");
+  expectGit(run["git"], name + ".git");
   ASSERT_TRUE(run["fault"]["soft"].is_array());
   EXPECT_FALSE(run["fault"]["soft"].empty());
   ASSERT_TRUE(run["fault"]["hard"].is_array());
@@ -161,6 +205,16 @@ TEST(SeamBenchQuick, WritesAJsonDocumentOfTheDocumentedShape) {
   expectLoad(b["direct"]["stat"]["t1"], "baseline.direct.stat");
   for (const char* k : {"passthrough_ll", "nginx", "unix_pingpong"})
     EXPECT_TRUE(b.contains(k)) << k;
+  // fio and git on the floors too (first repeat of a quick run). On the backing directory itself
+  // every step must work: that checks the workloads, not a filesystem under test.
+  expectFio(b["fio"]["direct"], "baseline.fio.direct");
+  expectGit(b["git"]["direct"], "baseline.git.direct");
+  EXPECT_TRUE(b["git"]["direct"]["ok"].get<bool>()) << b["git"]["direct"].dump();
+  for (const char* k : {"randread-4k", "randwrite-4k", "randrw-4k-verify", "seqread-1m"})
+    EXPECT_TRUE(b["fio"]["direct"]["jobs"][k]["ok"].get<bool>()) << k;
+  EXPECT_TRUE(b["fio"].contains("passthrough_ll"));
+  EXPECT_TRUE(b["git"].contains("passthrough_ll"));
+  EXPECT_FALSE(doc["baselines"][1].contains("fio")) << "quick: the floors' fio runs once";
   ASSERT_TRUE(doc["summary"].is_array());
   EXPECT_FALSE(doc["summary"].empty());
   for (const auto& row : doc["summary"]) {

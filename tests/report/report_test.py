@@ -134,6 +134,39 @@ class GoldenTest(Scratch):
         self.assertEqual(cells[2], "no failure")
         self.assertEqual(cells[3], "150")
 
+    def test_a_failed_fio_verify_is_a_loud_failure_with_fios_words(self):
+        doc = fixture_doc()
+        mono = next(r for r in doc["runs"] if r["deployment"] == "mono")
+        why = ("fio verify FAILED (the data read back is not the data written): verify: bad "
+               "magic header 93a7, wanted acca at file /m/seam-bench-fio/seams-fio.0 offset 0")
+        mono["error"] = "fio verify failed: randrw-4k-verify: " + why
+        mono["fio"] = {"error": "randrw-4k-verify: " + why, "verify_failed": True, "jobs": {
+            "randread-4k": {"ok": True},
+            "randrw-4k-verify": {"ok": False, "verify_failed": True, "failure": why,
+                                 "output": "verify: bad magic header 93a7, wanted acca\n"
+                                           "fio: pid=1, err=84/file:io_u.c:2152\n"}}}
+        folder = os.path.join(self.tmp, "in")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "seam-bench-2026-11-26T12-00-00Z.json"), "w") as fh:
+            json.dump(doc, fh)
+        p = seam_report(folder, "--out", self.tmp, "--no-charts", "--quiet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.tmp, "report.md")) as fh:
+            md = fh.read()
+        # Before the headline: the section, the count of verify failures, fio's own words.
+        failed = md.index("## FAILED: 2 fio job(s) or git step(s)")
+        self.assertLess(failed, md.index("## Headline"))
+        self.assertIn("**1 fio verify failure(s)", md)
+        self.assertIn("- **FAILED** `mono #1` fio randrw-4k-verify: fio verify FAILED", md)
+        self.assertIn("\nfio: pid=1, err=84/file:io_u.c:2152\n```", md)
+        # The verify failure comes before the git failure, and the run is listed as failed.
+        self.assertLess(md.index("`mono #1` fio randrw-4k-verify"),
+                        md.index("`split/capnp/push #1` git workload"))
+        self.assertIn("- `mono`: failed: fio verify failed: randrw-4k-verify", md)
+        with open(os.path.join(self.tmp, "report.html")) as fh:
+            page = fh.read()
+        self.assertIn("<pre>verify: bad magic header 93a7, wanted acca", page)
+
     def test_missing_scenarios_and_deployments_become_not_measured_cells(self):
         p = seam_report(os.path.join(FIXTURES, "partial"), "--out", self.tmp, "--quiet")
         self.assertEqual(p.returncode, 0, p.stderr)
