@@ -79,6 +79,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
@@ -143,8 +144,17 @@ class FuseFrontend {
  private:
   friend class FuseOps;  // the libfuse callbacks (fuse_frontend.cpp)
 
+  // A file open in the kernel: fi->fh points at one. Owned by open_files_'s registry from
+  // open/create until release (or until stop, when the kernel never sends that).
+  struct OpenFile {
+    HandleId handle = 0;
+    VaultPath opened_as;  // whose rules apply once the node has no name (see the header)
+  };
+
   void stopLocked();
   void onVaultChange(const ChangeEvent& event) noexcept;
+  // Releases every open file still registered. REQUIRES: no handler running.
+  void releaseOpenFiles();
 
   Vault& vault_;
   Auth& auth_;
@@ -172,6 +182,9 @@ class FuseFrontend {
   bool init_done_ = false;  // guarded by ready_mutex_: FUSE_INIT answered
   bool loop_done_ = false;  // guarded by ready_mutex_: the session loop returned
   int loop_result_ = 0;     // guarded by ready_mutex_
+
+  std::mutex files_mutex_;                   // a leaf
+  std::unordered_set<OpenFile*> open_files_;  // guarded by files_mutex_; owns its elements
 
   std::atomic<bool> loop_running_{false};
   std::atomic<std::uint64_t> handler_exceptions_{0};
