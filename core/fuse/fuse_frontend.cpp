@@ -101,9 +101,28 @@ class FuseOps {
     return file.opened_as;
   }
 
-  // Opens `path` in the vault by the open flags and hands the handle to fi.
-  static int openHandle(FuseFrontend& fs, const VaultPath& path, fuse_file_info* fi,
-                        FileAttr* attr) {
+  // The kernel forgot the node: its last backing inode need not be remembered.
+  static void forgetBacking(FuseFrontend& fs, fuse_ino_t ino) {
+    if (fs.inodes_.lookupCount(ino) != 0) return;
+    std::lock_guard lock(fs.files_mutex_);
+    fs.backing_.erase(ino);
+  }
+
+  // An open file of node `ino`, for requests that come without one: the kernel's fstat sends
+  // GETATTR without a handle, and on an unlinked file the node has no name left to stat.
+  static std::optional<HandleId> anyOpenFile(FuseFrontend& fs, fuse_ino_t ino,
+                                             VaultPath* opened_as) {
+    std::lock_guard lock(fs.files_mutex_);
+    auto it = fs.open_files_.find(ino);
+    if (it == fs.open_files_.end()) return std::nullopt;
+    *opened_as = it->second->opened_as;
+    return it->second->handle;
+  }
+
+  // Opens `path` in the vault by the open flags and hands the handle to fi. REQUIRES:
+  // setOpenFlags(fi) done (this may take keep_cache back and set direct_io).
+  static int openHandle(FuseFrontend& fs, fuse_ino_t ino, const VaultPath& path,
+                        fuse_file_info* fi, FileAttr* attr) {
     const int acc = fi->flags & O_ACCMODE;
     std::uint32_t mode = 0;
     if (acc == O_RDONLY || acc == O_RDWR) mode |= OpenMode::kRead;
@@ -113,10 +132,23 @@ class FuseOps {
     auto opened = fs.vault_.open(path, mode);
     if (!opened.ok()) return errnoOf(opened.status());
     if (attr != nullptr) *attr = opened->attr;
-    auto file = std::make_unique<OpenFile>(OpenFile{opened->handle, path});
+    auto file = std::make_unique<OpenFile>(OpenFile{opened->handle, path, ino, opened->attr.inode});
     {
+      // Node ids name paths, so one node can stand for two backing files over time (a put or
+      // a rename behind the mount replaces the file under the same name). The kernel's page
+      // cache is per node: drop it when this open finds another file than the last open did,
+      // and bypass it while another open file of the node is a different file.
       std::lock_guard lock(fs.files_mutex_);
-      fs.open_files_.insert(file.get());
+      auto [last, fresh] = fs.backing_.try_emplace(ino, file->backing_inode);
+      if (!fresh && last->second != file->backing_inode) {
+        fi->keep_cache = 0;
+        last->second = file->backing_inode;
+      }
+      auto [first, end] = fs.open_files_.equal_range(ino);
+      for (auto it = first; it != end; ++it) {
+        if (it->second->backing_inode != file->backing_inode) fi->direct_io = 1;
+      }
+      fs.open_files_.emplace(ino, file.get());
     }
     fi->fh = reinterpret_cast<std::uint64_t>(file.release());
     return 0;
@@ -127,7 +159,13 @@ class FuseOps {
     std::unique_ptr<OpenFile> owned(file);
     {
       std::lock_guard lock(fs.files_mutex_);
-      fs.open_files_.erase(file);
+      auto [first, end] = fs.open_files_.equal_range(file->ino);
+      for (auto it = first; it != end; ++it) {
+        if (it->second == file) {
+          fs.open_files_.erase(it);
+          break;
+        }
+      }
     }
     Status s = fs.vault_.release(owned->handle);
     if (!s.ok() && s.code() != Errc::bad_handle) {
@@ -272,12 +310,15 @@ class FuseOps {
     return 0;
   }
 
-  static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a) {
+  // `by_handle`: attributes from statHandle/truncateHandle, where nlink 0 means unlinked (every
+  // peer that has handles has the field); elsewhere 0 is a peer that predates it.
+  static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a,
+                            bool by_handle = false) {
     struct stat st {};
     const bool dir = a.type == FileType::directory;
     st.st_ino = ino;
     st.st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);  // 0000 is a mode like any other
-    st.st_nlink = a.nlink != 0 ? a.nlink : (dir ? 2 : 1);       // 0: an owner without the field
+    st.st_nlink = a.nlink != 0 || by_handle ? a.nlink : (dir ? 2 : 1);
     st.st_uid = a.owner_set ? a.uid : fs.owner_uid_;
     st.st_gid = a.owner_set ? a.gid : fs.owner_gid_;
     st.st_size = static_cast<off_t>(a.size);
@@ -352,6 +393,7 @@ class FuseOps {
   static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
     handle(req, [&](FuseFrontend& fs) -> int {
       fs.inodes_.forget(ino, nlookup);
+      forgetBacking(fs, ino);
       fuse_reply_none(req);
       return 0;
     });
@@ -359,7 +401,10 @@ class FuseOps {
 
   static void forgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     handle(req, [&](FuseFrontend& fs) -> int {
-      for (size_t i = 0; i < count; ++i) fs.inodes_.forget(forgets[i].ino, forgets[i].nlookup);
+      for (size_t i = 0; i < count; ++i) {
+        fs.inodes_.forget(forgets[i].ino, forgets[i].nlookup);
+        forgetBacking(fs, forgets[i].ino);
+      }
       fuse_reply_none(req);
       return 0;
     });
@@ -375,12 +420,23 @@ class FuseOps {
         if (int err = allowMeta(fs, *who, ruleName(fs, ino, *file))) return err;
         auto attr = fs.vault_.statHandle(file->handle);
         if (!attr.ok()) return errnoOf(attr.status());
-        const struct stat st = toStat(fs, ino, *attr);
+        const struct stat st = toStat(fs, ino, *attr, /*by_handle=*/true);
         fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
         return 0;
       }
       auto path = pathOf(fs, ino);
-      if (!path.ok()) return ENOENT;
+      if (!path.ok()) {
+        // Detached (unlinked or replaced through the mount) but perhaps still open: fstat.
+        VaultPath opened_as;
+        std::optional<HandleId> open = anyOpenFile(fs, ino, &opened_as);
+        if (!open) return ENOENT;
+        if (int err = allowMeta(fs, *who, opened_as)) return err;
+        auto attr = fs.vault_.statHandle(*open);
+        if (!attr.ok()) return attr.code() == Errc::bad_handle ? ENOENT : errnoOf(attr.status());
+        const struct stat st = toStat(fs, ino, *attr, /*by_handle=*/true);
+        fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+        return 0;
+      }
       if (int err = allowMeta(fs, *who, *path)) return err;
       auto attr = fs.vault_.stat(*path);
       if (!attr.ok()) return errnoOf(attr.status());
@@ -404,7 +460,7 @@ class FuseOps {
         auto result =
             fs.vault_.truncateHandle(file->handle, static_cast<std::uint64_t>(attr->st_size));
         if (!result.ok()) return errnoOf(result.status());
-        const struct stat st = toStat(fs, ino, *result);
+        const struct stat st = toStat(fs, ino, *result, /*by_handle=*/true);
         fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
         return 0;
       }
@@ -514,12 +570,12 @@ class FuseOps {
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       if (int err = allowOpen(fs, *who, *path, fi->flags)) return err;
+      setOpenFlags(fs, fi);
       {
         std::optional<Mutating> mutating;
         if (fi->flags & O_TRUNC) mutating.emplace(fs);  // O_TRUNC changes the file
-        if (int err = openHandle(fs, *path, fi, nullptr)) return err;
+        if (int err = openHandle(fs, ino, *path, fi, nullptr)) return err;
       }
-      setOpenFlags(fs, fi);
       // An interrupted open never reached the kernel, which will never release it.
       if (fuse_reply_open(req, fi) == -ENOENT) closeHandle(fs, fileOf(fi));
       return 0;
@@ -543,15 +599,17 @@ class FuseOps {
       if (!attr.ok() && !(attr.code() == Errc::already_exists && !(fi->flags & O_EXCL))) {
         return errnoOf(attr.status());
       }
-      FileAttr opened;
-      if (int err = openHandle(fs, *path, fi, &opened)) return err;
-      attr = opened;
       fuse_entry_param e{};
       e.ino = fs.inodes_.remember(*path);
-      e.attr = toStat(fs, e.ino, *attr);
+      setOpenFlags(fs, fi);
+      FileAttr opened;
+      if (int err = openHandle(fs, e.ino, *path, fi, &opened)) {
+        fs.inodes_.forget(e.ino, 1);  // the kernel never gets this entry
+        return err;
+      }
+      e.attr = toStat(fs, e.ino, opened);
       e.attr_timeout = fs.config_.attr_timeout_s;
       e.entry_timeout = fs.config_.entry_timeout_s;
-      setOpenFlags(fs, fi);
       if (fuse_reply_create(req, &e, fi) == -ENOENT) {
         fs.inodes_.forget(e.ino, 1);
         closeHandle(fs, fileOf(fi));
@@ -804,12 +862,12 @@ FuseFrontend::~FuseFrontend() {
 }
 
 void FuseFrontend::releaseOpenFiles() {
-  std::unordered_set<OpenFile*> files;
+  std::unordered_multimap<std::uint64_t, OpenFile*> files;
   {
     std::lock_guard lock(files_mutex_);
     files.swap(open_files_);
   }
-  for (OpenFile* file : files) {
+  for (auto [ino, file] : files) {
     std::unique_ptr<OpenFile> owned(file);
     Status s = vault_.release(owned->handle);
     if (!s.ok() && s.code() != Errc::bad_handle) {

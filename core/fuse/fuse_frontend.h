@@ -79,7 +79,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
@@ -149,6 +149,8 @@ class FuseFrontend {
   struct OpenFile {
     HandleId handle = 0;
     VaultPath opened_as;  // whose rules apply once the node has no name (see the header)
+    std::uint64_t ino = 0;            // the node it was opened on
+    std::uint64_t backing_inode = 0;  // the vault file's inode (FileAttr::inode)
   };
 
   void stopLocked();
@@ -183,8 +185,11 @@ class FuseFrontend {
   bool loop_done_ = false;  // guarded by ready_mutex_: the session loop returned
   int loop_result_ = 0;     // guarded by ready_mutex_
 
-  std::mutex files_mutex_;                   // a leaf
-  std::unordered_set<OpenFile*> open_files_;  // guarded by files_mutex_; owns its elements
+  std::mutex files_mutex_;  // a leaf
+  // Open files by node id; guarded by files_mutex_; owns its elements.
+  std::unordered_multimap<std::uint64_t, OpenFile*> open_files_;
+  // The backing inode each node's last open found (page cache, see open()); files_mutex_.
+  std::unordered_map<std::uint64_t, std::uint64_t> backing_;
 
   std::atomic<bool> loop_running_{false};
   std::atomic<std::uint64_t> handler_exceptions_{0};

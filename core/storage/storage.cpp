@@ -788,7 +788,7 @@ Result<FileAttr> Storage::writeOpen(int fd, const VaultPath* path, std::uint64_t
     auto v = bumpVersion(fd);
     if (!v.ok()) return v.status();
   }
-  return attrOf(fd);
+  return statOpen(fd);  // nlink 0 for an unlinked file
 }
 
 Result<FileAttr> Storage::truncateOpen(int fd, const VaultPath* path, std::uint64_t size,
@@ -808,7 +808,7 @@ Result<FileAttr> Storage::truncateOpen(int fd, const VaultPath* path, std::uint6
     auto v = bumpVersion(fd);
     if (!v.ok()) return v.status();
   }
-  return attrOf(fd);
+  return statOpen(fd);  // nlink 0 for an unlinked file
 }
 
 Result<ReadResult> Storage::readOpen(int fd, const VaultPath* path, std::uint64_t offset,

@@ -450,6 +450,11 @@ Status LocalVault::fsyncHandle(HandleId id) {
   return storage_.fsyncOpen(h->fd.get());
 }
 
+std::size_t LocalVault::openHandles() const {
+  std::shared_lock lock(handles_mutex_);
+  return handles_.size();
+}
+
 Status LocalVault::release(HandleId id) {
   std::shared_ptr<OpenHandle> h;
   {

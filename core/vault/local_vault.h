@@ -120,6 +120,9 @@ class LocalVault final : public Vault {
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
+  // Handles open now (for tests and stats).
+  std::size_t openHandles() const;
+
  private:
   class SubscriptionImpl;
   struct ListenerSlot {
