@@ -141,7 +141,7 @@ class CachingVault final : public Vault {
   ListenerSet<ChangeListener, ChangeEvent> listeners_;
   std::atomic<std::uint64_t> upstream_calls_{0};
   mutable std::mutex handles_mutex_;
-  std::unordered_map<HandleId, KnownHandle> handles_;  // guarded by handles_mutex_
+  std::unordered_map<HandleId, KnownHandle> handles_;    // guarded by handles_mutex_
   std::unique_ptr<Subscription> upstream_subscription_;  // push only; destroyed first
 };
 

@@ -121,8 +121,8 @@ class FuseOps {
 
   // Opens `path` in the vault by the open flags and hands the handle to fi. REQUIRES:
   // setOpenFlags(fi) done (this may take keep_cache back and set direct_io).
-  static int openHandle(FuseFrontend& fs, fuse_ino_t ino, const VaultPath& path,
-                        fuse_file_info* fi, FileAttr* attr) {
+  static int openHandle(FuseFrontend& fs, fuse_ino_t ino, const VaultPath& path, fuse_file_info* fi,
+                        FileAttr* attr) {
     const int acc = fi->flags & O_ACCMODE;
     std::uint32_t mode = 0;
     if (acc == O_RDONLY || acc == O_RDWR) mode |= OpenMode::kRead;
@@ -648,8 +648,7 @@ class FuseOps {
       if (file == nullptr) return EBADF;
       if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::write)) return err;
       Mutating mutating(fs);
-      auto attr =
-          fs.vault_.writeHandle(file->handle, static_cast<std::uint64_t>(off), {buf, size});
+      auto attr = fs.vault_.writeHandle(file->handle, static_cast<std::uint64_t>(off), {buf, size});
       if (!attr.ok()) return errnoOf(attr.status());
       fuse_reply_write(req, size);
       return 0;

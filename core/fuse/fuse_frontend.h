@@ -148,8 +148,8 @@ class FuseFrontend {
   // open/create until release (or until stop, when the kernel never sends that).
   struct OpenFile {
     HandleId handle = 0;
-    VaultPath opened_as;  // whose rules apply once the node has no name (see the header)
-    std::uint64_t ino = 0;            // the node it was opened on
+    VaultPath opened_as;    // whose rules apply once the node has no name (see the header)
+    std::uint64_t ino = 0;  // the node it was opened on
     std::uint64_t backing_inode = 0;  // the vault file's inode (FileAttr::inode)
   };
 

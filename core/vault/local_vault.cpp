@@ -362,8 +362,7 @@ Result<OpenedFile> LocalVault::open(const VaultPath& path, std::uint32_t mode) {
   return opened;
 }
 
-Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset,
-                                          std::uint64_t length) {
+Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset, std::uint64_t length) {
   std::shared_ptr<OpenHandle> h = findHandle(id);
   if (!h) return Status(Errc::bad_handle, "read: handle " + std::to_string(id) + " is not open");
   if (!(h->mode & OpenMode::kRead)) {
@@ -398,8 +397,7 @@ Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset,
   return storage_.readOpen(h->fd.get(), nullptr, offset, length);
 }
 
-Result<FileAttr> LocalVault::writeHandle(HandleId id, std::uint64_t offset,
-                                         std::string_view data) {
+Result<FileAttr> LocalVault::writeHandle(HandleId id, std::uint64_t offset, std::string_view data) {
   std::shared_ptr<OpenHandle> h = findHandle(id);
   if (!h) return Status(Errc::bad_handle, "write: handle " + std::to_string(id) + " is not open");
   if (!(h->mode & OpenMode::kWrite)) {
@@ -412,7 +410,8 @@ Result<FileAttr> LocalVault::writeHandle(HandleId id, std::uint64_t offset,
       storage_.writeOpen(h->fd.get(), name ? &*name : nullptr, offset, data, &at_path);
   // As write(): a failed write may still have changed bytes the cache holds.
   if (name) cache_.invalidate(*name);
-  if (r.ok() && at_path) publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
+  if (r.ok() && at_path)
+    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
   return r;
 }
 
@@ -429,7 +428,8 @@ Result<FileAttr> LocalVault::truncateHandle(HandleId id, std::uint64_t size) {
   bool at_path = false;
   Result<FileAttr> r = storage_.truncateOpen(h->fd.get(), name ? &*name : nullptr, size, &at_path);
   if (name) cache_.invalidate(*name);
-  if (r.ok() && at_path) publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
+  if (r.ok() && at_path)
+    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
   return r;
 }
 
