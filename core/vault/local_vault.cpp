@@ -390,6 +390,9 @@ Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset, std
         cache_.putAttr(*name, whole->attr, ticket);
         cache_.putContent(*name, whole->attr.version, std::move(whole->data), ticket);
         if (ours) return r;
+      } else if (whole.code() == Errc::too_large) {
+        // Remember the size, so the next read by handle (or by path) goes by range at once.
+        if (Result<FileAttr> a = storage_.stat(*name); a.ok()) cache_.putAttr(*name, *a, ticket);
       }
     }
     return storage_.readOpen(h->fd.get(), &*name, offset, length);

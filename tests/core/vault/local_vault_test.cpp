@@ -528,6 +528,24 @@ TEST_F(LocalVaultTest, OpeningBeyondTheBoundIsTooManyOpenUntilOneIsReleased) {
   EXPECT_TRUE(small.release(c->handle).ok());
 }
 
+TEST_F(LocalVaultTest, ALargeFileIsReadByHandleByRangeAndNotCached) {
+  std::string big(5 << 20, 'z');
+  ASSERT_TRUE(vault_->put(P("/big"), big).ok());
+  auto h = vault_->open(P("/big"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  auto w = vault_->writeHandle(h->handle, (5 << 20) - 1, "E");
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 2; ++i) {  // the first read learns the size, the second goes by range
+    auto r = vault_->readHandle(h->handle, (5 << 20) - 2, 10);
+    ASSERT_TRUE(r.ok()) << r.status().toString();
+    EXPECT_EQ(r->data, "zE");
+    EXPECT_EQ(r->version, w->version);
+    EXPECT_EQ(r->file_size, big.size());
+  }
+  EXPECT_EQ(cache_->stats().content.entries, 0u);
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
 TEST_F(LocalVaultTest, ConcurrentHandleWritesAndRenamesKeepEveryByte) {
   ASSERT_TRUE(vault_->put(P("/a"), "").ok());
   auto h = vault_->open(P("/a"), OpenMode::kRead | OpenMode::kWrite);
