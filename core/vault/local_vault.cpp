@@ -246,10 +246,13 @@ Status LocalVault::fsync(const VaultPath& path) {
 
 // ---- handles ----------------------------------------------------------------------------------
 
-std::shared_ptr<LocalVault::OpenHandle> LocalVault::findHandle(HandleId id) const {
+std::shared_ptr<LocalVault::OpenHandle> LocalVault::findHandle(
+    HandleId id, std::optional<VaultPath>* name) const {
   std::shared_lock lock(handles_mutex_);
   auto it = handles_.find(id);
-  return it == handles_.end() ? nullptr : it->second;
+  if (it == handles_.end()) return nullptr;
+  if (name != nullptr && it->second->named) *name = it->second->path;
+  return it->second;
 }
 
 std::optional<VaultPath> LocalVault::nameOf(const OpenHandle& h) const {
@@ -363,12 +366,12 @@ Result<OpenedFile> LocalVault::open(const VaultPath& path, std::uint32_t mode) {
 }
 
 Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset, std::uint64_t length) {
-  std::shared_ptr<OpenHandle> h = findHandle(id);
+  std::optional<VaultPath> name;
+  std::shared_ptr<OpenHandle> h = findHandle(id, &name);
   if (!h) return Status(Errc::bad_handle, "read: handle " + std::to_string(id) + " is not open");
   if (!(h->mode & OpenMode::kRead)) {
     return Status(Errc::permission_denied, "read: handle not opened for reading");
   }
-  std::optional<VaultPath> name = nameOf(*h);
   if (name) {
     // The hot path: the cache holds this very file under its name (same inode, one version).
     std::optional<FileAttr> attr = cache_.getAttr(*name);
@@ -437,9 +440,10 @@ Result<FileAttr> LocalVault::truncateHandle(HandleId id, std::uint64_t size) {
 }
 
 Result<FileAttr> LocalVault::statHandle(HandleId id) {
-  std::shared_ptr<OpenHandle> h = findHandle(id);
+  std::optional<VaultPath> name;
+  std::shared_ptr<OpenHandle> h = findHandle(id, &name);
   if (!h) return Status(Errc::bad_handle, "stat: handle " + std::to_string(id) + " is not open");
-  if (std::optional<VaultPath> name = nameOf(*h)) {
+  if (name) {
     if (std::optional<FileAttr> attr = cache_.getAttr(*name); attr && attr->inode == h->inode) {
       return *attr;
     }

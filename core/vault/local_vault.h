@@ -142,7 +142,9 @@ class LocalVault final : public Vault {
   };
 
   std::size_t lockIndex(const VaultPath& path) const;
-  std::shared_ptr<OpenHandle> findHandle(HandleId id) const;
+  // `name` (when given) gets the handle's current name, or nullopt, under the same lock.
+  std::shared_ptr<OpenHandle> findHandle(HandleId id,
+                                         std::optional<VaultPath>* name = nullptr) const;
   // The handle's current name, or nullopt once it has none.
   std::optional<VaultPath> nameOf(const OpenHandle& h) const;
   // Locks the path lock of the handle's current name and returns the name (nullopt, no lock,
