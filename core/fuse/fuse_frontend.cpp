@@ -865,6 +865,7 @@ void FuseFrontend::releaseOpenFiles() {
   {
     std::lock_guard lock(files_mutex_);
     files.swap(open_files_);
+    backing_.clear();  // the nodes go with the session
   }
   for (auto [ino, file] : files) {
     std::unique_ptr<OpenFile> owned(file);

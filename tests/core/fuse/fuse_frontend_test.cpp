@@ -557,6 +557,29 @@ TEST_F(FuseFrontendTest, OpeningBeyondTheVaultsBoundIsEmfile) {
   ::close(b);
 }
 
+TEST_F(FuseFrontendTest, ARevokedRuleStillStopsAnOpenFileAfterItsNameIsGone) {
+  ASSERT_TRUE(vault_->put(P("/f"), "data").ok());
+  mount();
+  const int fd = asUid(kWriterUid, [&] { return ::open(m("f").c_str(), O_RDWR); });
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(asUid(kWriterUid, [&] { return errOf(::unlink(m("f").c_str())); }), 0);
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(static_cast<int>(::pwrite(fd, "D", 1, 0))); }), 0);
+  // The writer's only rule goes: the name the file was opened under decides, as it has no other.
+  auto admin = auth_->principalForUid(kAdminUid);
+  ASSERT_TRUE(admin.ok());
+  const Rule writer_rule{
+      Rule::Subject::user, "writer", VaultPath::root(),
+      static_cast<AccessMask>(mask(Access::read) | mask(Access::list) | mask(Access::write)),
+      Rule::Effect::allow};
+  ASSERT_TRUE(auth_->revoke(*admin, writer_rule).ok());
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(static_cast<int>(::pwrite(fd, "X", 1, 0))); }),
+            EACCES);
+  char buf[8] = {};
+  ASSERT_EQ(::pread(fd, buf, sizeof buf, 0), 4);  // root (admin) still may
+  EXPECT_EQ(std::string(buf, 4), "Data");
+  ::close(fd);
+}
+
 TEST_F(FuseFrontendTest, StopReleasesTheHandlesOfFilesStillOpen) {
   ASSERT_TRUE(vault_->put(P("/f"), "abc").ok());
   mount();
