@@ -98,12 +98,14 @@ void CachingVault::invalidateFor(const ChangeEvent& e) {
 
 void CachingVault::onUpstreamEvent(const ChangeEvent& e) {
   invalidateFor(e);
+  handlesFollow(e);  // push: the feed reports our own renames too, so they are followed here
   if (isResync(e)) feed_.markUp();  // cleared above: nothing missed can be served
   listeners_.publish(e);
 }
 
 void CachingVault::changedHere(const ChangeEvent& e) {
   invalidateFor(e);
+  if (options_.mode == Coherence::ttl) handlesFollow(e);
   if (options_.mode == Coherence::ttl) listeners_.publish(e);
 }
 
@@ -248,6 +250,158 @@ Status CachingVault::reconcile(const VaultPath& path) {
   // What reconcile found is unknown here (created, modified or removed): drop the subtree.
   changedHere({ChangeEvent::Kind::removed, path, path, 0});
   return s;
+}
+
+// ---- handles ----------------------------------------------------------------------------------
+
+void CachingVault::handlesFollow(const ChangeEvent& e) {
+  if (!cache_) return;
+  std::lock_guard lock(handles_mutex_);
+  if (handles_.empty()) return;
+  if (isResync(e)) {
+    // A reconnect: the old connection's handles are gone upstream; never serve them locally.
+    for (auto& [id, h] : handles_) h.named = false;
+    return;
+  }
+  switch (e.kind) {
+    case ChangeEvent::Kind::modified:  // same name, same file, or (put) another inode: the
+    case ChangeEvent::Kind::created:   // inode check in cacheableName() tells
+      return;
+    case ChangeEvent::Kind::removed:
+      for (auto& [id, h] : handles_) {
+        if (h.path.isWithin(e.path)) h.named = false;
+      }
+      return;
+    case ChangeEvent::Kind::renamed:
+      for (auto& [id, h] : handles_) {
+        if (!h.named) continue;
+        if (h.path == e.path) {
+          h.named = false;  // replaced by the rename
+        } else if (h.path.isWithin(e.old_path)) {
+          auto moved =
+              VaultPath::parse(e.path.str() + h.path.str().substr(e.old_path.str().size()));
+          if (moved.ok()) {
+            h.path = std::move(*moved);
+          } else {
+            h.named = false;
+          }
+        }
+      }
+      return;
+  }
+}
+
+std::optional<std::pair<VaultPath, std::uint64_t>> CachingVault::cacheableName(
+    HandleId handle) const {
+  std::lock_guard lock(handles_mutex_);
+  auto it = handles_.find(handle);
+  if (it == handles_.end() || !it->second.named) return std::nullopt;
+  return std::make_pair(it->second.path, it->second.inode);
+}
+
+std::optional<VaultPath> CachingVault::nameForChange(HandleId handle) const {
+  std::lock_guard lock(handles_mutex_);
+  auto it = handles_.find(handle);
+  if (it == handles_.end() || !it->second.named) return std::nullopt;
+  return it->second.path;
+}
+
+Result<OpenedFile> CachingVault::open(const VaultPath& path, std::uint32_t mode) {
+  const bool use = serving() && !(mode & OpenMode::kTruncate);
+  FeedState::Token t = feed_.beginCall();
+  FillTicket ticket = use ? cache_->beginFill(path) : FillTicket();
+  Result<OpenedFile> r = track(t, upstream_->open(path, mode));
+  if (!r.ok()) return r;
+  if (mode & OpenMode::kTruncate) {
+    changedHere({ChangeEvent::Kind::modified, path, path, r->attr.version});
+  } else if (use) {
+    cache_->putAttr(path, r->attr, ticket);
+  }
+  if (cache_) {
+    std::lock_guard lock(handles_mutex_);
+    handles_[r->handle] = KnownHandle{r->attr.inode, path, true};
+  }
+  return r;
+}
+
+Result<ReadResult> CachingVault::readHandle(HandleId handle, std::uint64_t offset,
+                                            std::uint64_t length) {
+  if (serving()) {
+    if (auto known = cacheableName(handle)) {
+      const VaultPath& name = known->first;
+      std::optional<FileAttr> attr = cache_->getAttr(name);
+      if (attr && attr->inode == known->second) {
+        if (std::shared_ptr<const CachedContent> hit = cache_->getContent(name);
+            hit && hit->version == attr->version) {
+          return slice(hit->data, hit->version, offset, length, name);
+        }
+        if (attr->size <= cache_->maxEntryBytes()) {
+          // Fill from this very file (the handle), as read() fills from the name.
+          FeedState::Token t = feed_.beginCall();
+          FillTicket ticket = cache_->beginFill(name);
+          Result<ReadResult> head =
+              track(t, upstream_->readHandle(handle, 0, cache_->maxEntryBytes()));
+          if (!head.ok()) return head;
+          if (head->file_size == head->data.size()) {
+            const std::uint64_t version = head->version;
+            Result<ReadResult> r = slice(head->data, version, offset, length, name);
+            if (version == attr->version) {
+              cache_->putContent(name, version, std::move(head->data), ticket);
+            } else {
+              cache_->invalidate(name);  // the attributes are older than the bytes: refetch
+            }
+            return r;
+          }
+        }
+      }
+    }
+  }
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->readHandle(handle, offset, length));
+}
+
+Result<FileAttr> CachingVault::writeHandle(HandleId handle, std::uint64_t offset,
+                                           std::string_view data) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->writeHandle(handle, offset, data));
+  if (std::optional<VaultPath> name = nameForChange(handle)) {
+    changedHere({ChangeEvent::Kind::modified, *name, *name, r.ok() ? r->version : 0});
+  }
+  return r;
+}
+
+Result<FileAttr> CachingVault::statHandle(HandleId handle) {
+  if (serving()) {
+    if (auto known = cacheableName(handle)) {
+      std::optional<FileAttr> attr = cache_->getAttr(known->first);
+      if (attr && attr->inode == known->second) return *attr;
+    }
+  }
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->statHandle(handle));
+}
+
+Result<FileAttr> CachingVault::truncateHandle(HandleId handle, std::uint64_t size) {
+  FeedState::Token t = feed_.beginCall();
+  Result<FileAttr> r = track(t, upstream_->truncateHandle(handle, size));
+  if (std::optional<VaultPath> name = nameForChange(handle)) {
+    changedHere({ChangeEvent::Kind::modified, *name, *name, r.ok() ? r->version : 0});
+  }
+  return r;
+}
+
+Status CachingVault::fsyncHandle(HandleId handle) {
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->fsyncHandle(handle));
+}
+
+Status CachingVault::release(HandleId handle) {
+  if (cache_) {
+    std::lock_guard lock(handles_mutex_);
+    handles_.erase(handle);  // whatever upstream says, the handle is closed for the caller
+  }
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->release(handle));
 }
 
 std::unique_ptr<Subscription> CachingVault::subscribe(ChangeListener listener) {

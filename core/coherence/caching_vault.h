@@ -18,14 +18,31 @@
 // is then read by range, uncached. Mutations pass through and invalidate locally before they
 // return, so a caller reads its own writes whatever the mode.
 //
+// Handles. Every handle call goes upstream (the owner holds the open file), except reads and
+// fstat that the cache can answer safely: this object remembers each handle it opened with the
+// file's inode and the name it believes the file has, followed through renames (its own and, in
+// push mode, the feed's) and dropped on removal or replacement of that name. A read by handle is
+// served from the cache only while the cached attributes of that name carry the handle's inode
+// and the cached content is of the same version (so the bytes are that file's); a miss of a
+// small file that the cache knows under that name fills it with one upstream readHandle; any
+// doubt (no name, another inode, feed down, mode off) goes upstream. A write or truncate by
+// handle invalidates the name like a write by path (and, in ttl mode, tells local subscribers).
+// A handle this object does not know (opened by another object on the same upstream) is simply
+// forwarded.
+//
 // Thread-safety: every method may be called concurrently from any thread. The upstream feed's
-// listener runs on the stub's thread; it takes only FsCache's locks and the listener set's lock.
+// listener runs on the stub's thread; it takes FsCache's locks, handles_mutex_ and the listener
+// set's lock, one at a time. handles_mutex_ is a leaf: no call is made while holding it.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <utility>
 
 #include "core/cache/fs_cache.h"
 #include "core/coherence/feed_state.h"
@@ -70,19 +87,15 @@ class CachingVault final : public Vault {
   Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
 
-  // TODO(issue 13): handle-based I/O, implemented in the branch that owns this file.
-  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return pending(); }
-  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override {
-    return pending();
-  }
-  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
-    return pending();
-  }
-  Result<FileAttr> statHandle(HandleId) override { return pending(); }
-  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return pending(); }
-  Status fsyncHandle(HandleId) override { return pending(); }
-  Status release(HandleId) override { return pending(); }
-  static Status pending() { return Status(Errc::not_supported, "handles: not yet"); }
+  Result<OpenedFile> open(const VaultPath& path, std::uint32_t mode) override;
+  Result<ReadResult> readHandle(HandleId handle, std::uint64_t offset,
+                                std::uint64_t length) override;
+  Result<FileAttr> writeHandle(HandleId handle, std::uint64_t offset,
+                               std::string_view data) override;
+  Result<FileAttr> statHandle(HandleId handle) override;
+  Result<FileAttr> truncateHandle(HandleId handle, std::uint64_t size) override;
+  Status fsyncHandle(HandleId handle) override;
+  Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
@@ -109,12 +122,26 @@ class CachingVault final : public Vault {
   template <typename R>
   R track(const FeedState::Token& t, R result);
 
+  struct KnownHandle {
+    std::uint64_t inode = 0;
+    VaultPath path;
+    bool named = true;  // false once the name was removed or replaced
+  };
+  // The name `handle` believes its file has, when the cache may serve for it.
+  std::optional<std::pair<VaultPath, std::uint64_t>> cacheableName(HandleId handle) const;
+  // The handle's name (removed, replaced or not) for invalidation after a change by handle.
+  std::optional<VaultPath> nameForChange(HandleId handle) const;
+  // Follows handle names after a change of names (own or from the feed).
+  void handlesFollow(const ChangeEvent& event);
+
   std::shared_ptr<Vault> upstream_;
   const CoherenceOptions options_;
   std::unique_ptr<FsCache> cache_;  // null in mode off
   FeedState feed_;
   ListenerSet<ChangeListener, ChangeEvent> listeners_;
   std::atomic<std::uint64_t> upstream_calls_{0};
+  mutable std::mutex handles_mutex_;
+  std::unordered_map<HandleId, KnownHandle> handles_;    // guarded by handles_mutex_
   std::unique_ptr<Subscription> upstream_subscription_;  // push only; destroyed first
 };
 

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -85,6 +87,91 @@ class FuseOps {
     VaultPath path;
     std::vector<DirEntry> entries;
   };
+  using OpenFile = FuseFrontend::OpenFile;
+
+  // The open file behind a request's fi, or null (fi absent or without a handle).
+  static OpenFile* fileOf(const fuse_file_info* fi) {
+    return fi != nullptr ? reinterpret_cast<OpenFile*>(fi->fh) : nullptr;
+  }
+
+  // The name whose rules govern an open file: the node's name, or, once the node has none
+  // (unlinked or replaced through the mount), the name the file was opened under.
+  static VaultPath ruleName(FuseFrontend& fs, fuse_ino_t ino, const OpenFile& file) {
+    if (auto path = fs.inodes_.path(ino)) return std::move(*path);
+    return file.opened_as;
+  }
+
+  // The kernel forgot the node: its last backing inode need not be remembered.
+  static void forgetBacking(FuseFrontend& fs, fuse_ino_t ino) {
+    if (fs.inodes_.lookupCount(ino) != 0) return;
+    std::lock_guard lock(fs.files_mutex_);
+    fs.backing_.erase(ino);
+  }
+
+  // An open file of node `ino`, for requests that come without one: the kernel's fstat sends
+  // GETATTR without a handle, and on an unlinked file the node has no name left to stat.
+  static std::optional<HandleId> anyOpenFile(FuseFrontend& fs, fuse_ino_t ino,
+                                             VaultPath* opened_as) {
+    std::lock_guard lock(fs.files_mutex_);
+    auto it = fs.open_files_.find(ino);
+    if (it == fs.open_files_.end()) return std::nullopt;
+    *opened_as = it->second->opened_as;
+    return it->second->handle;
+  }
+
+  // Opens `path` in the vault by the open flags and hands the handle to fi. REQUIRES:
+  // setOpenFlags(fi) done (this may take keep_cache back and set direct_io).
+  static int openHandle(FuseFrontend& fs, fuse_ino_t ino, const VaultPath& path, fuse_file_info* fi,
+                        FileAttr* attr) {
+    const int acc = fi->flags & O_ACCMODE;
+    std::uint32_t mode = 0;
+    if (acc == O_RDONLY || acc == O_RDWR) mode |= OpenMode::kRead;
+    if (acc == O_WRONLY || acc == O_RDWR) mode |= OpenMode::kWrite;
+    // O_RDONLY|O_TRUNC truncates on Linux; allowOpen() asked for write access.
+    if (fi->flags & O_TRUNC) mode |= OpenMode::kWrite | OpenMode::kTruncate;
+    auto opened = fs.vault_.open(path, mode);
+    if (!opened.ok()) return errnoOf(opened.status());
+    if (attr != nullptr) *attr = opened->attr;
+    auto file = std::make_unique<OpenFile>(OpenFile{opened->handle, path, ino, opened->attr.inode});
+    {
+      // Node ids name paths, so one node can stand for two backing files over time (a put or
+      // a rename behind the mount replaces the file under the same name). The kernel's page
+      // cache is per node: drop it when this open finds another file than the last open did,
+      // and bypass it while another open file of the node is a different file.
+      std::lock_guard lock(fs.files_mutex_);
+      auto [last, fresh] = fs.backing_.try_emplace(ino, file->backing_inode);
+      if (!fresh && last->second != file->backing_inode) {
+        fi->keep_cache = 0;
+        last->second = file->backing_inode;
+      }
+      auto [first, end] = fs.open_files_.equal_range(ino);
+      for (auto it = first; it != end; ++it) {
+        if (it->second->backing_inode != file->backing_inode) fi->direct_io = 1;
+      }
+      fs.open_files_.emplace(ino, file.get());
+    }
+    fi->fh = reinterpret_cast<std::uint64_t>(file.release());
+    return 0;
+  }
+
+  // Gives an open file back to the vault (the kernel's release, or an open it never received).
+  static void closeHandle(FuseFrontend& fs, OpenFile* file) {
+    std::unique_ptr<OpenFile> owned(file);
+    {
+      std::lock_guard lock(fs.files_mutex_);
+      auto [first, end] = fs.open_files_.equal_range(file->ino);
+      for (auto it = first; it != end; ++it) {
+        if (it->second == file) {
+          fs.open_files_.erase(it);
+          break;
+        }
+      }
+    }
+    Status s = fs.vault_.release(owned->handle);
+    if (!s.ok() && s.code() != Errc::bad_handle) {
+      spdlog::warn("fuse: releasing {}: {}", owned->opened_as.str(), s.toString());
+    }
+  }
 
   static FuseFrontend& self(fuse_req_t req) {
     return *static_cast<FuseFrontend*>(fuse_req_userdata(req));
@@ -223,12 +310,15 @@ class FuseOps {
     return 0;
   }
 
-  static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a) {
+  // `by_handle`: attributes from statHandle/truncateHandle, where nlink 0 means unlinked (every
+  // peer that has handles has the field); elsewhere 0 is a peer that predates it.
+  static struct stat toStat(const FuseFrontend& fs, fuse_ino_t ino, const FileAttr& a,
+                            bool by_handle = false) {
     struct stat st {};
     const bool dir = a.type == FileType::directory;
     st.st_ino = ino;
     st.st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);  // 0000 is a mode like any other
-    st.st_nlink = a.nlink != 0 ? a.nlink : (dir ? 2 : 1);       // 0: an owner without the field
+    st.st_nlink = a.nlink != 0 || by_handle ? a.nlink : (dir ? 2 : 1);
     st.st_uid = a.owner_set ? a.uid : fs.owner_uid_;
     st.st_gid = a.owner_set ? a.gid : fs.owner_gid_;
     st.st_size = static_cast<off_t>(a.size);
@@ -303,6 +393,7 @@ class FuseOps {
   static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
     handle(req, [&](FuseFrontend& fs) -> int {
       fs.inodes_.forget(ino, nlookup);
+      forgetBacking(fs, ino);
       fuse_reply_none(req);
       return 0;
     });
@@ -310,18 +401,42 @@ class FuseOps {
 
   static void forgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
     handle(req, [&](FuseFrontend& fs) -> int {
-      for (size_t i = 0; i < count; ++i) fs.inodes_.forget(forgets[i].ino, forgets[i].nlookup);
+      for (size_t i = 0; i < count; ++i) {
+        fs.inodes_.forget(forgets[i].ino, forgets[i].nlookup);
+        forgetBacking(fs, forgets[i].ino);
+      }
       fuse_reply_none(req);
       return 0;
     });
   }
 
-  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     handle(req, [&](FuseFrontend& fs) -> int {
       auto who = caller(fs, req);
       if (!who.ok()) return errnoOf(who.status());
+      // fstat: the kernel sends the handle only for regular files. The open file answers even
+      // once its name is gone (nlink 0).
+      if (OpenFile* file = fileOf(fi)) {
+        if (int err = allowMeta(fs, *who, ruleName(fs, ino, *file))) return err;
+        auto attr = fs.vault_.statHandle(file->handle);
+        if (!attr.ok()) return errnoOf(attr.status());
+        const struct stat st = toStat(fs, ino, *attr, /*by_handle=*/true);
+        fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+        return 0;
+      }
       auto path = pathOf(fs, ino);
-      if (!path.ok()) return ENOENT;
+      if (!path.ok()) {
+        // Detached (unlinked or replaced through the mount) but perhaps still open: fstat.
+        VaultPath opened_as;
+        std::optional<HandleId> open = anyOpenFile(fs, ino, &opened_as);
+        if (!open) return ENOENT;
+        if (int err = allowMeta(fs, *who, opened_as)) return err;
+        auto attr = fs.vault_.statHandle(*open);
+        if (!attr.ok()) return attr.code() == Errc::bad_handle ? ENOENT : errnoOf(attr.status());
+        const struct stat st = toStat(fs, ino, *attr, /*by_handle=*/true);
+        fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+        return 0;
+      }
       if (int err = allowMeta(fs, *who, *path)) return err;
       auto attr = fs.vault_.stat(*path);
       if (!attr.ok()) return errnoOf(attr.status());
@@ -332,10 +447,23 @@ class FuseOps {
   }
 
   static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-                      fuse_file_info*) {
+                      fuse_file_info* fi) {
     handle(req, [&](FuseFrontend& fs) -> int {
       auto who = caller(fs, req);
       if (!who.ok()) return errnoOf(who.status());
+      // ftruncate: by handle, so it reaches the open file whatever became of its name. (fi is
+      // read only with a size: futimens on a directory also brings one, a DirHandle.)
+      OpenFile* file = (to_set & FUSE_SET_ATTR_SIZE) ? fileOf(fi) : nullptr;
+      if (file != nullptr && !(to_set & ~FUSE_SET_ATTR_SIZE & ~FUSE_SET_ATTR_CTIME)) {
+        if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::write)) return err;
+        Mutating mutating(fs);
+        auto result =
+            fs.vault_.truncateHandle(file->handle, static_cast<std::uint64_t>(attr->st_size));
+        if (!result.ok()) return errnoOf(result.status());
+        const struct stat st = toStat(fs, ino, *result, /*by_handle=*/true);
+        fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
+        return 0;
+      }
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
@@ -442,13 +570,14 @@ class FuseOps {
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       if (int err = allowOpen(fs, *who, *path, fi->flags)) return err;
-      if (fi->flags & O_TRUNC) {
-        Mutating mutating(fs);
-        auto attr = fs.vault_.truncate(*path, 0);
-        if (!attr.ok()) return errnoOf(attr.status());
-      }
       setOpenFlags(fs, fi);
-      fuse_reply_open(req, fi);
+      {
+        std::optional<Mutating> mutating;
+        if (fi->flags & O_TRUNC) mutating.emplace(fs);  // O_TRUNC changes the file
+        if (int err = openHandle(fs, ino, *path, fi, nullptr)) return err;
+      }
+      // An interrupted open never reached the kernel, which will never release it.
+      if (fuse_reply_open(req, fi) == -ENOENT) closeHandle(fs, fileOf(fi));
       return 0;
     });
   }
@@ -466,31 +595,37 @@ class FuseOps {
       }
       Mutating mutating(fs);
       auto attr = fs.vault_.create(*path, mode & 07777);
-      if (!attr.ok() && attr.code() == Errc::already_exists && !(fi->flags & O_EXCL)) {
-        // Created elsewhere since the kernel's lookup: open the existing file, as open(2) would.
-        attr = (fi->flags & O_TRUNC) ? fs.vault_.truncate(*path, 0) : fs.vault_.stat(*path);
-        if (attr.ok() && attr->type == FileType::directory) return EISDIR;
+      // Created elsewhere since the kernel's lookup: open the existing file, as open(2) would.
+      if (!attr.ok() && !(attr.code() == Errc::already_exists && !(fi->flags & O_EXCL))) {
+        return errnoOf(attr.status());
       }
-      if (!attr.ok()) return errnoOf(attr.status());
       fuse_entry_param e{};
       e.ino = fs.inodes_.remember(*path);
-      e.attr = toStat(fs, e.ino, *attr);
+      setOpenFlags(fs, fi);
+      FileAttr opened;
+      if (int err = openHandle(fs, e.ino, *path, fi, &opened)) {
+        fs.inodes_.forget(e.ino, 1);  // the kernel never gets this entry
+        return err;
+      }
+      e.attr = toStat(fs, e.ino, opened);
       e.attr_timeout = fs.config_.attr_timeout_s;
       e.entry_timeout = fs.config_.entry_timeout_s;
-      setOpenFlags(fs, fi);
-      if (fuse_reply_create(req, &e, fi) == -ENOENT) fs.inodes_.forget(e.ino, 1);
+      if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+        fs.inodes_.forget(e.ino, 1);
+        closeHandle(fs, fileOf(fi));
+      }
       return 0;
     });
   }
 
-  static void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  static void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     handle(req, [&](FuseFrontend& fs) -> int {
       auto who = caller(fs, req);
       if (!who.ok()) return errnoOf(who.status());
-      auto path = pathOf(fs, ino);
-      if (!path.ok()) return ENOENT;
-      if (int err = allow(fs, *who, *path, Access::read)) return err;
-      auto data = fs.vault_.read(*path, static_cast<std::uint64_t>(off), size);
+      OpenFile* file = fileOf(fi);
+      if (file == nullptr) return EBADF;
+      if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::read)) return err;
+      auto data = fs.vault_.readHandle(file->handle, static_cast<std::uint64_t>(off), size);
       if (!data.ok()) {
         // read(2) past the end returns 0 bytes; the vault calls that a bad range.
         if (data.code() == Errc::range_not_satisfiable) {
@@ -505,15 +640,15 @@ class FuseOps {
   }
 
   static void write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-                    fuse_file_info*) {
+                    fuse_file_info* fi) {
     handle(req, [&](FuseFrontend& fs) -> int {
       auto who = caller(fs, req);
       if (!who.ok()) return errnoOf(who.status());
-      auto path = pathOf(fs, ino);
-      if (!path.ok()) return ENOENT;
-      if (int err = allow(fs, *who, *path, Access::write)) return err;
+      OpenFile* file = fileOf(fi);
+      if (file == nullptr) return EBADF;
+      if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::write)) return err;
       Mutating mutating(fs);
-      auto attr = fs.vault_.write(*path, static_cast<std::uint64_t>(off), {buf, size});
+      auto attr = fs.vault_.writeHandle(file->handle, static_cast<std::uint64_t>(off), {buf, size});
       if (!attr.ok()) return errnoOf(attr.status());
       fuse_reply_write(req, size);
       return 0;
@@ -529,17 +664,27 @@ class FuseOps {
     });
   }
 
-  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-    handle(req, [&](FuseFrontend&) -> int {
-      fuse_reply_err(req, 0);  // no per-open state
+  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    handle(req, [&](FuseFrontend& fs) -> int {
+      if (OpenFile* file = fileOf(fi)) {
+        fi->fh = 0;
+        closeHandle(fs, file);
+      }
+      fuse_reply_err(req, 0);
       return 0;
     });
   }
 
-  static void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  static void fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info* fi) {
     handle(req, [&](FuseFrontend& fs) -> int {
       auto who = caller(fs, req);
       if (!who.ok()) return errnoOf(who.status());
+      if (OpenFile* file = fileOf(fi)) {
+        Status s = fs.vault_.fsyncHandle(file->handle);
+        if (!s.ok()) return errnoOf(s);
+        fuse_reply_err(req, 0);
+        return 0;
+      }
       auto path = pathOf(fs, ino);
       if (!path.ok()) return ENOENT;
       Mutating mutating(fs);
@@ -712,6 +857,23 @@ FuseFrontend::FuseFrontend(Vault& vault, Auth& auth, FuseConfig config, const Cl
 
 FuseFrontend::~FuseFrontend() {
   stop();
+  releaseOpenFiles();  // also those of an unmounted session (newUnmountedSession)
+}
+
+void FuseFrontend::releaseOpenFiles() {
+  std::unordered_multimap<std::uint64_t, OpenFile*> files;
+  {
+    std::lock_guard lock(files_mutex_);
+    files.swap(open_files_);
+    backing_.clear();  // the nodes go with the session
+  }
+  for (auto [ino, file] : files) {
+    std::unique_ptr<OpenFile> owned(file);
+    Status s = vault_.release(owned->handle);
+    if (!s.ok() && s.code() != Errc::bad_handle) {
+      spdlog::warn("fuse: releasing {} at unmount: {}", owned->opened_as.str(), s.toString());
+    }
+  }
 }
 
 std::string FuseFrontend::mountpoint() const {
@@ -866,6 +1028,9 @@ void FuseFrontend::stopLocked() {
   }
   if (loop_thread_.joinable()) loop_thread_.join();
   loop_running_.store(false, std::memory_order_release);
+  // The kernel sends no RELEASE for files still open when the connection is aborted: no handler
+  // runs any more, so every handle left is given back to the vault here.
+  releaseOpenFiles();
   notifier_.stop();  // the connection is gone: nothing it sends can block any more
 
   {

@@ -9,7 +9,8 @@
 //   lookup, getattr, getxattr, listxattr, access(F_OK/R_OK/X_OK)  read or list on the target
 //   opendir/readdir                                              list on the directory
 //   open                                    read and/or write by the open flags (O_TRUNC: write)
-//   read / write                                                  read / write, on every call
+//   read / write, ftruncate, fstat on an open file      read / write / write / meta, every call
+//                                                       (on the file's name; see "Open files")
 //   create, mkdir, unlink, rmdir, setattr(size)                   write on the target
 //   rename                                                        write on both names
 //   statfs, flush, fsync                                          a mapped uid
@@ -54,19 +55,36 @@
 // start() then mounts afresh. Watchdog: running() false is a crash; health().oldest_request_start
 // older than the deadline is a hang.
 //
-// Limits that follow from a path-based vault: node ids name paths (inode_table.h), so a file
-// unlinked or renamed *behind* the mount while open here is no longer reachable through that open
-// file (ENOENT), and one unlinked through the mount likewise; O_APPEND writes land at the end of
-// file the kernel knows, which a change behind the mount makes stale until attributes are
-// refreshed; RENAME_NOREPLACE is checked, then renamed (not atomic); RENAME_EXCHANGE is EINVAL;
-// statfs reports no capacity (the Vault has no such call).
+// Open files (issue 13). open and create take a Vault handle (Vault::open, O_TRUNC as
+// OpenMode::kTruncate) and put it in fi->fh; read, write, fsync, release, fstat (getattr with a
+// handle) and ftruncate (setattr of the size with a handle) go by that handle, so an open file
+// stays usable whatever happens to its name, through the mount or behind it: unlinked (fstat
+// shows nlink 0, reads see the data, writes land in the orphan), renamed, or replaced by a rename
+// or a put (the fd keeps the old file). The kernel sends fstat without a handle, so a getattr on
+// a node that lost its name (detached, inode_table.h) is answered through any file still open on
+// that node. The permission re-check of read/write/ftruncate/fstat uses the node's current name
+// as the mount knows it, or, once it has none, the name the file was opened under: a rule
+// revoked on that name still stops the open file. A setattr other than the size on a detached
+// node (fchmod of an unlinked file) is ENOENT: the vault sets attributes by name only. Node ids
+// name paths, so one node can stand for two backing files over time (a replace behind the
+// mount): an open that finds another backing file than the node's last open drops the node's
+// page cache (no keep_cache), and one made while an older open of the node holds a different
+// file reads with direct_io, so neither sees the other's pages. stop() releases the handles of
+// files still open (an aborted connection sends no RELEASE). The Vault's bound on open handles
+// reaches the caller as EMFILE.
+//
+// Limits: O_APPEND writes land at the end of file the kernel knows, which a change behind the
+// mount makes stale until attributes are refreshed; RENAME_NOREPLACE is checked, then renamed
+// (not atomic); RENAME_EXCHANGE is EINVAL; statfs reports no capacity (the Vault has no such
+// call); create is two Vault calls (create, then open: the contract has no create-and-open).
 //
 // Threads. start()/stop() from one controlling thread at a time (they serialise on a mutex).
 // Request handlers run on libfuse's worker threads (up to fuse.max_threads). The change listener
 // runs on whatever thread changed the Vault. health() and the accessors from any thread.
 //
 // Lock order (outer first): lifecycle_mutex_ -> session_mutex_ -> the InodeTable's mutex (leaf);
-// session_mutex_ -> the KernelNotifier's mutex (leaf); ready_mutex_ is a leaf of its own. No lock
+// session_mutex_ -> the KernelNotifier's mutex (leaf); ready_mutex_ and files_mutex_ are leaves
+// of their own. No lock
 // of ours is held while calling the Vault or Auth, or while replying to the kernel.
 #pragma once
 
@@ -79,6 +97,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
@@ -143,8 +162,19 @@ class FuseFrontend {
  private:
   friend class FuseOps;  // the libfuse callbacks (fuse_frontend.cpp)
 
+  // A file open in the kernel: fi->fh points at one. Owned by open_files_'s registry from
+  // open/create until release (or until stop, when the kernel never sends that).
+  struct OpenFile {
+    HandleId handle = 0;
+    VaultPath opened_as;    // whose rules apply once the node has no name (see the header)
+    std::uint64_t ino = 0;  // the node it was opened on
+    std::uint64_t backing_inode = 0;  // the vault file's inode (FileAttr::inode)
+  };
+
   void stopLocked();
   void onVaultChange(const ChangeEvent& event) noexcept;
+  // Releases every open file still registered. REQUIRES: no handler running.
+  void releaseOpenFiles();
 
   Vault& vault_;
   Auth& auth_;
@@ -172,6 +202,12 @@ class FuseFrontend {
   bool init_done_ = false;  // guarded by ready_mutex_: FUSE_INIT answered
   bool loop_done_ = false;  // guarded by ready_mutex_: the session loop returned
   int loop_result_ = 0;     // guarded by ready_mutex_
+
+  std::mutex files_mutex_;  // a leaf
+  // Open files by node id; guarded by files_mutex_; owns its elements.
+  std::unordered_multimap<std::uint64_t, OpenFile*> open_files_;
+  // The backing inode each node's last open found (page cache, see open()); files_mutex_.
+  std::unordered_map<std::uint64_t, std::uint64_t> backing_;
 
   std::atomic<bool> loop_running_{false};
   std::atomic<std::uint64_t> handler_exceptions_{0};

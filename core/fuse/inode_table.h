@@ -11,7 +11,8 @@
 //   - a rename through the mount moves the id (and every id beneath a renamed directory) to the
 //     new path, like an inode following its dentry; an id displaced by a rename onto its path, or
 //     whose file was unlinked through the mount, is *detached*: it keeps its count until the
-//     kernel forgets it, but no longer answers to its path (operations on it see not_found), so a
+//     kernel forgets it, but no longer answers to its path (operations by name on it see
+//     not_found; a file still open on it works through its Vault handle, fuse_frontend.h), so a
 //     new file created under the same name gets a fresh id.
 //
 // Changes made behind the mount (HTTP, sync) do not edit the table: the frontend invalidates the

@@ -489,9 +489,10 @@ bool Storage::unchangedSinceRecorded(int fd, bool* known_unpublished) {
   return true;
 }
 
-Result<FileAttr> Storage::attrOf(int fd) {
+Result<FileAttr> Storage::attrOf(int fd, struct ::stat* st_out) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return Status::fromErrno(errno, "fstat");
+  if (st_out != nullptr) *st_out = st;
   FileAttr a;
   if (S_ISDIR(st.st_mode)) {
     a.type = FileType::directory;
@@ -725,6 +726,121 @@ Status Storage::fsync(const VaultPath& path) {
   auto fd = openBeneath(path, O_RDONLY);
   if (!fd.ok()) return fd.status();
   return fsyncFd(fd->get(), "fsync", path);
+}
+
+// ---- open files --------------------------------------------------------------------------------
+
+Result<bool> Storage::isAtPath(int fd, const VaultPath& path) const {
+  struct stat mine {};
+  if (::fstat(fd, &mine) != 0) return Status::fromErrno(errno, ctx("fstat open file of", path));
+  if (mine.st_nlink == 0) return false;
+  // O_RDONLY, not O_PATH: openat2 refuses O_PATH with the O_NONBLOCK every open here carries.
+  auto at = openBeneath(path, O_RDONLY);
+  if (!at.ok()) {
+    if (at.code() == Errc::not_found || at.code() == Errc::not_a_directory) return false;
+    return at.status();
+  }
+  struct stat there {};
+  if (::fstat(at->get(), &there) != 0) return errnoStatus("fstat", path);
+  return there.st_ino == mine.st_ino && there.st_dev == mine.st_dev;
+}
+
+Result<Storage::OpenedBacking> Storage::openFile(const VaultPath& path, bool writable,
+                                                 bool truncate) {
+  if (truncate && !writable) {
+    return Status(Errc::invalid_argument, ctx("open: truncation needs write access:", path));
+  }
+  // Opened under the stripe, as write() does: the handle names the inode at `path` now.
+  StripeGuard guard(stripes_, {stripeIndex(path)});
+  auto fd = openBeneath(path, writable ? O_RDWR : O_RDONLY);
+  if (!fd.ok()) {
+    // O_RDWR on a directory is EISDIR already; O_RDONLY opens it, and the type check says so.
+    return fd.status();
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return errnoStatus("fstat", path);
+  if (S_ISDIR(st.st_mode)) return Status(Errc::is_a_directory, ctx("open", path));
+  if (!S_ISREG(st.st_mode)) return Status(Errc::invalid_argument, ctx("not a regular file:", path));
+  if (truncate) {
+    if (::ftruncate(fd->get(), 0) != 0) return errnoStatus("truncate", path);
+    auto v = bumpVersion(fd->get());
+    if (!v.ok()) return v.status();
+  }
+  auto a = attrOf(fd->get());
+  if (!a.ok()) return a.status();
+  return OpenedBacking{std::move(*fd), std::move(*a)};
+}
+
+Result<FileAttr> Storage::writeOpen(int fd, const VaultPath* path, std::uint64_t offset,
+                                    std::string_view data, bool* at_path) {
+  *at_path = false;
+  static const VaultPath kNoName = VaultPath::root();
+  const VaultPath& named = path != nullptr ? *path : kNoName;
+  std::unique_lock<std::shared_mutex> lock;
+  if (path != nullptr) {
+    lock = std::unique_lock(stripe(*path));
+    auto here = isAtPath(fd, *path);
+    if (!here.ok()) return here.status();
+    *at_path = *here;
+  }
+  SEAMS_RETURN_IF_ERROR(writeAll(fd, data, offset, named));
+  if (*at_path) {
+    auto v = bumpVersion(fd);
+    if (!v.ok()) return v.status();
+  }
+  return statOpen(fd);  // nlink 0 for an unlinked file
+}
+
+Result<FileAttr> Storage::truncateOpen(int fd, const VaultPath* path, std::uint64_t size,
+                                       bool* at_path) {
+  *at_path = false;
+  std::unique_lock<std::shared_mutex> lock;
+  if (path != nullptr) {
+    lock = std::unique_lock(stripe(*path));
+    auto here = isAtPath(fd, *path);
+    if (!here.ok()) return here.status();
+    *at_path = *here;
+  }
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return Status::fromErrno(errno, "truncate open file");
+  }
+  if (*at_path) {
+    auto v = bumpVersion(fd);
+    if (!v.ok()) return v.status();
+  }
+  return statOpen(fd);  // nlink 0 for an unlinked file
+}
+
+Result<ReadResult> Storage::readOpen(int fd, const VaultPath* path, std::uint64_t offset,
+                                     std::uint64_t length) {
+  static const VaultPath kNoName = VaultPath::root();
+  const VaultPath& named = path != nullptr ? *path : kNoName;
+  std::shared_lock<std::shared_mutex> lock;
+  if (path != nullptr) lock = std::shared_lock(stripe(*path));
+  auto a = attrOf(fd);
+  if (!a.ok()) return a.status();
+  if (offset > a->size) {
+    return Status(Errc::range_not_satisfiable, ctx("read past the end of", named));
+  }
+  ReadResult r;
+  r.version = a->version;
+  r.file_size = a->size;
+  r.data.resize(static_cast<std::size_t>(std::min(length, a->size - offset)));
+  SEAMS_RETURN_IF_ERROR(readAt(fd, r.data, offset, named));
+  return r;
+}
+
+Result<FileAttr> Storage::statOpen(int fd) {
+  struct stat st {};
+  auto a = attrOf(fd, &st);
+  if (!a.ok()) return a;
+  if (a->type == FileType::file) a->nlink = st.st_nlink == 0 ? 0 : 1;
+  return a;
+}
+
+Status Storage::fsyncOpen(int fd) {
+  if (::fsync(fd) != 0) return Status::fromErrno(errno, "fsync open file");
+  return Status();
 }
 
 Result<std::pair<VaultPath, UniqueFd>> Storage::nearestExisting(const VaultPath& path) const {

@@ -74,6 +74,8 @@
 #include "core/common/vault_path.h"
 #include "core/vault/vault.h"
 
+struct stat;
+
 namespace seams {
 
 // A whole file, as read in one go for the content cache.
@@ -148,6 +150,35 @@ class Storage {
   // itself). After a restart nothing is known yet, so the first refresh of each entry bumps it.
   Result<RefreshResult> refresh(const VaultPath& path);
 
+  // ---- Open files: the backing of Vault's handles --------------------------------------------
+  // An open file stays the same inode whatever happens to its name, so these act on the fd;
+  // `path` is the name the caller believes the file has (null: it knows the file has none).
+  // A change through the fd gives the file a fresh version only while the file is still linked
+  // AND still the entry at `path` (checked under path's stripe, which also orders it against
+  // path-based calls); otherwise the bytes change and the version does not, since no name shows
+  // the file (an unlinked file, or one replaced or moved behind the caller's back). *at_path
+  // tells which happened.
+
+  struct OpenedBacking {
+    UniqueFd fd;
+    FileAttr attr;  // after the open (and its truncation)
+  };
+  // Opens the regular file at `path` (read-only, or read-write when `writable`), with the same
+  // confinement as every other call. `truncate` (REQUIRES writable): to size 0 with a fresh
+  // version, as truncate() does. Errors: as stat(); is_a_directory; invalid_argument for a
+  // special file.
+  Result<OpenedBacking> openFile(const VaultPath& path, bool writable, bool truncate);
+  Result<FileAttr> writeOpen(int fd, const VaultPath* path, std::uint64_t offset,
+                             std::string_view data, bool* at_path);
+  Result<FileAttr> truncateOpen(int fd, const VaultPath* path, std::uint64_t size, bool* at_path);
+  // As read(), by fd; with `path` the bytes and the version are read under its stripe, so they
+  // belong together as read()'s do.
+  Result<ReadResult> readOpen(int fd, const VaultPath* path, std::uint64_t offset,
+                              std::uint64_t length);
+  // The attributes of an open file; nlink is 0 once it is unlinked.
+  Result<FileAttr> statOpen(int fd);
+  Status fsyncOpen(int fd);
+
   // The next version the counter would hand out (for tests and diagnostics).
   std::uint64_t peekNextVersion() const { return next_version_.load(std::memory_order_relaxed); }
 
@@ -172,7 +203,10 @@ class Storage {
   Result<std::uint64_t> bumpVersion(int fd);
   // The stored version, or a fresh one set with XATTR_CREATE when the entry has none.
   Result<std::uint64_t> versionOf(int fd);
-  Result<FileAttr> attrOf(int fd);
+  // `st_out`: the fstat it made, for callers that need more than FileAttr holds.
+  Result<FileAttr> attrOf(int fd, struct ::stat* st_out = nullptr);
+  // Whether the open file `fd` is still linked and the entry at `path`. REQUIRES: path's stripe.
+  Result<bool> isAtPath(int fd, const VaultPath& path) const;
   // Records the state the vault left an entry in (after its last change to it), for refresh().
   // `published`: the version was reported to the vault's clients as a change (false when only a
   // read assigned it on first sight).

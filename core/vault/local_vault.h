@@ -34,19 +34,44 @@
 // bug), and must not call back into this Vault, subscribe() and Subscription destruction included
 // (they would deadlock on the listener lock or a path lock).
 //
+// Handles (Vault::open). Each open handle holds its backing fd (Storage::openFile: the same
+// confinement as every path call), its mode, its inode, and its current name: followed through
+// rename() (a directory's rename moves the handles beneath it), and dropped by unlink() and by
+// rename()/put() onto it (the handle keeps the old file). Changes by handle take the path lock of
+// that name, like write()/truncate() by path, and Storage checks under the stripe that the file
+// is still linked and still the entry at that name (so a replace or move behind the vault's back
+// is caught too): then the file gets a new version, the cache drops the name and the feed says
+// `modified` for it; otherwise the bytes change and nothing is published (no name shows them).
+// Reads by handle stay on the hot path: while the handle's file is the one the cache holds for
+// its name (the cached attributes' inode is the handle's, content and attributes of one version),
+// they are served from the cache, and a miss fills it through read()'s path with the inode
+// checked; anything else (unnamed, replaced, too large) is a pread on the fd. statHandle reads
+// the fd (nlink 0 once unlinked), or the cache on the same condition. At most max_open_handles
+// are open (too_many_open beyond); ids are never reused. Known limit: an open() racing a rename
+// of one of its ancestor directories may record the old name; the handle's reads and writes
+// still act on its file, and Storage's check keeps such a write from publishing a wrong name.
+//
 // Thread-safety: every method may be called concurrently from any thread. path_locks_[i]
 // serialises mutations of paths hashing to i (taken in index order when a call needs two);
 // listeners_mutex_ guards listeners_, held shared while publishing and exclusive while a
 // subscription is added or removed, so once a Subscription is destroyed its listener is never
-// called again. Lock order: path lock -> Storage's stripes; path lock -> listeners_mutex_.
+// called again. handles_mutex_ guards the handle table and every handle's name; it is a leaf,
+// never held while calling Storage, the cache or a listener. A handle's fd is shared (the table
+// holds a shared_ptr) so release() during a read on another thread closes it only afterwards.
+// Lock order: path lock -> Storage's stripes; path lock -> listeners_mutex_; path lock ->
+// handles_mutex_.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/cache/fs_cache.h"
@@ -57,8 +82,12 @@ namespace seams {
 
 class LocalVault final : public Vault {
  public:
+  static constexpr std::size_t kDefaultMaxOpenHandles = 4096;
+
   // REQUIRES: storage and cache outlive the vault; every Subscription is destroyed before it.
-  LocalVault(Storage& storage, FsCache& cache);
+  // `max_open_handles`: how many handles may be open at once (each holds a backing fd).
+  LocalVault(Storage& storage, FsCache& cache,
+             std::size_t max_open_handles = kDefaultMaxOpenHandles);
   ~LocalVault() override;
   LocalVault(const LocalVault&) = delete;
   LocalVault& operator=(const LocalVault&) = delete;
@@ -79,21 +108,20 @@ class LocalVault final : public Vault {
   Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
 
-  // TODO(issue 13): handle-based I/O, implemented in the branch that owns this file.
-  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return pending(); }
-  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override {
-    return pending();
-  }
-  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
-    return pending();
-  }
-  Result<FileAttr> statHandle(HandleId) override { return pending(); }
-  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return pending(); }
-  Status fsyncHandle(HandleId) override { return pending(); }
-  Status release(HandleId) override { return pending(); }
-  static Status pending() { return Status(Errc::not_supported, "handles: not yet"); }
+  Result<OpenedFile> open(const VaultPath& path, std::uint32_t mode) override;
+  Result<ReadResult> readHandle(HandleId handle, std::uint64_t offset,
+                                std::uint64_t length) override;
+  Result<FileAttr> writeHandle(HandleId handle, std::uint64_t offset,
+                               std::string_view data) override;
+  Result<FileAttr> statHandle(HandleId handle) override;
+  Result<FileAttr> truncateHandle(HandleId handle, std::uint64_t size) override;
+  Status fsyncHandle(HandleId handle) override;
+  Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
+
+  // Handles open now (for tests and stats).
+  std::size_t openHandles() const;
 
  private:
   class SubscriptionImpl;
@@ -103,7 +131,28 @@ class LocalVault final : public Vault {
   };
   static constexpr std::size_t kPathLocks = 64;
 
+  // One open file. fd, mode and inode never change; path and named are guarded by
+  // handles_mutex_ (and path's entry in by_path_ exists exactly while named).
+  struct OpenHandle {
+    UniqueFd fd;
+    std::uint32_t mode = 0;
+    std::uint64_t inode = 0;
+    VaultPath path;
+    bool named = true;  // false once unlinked or replaced through this vault
+  };
+
   std::size_t lockIndex(const VaultPath& path) const;
+  // `name` (when given) gets the handle's current name, or nullopt, under the same lock.
+  std::shared_ptr<OpenHandle> findHandle(HandleId id,
+                                         std::optional<VaultPath>* name = nullptr) const;
+  // The handle's current name, or nullopt once it has none.
+  std::optional<VaultPath> nameOf(const OpenHandle& h) const;
+  // Locks the path lock of the handle's current name and returns the name (nullopt, no lock,
+  // when it has none). Retries when a rename moved the handle while it waited for the lock.
+  std::optional<VaultPath> lockName(const OpenHandle& h, std::unique_lock<std::mutex>& lock);
+  // Handle bookkeeping after a change by name. REQUIRES: the path locks of the names involved.
+  void handlesUnnamed(const VaultPath& path);
+  void handlesRenamed(const VaultPath& from, const VaultPath& to);
   // Invalidates what a change of `path` made stale: its own entries, its parent's listing and
   // attribute (the parent's version moved), and everything beneath it when it is a directory.
   void invalidateChanged(const VaultPath& path, bool subtree);
@@ -117,6 +166,13 @@ class LocalVault final : public Vault {
   std::shared_mutex listeners_mutex_;
   std::vector<ListenerSlot> listeners_;  // guarded by listeners_mutex_
   std::uint64_t next_listener_id_ = 1;   // guarded by listeners_mutex_
+
+  const std::size_t max_open_handles_;
+  mutable std::shared_mutex handles_mutex_;
+  std::unordered_map<HandleId, std::shared_ptr<OpenHandle>> handles_;  // guarded by handles_mutex_
+  // Named handles by path, ordered so a directory's subtree is one range. Guarded likewise.
+  std::multimap<std::string, HandleId> by_path_;
+  HandleId next_handle_ = 1;  // guarded by handles_mutex_
 };
 
 }  // namespace seams

@@ -239,6 +239,100 @@ TEST_P(PushMode, ConcurrentReadersSeeTheLastWriteOnceTheWritersAreDone) {
   }
 }
 
+// ---- handles ----------------------------------------------------------------------------------
+
+std::string readAllByHandle(Vault& v, HandleId h) {
+  auto r = v.readHandle(h, 0, 1 << 20);
+  return r.ok() ? r->data : "<" + r.status().toString() + ">";
+}
+
+TEST_P(EveryMode, AnUnlinkedOrReplacedOpenFileKeepsItsContentThroughItsHandle) {
+  ASSERT_TRUE(owner_->put(P("/f"), "old").ok());
+  auto h = cache_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok()) << h.status().toString();
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "old");
+  ASSERT_TRUE(owner_->put(P("/new"), "newer").ok());
+  ASSERT_TRUE(owner_->rename(P("/new"), P("/f")).ok());  // behind this frontend's back
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "old");
+  if (GetParam() == Coherence::ttl) clock_.advance(1000ms);  // ttl's drift on the name
+  EXPECT_EQ(readAll("/f"), "newer");
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "old") << "/f is cached now: not our file";
+  ASSERT_TRUE(cache_->unlink(P("/f")).ok());
+  auto w = cache_->writeHandle(h->handle, 3, "er");
+  ASSERT_TRUE(w.ok()) << w.status().toString();
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "older");
+  auto st = cache_->statHandle(h->handle);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->nlink, 0u);
+  EXPECT_TRUE(cache_->release(h->handle).ok());
+  EXPECT_EQ(cache_->readHandle(h->handle, 0, 1).code(), Errc::bad_handle);
+  EXPECT_EQ(owner_->openHandles(), 0u);
+}
+
+TEST_P(EveryMode, AWriteByHandleIsReadBackAtOnceAndPublishedOnlyWhileTheFileHasAName) {
+  ASSERT_TRUE(cache_->put(P("/f"), "abc").ok());
+  EXPECT_EQ(readAll("/f"), "abc");
+  std::vector<std::string> seen;
+  auto sub = cache_->subscribe([&](const ChangeEvent& e) { seen.push_back(e.path.str()); });
+  auto h = cache_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  auto w = cache_->writeHandle(h->handle, 3, "def");
+  ASSERT_TRUE(w.ok());
+  EXPECT_GT(w->version, h->attr.version);
+  EXPECT_EQ(readAll("/f"), "abcdef");
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "abcdef");
+  EXPECT_EQ(cache_->stat(P("/f"))->version, w->version);
+  EXPECT_EQ(seen, std::vector<std::string>{"/f"});
+  ASSERT_TRUE(cache_->unlink(P("/f")).ok());
+  seen.clear();
+  ASSERT_TRUE(cache_->writeHandle(h->handle, 0, "x").ok());
+  ASSERT_TRUE(cache_->truncateHandle(h->handle, 2).ok());
+  EXPECT_TRUE(seen.empty()) << "an unlinked file has no name to report";
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "xb");
+  EXPECT_TRUE(cache_->release(h->handle).ok());
+}
+
+TEST_P(PushMode, ReadsByHandleAreServedFromTheCacheWhileTheFileIsAtItsName) {
+  ASSERT_TRUE(owner_->put(P("/f"), "hello").ok());
+  auto h = cache_->open(P("/f"), OpenMode::kRead);  // caches /f's attributes
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "hello");  // fills the content
+  int calls = upstream_->calls.load();
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "hello");
+  EXPECT_EQ(cache_->statHandle(h->handle)->size, 5u);
+  EXPECT_EQ(upstream_->calls.load(), calls) << "a warm read by handle crosses no boundary";
+  ASSERT_TRUE(owner_->write(P("/f"), 5, "!").ok());  // the feed invalidates /f
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "hello!");
+  EXPECT_TRUE(cache_->release(h->handle).ok());
+}
+
+TEST_P(PushMode, AHandleFollowsARenameHeardOnTheFeed) {
+  ASSERT_TRUE(owner_->put(P("/a"), "moved").ok());
+  auto h = cache_->open(P("/a"), OpenMode::kRead);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(owner_->rename(P("/a"), P("/b")).ok());
+  ASSERT_TRUE(cache_->stat(P("/b")).ok());
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "moved");  // fills /b from the handle
+  int calls = upstream_->calls.load();
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "moved");
+  EXPECT_EQ(upstream_->calls.load(), calls) << "served under its new name";
+  EXPECT_EQ(readAll("/b"), "moved");
+  EXPECT_TRUE(cache_->release(h->handle).ok());
+}
+
+TEST_P(PushMode, AfterAResyncHandlesAreNeverServedFromTheCache) {
+  ASSERT_TRUE(owner_->put(P("/f"), "abc").ok());
+  auto h = cache_->open(P("/f"), OpenMode::kRead);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "abc");
+  upstream_->resync();  // a reconnect: the owner dropped the old connection's handles
+  EXPECT_EQ(readAll("/f"), "abc");
+  int calls = upstream_->calls.load();
+  EXPECT_EQ(readAllByHandle(*cache_, h->handle), "abc");
+  EXPECT_EQ(upstream_->calls.load(), calls + 1);
+  EXPECT_TRUE(cache_->release(h->handle).ok());
+}
+
 std::string modeName(const ::testing::TestParamInfo<Coherence>& info) {
   return std::string(coherenceName(info.param));
 }

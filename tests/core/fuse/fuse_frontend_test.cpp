@@ -105,6 +105,14 @@ std::set<std::string> listNames(const std::string& dir) {
   return names;
 }
 
+// Creates or replaces `path` through the mount with plain syscalls.
+void writeAll(const std::string& path, std::string_view data) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::close(fd), 0);
+}
+
 std::string versionXattr(const std::string& path) {
   char buf[64];
   const ssize_t n = ::getxattr(path.c_str(), "user.seams.version", buf, sizeof buf);
@@ -464,16 +472,122 @@ TEST_F(FuseFrontendTest, ChangesMadeBehindTheMountAreNeverStale) {
   EXPECT_EQ(frontend_->health().notify_failures, 0u);
 }
 
-TEST_F(FuseFrontendTest, AnOpenFileSeesAChangeMadeBehindTheMount) {
+TEST_F(FuseFrontendTest, AnOpenFileSeesAnInPlaceChangeMadeBehindTheMount) {
   ASSERT_TRUE(vault_->put(P("/f"), "0123456789").ok());
   mount();
   const int fd = ::open(m("f").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   char buf[16] = {};
   ASSERT_EQ(::pread(fd, buf, 10, 0), 10);
-  ASSERT_TRUE(vault_->put(P("/f"), "abcdefghij").ok());
+  ASSERT_TRUE(vault_->write(P("/f"), 0, "abcdefghij").ok());
   ASSERT_EQ(::pread(fd, buf, 10, 0), 10);
   EXPECT_EQ(std::string(buf, 10), "abcdefghij");
+  ::close(fd);
+}
+
+TEST_F(FuseFrontendTest, APutBehindTheMountLeavesAnOpenFileItsOldContent) {
+  ASSERT_TRUE(vault_->put(P("/f"), "0123456789").ok());
+  mount();
+  const int fd = ::open(m("f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  char buf[16] = {};
+  ASSERT_EQ(::pread(fd, buf, 10, 0), 10);
+  ASSERT_TRUE(vault_->put(P("/f"), "abcdefghij").ok());  // HTTP's PUT: a new file at the name
+  ASSERT_EQ(::pread(fd, buf, 10, 0), 10);
+  EXPECT_EQ(std::string(buf, 10), "0123456789") << "POSIX: the open file is the old one";
+  ::close(fd);
+  EXPECT_EQ(readAll(m("f")), "abcdefghij") << "a new open sees the new file";
+}
+
+// Issue 13, defect 1: open, write, unlink, then the fd goes on working until close.
+TEST_F(FuseFrontendTest, AnUnlinkedOpenFileStaysUsableThroughItsFd) {
+  mount();
+  const int fd = ::open(m("f").c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(fd, "hello", 5), 5);
+  ASSERT_EQ(::unlink(m("f").c_str()), 0) << std::strerror(errno);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);
+  EXPECT_EQ(st.st_nlink, 0u);
+  EXPECT_EQ(st.st_size, 5);
+  char buf[16] = {};
+  ASSERT_EQ(::pread(fd, buf, sizeof buf, 0), 5) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  ASSERT_EQ(::pwrite(fd, " world", 6, 5), 6) << std::strerror(errno);
+  ASSERT_EQ(::pread(fd, buf, sizeof buf, 0), 11) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, 11), "hello world");
+  ASSERT_EQ(::ftruncate(fd, 4), 0) << std::strerror(errno);
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 4);
+  EXPECT_EQ(::fsync(fd), 0) << std::strerror(errno);
+  EXPECT_NE(::access(m("f").c_str(), F_OK), 0);
+  EXPECT_EQ(vault_->stat(P("/f")).code(), Errc::not_found);
+  EXPECT_EQ(::close(fd), 0);
+}
+
+TEST_F(FuseFrontendTest, ARenameOverAnOpenFileLeavesTheOldFdTheOldContent) {
+  mount();
+  writeAll(m("f"), "old content");
+  const int old_fd = ::open(m("f").c_str(), O_RDONLY);
+  ASSERT_GE(old_fd, 0);
+  writeAll(m("new"), "new content!");
+  ASSERT_EQ(::rename(m("new").c_str(), m("f").c_str()), 0) << std::strerror(errno);
+  char buf[32] = {};
+  ASSERT_EQ(::pread(old_fd, buf, sizeof buf, 0), 11) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, 11), "old content");
+  struct stat st {};
+  ASSERT_EQ(::fstat(old_fd, &st), 0) << std::strerror(errno);
+  EXPECT_EQ(st.st_nlink, 0u);
+  EXPECT_EQ(readAll(m("f")), "new content!");
+  ::close(old_fd);
+}
+
+TEST_F(FuseFrontendTest, OpeningBeyondTheVaultsBoundIsEmfile) {
+  vault_ = std::make_unique<LocalVault>(*storage_, *cache_, 2);
+  mount();
+  ASSERT_TRUE(vault_->put(P("/f"), "x").ok());
+  const int a = ::open(m("f").c_str(), O_RDONLY);
+  const int b = ::open(m("f").c_str(), O_RDONLY);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  errno = 0;
+  EXPECT_EQ(::open(m("f").c_str(), O_RDONLY), -1);
+  EXPECT_EQ(errno, EMFILE);
+  ::close(a);
+  ::close(b);
+}
+
+TEST_F(FuseFrontendTest, ARevokedRuleStillStopsAnOpenFileAfterItsNameIsGone) {
+  ASSERT_TRUE(vault_->put(P("/f"), "data").ok());
+  mount();
+  const int fd = asUid(kWriterUid, [&] { return ::open(m("f").c_str(), O_RDWR); });
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(asUid(kWriterUid, [&] { return errOf(::unlink(m("f").c_str())); }), 0);
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(static_cast<int>(::pwrite(fd, "D", 1, 0))); }), 0);
+  // The writer's only rule goes: the name the file was opened under decides, as it has no other.
+  auto admin = auth_->principalForUid(kAdminUid);
+  ASSERT_TRUE(admin.ok());
+  const Rule writer_rule{
+      Rule::Subject::user, "writer", VaultPath::root(),
+      static_cast<AccessMask>(mask(Access::read) | mask(Access::list) | mask(Access::write)),
+      Rule::Effect::allow};
+  ASSERT_TRUE(auth_->revoke(*admin, writer_rule).ok());
+  EXPECT_EQ(asUid(kWriterUid, [&] { return errOf(static_cast<int>(::pwrite(fd, "X", 1, 0))); }),
+            EACCES);
+  char buf[8] = {};
+  ASSERT_EQ(::pread(fd, buf, sizeof buf, 0), 4);  // root (admin) still may
+  EXPECT_EQ(std::string(buf, 4), "Data");
+  ::close(fd);
+}
+
+TEST_F(FuseFrontendTest, StopReleasesTheHandlesOfFilesStillOpen) {
+  ASSERT_TRUE(vault_->put(P("/f"), "abc").ok());
+  mount();
+  const int fd = ::open(m("f").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(vault_->openHandles(), 1u);
+  frontend_->stop();  // the mount is busy: aborted, and the kernel never sends RELEASE
+  EXPECT_EQ(vault_->openHandles(), 0u);
   ::close(fd);
 }
 

@@ -348,5 +348,224 @@ TEST_F(LocalVaultTest, SetAttributesIsAChangeOnTheFeedAndInvalidatesTheCache) {
   EXPECT_EQ(events_.size(), 1u) << "a refused change publishes nothing";
 }
 
+// ---- handles --------------------------------------------------------------------------------
+
+std::string readAllByHandle(Vault& v, HandleId h) {
+  auto r = v.readHandle(h, 0, 1 << 20);
+  return r.ok() ? r->data : "<" + r.status().toString() + ">";
+}
+
+TEST_F(LocalVaultTest, AnUnlinkedOpenFileKeepsItsDataAndShowsNoLinks) {
+  ASSERT_TRUE(vault_->put(P("/f"), "hello").ok());
+  auto h = vault_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok()) << h.status().toString();
+  EXPECT_EQ(h->attr.size, 5u);
+  ASSERT_TRUE(vault_->unlink(P("/f")).ok());
+  auto st = vault_->statHandle(h->handle);
+  ASSERT_TRUE(st.ok()) << st.status().toString();
+  EXPECT_EQ(st->nlink, 0u);
+  EXPECT_EQ(st->size, 5u);
+  EXPECT_EQ(readAllByHandle(*vault_, h->handle), "hello");
+  events_.clear();
+  auto w = vault_->writeHandle(h->handle, 5, " world");
+  ASSERT_TRUE(w.ok()) << w.status().toString();
+  EXPECT_EQ(readAllByHandle(*vault_, h->handle), "hello world");
+  auto t = vault_->truncateHandle(h->handle, 4);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(readAllByHandle(*vault_, h->handle), "hell");
+  EXPECT_TRUE(events_.empty()) << "no name shows an unlinked file: nothing to publish";
+  EXPECT_EQ(vault_->stat(P("/f")).code(), Errc::not_found);
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+  EXPECT_EQ(vault_->openHandles(), 0u);
+}
+
+TEST_F(LocalVaultTest, AWriteByHandleToALinkedFileIsAVersionedChangeOnTheFeed) {
+  ASSERT_TRUE(vault_->put(P("/f"), "abc").ok());
+  auto h = vault_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(vault_->read(P("/f"), 0, 10)->data, "abc");  // now cached
+  events_.clear();
+  auto w = vault_->writeHandle(h->handle, 3, "def");
+  ASSERT_TRUE(w.ok()) << w.status().toString();
+  EXPECT_GT(w->version, h->attr.version);
+  EXPECT_EQ(events_, (std::vector<Recorded>{{Kind::modified, "/f", "/f", w->version}}));
+  // The cache dropped the old content: a read by path sees the write.
+  auto r = vault_->read(P("/f"), 0, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->data, "abcdef");
+  EXPECT_EQ(r->version, w->version);
+  auto t = vault_->truncateHandle(h->handle, 2);
+  ASSERT_TRUE(t.ok());
+  EXPECT_GT(t->version, w->version);
+  EXPECT_EQ(events_.back(), (Recorded{Kind::modified, "/f", "/f", t->version}));
+  EXPECT_EQ(vault_->read(P("/f"), 0, 10)->data, "ab");
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, AHandleFollowsRenamesOfItsFileAndOfItsDirectory) {
+  ASSERT_TRUE(vault_->mkdir(P("/d"), 0755).ok());
+  ASSERT_TRUE(vault_->put(P("/d/f"), "x").ok());
+  auto h = vault_->open(P("/d/f"), OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(vault_->rename(P("/d/f"), P("/d/g")).ok());
+  ASSERT_TRUE(vault_->rename(P("/d"), P("/e")).ok());
+  events_.clear();
+  auto w = vault_->writeHandle(h->handle, 1, "y");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(events_, (std::vector<Recorded>{{Kind::modified, "/e/g", "/e/g", w->version}}));
+  EXPECT_EQ(vault_->read(P("/e/g"), 0, 10)->data, "xy");
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, AFileReplacedByRenameOrPutKeepsItsContentForItsHandles) {
+  ASSERT_TRUE(vault_->put(P("/f"), "old").ok());
+  auto by_rename = vault_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(by_rename.ok());
+  ASSERT_TRUE(vault_->read(P("/f"), 0, 10).ok());  // cached under /f
+  ASSERT_TRUE(vault_->put(P("/new"), "newer").ok());
+  ASSERT_TRUE(vault_->rename(P("/new"), P("/f")).ok());
+  EXPECT_EQ(readAllByHandle(*vault_, by_rename->handle), "old");
+  EXPECT_EQ(vault_->statHandle(by_rename->handle)->nlink, 0u);
+  EXPECT_EQ(vault_->read(P("/f"), 0, 10)->data, "newer");
+  // Served by handle again, with /f now cached: still the old file's bytes.
+  EXPECT_EQ(readAllByHandle(*vault_, by_rename->handle), "old");
+  events_.clear();
+  ASSERT_TRUE(vault_->writeHandle(by_rename->handle, 0, "OLD").ok());
+  EXPECT_TRUE(events_.empty()) << "the replaced file has no name";
+  EXPECT_EQ(vault_->read(P("/f"), 0, 10)->data, "newer");
+
+  auto by_put = vault_->open(P("/f"), OpenMode::kRead);
+  ASSERT_TRUE(by_put.ok());
+  ASSERT_TRUE(vault_->put(P("/f"), "newest").ok());
+  EXPECT_EQ(readAllByHandle(*vault_, by_put->handle), "newer");
+  EXPECT_EQ(vault_->read(P("/f"), 0, 10)->data, "newest");
+  EXPECT_TRUE(vault_->release(by_rename->handle).ok());
+  EXPECT_TRUE(vault_->release(by_put->handle).ok());
+}
+
+TEST_F(LocalVaultTest, AFileReplacedBehindTheVaultsBackIsWrittenWithoutAnEvent) {
+  ASSERT_TRUE(vault_->put(P("/f"), "old").ok());
+  auto h = vault_->open(P("/f"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  writeFile(backing("g"), "other");
+  fs::rename(backing("g"), backing("f"));  // no sync here: the vault was not told
+  events_.clear();
+  ASSERT_TRUE(vault_->writeHandle(h->handle, 0, "OLD").ok());
+  EXPECT_TRUE(events_.empty()) << "Storage sees that /f is another inode now";
+  EXPECT_EQ(readAllByHandle(*vault_, h->handle), "OLD");
+  EXPECT_EQ(readFile(backing("f")), "other");
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, ReadsByHandleAreServedFromTheCacheWhileTheFileIsAtItsName) {
+  ASSERT_TRUE(vault_->put(P("/f"), "hello world").ok());
+  auto h = vault_->open(P("/f"), OpenMode::kRead);
+  ASSERT_TRUE(h.ok());
+  auto first = vault_->readHandle(h->handle, 0, 5);  // fills
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->data, "hello");
+  const std::uint64_t hits = cache_->stats().content.hits;
+  auto second = vault_->readHandle(h->handle, 6, 5);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->data, "world");
+  EXPECT_EQ(second->version, h->attr.version);
+  EXPECT_EQ(cache_->stats().content.hits, hits + 1);
+  EXPECT_EQ(vault_->readHandle(h->handle, 12, 1).code(), Errc::range_not_satisfiable);
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, OpenWithTruncateEmptiesTheFileAsAChange) {
+  ASSERT_TRUE(vault_->put(P("/f"), "abc").ok());
+  ASSERT_TRUE(vault_->read(P("/f"), 0, 10).ok());
+  events_.clear();
+  auto h = vault_->open(P("/f"), OpenMode::kWrite | OpenMode::kTruncate);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->attr.size, 0u);
+  EXPECT_EQ(events_, (std::vector<Recorded>{{Kind::modified, "/f", "/f", h->attr.version}}));
+  EXPECT_EQ(vault_->read(P("/f"), 0, 10)->data, "");
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, HandleCallsCheckTheModeAndTheId) {
+  ASSERT_TRUE(vault_->put(P("/f"), "abc").ok());
+  ASSERT_TRUE(vault_->mkdir(P("/d"), 0755).ok());
+  EXPECT_EQ(vault_->open(P("/f"), 0).code(), Errc::invalid_argument);
+  EXPECT_EQ(vault_->open(P("/f"), OpenMode::kRead | OpenMode::kTruncate).code(),
+            Errc::invalid_argument);
+  EXPECT_EQ(vault_->open(P("/f"), 1u << 7).code(), Errc::invalid_argument);
+  EXPECT_EQ(vault_->open(P("/nope"), OpenMode::kRead).code(), Errc::not_found);
+  EXPECT_EQ(vault_->open(P("/d"), OpenMode::kRead).code(), Errc::is_a_directory);
+  auto ro = vault_->open(P("/f"), OpenMode::kRead);
+  auto wo = vault_->open(P("/f"), OpenMode::kWrite);
+  ASSERT_TRUE(ro.ok() && wo.ok());
+  EXPECT_NE(ro->handle, wo->handle);
+  EXPECT_EQ(vault_->writeHandle(ro->handle, 0, "x").code(), Errc::permission_denied);
+  EXPECT_EQ(vault_->truncateHandle(ro->handle, 0).code(), Errc::permission_denied);
+  EXPECT_EQ(vault_->readHandle(wo->handle, 0, 1).code(), Errc::permission_denied);
+  EXPECT_TRUE(vault_->fsyncHandle(wo->handle).ok());
+  ASSERT_TRUE(vault_->release(ro->handle).ok());
+  // A released id is dead for good, and so is one never handed out.
+  EXPECT_EQ(vault_->readHandle(ro->handle, 0, 1).code(), Errc::bad_handle);
+  EXPECT_EQ(vault_->statHandle(ro->handle).code(), Errc::bad_handle);
+  EXPECT_EQ(vault_->release(ro->handle).code(), Errc::bad_handle);
+  EXPECT_EQ(vault_->writeHandle(987654, 0, "x").code(), Errc::bad_handle);
+  EXPECT_EQ(vault_->fsyncHandle(987654).code(), Errc::bad_handle);
+  EXPECT_TRUE(vault_->release(wo->handle).ok());
+}
+
+TEST_F(LocalVaultTest, OpeningBeyondTheBoundIsTooManyOpenUntilOneIsReleased) {
+  LocalVault small(*storage_, *cache_, 2);
+  ASSERT_TRUE(small.put(P("/f"), "abc").ok());
+  auto a = small.open(P("/f"), OpenMode::kRead);
+  auto b = small.open(P("/f"), OpenMode::kRead);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(small.open(P("/f"), OpenMode::kRead).code(), Errc::too_many_open);
+  ASSERT_TRUE(small.release(a->handle).ok());
+  auto c = small.open(P("/f"), OpenMode::kRead);
+  ASSERT_TRUE(c.ok());
+  EXPECT_GT(c->handle, b->handle) << "ids are never reused";
+  EXPECT_TRUE(small.release(b->handle).ok());
+  EXPECT_TRUE(small.release(c->handle).ok());
+}
+
+TEST_F(LocalVaultTest, ALargeFileIsReadByHandleByRangeAndNotCached) {
+  std::string big(5 << 20, 'z');
+  ASSERT_TRUE(vault_->put(P("/big"), big).ok());
+  auto h = vault_->open(P("/big"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  auto w = vault_->writeHandle(h->handle, (5 << 20) - 1, "E");
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 2; ++i) {  // the first read learns the size, the second goes by range
+    auto r = vault_->readHandle(h->handle, (5 << 20) - 2, 10);
+    ASSERT_TRUE(r.ok()) << r.status().toString();
+    EXPECT_EQ(r->data, "zE");
+    EXPECT_EQ(r->version, w->version);
+    EXPECT_EQ(r->file_size, big.size());
+  }
+  EXPECT_EQ(cache_->stats().content.entries, 0u);
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
+TEST_F(LocalVaultTest, ConcurrentHandleWritesAndRenamesKeepEveryByte) {
+  ASSERT_TRUE(vault_->put(P("/a"), "").ok());
+  auto h = vault_->open(P("/a"), OpenMode::kRead | OpenMode::kWrite);
+  ASSERT_TRUE(h.ok());
+  std::thread renamer([&] {
+    for (int i = 0; i < 200; ++i) {
+      (void)vault_->rename(P(i % 2 == 0 ? "/a" : "/b"), P(i % 2 == 0 ? "/b" : "/a"));
+    }
+  });
+  std::string expect;
+  for (int i = 0; i < 200; ++i) {
+    const std::string chunk = std::to_string(i % 10);
+    ASSERT_TRUE(vault_->writeHandle(h->handle, expect.size(), chunk).ok());
+    expect += chunk;
+  }
+  renamer.join();
+  EXPECT_EQ(readAllByHandle(*vault_, h->handle), expect);
+  EXPECT_EQ(vault_->read(P("/a"), 0, 1000)->data, expect);  // 200 renames: back at /a
+  EXPECT_TRUE(vault_->release(h->handle).ok());
+}
+
 }  // namespace
 }  // namespace seams
