@@ -230,23 +230,6 @@ int main(int argc, char** argv) {
     a->set_from("/docs/a.txt");
     a->set_to("/b.txt");
   });
-  frame("open", [](pb::Request& r) {
-    r.mutable_open()->set_path("/docs/a.txt");
-    r.mutable_open()->set_mode(3);  // read | write
-  });
-  frame("read_handle", [](pb::Request& r) {
-    auto* a = r.mutable_read_handle();
-    a->set_handle(1);
-    a->set_offset(1);
-    a->set_length(3);
-  });
-  frame("write_handle", [](pb::Request& r) {
-    auto* a = r.mutable_write_handle();
-    a->set_handle(1);
-    a->set_offset(2);
-    a->set_data("xy");
-  });
-  frame("release", [](pb::Request& r) { r.mutable_release()->set_handle(1); });
   frame("login", [](pb::Request& r) {
     auto* a = r.mutable_login();
     a->set_user("alice");
@@ -267,6 +250,24 @@ int main(int argc, char** argv) {
     a->mutable_rule()->set_access(3);
   });
   frame("subscribe", [](pb::Request& r) { r.mutable_vault_subscribe(); });
+  // Added with the handle calls: after the first seeds, so their request ids stay.
+  frame("open", [](pb::Request& r) {
+    r.mutable_open()->set_path("/docs/a.txt");
+    r.mutable_open()->set_mode(3);  // read | write
+  });
+  frame("read_handle", [](pb::Request& r) {
+    auto* a = r.mutable_read_handle();
+    a->set_handle(1);
+    a->set_offset(1);
+    a->set_length(3);
+  });
+  frame("write_handle", [](pb::Request& r) {
+    auto* a = r.mutable_write_handle();
+    a->set_handle(1);
+    a->set_offset(2);
+    a->set_data("xy");
+  });
+  frame("release", [](pb::Request& r) { r.mutable_release()->set_handle(1); });
   writeFile(dir / "proto_server" / "pipelined", all);
   std::printf("seeds written under %s\n", dir.c_str());
   return 0;
