@@ -3,8 +3,10 @@
 // a handle belongs to the connection that opened it, the per-connection bound answers
 // too_many_open, and the server releases what a connection still holds when it closes -- also
 // when the client process is killed with its handles open.
+#include <capnp/rpc-twoparty.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <kj/async-io.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -18,9 +20,11 @@
 #include <thread>
 
 #include "ipc/proto/proto_client.h"
+#include "ipc/proto/proto_codec.h"
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_client.h"
 #include "ipc/rpc/capnp_server.h"
+#include "ipc/rpc/vault.capnp.h"
 #include "tests/core/storage/temp_dir.h"
 #include "tests/fuzz/memory_vault.h"
 #include "tests/ipc/ipc_test_env.h"
@@ -308,6 +312,89 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, IpcHandles,
                                            Transport::capnp_socket, Transport::proto_loopback,
                                            Transport::proto_pair, Transport::proto_socket),
                          [](const auto& info) { return transportName(info.param); });
+
+// ---- peers of different ages ----------------------------------------------------------------
+
+// An owner built before the handle calls: its Vault implements none of the new methods (here:
+// none at all), so each answers UNIMPLEMENTED.
+class OldCapnpVault final : public wire::Vault::Server {};
+
+TEST(IpcHandlesOlderOwner, ACapnpOwnerWithoutTheHandleCallsAnswersNotSupported) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  ipc::UniqueFd server_end(fds[0]);
+  auto client_end = std::make_shared<ipc::UniqueFd>(fds[1]);
+  // The old owner: a plain capnp RPC server on its own thread, until the stub hangs up.
+  std::thread owner([fd = server_end.release()] {
+    auto io = kj::setupAsyncIo();
+    auto stream =
+        io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER);
+    auto rpc = capnp::makeRpcServer(network, kj::heap<OldCapnpVault>());
+    network.onDisconnect().wait(io.waitScope);
+  });
+  {
+    ipc::CapnpClientOptions o{"", 10s};
+    o.connector = [client_end]() -> Result<ipc::UniqueFd> {
+      if (!client_end->valid()) return Status(Errc::unavailable, "socketpair already used");
+      return std::move(*client_end);
+    };
+    ipc::CapnpVaultClient stub(o);
+    EXPECT_EQ(stub.open(path("/docs/a.txt"), OpenMode::kRead).status().code(), Errc::not_supported);
+    EXPECT_EQ(stub.readHandle(1, 0, 1).status().code(), Errc::not_supported);
+    EXPECT_EQ(stub.release(1).code(), Errc::not_supported);
+  }
+  owner.join();
+}
+
+TEST(IpcHandlesOlderOwner,
+     AProtobufCallTheServerDoesNotKnowAnswersNotSupportedAndTheConnectionStays) {
+  // What an older owner does with `open` (25) is what this one does with a call number it does
+  // not know (39, still free in the Vault group): the oneof is unset.
+  MemoryVault vault;
+  auto server = ipc::ProtoServer::serve(&vault, nullptr, {}).value();
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  ASSERT_TRUE(server->adopt(ipc::UniqueFd(fds[0])).ok());
+  ipc::UniqueFd conn(fds[1]);
+  namespace pc = ipc::protocodec;
+  auto exchange = [&](const std::string& request) -> pc::pb::ServerFrame {
+    std::string frame(1, static_cast<char>(request.size()));  // one-byte varint: < 128 bytes
+    frame += request;
+    EXPECT_EQ(::write(conn.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+    pc::FrameDecoder decoder;
+    pc::pb::ServerFrame out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(conn.get(), buf, sizeof(buf));
+      if (n <= 0) return out;
+      decoder.append(buf, static_cast<std::size_t>(n));
+      std::string_view f;
+      std::string error;
+      if (decoder.next(&f, &error) == pc::FrameDecoder::Next::frame) {
+        EXPECT_TRUE(pc::parseFrame(f, &out).ok());
+        return out;
+      }
+    }
+  };
+  // id = 7 (field 1, varint), then field 39 as an empty message (tag (39 << 3) | 2 = 0xBA 0x02).
+  auto unknown = exchange(std::string("\x08\x07\xBA\x02\x00", 5));
+  ASSERT_TRUE(unknown.has_response());
+  EXPECT_EQ(unknown.response().id(), 7u);
+  EXPECT_EQ(pc::errorOf(unknown.response()).code(), Errc::not_supported);
+
+  pc::pb::Request open;
+  open.set_id(8);
+  open.mutable_open()->set_path("/docs/a.txt");
+  open.mutable_open()->set_mode(OpenMode::kRead);
+  auto opened = exchange(open.SerializeAsString());
+  ASSERT_TRUE(opened.has_response());
+  EXPECT_FALSE(opened.response().has_error());
+  EXPECT_TRUE(opened.response().has_opened());
+  EXPECT_EQ(vault.openCount(), 1u);
+  conn.reset();  // and the handle goes with the connection
+  EXPECT_TRUE(openCountBecomes(vault, 0)) << vault.openCount();
+}
 
 // ---- a client process killed with its handles open -------------------------------------------
 
