@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -324,15 +325,21 @@ TEST(IpcHandlesOlderOwner, ACapnpOwnerWithoutTheHandleCallsAnswersNotSupported) 
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   ipc::UniqueFd server_end(fds[0]);
   auto client_end = std::make_shared<ipc::UniqueFd>(fds[1]);
-  // The old owner: a plain capnp RPC server on its own thread, until the stub hangs up.
-  std::thread owner([fd = server_end.release()] {
+  // The old owner: a plain capnp RPC server on its own thread, until the stub hangs up. The stub
+  // starts only once this thread's KJ setup is done: libkj (not built with TSan) initialises
+  // shared statics in setupAsyncIo(), which TSan reports when two threads do it at once.
+  std::promise<void> ready;
+  auto set_up = ready.get_future();
+  std::thread owner([fd = server_end.release(), &ready] {
     auto io = kj::setupAsyncIo();
     auto stream =
         io.lowLevelProvider->wrapSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     capnp::TwoPartyVatNetwork network(*stream, capnp::rpc::twoparty::Side::SERVER);
     auto rpc = capnp::makeRpcServer(network, kj::heap<OldCapnpVault>());
+    ready.set_value();
     network.onDisconnect().wait(io.waitScope);
   });
+  set_up.wait();
   {
     ipc::CapnpClientOptions o{"", 10s};
     o.connector = [client_end]() -> Result<ipc::UniqueFd> {
