@@ -112,7 +112,7 @@ class CapnpVaultClient final : public Vault {
 
  private:
   std::unique_ptr<CapnpChannel> channel_;      // socket mode
-  std::unique_ptr<ConnectionVault> loopback_;  // loopback mode: the "connection" local_ is
+  std::unique_ptr<ConnectionVault> loopback_;  // loopback mode: one "connection"; local_ = it
   Vault* local_ = nullptr;                     // loopback mode
   std::size_t max_message_bytes_ = 96u << 20;
   std::atomic<std::uint64_t> round_trips_{0};
