@@ -17,15 +17,17 @@
 #include <thread>
 #include <unordered_map>
 
+#include "ipc/net/connection_vault.h"
+
 namespace seams::ipc {
 
 using namespace protocodec;  // NOLINT(google-build-using-namespace): codec helpers, this file only
 using Clock = std::chrono::steady_clock;
 
-Result<pb::Response> ProtoChannel::call(pb::Request& request) {
+Result<pb::Response> ProtoChannel::call(pb::Request& request, Route route) {
   std::vector<pb::Request> one;
   one.push_back(std::move(request));
-  auto out = callMany(one);
+  auto out = callMany(one, route);
   request = std::move(one[0]);
   return std::move(out[0]);
 }
@@ -36,9 +38,14 @@ namespace {
 
 class LoopbackChannel final : public ProtoChannel {
  public:
-  LoopbackChannel(Vault* vault, Auth* auth) : dispatcher_(vault, auth) {}
+  // Loopback is one connection: the same per-connection view of the vault a server gives.
+  LoopbackChannel(Vault* vault, Auth* auth)
+      : connection_(vault != nullptr
+                        ? std::make_unique<ConnectionVault>(*vault, kDefaultMaxOpenHandles)
+                        : nullptr),
+        dispatcher_(connection_.get(), auth) {}
 
-  std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests) override {
+  std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests, Route) override {
     std::vector<Result<pb::Response>> out;
     out.reserve(requests.size());
     for (auto& r : requests) out.push_back(one(r));
@@ -108,6 +115,7 @@ class LoopbackChannel final : public ProtoChannel {
     return back;
   }
 
+  std::unique_ptr<ConnectionVault> connection_;
   ProtoDispatcher dispatcher_;
   std::mutex mu_;  // guards feeds_, next_key_
   std::map<std::uint64_t, std::unique_ptr<Subscription>> feeds_;
@@ -184,11 +192,12 @@ class SocketChannel final : public ProtoChannel {
     io_.join();
   }
 
-  std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests) override {
+  std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests,
+                                             Route route) override {
     // While a feed is not (re)subscribed at the server, calls take the feed's connection, behind
     // its subscribe request: a call that succeeded never raised an event the feed then missed
     // without a resync. Once every feed is acknowledged, any connection will do.
-    if (per_thread_ && !feeds_unsettled_.load(std::memory_order_acquire))
+    if (per_thread_ && route == Route::any && !feeds_unsettled_.load(std::memory_order_acquire))
       return callOnThreadConnection(requests);
     const auto deadline = Clock::now() + options_.call_timeout;
     std::vector<Pending> pending(requests.size());

@@ -18,12 +18,17 @@ class ProtoChannel {
  public:
   using EventFn = std::function<void(const protocodec::pb::Event&)>;
 
+  // Which connection a call may take. `shared`: always the channel's one shared connection,
+  // never a per-thread one (handle calls: a handle belongs to the connection that opened it,
+  // so every thread must reach the same one).
+  enum class Route { any, shared };
+
   virtual ~ProtoChannel() = default;
   // Sends each request (ids are assigned here), all before waiting for any answer, and returns
   // the responses in order. Each answers within the call timeout.
   virtual std::vector<Result<protocodec::pb::Response>> callMany(
-      std::vector<protocodec::pb::Request>& requests) = 0;
-  Result<protocodec::pb::Response> call(protocodec::pb::Request& request);
+      std::vector<protocodec::pb::Request>& requests, Route route) = 0;
+  Result<protocodec::pb::Response> call(protocodec::pb::Request& request, Route route = Route::any);
 
   // A feed started by `start` (a vault_subscribe or auth_subscribe request), kept across
   // reconnects; `resync` runs after each re-subscription. Returns a key for removeFeed().

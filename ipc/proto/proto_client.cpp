@@ -59,6 +59,14 @@ ProtoVaultClient::~ProtoVaultClient() = default;
     build;                                                \
     return channel_->call(req);                           \
   }()
+// A handle call: on the stub's shared connection, where its handles live (proto_client.h).
+#define SEAMS_HANDLE_CALL(build)                             \
+  [&] {                                                      \
+    round_trips_.fetch_add(1, std::memory_order_relaxed);    \
+    pb::Request req;                                         \
+    build;                                                   \
+    return channel_->call(req, ProtoChannel::Route::shared); \
+  }()
 
 Result<FileAttr> ProtoVaultClient::stat(const VaultPath& path) {
   return attrOf(SEAMS_CALL(req.mutable_stat()->set_path(path.str())));
@@ -68,7 +76,7 @@ std::vector<Result<FileAttr>> ProtoVaultClient::statMany(const std::vector<Vault
   round_trips_.fetch_add(1, std::memory_order_relaxed);
   std::vector<pb::Request> reqs(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) reqs[i].mutable_stat()->set_path(paths[i].str());
-  auto responses = channel_->callMany(reqs);
+  auto responses = channel_->callMany(reqs, ProtoChannel::Route::any);
   std::vector<Result<FileAttr>> out;
   out.reserve(responses.size());
   for (auto& r : responses) out.push_back(attrOf(r));
@@ -170,6 +178,60 @@ Status ProtoVaultClient::reconcile(const VaultPath& path) {
   return statusOf(SEAMS_CALL(req.mutable_reconcile()->set_path(path.str())));
 }
 
+Result<OpenedFile> ProtoVaultClient::open(const VaultPath& path, std::uint32_t mode) {
+  auto r = SEAMS_HANDLE_CALL({
+    req.mutable_open()->set_path(path.str());
+    req.mutable_open()->set_mode(mode);
+  });
+  if (!r) return r.status();
+  SEAMS_RETURN_IF_ERROR(errorOf(*r));
+  if (!r->has_opened()) return Status(Errc::internal, "response without an opened file");
+  return fromWire(r->opened());
+}
+
+Result<ReadResult> ProtoVaultClient::readHandle(HandleId handle, std::uint64_t offset,
+                                                std::uint64_t length) {
+  auto r = SEAMS_HANDLE_CALL({
+    auto* a = req.mutable_read_handle();
+    a->set_handle(handle);
+    a->set_offset(offset);
+    a->set_length(length);
+  });
+  if (!r) return r.status();
+  SEAMS_RETURN_IF_ERROR(errorOf(*r));
+  auto* data = r->mutable_read();
+  return ReadResult{std::move(*data->mutable_data()), data->version(), data->file_size()};
+}
+
+Result<FileAttr> ProtoVaultClient::writeHandle(HandleId handle, std::uint64_t offset,
+                                               std::string_view data) {
+  return attrOf(SEAMS_HANDLE_CALL({
+    auto* a = req.mutable_write_handle();
+    a->set_handle(handle);
+    a->set_offset(offset);
+    a->set_data(data.data(), data.size());
+  }));
+}
+
+Result<FileAttr> ProtoVaultClient::statHandle(HandleId handle) {
+  return attrOf(SEAMS_HANDLE_CALL(req.mutable_stat_handle()->set_handle(handle)));
+}
+
+Result<FileAttr> ProtoVaultClient::truncateHandle(HandleId handle, std::uint64_t size) {
+  return attrOf(SEAMS_HANDLE_CALL({
+    req.mutable_truncate_handle()->set_handle(handle);
+    req.mutable_truncate_handle()->set_size(size);
+  }));
+}
+
+Status ProtoVaultClient::fsyncHandle(HandleId handle) {
+  return statusOf(SEAMS_HANDLE_CALL(req.mutable_fsync_handle()->set_handle(handle)));
+}
+
+Status ProtoVaultClient::release(HandleId handle) {
+  return statusOf(SEAMS_HANDLE_CALL(req.mutable_release()->set_handle(handle)));
+}
+
 std::unique_ptr<Subscription> ProtoVaultClient::subscribe(ChangeListener listener) {
   pb::Request start;
   start.mutable_vault_subscribe();
@@ -265,6 +327,7 @@ Result<std::vector<Rule>> ProtoAuthClient::rules() {
   return out;
 }
 
+#undef SEAMS_HANDLE_CALL
 #undef SEAMS_CALL
 
 std::unique_ptr<Subscription> ProtoAuthClient::subscribe(AuthListener listener) {

@@ -201,6 +201,15 @@ AttrChange fromWire(const pb::SetAttributesArg& in) {
   return out;
 }
 
+void toWire(const OpenedFile& in, pb::OpenedFile* out) {
+  out->set_handle(in.handle);
+  toWire(in.attr, out->mutable_attr());
+}
+
+OpenedFile fromWire(const pb::OpenedFile& in) {
+  return OpenedFile{in.handle(), fromWire(in.attr())};
+}
+
 namespace {
 
 Result<Access> accessFromWire(std::uint32_t bits) {
@@ -327,6 +336,42 @@ void ProtoDispatcher::handle(const pb::Request& in, pb::Response* out) {
       return;
     case R::kReconcile:
       if (auto p = path(in.reconcile().path())) answer(vault_->reconcile(*p), out);
+      return;
+    case R::kOpen: {
+      auto p = path(in.open().path());
+      if (!p) return;
+      auto res = vault_->open(*p, in.open().mode());
+      if (!res) return setError(res.status(), out->mutable_error());
+      toWire(*res, out->mutable_opened());
+      return;
+    }
+    case R::kReadHandle: {
+      const auto& arg = in.read_handle();
+      auto res = vault_->readHandle(arg.handle(), arg.offset(), arg.length());
+      if (!res) return setError(res.status(), out->mutable_error());
+      auto* r = out->mutable_read();
+      r->set_data(std::move(res->data));
+      r->set_version(res->version);
+      r->set_file_size(res->file_size);
+      return;
+    }
+    case R::kWriteHandle: {
+      const auto& arg = in.write_handle();
+      answer(vault_->writeHandle(arg.handle(), arg.offset(), arg.data()), out);
+      return;
+    }
+    case R::kStatHandle:
+      answer(vault_->statHandle(in.stat_handle().handle()), out);
+      return;
+    case R::kTruncateHandle:
+      answer(vault_->truncateHandle(in.truncate_handle().handle(), in.truncate_handle().size()),
+             out);
+      return;
+    case R::kFsyncHandle:
+      answer(vault_->fsyncHandle(in.fsync_handle().handle()), out);
+      return;
+    case R::kRelease:
+      answer(vault_->release(in.release().handle()), out);
       return;
     case R::kLogin: {
       auto res = auth_->login(in.login().user(), in.login().password());

@@ -70,9 +70,13 @@ AuthEvent fromWire(const pb::AuthEvent& in);
 // The change of a SetAttributesArg; its path is decoded and checked apart, as for every call.
 void toWire(const AttrChange& in, pb::SetAttributesArg* out);
 AttrChange fromWire(const pb::SetAttributesArg& in);
+void toWire(const OpenedFile& in, pb::OpenedFile* out);
+OpenedFile fromWire(const pb::OpenedFile& in);
 
 // Answers calls (not feed control: subscribe/unsubscribe belong to a connection) from local
-// objects; either may be null, and its calls then answer not_supported.
+// objects; either may be null, and its calls then answer not_supported. Handle calls go to the
+// given vault as they are: a server gives each connection's dispatcher that connection's view
+// (ConnectionVault), which checks that a handle is the connection's own.
 class ProtoDispatcher {
  public:
   ProtoDispatcher(Vault* vault, Auth* auth) : vault_(vault), auth_(auth) {}

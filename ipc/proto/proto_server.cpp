@@ -167,6 +167,12 @@ class ProtoServer::Impl {
   void serve(Conn& conn, const std::string& peer) {
     int fd = conn.fd.get();
     auto writer = std::make_shared<Writer>(fd);
+    // This connection's view of the vault: its handles only, released when it ends.
+    std::unique_ptr<ConnectionVault> vault;
+    if (dispatcher_.vault() != nullptr) {
+      vault = std::make_unique<ConnectionVault>(*dispatcher_.vault(), options_.max_open_handles);
+    }
+    ProtoDispatcher dispatcher(vault.get(), dispatcher_.auth());
     std::map<std::uint64_t, std::unique_ptr<Subscription>> feeds;
     FrameDecoder decoder(options_.max_frame_bytes);
     std::string buf(64 * 1024, '\0');
@@ -207,7 +213,7 @@ class ProtoServer::Impl {
         if (ProtoDispatcher::isFeedControl(request)) {
           feedControl(request, response, writer, feeds);
         } else {
-          dispatcher_.handle(request, response);
+          dispatcher.handle(request, response);
         }
         if (!writer->send(reply)) {
           closing = "peer stopped reading (write failed or timed out)";
@@ -224,6 +230,7 @@ class ProtoServer::Impl {
                    closing);
     }
     feeds.clear();  // waits for listener calls in flight
+    vault.reset();  // releases every handle the connection still holds
     {
       std::lock_guard lock(writer->mu);
       writer->closed = true;

@@ -6,6 +6,11 @@
 // and their responses carry their ids). Feed events are written by the thread that raised them,
 // under the connection's write lock, interleaved with responses.
 //
+// Handles (Vault::open): each connection gets its own view of the vault (ConnectionVault,
+// ipc/net/connection_vault.h): a connection may use only the handles it opened, holds at most
+// `max_open_handles`, and whatever it still holds is released when its thread ends (the peer
+// closed, died, or sent a bad frame, or the server stops).
+//
 // Untrusted input: the length prefix is checked against `max_frame_bytes` before the frame is
 // read; a frame that is oversized or does not parse closes that connection with a logged reason
 // (spdlog); other connections are untouched. A peer whose SO_PEERCRED uid is neither ours nor
@@ -22,6 +27,7 @@
 
 #include "core/auth/auth.h"
 #include "core/vault/vault.h"
+#include "ipc/net/connection_vault.h"
 #include "ipc/net/unix_socket.h"
 
 namespace seams::ipc {
@@ -30,6 +36,7 @@ struct ProtoServerOptions {
   std::string socket_path;  // empty: serve only adopt()ed connections
   std::size_t max_frame_bytes = 96u << 20;
   std::chrono::milliseconds write_timeout{5000};
+  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per connection; too_many_open above
 };
 
 class ProtoServer {

@@ -64,13 +64,15 @@ class CapnpChannel {
   ~CapnpChannel();
 
   // Runs `f(bootstrap) -> kj::Promise<R>` on the loop thread and waits for it, bounded by the
-  // call timeout. R must be constructible from a Status. Never throws.
+  // call timeout. R must be constructible from a Status. Never throws. `shared`: always on the
+  // loop thread's one connection, never a per-thread one (handle calls: a handle belongs to the
+  // connection that opened it, so every thread must reach the same one).
   template <typename R, typename F>
-  R call(F&& f) {
+  R call(F&& f, bool shared = false) {
     // While a feed is not (re)subscribed at the server, calls take the feed's connection, behind
     // its subscribe request: a call that succeeded never raised an event the feed then missed
     // without a resync. Once every feed is acknowledged, any connection will do.
-    if (!feeds_unsettled_.load(std::memory_order_acquire)) {
+    if (!shared && !feeds_unsettled_.load(std::memory_order_acquire)) {
       if (ThreadLink* link = threadLink()) return callOnThread<R>(*link, f);
     }
     std::mutex m;

@@ -16,8 +16,8 @@ using namespace capnpcodec;  // NOLINT(google-build-using-namespace): codec help
 template <typename Iface, typename Params, typename Results, typename Local, typename MakeRequest,
           typename Encode, typename Serve, typename Decode>
 auto invoke(CapnpChannel* channel, Local* local, std::size_t max_bytes,
-            std::atomic<std::uint64_t>& round_trips, MakeRequest&& makeRequest, Encode&& encode,
-            Serve&& serve, Decode&& decode)
+            std::atomic<std::uint64_t>& round_trips, bool shared, MakeRequest&& makeRequest,
+            Encode&& encode, Serve&& serve, Decode&& decode)
     -> decltype(decode(std::declval<typename Results::Reader>())) {
   using R = decltype(decode(std::declval<typename Results::Reader>()));
   round_trips.fetch_add(1, std::memory_order_relaxed);
@@ -37,12 +37,14 @@ auto invoke(CapnpChannel* channel, Local* local, std::size_t max_bytes,
       return R(statusFromKj(e));
     }
   }
-  return channel->call<R>([&](capnp::Capability::Client& cap) {
-    auto req = makeRequest(cap.castAs<Iface>());
-    encode(req);
-    return req.send().then(
-        [&decode](capnp::Response<Results>&& resp) -> R { return decode(resp); });
-  });
+  return channel->call<R>(
+      [&](capnp::Capability::Client& cap) {
+        auto req = makeRequest(cap.castAs<Iface>());
+        encode(req);
+        return req.send().then(
+            [&decode](capnp::Response<Results>&& resp) -> R { return decode(resp); });
+      },
+      shared);
 }
 
 template <typename Results>
@@ -206,14 +208,21 @@ CapnpVaultClient::CapnpVaultClient(CapnpClientOptions options)
   channel_ = std::make_unique<CapnpChannel>(withDefaults(std::move(options)));
 }
 
-CapnpVaultClient::CapnpVaultClient(Vault& local) : local_(&local) {}
+// Loopback is one connection: the same per-connection view of the vault a server gives.
+CapnpVaultClient::CapnpVaultClient(Vault& local)
+    : loopback_(std::make_unique<ConnectionVault>(local, kDefaultMaxOpenHandles)),
+      local_(loopback_.get()) {}
 
 CapnpVaultClient::~CapnpVaultClient() = default;
 
 // SEAMS_VAULT_CALL(Name, makeRequest, encode, serve, decode): see invoke().
 #define SEAMS_VAULT_CALL(Name, ...)                                           \
   invoke<wire::Vault, wire::Vault::Name##Params, wire::Vault::Name##Results>( \
-      channel_.get(), local_, max_message_bytes_, round_trips_, __VA_ARGS__)
+      channel_.get(), local_, max_message_bytes_, round_trips_, false, __VA_ARGS__)
+// A handle call: on the stub's shared connection, where its handles live (capnp_client.h).
+#define SEAMS_VAULT_HANDLE_CALL(Name, ...)                                    \
+  invoke<wire::Vault, wire::Vault::Name##Params, wire::Vault::Name##Results>( \
+      channel_.get(), local_, max_message_bytes_, round_trips_, true, __VA_ARGS__)
 
 Result<FileAttr> CapnpVaultClient::stat(const VaultPath& path) {
   return SEAMS_VAULT_CALL(
@@ -354,6 +363,81 @@ Status CapnpVaultClient::reconcile(const VaultPath& path) {
       serveReconcile, [](wire::Vault::ReconcileResults::Reader r) { return decodeStatus(r); });
 }
 
+Result<OpenedFile> CapnpVaultClient::open(const VaultPath& path, std::uint32_t mode) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      Open, [](wire::Vault::Client c) { return c.openRequest(); },
+      [&](wire::Vault::OpenParams::Builder p) {
+        p.setPath(asText(path.str()));
+        p.setMode(mode);
+      },
+      serveOpen,
+      [](wire::Vault::OpenResults::Reader r) -> Result<OpenedFile> {
+        SEAMS_RETURN_IF_ERROR(errorOf(r));
+        return fromWire(r.getOpened());
+      });
+}
+
+Result<ReadResult> CapnpVaultClient::readHandle(HandleId handle, std::uint64_t offset,
+                                                std::uint64_t length) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      ReadHandle, [](wire::Vault::Client c) { return c.readHandleRequest(); },
+      [&](wire::Vault::ReadHandleParams::Builder p) {
+        p.setHandle(handle);
+        p.setOffset(offset);
+        p.setLength(length);
+      },
+      serveReadHandle,
+      [](wire::Vault::ReadHandleResults::Reader r) -> Result<ReadResult> {
+        SEAMS_RETURN_IF_ERROR(errorOf(r));
+        return ReadResult{std::string(view(r.getData())), r.getVersion(), r.getFileSize()};
+      });
+}
+
+Result<FileAttr> CapnpVaultClient::writeHandle(HandleId handle, std::uint64_t offset,
+                                               std::string_view bytes) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      WriteHandle, [](wire::Vault::Client c) { return c.writeHandleRequest(); },
+      [&](wire::Vault::WriteHandleParams::Builder p) {
+        p.setHandle(handle);
+        p.setOffset(offset);
+        p.setData(asData(bytes));
+      },
+      serveWriteHandle, [](wire::Vault::WriteHandleResults::Reader r) { return decodeAttr(r); });
+}
+
+Result<FileAttr> CapnpVaultClient::statHandle(HandleId handle) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      StatHandle, [](wire::Vault::Client c) { return c.statHandleRequest(); },
+      [&](wire::Vault::StatHandleParams::Builder p) { p.setHandle(handle); }, serveStatHandle,
+      [](wire::Vault::StatHandleResults::Reader r) { return decodeAttr(r); });
+}
+
+Result<FileAttr> CapnpVaultClient::truncateHandle(HandleId handle, std::uint64_t size) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      TruncateHandle, [](wire::Vault::Client c) { return c.truncateHandleRequest(); },
+      [&](wire::Vault::TruncateHandleParams::Builder p) {
+        p.setHandle(handle);
+        p.setSize(size);
+      },
+      serveTruncateHandle,
+      [](wire::Vault::TruncateHandleResults::Reader r) { return decodeAttr(r); });
+}
+
+Status CapnpVaultClient::fsyncHandle(HandleId handle) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      FsyncHandle, [](wire::Vault::Client c) { return c.fsyncHandleRequest(); },
+      [&](wire::Vault::FsyncHandleParams::Builder p) { p.setHandle(handle); }, serveFsyncHandle,
+      [](wire::Vault::FsyncHandleResults::Reader r) { return decodeStatus(r); });
+}
+
+Status CapnpVaultClient::release(HandleId handle) {
+  return SEAMS_VAULT_HANDLE_CALL(
+      ReleaseHandle, [](wire::Vault::Client c) { return c.releaseHandleRequest(); },
+      [&](wire::Vault::ReleaseHandleParams::Builder p) { p.setHandle(handle); }, serveReleaseHandle,
+      [](wire::Vault::ReleaseHandleResults::Reader r) { return decodeStatus(r); });
+}
+
+#undef SEAMS_VAULT_HANDLE_CALL
 #undef SEAMS_VAULT_CALL
 
 std::vector<Result<FileAttr>> CapnpVaultClient::statMany(const std::vector<VaultPath>& paths) {
@@ -409,7 +493,7 @@ CapnpAuthClient::~CapnpAuthClient() = default;
 
 #define SEAMS_AUTH_CALL(Name, ...)                                         \
   invoke<wire::Auth, wire::Auth::Name##Params, wire::Auth::Name##Results>( \
-      channel_.get(), local_, max_message_bytes_, round_trips_, __VA_ARGS__)
+      channel_.get(), local_, max_message_bytes_, round_trips_, false, __VA_ARGS__)
 
 Result<Session> CapnpAuthClient::login(std::string_view user, std::string_view password) {
   return SEAMS_AUTH_CALL(

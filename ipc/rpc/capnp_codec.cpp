@@ -153,6 +153,15 @@ AttrChange fromWire(wire::AttrChange::Reader in) {
   return out;
 }
 
+void toWire(const OpenedFile& in, wire::OpenedFile::Builder out) {
+  out.setHandle(in.handle);
+  toWire(in.attr, out.initAttr());
+}
+
+OpenedFile fromWire(wire::OpenedFile::Reader in) {
+  return OpenedFile{in.getHandle(), fromWire(in.getAttr())};
+}
+
 Result<Access> accessFromWire(std::uint32_t bits) {
   switch (bits) {
     case 1:
@@ -286,6 +295,44 @@ void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r) 
 
 void serveReconcile(Vault& v, V::ReconcileParams::Reader p, V::ReconcileResults::Builder r) {
   if (auto path = parsePath(p.getPath(), r)) answerStatus(v.reconcile(*path), r);
+}
+
+void serveOpen(Vault& v, V::OpenParams::Reader p, V::OpenResults::Builder r) {
+  auto path = parsePath(p.getPath(), r);
+  if (!path) return;
+  auto res = v.open(*path, p.getMode());
+  if (!res) return setError(r.initError(), res.status());
+  toWire(*res, r.initOpened());
+}
+
+void serveReadHandle(Vault& v, V::ReadHandleParams::Reader p, V::ReadHandleResults::Builder r) {
+  auto res = v.readHandle(p.getHandle(), p.getOffset(), p.getLength());
+  if (!res) return setError(r.initError(), res.status());
+  r.setData(asData(res->data));
+  r.setVersion(res->version);
+  r.setFileSize(res->file_size);
+}
+
+void serveWriteHandle(Vault& v, V::WriteHandleParams::Reader p, V::WriteHandleResults::Builder r) {
+  answerAttr(v.writeHandle(p.getHandle(), p.getOffset(), view(p.getData())), r);
+}
+
+void serveStatHandle(Vault& v, V::StatHandleParams::Reader p, V::StatHandleResults::Builder r) {
+  answerAttr(v.statHandle(p.getHandle()), r);
+}
+
+void serveTruncateHandle(Vault& v, V::TruncateHandleParams::Reader p,
+                         V::TruncateHandleResults::Builder r) {
+  answerAttr(v.truncateHandle(p.getHandle(), p.getSize()), r);
+}
+
+void serveFsyncHandle(Vault& v, V::FsyncHandleParams::Reader p, V::FsyncHandleResults::Builder r) {
+  answerStatus(v.fsyncHandle(p.getHandle()), r);
+}
+
+void serveReleaseHandle(Vault& v, V::ReleaseHandleParams::Reader p,
+                        V::ReleaseHandleResults::Builder r) {
+  answerStatus(v.release(p.getHandle()), r);
 }
 
 void serveLogin(Auth& a, A::LoginParams::Reader p, A::LoginResults::Builder r) {

@@ -65,6 +65,8 @@ void toWire(const AuthEvent& in, wire::AuthEvent::Builder out);
 AuthEvent fromWire(wire::AuthEvent::Reader in);
 void toWire(const AttrChange& in, wire::AttrChange::Builder out);
 AttrChange fromWire(wire::AttrChange::Reader in);
+void toWire(const OpenedFile& in, wire::OpenedFile::Builder out);
+OpenedFile fromWire(wire::OpenedFile::Reader in);
 // A single Access bit (1, 2, 4 or 8); anything else is invalid_argument.
 Result<Access> accessFromWire(std::uint32_t bits);
 
@@ -87,6 +89,17 @@ void serveSetAttributes(Vault& v, V::SetAttributesParams::Reader p,
                         V::SetAttributesResults::Builder r);
 void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r);
 void serveReconcile(Vault& v, V::ReconcileParams::Reader p, V::ReconcileResults::Builder r);
+// Handle calls: `v` is the connection's view of the vault (ConnectionVault), which checks that
+// the handle is the connection's own.
+void serveOpen(Vault& v, V::OpenParams::Reader p, V::OpenResults::Builder r);
+void serveReadHandle(Vault& v, V::ReadHandleParams::Reader p, V::ReadHandleResults::Builder r);
+void serveWriteHandle(Vault& v, V::WriteHandleParams::Reader p, V::WriteHandleResults::Builder r);
+void serveStatHandle(Vault& v, V::StatHandleParams::Reader p, V::StatHandleResults::Builder r);
+void serveTruncateHandle(Vault& v, V::TruncateHandleParams::Reader p,
+                         V::TruncateHandleResults::Builder r);
+void serveFsyncHandle(Vault& v, V::FsyncHandleParams::Reader p, V::FsyncHandleResults::Builder r);
+void serveReleaseHandle(Vault& v, V::ReleaseHandleParams::Reader p,
+                        V::ReleaseHandleResults::Builder r);
 
 using A = wire::Auth;
 void serveLogin(Auth& a, A::LoginParams::Reader p, A::LoginResults::Builder r);

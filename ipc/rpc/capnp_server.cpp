@@ -95,9 +95,12 @@ class VaultFeedHandle final : public wire::Handle::Server {
     return kj::READY_NOW;                                  \
   }
 
+// One per connection (its bootstrap object): it lives as long as the connection's RPC system,
+// so destroying it is where the connection's handles are released.
 class VaultServer final : public wire::Vault::Server {
  public:
-  VaultServer(Vault& local, ServerContext& ctx) : local_(local), ctx_(ctx) {}
+  VaultServer(Vault& vault, ServerContext& ctx, std::size_t max_open_handles)
+      : local_(vault, max_open_handles), ctx_(ctx) {}
 
   SEAMS_SERVE(stat, Stat, serveStat)
   SEAMS_SERVE(list, List, serveList)
@@ -113,6 +116,13 @@ class VaultServer final : public wire::Vault::Server {
   SEAMS_SERVE(setAttributes, SetAttributes, serveSetAttributes)
   SEAMS_SERVE(fsync, Fsync, serveFsync)
   SEAMS_SERVE(reconcile, Reconcile, serveReconcile)
+  SEAMS_SERVE(open, Open, serveOpen)
+  SEAMS_SERVE(readHandle, ReadHandle, serveReadHandle)
+  SEAMS_SERVE(writeHandle, WriteHandle, serveWriteHandle)
+  SEAMS_SERVE(statHandle, StatHandle, serveStatHandle)
+  SEAMS_SERVE(truncateHandle, TruncateHandle, serveTruncateHandle)
+  SEAMS_SERVE(fsyncHandle, FsyncHandle, serveFsyncHandle)
+  SEAMS_SERVE(releaseHandle, ReleaseHandle, serveReleaseHandle)
 
   kj::Promise<void> subscribe(SubscribeContext ctx) override {
     auto listener = ctx.getParams().getListener();
@@ -121,7 +131,7 @@ class VaultServer final : public wire::Vault::Server {
   }
 
  private:
-  Vault& local_;
+  ipc::ConnectionVault local_;  // this connection's view: its handles only
   ServerContext& ctx_;
 };
 
@@ -358,7 +368,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
       ServerContext ctx(inbox_);
       kj::TaskSet tasks(*this);
       tasks_ = &tasks;
-      bootstrap_ = make_(ctx);
+      ctx_ = &ctx;
       auto efd = io.lowLevelProvider->wrapInputFd(inbox_.fd());
       tasks.add(inbox_.pump(*efd));
       kj::Own<kj::ConnectionReceiver> listener;
@@ -376,8 +386,8 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
       // Teardown on the loop thread, before the event loop goes away: the inbox (no more
       // posts), then connections (they hold feed handles), then tasks.
       inbox_.close();
-      conns_.clear();
-      bootstrap_ = nullptr;
+      conns_.clear();  // releases the handles each connection still holds
+      ctx_ = nullptr;
       tasks_ = nullptr;
     }
     if (!options_.socket_path.empty()) ::unlink(options_.socket_path.c_str());
@@ -424,8 +434,9 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
     }
     accepted_.fetch_add(1);
     auto peer = fmt::format("uid {} pid {}", uid, pid);
+    // A bootstrap object per connection: a Vault's holds that connection's handles.
     auto conn = kj::heap<ServerConn>(kj::mv(stream), peer,
-                                     readerOptions(options_.max_message_bytes), bootstrap_);
+                                     readerOptions(options_.max_message_bytes), make_(*ctx_));
     ServerConn* raw = conn.get();
     conns_.emplace(raw, kj::mv(conn));
     tasks_->add(raw->network.onDisconnect().then([this, raw] {
@@ -450,7 +461,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
   kj::AsyncIoContext* io_ = nullptr;
   kj::TaskSet* tasks_ = nullptr;
   kj::Own<kj::PromiseFulfiller<void>> stop_;
-  capnp::Capability::Client bootstrap_{nullptr};
+  ServerContext* ctx_ = nullptr;
   std::map<ServerConn*, kj::Own<ServerConn>> conns_;
 };
 
@@ -461,8 +472,9 @@ CapnpServer::~CapnpServer() {
 }
 
 Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Vault& local, CapnpServerOptions options) {
-  auto impl = std::make_unique<Impl>(std::move(options), [&local](ServerContext& ctx) {
-    return capnp::Capability::Client(kj::heap<VaultServer>(local, ctx));
+  const std::size_t max_open = options.max_open_handles;
+  auto impl = std::make_unique<Impl>(std::move(options), [&local, max_open](ServerContext& ctx) {
+    return capnp::Capability::Client(kj::heap<VaultServer>(local, ctx, max_open));
   });
   SEAMS_RETURN_IF_ERROR(impl->start());
   return std::make_unique<CapnpServer>(std::move(impl));

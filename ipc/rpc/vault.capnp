@@ -42,6 +42,12 @@ struct AttrChange {
   mtimeNs @5 :Int64;
 }
 
+# seams::OpenedFile: what Vault.open answers.
+struct OpenedFile {
+  handle @0 :UInt64;
+  attr @1 :FileAttr;
+}
+
 struct DirEntry {
   name @0 :Text;
   attr @1 :FileAttr;
@@ -88,4 +94,18 @@ interface Vault {
   # chmod/chown/utimens (Vault::setAttributes). An older owner answers UNIMPLEMENTED, which the
   # stub reports as not_supported.
   setAttributes @14 (path :Text, change :AttrChange) -> (error :Error, attr :FileAttr);
+
+  # Handle-based I/O (Vault::open and the calls by handle; `mode` is seams::OpenMode's bits). A
+  # handle belongs to the connection that opened it: another connection's id is bad_handle, the
+  # owner releases what a connection still holds when it closes, and a connection holding the
+  # server's max_open_handles gets too_many_open. An older owner answers UNIMPLEMENTED, which the
+  # stub reports as not_supported.
+  open @15 (path :Text, mode :UInt32) -> (error :Error, opened :OpenedFile);
+  readHandle @16 (handle :UInt64, offset :UInt64, length :UInt64)
+      -> (error :Error, data :Data, version :UInt64, fileSize :UInt64);
+  writeHandle @17 (handle :UInt64, offset :UInt64, data :Data) -> (error :Error, attr :FileAttr);
+  statHandle @18 (handle :UInt64) -> (error :Error, attr :FileAttr);
+  truncateHandle @19 (handle :UInt64, size :UInt64) -> (error :Error, attr :FileAttr);
+  fsyncHandle @20 (handle :UInt64) -> (error :Error);
+  releaseHandle @21 (handle :UInt64) -> (error :Error);
 }

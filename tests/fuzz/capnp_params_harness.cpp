@@ -3,7 +3,8 @@
 // which) and served by the same serve* function the RPC server dispatches to. Cheaper per input
 // than fuzzCapnpServer, so the fuzzer explores the params decoding more deeply; the server target
 // covers what lies around it. Malformed input must end in a kj::Exception (the server closes the
-// connection), never a crash.
+// connection), never a crash. Selectors 24..30 are the handle calls (added after the first
+// corpus, whose selectors are all below 24 and so keep their meaning).
 #include <capnp/serialize.h>
 
 #include <cstring>
@@ -40,7 +41,7 @@ Status fuzzCapnpParams(std::string_view input) {
   try {
     capnp::FlatArrayMessageReader in(words, readerOptions(1 << 20));
     in.getRoot<capnp::AnyPointer>().targetSize();
-    switch (which % 24) {
+    switch (which % 32) {
       case 0:
         serveAs<Vault::StatParams, Vault::StatResults>(in, *vault, serveStat);
         break;
@@ -110,6 +111,29 @@ Status fuzzCapnpParams(std::string_view input) {
         break;
       case 22:
         (void)fromWire(in.getRoot<wire::ChangeEvent>());
+        break;
+      case 24:
+        serveAs<Vault::OpenParams, Vault::OpenResults>(in, *vault, serveOpen);
+        break;
+      case 25:
+        serveAs<Vault::ReadHandleParams, Vault::ReadHandleResults>(in, *vault, serveReadHandle);
+        break;
+      case 26:
+        serveAs<Vault::WriteHandleParams, Vault::WriteHandleResults>(in, *vault, serveWriteHandle);
+        break;
+      case 27:
+        serveAs<Vault::StatHandleParams, Vault::StatHandleResults>(in, *vault, serveStatHandle);
+        break;
+      case 28:
+        serveAs<Vault::TruncateHandleParams, Vault::TruncateHandleResults>(in, *vault,
+                                                                           serveTruncateHandle);
+        break;
+      case 29:
+        serveAs<Vault::FsyncHandleParams, Vault::FsyncHandleResults>(in, *vault, serveFsyncHandle);
+        break;
+      case 30:
+        serveAs<Vault::ReleaseHandleParams, Vault::ReleaseHandleResults>(in, *vault,
+                                                                         serveReleaseHandle);
         break;
       default:
         (void)fromWire(in.getRoot<wire::Rule>());

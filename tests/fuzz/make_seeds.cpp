@@ -136,6 +136,24 @@ int main(int argc, char** argv) {
                                     p.setSize(2);
                                   }),
       seed<Vault::UnlinkParams>("unlink", 0, 7, 7, [](auto p) { p.setPath("/docs/a.txt"); }),
+      seed<Vault::OpenParams>("open", 0, 15, 24,
+                              [](auto p) {
+                                p.setPath("/docs/a.txt");
+                                p.setMode(3);  // read | write
+                              }),
+      // Handle 1: the first a fresh MemoryVault hands out (bad_handle on any other connection).
+      seed<Vault::ReadHandleParams>("read_handle", 0, 16, 25,
+                                    [](auto p) {
+                                      p.setHandle(1);
+                                      p.setOffset(1);
+                                      p.setLength(3);
+                                    }),
+      seed<Vault::WriteHandleParams>("write_handle", 0, 17, 26,
+                                     [](auto p) {
+                                       p.setHandle(1);
+                                       p.setOffset(2);
+                                       p.setData(kj::StringPtr("xy").asBytes());
+                                     }),
       seed<Auth::LoginParams>("login", 1, 0, 13,
                               [](auto p) {
                                 p.setUser("alice");
@@ -232,6 +250,24 @@ int main(int argc, char** argv) {
     a->mutable_rule()->set_access(3);
   });
   frame("subscribe", [](pb::Request& r) { r.mutable_vault_subscribe(); });
+  // Added with the handle calls: after the first seeds, so their request ids stay.
+  frame("open", [](pb::Request& r) {
+    r.mutable_open()->set_path("/docs/a.txt");
+    r.mutable_open()->set_mode(3);  // read | write
+  });
+  frame("read_handle", [](pb::Request& r) {
+    auto* a = r.mutable_read_handle();
+    a->set_handle(1);
+    a->set_offset(1);
+    a->set_length(3);
+  });
+  frame("write_handle", [](pb::Request& r) {
+    auto* a = r.mutable_write_handle();
+    a->set_handle(1);
+    a->set_offset(2);
+    a->set_data("xy");
+  });
+  frame("release", [](pb::Request& r) { r.mutable_release()->set_handle(1); });
   writeFile(dir / "proto_server" / "pipelined", all);
   std::printf("seeds written under %s\n", dir.c_str());
   return 0;

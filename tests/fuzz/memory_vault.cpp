@@ -24,22 +24,46 @@ MemoryVault::MemoryVault() {
 
 void MemoryVault::reset() {
   std::lock_guard lock(mu_);
+  open_.clear();
   seedLocked();
 }
 
+std::size_t MemoryVault::openCount() {
+  std::lock_guard lock(mu_);
+  return open_.size();
+}
+
 void MemoryVault::seedLocked() {
+  for (auto& [name, node] : nodes_) unlinkNode(*node);
   nodes_.clear();
   nodes_["/"] = fresh(FileType::directory, 0755);
   nodes_["/docs"] = fresh(FileType::directory, 0755);
-  Node a = fresh(FileType::file, 0644);
-  a.data = "hello";
-  a.attr.size = a.data.size();
+  NodePtr a = fresh(FileType::file, 0644);
+  a->data = "hello";
+  a->attr.size = a->data.size();
   nodes_["/docs/a.txt"] = std::move(a);
 }
 
 MemoryVault::Node* MemoryVault::find(const VaultPath& path) {
   auto it = nodes_.find(path.str());
-  return it == nodes_.end() ? nullptr : &it->second;
+  return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+void MemoryVault::unlinkNode(Node& node) {
+  node.attr.nlink = 0;
+}
+
+std::optional<VaultPath> MemoryVault::nameOf(const Node* node) {
+  if (node->attr.nlink == 0) return std::nullopt;
+  // A linear scan: the fuzz vault is small, and a stored name would have to follow renames of
+  // every ancestor.
+  for (const auto& [name, n] : nodes_) {
+    if (n.get() == node) {
+      auto path = VaultPath::parse(name);
+      if (path) return std::move(*path);
+    }
+  }
+  return std::nullopt;
 }
 
 Status MemoryVault::parentOk(const VaultPath& path) {
@@ -53,13 +77,15 @@ Status MemoryVault::parentOk(const VaultPath& path) {
   return okStatus();
 }
 
-MemoryVault::Node MemoryVault::fresh(FileType type, std::uint32_t mode) {
-  Node n;
-  n.attr.type = type;
-  n.attr.mode = mode & 07777;
-  n.attr.version = next_version_++;
-  n.attr.inode = next_inode_++;
-  n.attr.mtime_ns = static_cast<std::int64_t>(n.attr.version) * 1000;
+MemoryVault::NodePtr MemoryVault::fresh(FileType type, std::uint32_t mode) {
+  auto n = std::make_shared<Node>();
+  n->attr.type = type;
+  n->attr.mode = mode & 07777;
+  n->attr.version = next_version_++;
+  n->attr.inode = next_inode_++;
+  n->attr.mtime_ns = static_cast<std::int64_t>(n->attr.version) * 1000;
+  // Files: one name. Directories: 0, "not counted" (the frontend shows 2).
+  n->attr.nlink = type == FileType::file ? 1 : 0;
   return n;
 }
 
@@ -96,7 +122,7 @@ Result<std::vector<DirEntry>> MemoryVault::list(const VaultPath& path) {
     if (key.size() == prefix.size()) continue;  // the root itself
     std::string_view rest(key.data() + prefix.size(), key.size() - prefix.size());
     if (rest.find('/') != std::string_view::npos) continue;  // deeper
-    out.push_back(DirEntry{std::string(rest), it->second.attr});
+    out.push_back(DirEntry{std::string(rest), it->second->attr});
   }
   return out;
 }
@@ -149,10 +175,18 @@ Result<FileAttr> MemoryVault::put(const VaultPath& path, std::string_view data) 
     if (n == nullptr) {
       SEAMS_RETURN_IF_ERROR(parentOk(path));
       if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
-      n = &nodes_.emplace(path.str(), fresh(FileType::file, 0644)).first->second;
+      n = nodes_.emplace(path.str(), fresh(FileType::file, 0644)).first->second.get();
       created = true;
     } else if (n->attr.type != FileType::file) {
       return Status(Errc::is_a_directory, path.str());
+    } else {
+      // A whole-file replace: handles open on the old content keep it (Vault::open).
+      auto replacement = std::make_shared<Node>(*n);
+      replacement->data.clear();
+      unlinkNode(*n);
+      NodePtr& slot = nodes_[path.str()];
+      slot = std::move(replacement);
+      n = slot.get();
     }
     n->data.assign(data);
     bump(*n);
@@ -170,7 +204,7 @@ Result<FileAttr> MemoryVault::create(const VaultPath& path, std::uint32_t mode) 
     if (find(path) != nullptr) return Status(Errc::already_exists, path.str() + ": exists");
     SEAMS_RETURN_IF_ERROR(parentOk(path));
     if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
-    attr = nodes_.emplace(path.str(), fresh(FileType::file, mode)).first->second.attr;
+    attr = nodes_.emplace(path.str(), fresh(FileType::file, mode)).first->second->attr;
   }
   publish({ChangeEvent::Kind::created, path, path, attr.version});
   return attr;
@@ -183,7 +217,7 @@ Result<FileAttr> MemoryVault::mkdir(const VaultPath& path, std::uint32_t mode) {
     if (find(path) != nullptr) return Status(Errc::already_exists, path.str() + ": exists");
     SEAMS_RETURN_IF_ERROR(parentOk(path));
     if (nodes_.size() >= kMaxNodes) return Status(Errc::no_space, "fuzz vault is full");
-    attr = nodes_.emplace(path.str(), fresh(FileType::directory, mode)).first->second.attr;
+    attr = nodes_.emplace(path.str(), fresh(FileType::directory, mode)).first->second->attr;
   }
   publish({ChangeEvent::Kind::created, path, path, attr.version});
   return attr;
@@ -195,6 +229,7 @@ Status MemoryVault::unlink(const VaultPath& path) {
     Node* n = find(path);
     if (n == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
     if (n->attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+    unlinkNode(*n);
     nodes_.erase(path.str());
   }
   publish({ChangeEvent::Kind::removed, path, path, 0});
@@ -243,10 +278,11 @@ Result<FileAttr> MemoryVault::rename(const VaultPath& from, const VaultPath& to)
           return Status(Errc::not_empty, to.str() + ": not empty");
         }
       }
+      unlinkNode(*dst);
       nodes_.erase(to.str());
     }
     // Move the node and, for a directory, everything beneath it.
-    std::map<std::string, Node> moved;
+    std::map<std::string, NodePtr> moved;
     const std::string old_prefix = from.str() + "/";
     for (auto it = nodes_.lower_bound(from.str()); it != nodes_.end();) {
       const std::string& key = it->first;
@@ -254,7 +290,7 @@ Result<FileAttr> MemoryVault::rename(const VaultPath& from, const VaultPath& to)
       moved.emplace(to.str() + key.substr(from.str().size()), std::move(it->second));
       it = nodes_.erase(it);
     }
-    Node& top = moved.at(to.str());
+    Node& top = *moved.at(to.str());
     bump(top);
     attr = top.attr;
     nodes_.merge(moved);
@@ -312,6 +348,123 @@ Result<FileAttr> MemoryVault::setAttributes(const VaultPath& path, const AttrCha
 Status MemoryVault::fsync(const VaultPath& path) {
   std::lock_guard lock(mu_);
   if (find(path) == nullptr) return Status(Errc::not_found, path.str() + ": no such file");
+  return okStatus();
+}
+
+// ---- handles ---------------------------------------------------------------------------------
+
+Result<MemoryVault::Open*> MemoryVault::findOpen(HandleId handle, std::uint32_t need) {
+  auto it = open_.find(handle);
+  if (it == open_.end()) return Status(Errc::bad_handle, "no such open file");
+  if ((it->second.mode & need) != need) {
+    return Status(Errc::permission_denied,
+                  need == OpenMode::kRead ? "not open for reading" : "not open for writing");
+  }
+  return &it->second;
+}
+
+Result<OpenedFile> MemoryVault::open(const VaultPath& path, std::uint32_t mode) {
+  if ((mode & ~std::uint32_t{OpenMode::kAll}) != 0 ||
+      (mode & (OpenMode::kRead | OpenMode::kWrite)) == 0 ||
+      ((mode & OpenMode::kTruncate) && !(mode & OpenMode::kWrite))) {
+    return Status(Errc::invalid_argument, path.str() + ": bad open mode");
+  }
+  OpenedFile opened;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(path.str());
+    if (it == nodes_.end()) return Status(Errc::not_found, path.str() + ": no such file");
+    Node& n = *it->second;
+    if (n.attr.type != FileType::file) return Status(Errc::is_a_directory, path.str());
+    if (open_.size() >= kMaxOpen) {
+      return Status(Errc::too_many_open, "fuzz vault: too many open files");
+    }
+    if (mode & OpenMode::kTruncate) {
+      n.data.clear();
+      bump(n);
+    }
+    opened.handle = next_handle_++;
+    opened.attr = n.attr;
+    open_.emplace(opened.handle, Open{it->second, mode});
+  }
+  if (mode & OpenMode::kTruncate) {
+    publish({ChangeEvent::Kind::modified, path, path, opened.attr.version});
+  }
+  return opened;
+}
+
+Result<ReadResult> MemoryVault::readHandle(HandleId handle, std::uint64_t offset,
+                                           std::uint64_t length) {
+  std::lock_guard lock(mu_);
+  auto open = findOpen(handle, OpenMode::kRead);
+  if (!open) return open.status();
+  const Node& n = *(*open)->node;
+  if (offset > n.data.size()) return Status(Errc::range_not_satisfiable, "offset past the end");
+  ReadResult r;
+  r.data = n.data.substr(static_cast<std::size_t>(offset),
+                         static_cast<std::size_t>(std::min<std::uint64_t>(length, kMaxFileBytes)));
+  r.version = n.attr.version;
+  r.file_size = n.data.size();
+  return r;
+}
+
+Result<FileAttr> MemoryVault::writeHandle(HandleId handle, std::uint64_t offset,
+                                          std::string_view data) {
+  FileAttr attr;
+  std::optional<VaultPath> name;
+  {
+    std::lock_guard lock(mu_);
+    auto open = findOpen(handle, OpenMode::kWrite);
+    if (!open) return open.status();
+    Node& n = *(*open)->node;
+    if (offset > kMaxFileBytes || data.size() > kMaxFileBytes - offset) {
+      return Status(Errc::too_large, "over the fuzz vault's file size");
+    }
+    const std::size_t end = static_cast<std::size_t>(offset) + data.size();
+    if (n.data.size() < end) n.data.resize(end, '\0');
+    n.data.replace(static_cast<std::size_t>(offset), data.size(), data);
+    bump(n);
+    attr = n.attr;
+    name = nameOf(&n);
+  }
+  // An unlinked or replaced file changes no name: nothing to publish.
+  if (name) publish({ChangeEvent::Kind::modified, *name, *name, attr.version});
+  return attr;
+}
+
+Result<FileAttr> MemoryVault::statHandle(HandleId handle) {
+  std::lock_guard lock(mu_);
+  auto open = findOpen(handle, 0);
+  if (!open) return open.status();
+  return (*open)->node->attr;
+}
+
+Result<FileAttr> MemoryVault::truncateHandle(HandleId handle, std::uint64_t size) {
+  FileAttr attr;
+  std::optional<VaultPath> name;
+  {
+    std::lock_guard lock(mu_);
+    auto open = findOpen(handle, OpenMode::kWrite);
+    if (!open) return open.status();
+    if (size > kMaxFileBytes) return Status(Errc::too_large, "too large");
+    Node& n = *(*open)->node;
+    n.data.resize(static_cast<std::size_t>(size), '\0');
+    bump(n);
+    attr = n.attr;
+    name = nameOf(&n);
+  }
+  if (name) publish({ChangeEvent::Kind::modified, *name, *name, attr.version});
+  return attr;
+}
+
+Status MemoryVault::fsyncHandle(HandleId handle) {
+  std::lock_guard lock(mu_);
+  return findOpen(handle, 0).status();
+}
+
+Status MemoryVault::release(HandleId handle) {
+  std::lock_guard lock(mu_);
+  if (open_.erase(handle) == 0) return Status(Errc::bad_handle, "no such open file");
   return okStatus();
 }
 

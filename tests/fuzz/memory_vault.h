@@ -7,7 +7,12 @@
 //
 // Bounded on purpose: a file may not grow past kMaxFileBytes and the vault holds at most kMaxNodes
 // names (too_large / no_space beyond), so a fuzzed `write` at offset 2^62 is an error, not an
-// allocation that ends the fuzzer.
+// allocation that ends the fuzzer; at most kMaxOpen handles are open at once (too_many_open).
+//
+// Handles have the contract's open-file semantics: a handle holds the file's content object, so
+// after unlink, a rename onto its name or a put() over it the handle still reads and writes the
+// old content (statHandle shows nlink 0) while the name shows the new file. put() therefore makes
+// a new content object (keeping the inode number, unlike LocalVault's temp + rename).
 //
 // Thread-safety: every method from any thread (one mutex). Listeners run on the changing thread
 // after the mutex is released, in change order per path.
@@ -17,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/vault/vault.h"
@@ -30,8 +36,13 @@ class MemoryVault final : public Vault {
 
   // Starts with the root, /docs/ and /docs/a.txt ("hello"), so seeds have something to find.
   MemoryVault();
-  // Back to the starting tree; versions keep growing. Subscriptions stay.
+  static constexpr std::size_t kMaxOpen = 1024;
+
+  // Back to the starting tree; versions keep growing. Subscriptions stay; every handle is
+  // released (ids are never reused, so an old id is bad_handle).
   void reset();
+  // Handles open now (tests: a server released a dead client's handles).
+  std::size_t openCount();
 
   Result<FileAttr> stat(const VaultPath& path) override;
   Result<std::vector<DirEntry>> list(const VaultPath& path) override;
@@ -49,26 +60,28 @@ class MemoryVault final : public Vault {
   Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
 
-  // TODO(issue 13): handle-based I/O, implemented in the branch that owns this file.
-  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return pending(); }
-  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override {
-    return pending();
-  }
-  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
-    return pending();
-  }
-  Result<FileAttr> statHandle(HandleId) override { return pending(); }
-  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return pending(); }
-  Status fsyncHandle(HandleId) override { return pending(); }
-  Status release(HandleId) override { return pending(); }
-  static Status pending() { return Status(Errc::not_supported, "handles: not yet"); }
+  Result<OpenedFile> open(const VaultPath& path, std::uint32_t mode) override;
+  Result<ReadResult> readHandle(HandleId handle, std::uint64_t offset,
+                                std::uint64_t length) override;
+  Result<FileAttr> writeHandle(HandleId handle, std::uint64_t offset,
+                               std::string_view data) override;
+  Result<FileAttr> statHandle(HandleId handle) override;
+  Result<FileAttr> truncateHandle(HandleId handle, std::uint64_t size) override;
+  Status fsyncHandle(HandleId handle) override;
+  Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
  private:
+  // A file's or directory's content object: shared by its name (nodes_) and its handles.
   struct Node {
     FileAttr attr;
     std::string data;
+  };
+  using NodePtr = std::shared_ptr<Node>;
+  struct Open {
+    NodePtr node;
+    std::uint32_t mode = 0;
   };
   class Sub;
 
@@ -77,15 +90,24 @@ class MemoryVault final : public Vault {
   // REQUIRES: mu_ held. ok when `path`'s parent exists and is a directory.
   Status parentOk(const VaultPath& path);
   // REQUIRES: mu_ held. A fresh node of `type` with the next version.
-  Node fresh(FileType type, std::uint32_t mode);
+  NodePtr fresh(FileType type, std::uint32_t mode);
   void bump(Node& node);
+  // REQUIRES: mu_ held. Takes a name off a node (it may live on in handles).
+  static void unlinkNode(Node& node);
+  // REQUIRES: mu_ held. The open file `handle` names, or bad_handle; permission_denied unless
+  // it was opened with every bit of `need`.
+  Result<Open*> findOpen(HandleId handle, std::uint32_t need);
+  // REQUIRES: mu_ held. The name `node` has now, or nullopt once it has none.
+  std::optional<VaultPath> nameOf(const Node* node);
   void publish(const ChangeEvent& event);
   void seedLocked();
 
   std::mutex mu_;
-  std::map<std::string, Node> nodes_;  // guarded by mu_; key: VaultPath::str()
-  std::uint64_t next_version_ = 1;     // guarded by mu_
-  std::uint64_t next_inode_ = 1;       // guarded by mu_
+  std::map<std::string, NodePtr> nodes_;  // guarded by mu_; key: VaultPath::str()
+  std::map<HandleId, Open> open_;         // guarded by mu_
+  std::uint64_t next_version_ = 1;        // guarded by mu_
+  std::uint64_t next_inode_ = 1;          // guarded by mu_
+  HandleId next_handle_ = 1;              // guarded by mu_; never reused
 
   std::mutex feed_mu_;                                 // leaf; never held with mu_
   std::map<std::uint64_t, ChangeListener> listeners_;  // guarded by feed_mu_

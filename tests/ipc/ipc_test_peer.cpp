@@ -1,9 +1,14 @@
 // ipc_test_peer CODEC SOCKET ROOT: a separate process serving a LocalVault over ROOT on SOCKET
 // with CODEC (capnp | protobuf), so tests can kill -9 a real peer. Prints "ready" once serving,
 // and "hanging" when a stat of /hang arrives (that call never returns).
+//
+// ipc_test_peer client-capnp|client-protobuf SOCKET COUNT: a client instead, so tests can kill -9
+// a client with handles open: opens /docs/a.txt COUNT times for reading through a stub, prints
+// "opened COUNT" (or the error), and waits to be killed.
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -11,7 +16,9 @@
 #include "core/common/clock.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "ipc/proto/proto_client.h"
 #include "ipc/proto/proto_server.h"
+#include "ipc/rpc/capnp_client.h"
 #include "ipc/rpc/capnp_server.h"
 
 namespace {
@@ -90,14 +97,37 @@ class HangingVault final : public seams::Vault {
   seams::Vault& inner_;
 };
 
+int runClient(const std::string& mode, const std::string& socket, int count) {
+  std::unique_ptr<seams::Vault> stub;
+  if (mode == "client-capnp") {
+    stub = std::make_unique<seams::ipc::CapnpVaultClient>(seams::ipc::CapnpClientOptions{socket});
+  } else {
+    stub = std::make_unique<seams::ipc::ProtoVaultClient>(seams::ipc::ProtoClientOptions{socket});
+  }
+  auto file = seams::VaultPath::parse("/docs/a.txt").value();
+  for (int i = 0; i < count; ++i) {
+    auto opened = stub->open(file, seams::OpenMode::kRead);
+    if (!opened.ok()) {
+      std::printf("open failed: %s\n", opened.status().toString().c_str());
+      std::fflush(stdout);
+      return 5;
+    }
+  }
+  std::printf("opened %d\n", count);
+  std::fflush(stdout);
+  for (;;) ::pause();  // until killed, handles open
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: %s capnp|protobuf SOCKET ROOT\n", argv[0]);
+    std::fprintf(stderr, "       %s client-capnp|client-protobuf SOCKET COUNT\n", argv[0]);
     return 2;
   }
   std::string codec = argv[1];
+  if (codec.rfind("client-", 0) == 0) return runClient(codec, argv[2], std::atoi(argv[3]));
   std::filesystem::create_directories(argv[3]);
   auto storage = seams::Storage::open(argv[3]);
   if (!storage.ok()) return 3;
