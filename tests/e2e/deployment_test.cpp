@@ -368,6 +368,78 @@ TEST_P(DeploymentTest, UnsupportedOperationsStillFailCleanly) {
   }
 }
 
+// Defect 1: POSIX keeps an open file alive until its last close, whatever happens to its name.
+std::string preadAll(int fd, std::size_t max = 4096) {
+  std::string buf(max, '\0');
+  const ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+  if (n < 0) return "<pread: " + std::string(std::strerror(errno)) + ">";
+  buf.resize(static_cast<std::size_t>(n));
+  return buf;
+}
+
+TEST_P(DeploymentTest, AnOpenFileOutlivesItsUnlink) {
+  const int fd = ::open(mnt("/doomed.txt").c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(fd, "still here", 10), 10);
+  ASSERT_EQ(::unlink(mnt("/doomed.txt").c_str()), 0) << std::strerror(errno);
+  struct stat st {};
+  EXPECT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);
+  EXPECT_EQ(st.st_nlink, 0u);
+  EXPECT_EQ(st.st_size, 10);
+  EXPECT_EQ(preadAll(fd), "still here");
+  EXPECT_EQ(::pwrite(fd, "STILL", 5, 0), 5) << std::strerror(errno);
+  EXPECT_EQ(preadAll(fd), "STILL here");
+  EXPECT_EQ(::fsync(fd), 0) << std::strerror(errno);
+  EXPECT_EQ(::close(fd), 0);
+  EXPECT_NE(::stat(mnt("/doomed.txt").c_str(), &st), 0) << "the name must stay gone";
+}
+
+TEST_P(DeploymentTest, AnOpenFileKeepsItsContentWhenRenameReplacesIt) {
+  ASSERT_EQ(writeFileAt(mnt("/config"), "old content"), 0);
+  const int fd = ::open(mnt("/config").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  struct stat before {};
+  ASSERT_EQ(::fstat(fd, &before), 0);
+  ASSERT_EQ(writeFileAt(mnt("/config.new"), "new"), 0);
+  ASSERT_EQ(::rename(mnt("/config.new").c_str(), mnt("/config").c_str()), 0)
+      << std::strerror(errno);
+  EXPECT_EQ(preadAll(fd), "old content");
+  struct stat after {};
+  EXPECT_EQ(::fstat(fd, &after), 0) << std::strerror(errno);
+  EXPECT_EQ(after.st_size, 11);
+  EXPECT_EQ(after.st_nlink, 0u);
+  ::close(fd);
+  int err;
+  EXPECT_EQ(readFileAt(mnt("/config"), &err), "new");
+}
+
+TEST_P(DeploymentTest, AnOpenFileKeepsItsContentWhenAnHttpPutReplacesIt) {
+  std::string token = login("alice");
+  TestClient c = client();
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/replaced.txt", token, "first").status, 200u);
+  int err;
+  ASSERT_TRUE(becomesVisible([&] { return readFileAt(mnt("/replaced.txt"), &err) == "first"; }));
+  const int fd = ::open(mnt("/replaced.txt").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/replaced.txt", token, "second").status, 200u);
+  EXPECT_EQ(preadAll(fd), "first");
+  ::close(fd);
+  EXPECT_TRUE(becomesVisible([&] { return readFileAt(mnt("/replaced.txt"), &err) == "second"; }));
+}
+
+TEST_P(DeploymentTest, AnOpenFileFollowsItsRename) {
+  const int fd = ::open(mnt("/moving.txt").c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(fd, "abc", 3), 3);
+  ASSERT_EQ(::mkdir(mnt("/moved").c_str(), 0755), 0);
+  ASSERT_EQ(::rename(mnt("/moving.txt").c_str(), mnt("/moved/here.txt").c_str()), 0);
+  ASSERT_EQ(::pwrite(fd, "XYZ", 3, 3), 3) << std::strerror(errno);
+  ::close(fd);
+  int err;
+  EXPECT_EQ(readFileAt(mnt("/moved/here.txt"), &err), "abcXYZ");
+  EXPECT_EQ(readFile(dep_->vaultRoot() + "/moved/here.txt"), "abcXYZ");
+}
+
 TEST_P(VisibilityTest, AnHttpWriteIsVisibleThroughTheMountAndTheReverse) {
   std::string token = login("alice");
   TestClient c = client();
