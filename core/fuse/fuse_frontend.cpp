@@ -334,7 +334,7 @@ class FuseOps {
   static int replyEntry(FuseFrontend& fs, fuse_req_t req, const VaultPath& path,
                         const FileAttr& attr) {
     fuse_entry_param e{};
-    e.ino = fs.inodes_.remember(path);
+    e.ino = fs.inodes_.remember(path, attr.inode);
     e.generation = 0;  // node ids are never reused
     e.attr = toStat(fs, e.ino, attr);
     e.attr_timeout = fs.config_.attr_timeout_s;
@@ -600,7 +600,7 @@ class FuseOps {
         return errnoOf(attr.status());
       }
       fuse_entry_param e{};
-      e.ino = fs.inodes_.remember(*path);
+      e.ino = fs.inodes_.remember(*path, attr.ok() ? attr->inode : 0);
       setOpenFlags(fs, fi);
       FileAttr opened;
       if (int err = openHandle(fs, e.ino, *path, fi, &opened)) {
@@ -1073,6 +1073,10 @@ void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
     };
     switch (event.kind) {
       case ChangeEvent::Kind::modified:
+        // The entry too: a put replaces the backing file under the name, and the next lookup
+        // must give the name a new node (InodeTable::remember), apart from files still open on
+        // the old one.
+        entry(event.path);
         inode(event.path);
         break;
       case ChangeEvent::Kind::created:  // drops a negative entry, too

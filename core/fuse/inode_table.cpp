@@ -24,8 +24,14 @@ std::optional<InodeTable::Ino> InodeTable::find(const VaultPath& path) const {
   return it->second;
 }
 
-InodeTable::Ino InodeTable::remember(const VaultPath& path) {
+InodeTable::Ino InodeTable::remember(const VaultPath& path, std::uint64_t backing_inode) {
   std::lock_guard lock(mutex_);
+  if (auto live = by_path_.find(path.str()); live != by_path_.end() && backing_inode != 0) {
+    const Node& node = nodes_.at(live->second);
+    if (node.backing_inode != 0 && node.backing_inode != backing_inode && !path.isRoot()) {
+      detachLocked(path.str());
+    }
+  }
   auto [it, inserted] = by_path_.try_emplace(path.str(), 0);
   if (inserted) {
     it->second = next_ino_++;
@@ -33,6 +39,7 @@ InodeTable::Ino InodeTable::remember(const VaultPath& path) {
   }
   Node& node = nodes_.at(it->second);
   ++node.nlookup;
+  if (backing_inode != 0) node.backing_inode = backing_inode;
   return it->second;
 }
 

@@ -7,7 +7,9 @@
 //   - ids are allocated from a counter and never reused (64 bits do not wrap in practice), which
 //     is why every reply can use generation 0;
 //   - the root is id 1 (FUSE_ROOT_ID), always present, never forgotten;
-//   - identity is the path: a lookup of a path that already has a live id returns that id;
+//   - identity is the path and the file at it: a lookup of a path that already has a live id
+//     returns that id, unless the backing file under the name changed (then the old id is
+//     detached and the name gets a new one, see remember());
 //   - a rename through the mount moves the id (and every id beneath a renamed directory) to the
 //     new path, like an inode following its dentry; an id displaced by a rename onto its path, or
 //     whose file was unlinked through the mount, is *detached*: it keeps its count until the
@@ -46,8 +48,11 @@ class InodeTable {
   std::optional<Ino> find(const VaultPath& path) const;
 
   // The kernel received `path` in an entry reply: returns its id (allocating one if the path has
-  // none) and adds one to the id's lookup count.
-  Ino remember(const VaultPath& path);
+  // none) and adds one to the id's lookup count. `backing_inode` is the file's FileAttr::inode (0:
+  // unknown). When the path's id stood for another backing file (replaced behind the mount: a
+  // put, a rename onto it), that id is detached and the path gets a fresh one, so files still
+  // open on the old id keep their own kernel inode (size, page cache) apart from the new file's.
+  Ino remember(const VaultPath& path, std::uint64_t backing_inode = 0);
   // The kernel dropped `count` references to `ino`; at zero the id is erased. Forgetting more than
   // was remembered clamps at zero; the root is never erased.
   void forget(Ino ino, std::uint64_t count);
@@ -67,6 +72,7 @@ class InodeTable {
     VaultPath path;
     std::uint64_t nlookup = 0;
     bool attached = true;
+    std::uint64_t backing_inode = 0;  // 0 until an entry reply names it
   };
 
   void detachLocked(const std::string& path);

@@ -424,7 +424,8 @@ TEST_P(DeploymentTest, AnOpenFileKeepsItsContentWhenAnHttpPutReplacesIt) {
   ASSERT_EQ(c.request(bhttp::verb::put, "/v1/files/replaced.txt", token, "second").status, 200u);
   EXPECT_EQ(preadAll(fd), "first");
   ::close(fd);
-  EXPECT_TRUE(becomesVisible([&] { return readFileAt(mnt("/replaced.txt"), &err) == "second"; }));
+  EXPECT_TRUE(becomesVisible([&] { return readFileAt(mnt("/replaced.txt"), &err) == "second"; }))
+      << "read '" << readFileAt(mnt("/replaced.txt"), &err) << "' errno " << err;
 }
 
 TEST_P(DeploymentTest, AnOpenFileFollowsItsRename) {

@@ -96,6 +96,18 @@ TEST(InodeTable, UnlinkDetachesSoANewFileUnderTheSameNameGetsANewId) {
   EXPECT_EQ(table.find(P("/a")), again);
 }
 
+TEST(InodeTable, ANameWhoseBackingFileChangedGetsANewIdAndTheOldOneIsDetached) {
+  InodeTable t;
+  const auto a = t.remember(P("/f"), 100);
+  EXPECT_EQ(t.remember(P("/f"), 100), a);   // the same file
+  EXPECT_EQ(t.remember(P("/f"), 0), a);     // unknown: no change
+  const auto b = t.remember(P("/f"), 200);  // replaced behind the mount
+  EXPECT_NE(b, a);
+  EXPECT_FALSE(t.path(a).has_value());
+  EXPECT_EQ(t.lookupCount(a), 3u);  // still held by the kernel until it forgets
+  EXPECT_EQ(t.find(P("/f")), b);
+}
+
 TEST(InodeTable, TheRootCannotBeDetached) {
   InodeTable table;
   table.detach(VaultPath::root());
