@@ -70,15 +70,11 @@ struct HttpConfig {                               // [http]
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
-struct FuseConfig {        // [fuse]
-  bool enabled = true;     // enabled
-  std::string mountpoint;  // mountpoint (required when enabled)
-  int max_threads = 4;     // max_threads, 1..256
-  // max_idle_threads, -1..256: idle workers kept before libfuse ends the extra ones; -1 (the
-  // default, libfuse's own) never ends them. A small value makes libfuse start and end a worker
-  // for nearly every request under light concurrency (libfuse PR #652), and in seam-fused each
-  // new worker also dials its own IPC connections to the owners (ipc/README.md).
-  int max_idle_threads = -1;
+struct FuseConfig {              // [fuse]
+  bool enabled = true;           // enabled
+  std::string mountpoint;        // mountpoint (required when enabled)
+  int max_threads = 4;           // max_threads, 1..256
+  int max_idle_threads = -1;     // max_idle_threads, -1..256; -1: keep them (core/fuse/README)
   double entry_timeout_s = 1.0;  // entry_timeout_s: kernel dentry cache
   double attr_timeout_s = 1.0;   // attr_timeout_s: kernel attribute cache
   bool kernel_cache = true;      // kernel_cache: keep page cache across opens
