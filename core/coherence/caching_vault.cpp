@@ -109,6 +109,23 @@ void CachingVault::changedHere(const ChangeEvent& e) {
   if (options_.mode == Coherence::ttl) listeners_.publish(e);
 }
 
+bool CachingVault::knownLarge(const VaultPath& path) const {
+  std::lock_guard lock(large_mutex_);
+  return large_.count(path.str()) != 0;
+}
+
+void CachingVault::noteSize(const VaultPath& path, std::uint64_t size) {
+  if (!cache_) return;
+  const bool large = size > cache_->maxEntryBytes();
+  std::lock_guard lock(large_mutex_);
+  if (!large) {
+    large_.erase(path.str());
+    return;
+  }
+  if (large_.size() >= kMaxLargeHints) large_.clear();
+  large_.insert(path.str());
+}
+
 // ---- reads ------------------------------------------------------------------------------------
 
 Result<FileAttr> CachingVault::stat(const VaultPath& path) {
@@ -147,14 +164,18 @@ Result<ReadResult> CachingVault::read(const VaultPath& path, std::uint64_t offse
   }
   const std::uint64_t max_entry = cache_->maxEntryBytes();
   // A file known to be too large to cache is read by range at once.
-  if (std::optional<FileAttr> attr = cache_->getAttr(path); attr && attr->size > max_entry) {
+  std::optional<FileAttr> attr = cache_->getAttr(path);
+  if ((attr && attr->size > max_entry) || (!attr && knownLarge(path))) {
     FeedState::Token t = feed_.beginCall();
-    return track(t, upstream_->read(path, offset, length));
+    Result<ReadResult> r = track(t, upstream_->read(path, offset, length));
+    if (r.ok()) noteSize(path, r->file_size);  // small again: cached from the next read
+    return r;
   }
   FeedState::Token t = feed_.beginCall();
   FillTicket ticket = cache_->beginFill(path);
   Result<ReadResult> head = track(t, upstream_->read(path, 0, max_entry));
   if (!head.ok()) return head;
+  noteSize(path, head->file_size);
   if (head->file_size == head->data.size()) {  // the whole file
     std::uint64_t version = head->version;
     Result<ReadResult> r = slice(head->data, version, offset, length, path);
@@ -176,6 +197,7 @@ Result<FileAttr> CachingVault::write(const VaultPath& path, std::uint64_t offset
   FeedState::Token t = feed_.beginCall();
   Result<FileAttr> r = track(t, upstream_->write(path, offset, data));
   changedHere({ChangeEvent::Kind::modified, path, path, r.ok() ? r->version : 0});
+  if (r.ok()) noteSize(path, r->size);
   return r;
 }
 

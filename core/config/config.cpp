@@ -456,7 +456,7 @@ void readFuse(Section& top, const std::string& base_dir, FuseConfig& c) {
   }
   c.mountpoint = resolvePath(base_dir, c.mountpoint);
   s.integer("max_threads", c.max_threads, 1, 256);
-  s.integer("max_idle_threads", c.max_idle_threads, 0, 256);
+  s.integer("max_idle_threads", c.max_idle_threads, -1, 256);
   s.number("entry_timeout_s", c.entry_timeout_s, 0, 86400);
   s.number("attr_timeout_s", c.attr_timeout_s, 0, 86400);
   s.boolean("kernel_cache", c.kernel_cache);

@@ -74,7 +74,7 @@ struct FuseConfig {              // [fuse]
   bool enabled = true;           // enabled
   std::string mountpoint;        // mountpoint (required when enabled)
   int max_threads = 4;           // max_threads, 1..256
-  int max_idle_threads = 2;      // max_idle_threads (libfuse PR #652: keep this small)
+  int max_idle_threads = -1;     // max_idle_threads, -1..256; -1: keep them (core/fuse/README)
   double entry_timeout_s = 1.0;  // entry_timeout_s: kernel dentry cache
   double attr_timeout_s = 1.0;   // attr_timeout_s: kernel attribute cache
   bool kernel_cache = true;      // kernel_cache: keep page cache across opens

@@ -199,18 +199,38 @@ class FuseOps {
     if (err != 0) fuse_reply_err(req, err);
   }
 
-  // Marks a Vault mutation made by a handler (see onVaultChange()).
+  // Marks a Vault mutation made by a handler (see onVaultChange()). With the path(s) it changes,
+  // it is also an OwnChanges::Scope: say changed(version) / removed() once the Vault call
+  // succeeded, so the feed's echo of this change leaves the kernel alone (own_changes.h).
   class Mutating {
    public:
-    explicit Mutating(FuseFrontend& fs) : fs_(fs) {
-      fs_.mutations_in_flight_.fetch_add(1, std::memory_order_acq_rel);
+    explicit Mutating(FuseFrontend& fs) : fs_(fs) { begin(); }
+    Mutating(FuseFrontend& fs, const VaultPath& path) : fs_(fs) {
+      begin();
+      scope_.emplace(fs.own_, path);
     }
-    ~Mutating() { fs_.mutations_in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+    Mutating(FuseFrontend& fs, const VaultPath& from, const VaultPath& to) : fs_(fs) {
+      begin();
+      scope_.emplace(fs.own_, from, to);
+    }
+    ~Mutating() {
+      scope_.reset();
+      fs_.mutations_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    }
     Mutating(const Mutating&) = delete;
     Mutating& operator=(const Mutating&) = delete;
 
+    void changed(std::uint64_t version) {
+      if (scope_) scope_->changed(version);
+    }
+    void removed() {
+      if (scope_) scope_->removed();
+    }
+
    private:
+    void begin() { fs_.mutations_in_flight_.fetch_add(1, std::memory_order_acq_rel); }
     FuseFrontend& fs_;
+    std::optional<OwnChanges::Scope> scope_;
   };
 
   // --- who, where, may they -------------------------------------------------------------------
@@ -316,7 +336,10 @@ class FuseOps {
                             bool by_handle = false) {
     struct stat st {};
     const bool dir = a.type == FileType::directory;
-    st.st_ino = ino;
+    // The backing inode: stable for the file's life, whatever node id the kernel holds for it
+    // now (a node the kernel forgot gets a new id at the next lookup). The node id only when
+    // the owner did not say (an older peer).
+    st.st_ino = a.inode != 0 ? a.inode : ino;
     st.st_mode = (dir ? S_IFDIR : S_IFREG) | (a.mode & 07777);  // 0000 is a mode like any other
     st.st_nlink = a.nlink != 0 || by_handle ? a.nlink : (dir ? 2 : 1);
     st.st_uid = a.owner_set ? a.uid : fs.owner_uid_;
@@ -455,11 +478,13 @@ class FuseOps {
       // read only with a size: futimens on a directory also brings one, a DirHandle.)
       OpenFile* file = (to_set & FUSE_SET_ATTR_SIZE) ? fileOf(fi) : nullptr;
       if (file != nullptr && !(to_set & ~FUSE_SET_ATTR_SIZE & ~FUSE_SET_ATTR_CTIME)) {
-        if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::write)) return err;
-        Mutating mutating(fs);
+        const VaultPath name = ruleName(fs, ino, *file);
+        if (int err = allow(fs, *who, name, Access::write)) return err;
+        Mutating mutating(fs, name);
         auto result =
             fs.vault_.truncateHandle(file->handle, static_cast<std::uint64_t>(attr->st_size));
         if (!result.ok()) return errnoOf(result.status());
+        mutating.changed(result->version);
         const struct stat st = toStat(fs, ino, *result, /*by_handle=*/true);
         fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
         return 0;
@@ -469,18 +494,20 @@ class FuseOps {
       if (int err = allow(fs, *who, *path, Access::write)) return err;
       AttrChange change;
       if (int err = attrChangeOf(fs, req, *path, *attr, to_set, change)) return err;
-      Mutating mutating(fs);
+      Mutating mutating(fs, *path);
       Result<FileAttr> result =
           (to_set & FUSE_SET_ATTR_SIZE)
               ? fs.vault_.truncate(*path, static_cast<std::uint64_t>(attr->st_size))
               : Result<FileAttr>(Status(Errc::internal, "unset"));
       if ((to_set & FUSE_SET_ATTR_SIZE) && !result.ok()) return errnoOf(result.status());
+      if (result.ok()) mutating.changed(result->version);  // the truncate's, if both
       if (change.what != 0) {
         result = fs.vault_.setAttributes(*path, change);
       } else if (!(to_set & FUSE_SET_ATTR_SIZE)) {
         result = fs.vault_.stat(*path);  // nothing to change: chown to what is shown
       }
       if (!result.ok()) return errnoOf(result.status());
+      if (change.what != 0) mutating.changed(result->version);
       const struct stat st = toStat(fs, ino, *result);
       fuse_reply_attr(req, &st, fs.config_.attr_timeout_s);
       return 0;
@@ -494,9 +521,10 @@ class FuseOps {
       auto path = childOf(fs, parent, name);
       if (!path.ok()) return errnoOf(path.status());
       if (int err = allow(fs, *who, *path, Access::write)) return err;
-      Mutating mutating(fs);
+      Mutating mutating(fs, *path);
       auto attr = fs.vault_.mkdir(*path, mode & 07777);
       if (!attr.ok()) return errnoOf(attr.status());
+      mutating.changed(attr->version);
       return replyEntry(fs, req, *path, *attr);
     });
   }
@@ -508,9 +536,10 @@ class FuseOps {
       auto path = childOf(fs, parent, name);
       if (!path.ok()) return path.code() == Errc::name_too_long ? ENAMETOOLONG : ENOENT;
       if (int err = allow(fs, *who, *path, Access::write)) return err;
-      Mutating mutating(fs);
+      Mutating mutating(fs, *path);
       Status s = dir ? fs.vault_.rmdir(*path) : fs.vault_.unlink(*path);
       if (!s.ok()) return errnoOf(s);
+      mutating.removed();
       fs.inodes_.detach(*path);
       fuse_reply_err(req, 0);
       return 0;
@@ -542,9 +571,10 @@ class FuseOps {
         if (existing.ok()) return EEXIST;
         if (existing.code() != Errc::not_found) return errnoOf(existing.status());
       }
-      Mutating mutating(fs);
+      Mutating mutating(fs, *from, *to);
       auto attr = fs.vault_.rename(*from, *to);
       if (!attr.ok()) return errnoOf(attr.status());
+      mutating.changed(attr->version);
       fs.inodes_.rename(*from, *to);
       fuse_reply_err(req, 0);
       return 0;
@@ -573,8 +603,10 @@ class FuseOps {
       setOpenFlags(fs, fi);
       {
         std::optional<Mutating> mutating;
-        if (fi->flags & O_TRUNC) mutating.emplace(fs);  // O_TRUNC changes the file
-        if (int err = openHandle(fs, ino, *path, fi, nullptr)) return err;
+        if (fi->flags & O_TRUNC) mutating.emplace(fs, *path);  // O_TRUNC changes the file
+        FileAttr opened;
+        if (int err = openHandle(fs, ino, *path, fi, &opened)) return err;
+        if (mutating) mutating->changed(opened.version);
       }
       // An interrupted open never reached the kernel, which will never release it.
       if (fuse_reply_open(req, fi) == -ENOENT) closeHandle(fs, fileOf(fi));
@@ -593,12 +625,13 @@ class FuseOps {
       if ((fi->flags & O_ACCMODE) != O_WRONLY) {
         if (int err = allow(fs, *who, *path, Access::read)) return err;
       }
-      Mutating mutating(fs);
+      Mutating mutating(fs, *path);
       auto attr = fs.vault_.create(*path, mode & 07777);
       // Created elsewhere since the kernel's lookup: open the existing file, as open(2) would.
       if (!attr.ok() && !(attr.code() == Errc::already_exists && !(fi->flags & O_EXCL))) {
         return errnoOf(attr.status());
       }
+      if (attr.ok()) mutating.changed(attr->version);
       fuse_entry_param e{};
       e.ino = fs.inodes_.remember(*path, attr.ok() ? attr->inode : 0);
       setOpenFlags(fs, fi);
@@ -607,6 +640,7 @@ class FuseOps {
         fs.inodes_.forget(e.ino, 1);  // the kernel never gets this entry
         return err;
       }
+      if (!attr.ok() && (fi->flags & O_TRUNC)) mutating.changed(opened.version);
       e.attr = toStat(fs, e.ino, opened);
       e.attr_timeout = fs.config_.attr_timeout_s;
       e.entry_timeout = fs.config_.entry_timeout_s;
@@ -646,10 +680,12 @@ class FuseOps {
       if (!who.ok()) return errnoOf(who.status());
       OpenFile* file = fileOf(fi);
       if (file == nullptr) return EBADF;
-      if (int err = allow(fs, *who, ruleName(fs, ino, *file), Access::write)) return err;
-      Mutating mutating(fs);
+      const VaultPath name = ruleName(fs, ino, *file);
+      if (int err = allow(fs, *who, name, Access::write)) return err;
+      Mutating mutating(fs, name);
       auto attr = fs.vault_.writeHandle(file->handle, static_cast<std::uint64_t>(off), {buf, size});
       if (!attr.ok()) return errnoOf(attr.status());
+      mutating.changed(attr->version);
       fuse_reply_write(req, size);
       return 0;
     });
@@ -733,11 +769,11 @@ class FuseOps {
         } else {
           const DirEntry& entry = dir->entries[i - 2];
           name = entry.name.c_str();
-          // d_ino: the node id when the kernel has one for the name, so d_ino equals st_ino
-          // (getcwd past PATH_MAX walks up comparing them); else the backing inode (readdir
-          // does not hand out node ids; lookup does).
+          // d_ino: the backing inode, as st_ino (getcwd past PATH_MAX walks up comparing them);
+          // from an owner that does not send it, the node id when the kernel has one, as
+          // toStat() then does.
           st.st_ino = entry.attr.inode != 0 ? entry.attr.inode : i + 1;
-          if (entry.attr.type == FileType::directory) {
+          if (entry.attr.inode == 0) {
             if (auto child = dir->path.child(entry.name); child.ok()) {
               if (auto id = fs.inodes_.find(*child)) st.st_ino = *id;
             }
@@ -853,7 +889,8 @@ FuseFrontend::FuseFrontend(Vault& vault, Auth& auth, FuseConfig config, const Cl
       owner_uid_(::getuid()),
       owner_gid_(::getgid()),
       in_flight_(static_cast<std::size_t>(std::max(config_.max_threads, 1)) + 8, clock),
-      notifier_(kNotifyWait) {}
+      notifier_(kNotifyWait),
+      own_([this](std::vector<ChangeEvent> events) { notifyHeld(std::move(events)); }) {}
 
 FuseFrontend::~FuseFrontend() {
   stop();
@@ -905,8 +942,9 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   if (config_.max_threads < 1 || config_.max_threads > 256) {
     return Status(Errc::invalid_argument, "fuse.max_threads: must be between 1 and 256");
   }
-  if (config_.max_idle_threads < 0 || config_.entry_timeout_s < 0 || config_.attr_timeout_s < 0) {
-    return Status(Errc::invalid_argument, "fuse: thread counts and timeouts must not be negative");
+  if (config_.max_idle_threads < -1 || config_.entry_timeout_s < 0 || config_.attr_timeout_s < 0) {
+    return Status(Errc::invalid_argument,
+                  "fuse: timeouts must not be negative, max_idle_threads not below -1");
   }
 
   auto canonical = canonicalMountPoint(config_.mountpoint);
@@ -949,7 +987,8 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   loop_thread_ = std::thread([this, se, max_threads, max_idle] {
     fuse_loop_config* loop_config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(loop_config, static_cast<unsigned>(max_threads));
-    fuse_loop_cfg_set_idle_threads(loop_config, static_cast<unsigned>(max_idle));
+    // -1: leave libfuse's default, which never ends an idle worker (config.h says why).
+    if (max_idle >= 0) fuse_loop_cfg_set_idle_threads(loop_config, static_cast<unsigned>(max_idle));
     const int rc = fuse_session_loop_mt(se, loop_config);
     fuse_loop_cfg_destroy(loop_config);
     loop_running_.store(false, std::memory_order_release);
@@ -977,6 +1016,7 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
 
   // From here on, changes made elsewhere reach the kernel.
   notifier_.start(se);
+  own_.clear();
   subscription_ = vault_.subscribe([this](const ChangeEvent& event) { onVaultChange(event); });
   spdlog::info("fuse: mounted {} ({} threads max, {} idle)", mountpoint, max_threads, max_idle);
   return okStatus();
@@ -1049,48 +1089,19 @@ void FuseFrontend::stopLocked() {
 void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
   // Made through this mount, on this very handler: the kernel already knows, and notifying from
   // here could deadlock on the locks the kernel holds for this request.
-  if (t_handling == this) return;
+  if (t_handling == this) {
+    own_.deliveredInline();
+    return;
+  }
   try {
+    // Made through this mount and echoed by the owner's feed (split), or racing a change of
+    // ours on the same path: judged by own_, which hands the latter back to notifyHeld().
+    if (own_.claim(event)) return;
     std::shared_lock lock(session_mutex_);
     fuse_session* se = session_;
     if (se == nullptr) return;
-
     std::vector<KernelNotifier::Op> ops;
-    auto inode = [&](const VaultPath& path) {
-      if (auto ino = inodes_.find(path)) {
-        // Attributes only, inline: never blocks, and makes the next access ask us again.
-        fuse_lowlevel_notify_inval_inode(se, *ino, -1, 0);
-        ops.push_back({KernelNotifier::Op::Kind::inode, *ino, {}});
-      }
-    };
-    auto entry = [&](const VaultPath& path) {
-      if (path.isRoot()) return;
-      // Nothing is cached beneath a directory the kernel holds no node for.
-      if (auto parent = inodes_.find(path.parent())) {
-        fuse_lowlevel_notify_inval_inode(se, *parent, -1, 0);
-        ops.push_back({KernelNotifier::Op::Kind::entry, *parent, std::string(path.name())});
-      }
-    };
-    switch (event.kind) {
-      case ChangeEvent::Kind::modified:
-        // The entry too: a put replaces the backing file under the name, and the next lookup
-        // must give the name a new node (InodeTable::remember), apart from files still open on
-        // the old one.
-        entry(event.path);
-        inode(event.path);
-        break;
-      case ChangeEvent::Kind::created:  // drops a negative entry, too
-      case ChangeEvent::Kind::removed:
-        entry(event.path);
-        inode(event.path);
-        break;
-      case ChangeEvent::Kind::renamed:
-        entry(event.old_path);
-        entry(event.path);
-        inode(event.old_path);
-        inode(event.path);
-        break;
-    }
+    invalidationsFor(se, event, ops);
     // A handler of ours inside a Vault mutation may be waiting for a lock this thread holds,
     // while the kernel holds what the invalidation needs for that handler's request.
     notifier_.run(std::move(ops),
@@ -1099,6 +1110,61 @@ void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
     spdlog::error("fuse: invalidation after a change to {} failed: {}", event.path.str(), e.what());
   } catch (...) {
     spdlog::error("fuse: invalidation after a change to {} failed", event.path.str());
+  }
+}
+
+void FuseFrontend::notifyHeld(std::vector<ChangeEvent> events) noexcept {
+  try {
+    std::shared_lock lock(session_mutex_);
+    fuse_session* se = session_;
+    if (se == nullptr) return;
+    std::vector<KernelNotifier::Op> ops;
+    for (const ChangeEvent& event : events) invalidationsFor(se, event, ops);
+    // Called as a handler finishes: its request may hold what the invalidation needs until the
+    // reply, so never wait here.
+    notifier_.post(std::move(ops));
+  } catch (const std::exception& e) {
+    spdlog::error("fuse: invalidation of {} held change(s) failed: {}", events.size(), e.what());
+  } catch (...) {
+    spdlog::error("fuse: invalidation of {} held change(s) failed", events.size());
+  }
+}
+
+void FuseFrontend::invalidationsFor(fuse_session* se, const ChangeEvent& event,
+                                    std::vector<KernelNotifier::Op>& ops) {
+  auto inode = [&](const VaultPath& path) {
+    if (auto ino = inodes_.find(path)) {
+      // Attributes only, inline: never blocks, and makes the next access ask us again.
+      fuse_lowlevel_notify_inval_inode(se, *ino, -1, 0);
+      ops.push_back({KernelNotifier::Op::Kind::inode, *ino, {}});
+    }
+  };
+  auto entry = [&](const VaultPath& path) {
+    if (path.isRoot()) return;
+    // Nothing is cached beneath a directory the kernel holds no node for.
+    if (auto parent = inodes_.find(path.parent())) {
+      fuse_lowlevel_notify_inval_inode(se, *parent, -1, 0);
+      ops.push_back({KernelNotifier::Op::Kind::entry, *parent, std::string(path.name())});
+    }
+  };
+  switch (event.kind) {
+    case ChangeEvent::Kind::modified:
+      // The entry too: a put replaces the backing file under the name, and the next lookup must
+      // give the name a new node (InodeTable::remember), apart from files still open on the old.
+      entry(event.path);
+      inode(event.path);
+      break;
+    case ChangeEvent::Kind::created:  // drops a negative entry, too
+    case ChangeEvent::Kind::removed:
+      entry(event.path);
+      inode(event.path);
+      break;
+    case ChangeEvent::Kind::renamed:
+      entry(event.old_path);
+      entry(event.path);
+      inode(event.old_path);
+      inode(event.path);
+      break;
   }
 }
 

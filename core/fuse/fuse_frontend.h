@@ -42,6 +42,13 @@
 // issued from inside the request handler that caused it can deadlock (the kernel holds the inode
 // and directory locks of that request). A thread_local pointer to the frontend whose handler is
 // running marks those calls; another FuseFrontend mounted over the same Vault still notifies.
+// When the Vault is an IPC stub (seam-fused, coherence push or off) the same change comes back
+// later on the owner's feed, on another thread; OwnChanges (own_changes.h) recognises that echo
+// by the version the handler's call returned and drops it, and holds an event for a path one of
+// our handlers is changing until that handler is done, then notifies it unless it was the echo.
+//
+// st_ino is the backing inode (FileAttr::inode), not the node id: it stays the same across
+// renames and across the kernel forgetting and looking up a node again, in every deployment.
 //
 // Lifecycle. start() clears what a previous daemon left at the mount point: a dead FUSE mount
 // (stat -> ENOTCONN -> umount2(MNT_DETACH)) or a hung one (no answer to stat within 2 s ->
@@ -98,6 +105,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
@@ -106,6 +114,7 @@
 #include "core/fuse/in_flight.h"
 #include "core/fuse/inode_table.h"
 #include "core/fuse/kernel_notifier.h"
+#include "core/fuse/own_changes.h"
 #include "core/vault/vault.h"
 
 struct fuse_session;
@@ -175,6 +184,12 @@ class FuseFrontend {
   void onVaultChange(const ChangeEvent& event) noexcept;
   // Releases every open file still registered. REQUIRES: no handler running.
   void releaseOpenFiles();
+  // Held events (own_changes.h) that were not echoes of our own changes: queued, not awaited.
+  void notifyHeld(std::vector<ChangeEvent> events) noexcept;
+  // Appends the kernel invalidations `event` calls for (attributes are invalidated inline).
+  // REQUIRES: session_mutex_ held (shared), `se` its session.
+  void invalidationsFor(fuse_session* se, const ChangeEvent& event,
+                        std::vector<KernelNotifier::Op>& ops);
 
   Vault& vault_;
   Auth& auth_;
@@ -186,6 +201,7 @@ class FuseFrontend {
   InodeTable inodes_;
   InFlightTracker in_flight_;
   KernelNotifier notifier_;
+  OwnChanges own_;  // after notifier_: its release callback uses it
 
   std::mutex lifecycle_mutex_;                  // serialises start() and stop()
   std::string mountpoint_;                      // guarded by session_mutex_ (written by start())

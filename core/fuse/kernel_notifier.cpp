@@ -49,6 +49,16 @@ bool KernelNotifier::run(std::vector<Op> ops, const std::function<bool()>& may_d
   return false;
 }
 
+void KernelNotifier::post(std::vector<Op> ops) {
+  if (ops.empty()) return;
+  auto job = std::make_shared<Job>();
+  job->ops = std::move(ops);
+  std::lock_guard lock(mutex_);
+  if (stopping_ || session_ == nullptr) return;
+  queue_.push_back(std::move(job));
+  work_cv_.notify_one();
+}
+
 void KernelNotifier::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {

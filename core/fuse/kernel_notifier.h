@@ -63,6 +63,9 @@ class KernelNotifier {
   // short (they are still sent) or the notifier is stopped. `may_deadlock` is polled every
   // kGrace while waiting (under the notifier's lock: it must be a quick read of an atomic).
   bool run(std::vector<Op> ops, const std::function<bool()>& may_deadlock = {});
+  // Queues `ops` and returns at once: for a caller that must not wait for the kernel (a request
+  // handler, whose own request may hold what the invalidation needs until it is answered).
+  void post(std::vector<Op> ops);
 
   std::uint64_t sent() const;
   std::uint64_t failures() const;  // the kernel refused one (other than "not cached")

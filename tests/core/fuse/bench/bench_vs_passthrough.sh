@@ -7,13 +7,13 @@
 # Needs root and /dev/fuse. Prints each round and the median p50 ratios (seams / passthrough_ll).
 # CACHE=off compares the uncached round trip instead: timeouts 0 and no page cache kept for
 # seams, cache=never (timeout 0, direct I/O) for passthrough_ll. THREADS and IDLE set seams'
-# fuse.max_threads and fuse.max_idle_threads (default 4 and 2).
+# fuse.max_threads and fuse.max_idle_threads (default 4 and -1, the config defaults).
 set -eu
 CACHE=${CACHE:-on}
 if [ "$CACHE" = off ]; then
-  SEAMS_ARGS="0 0 0 ${THREADS:-4} ${IDLE:-2}"; PT_OPTS="cache=never"
+  SEAMS_ARGS="0 0 0 ${THREADS:-4} ${IDLE:--1}"; PT_OPTS="cache=never"
 else
-  SEAMS_ARGS="1 1 1 ${THREADS:-4} ${IDLE:-2}"; PT_OPTS="cache=always,timeout=1"
+  SEAMS_ARGS="1 1 1 ${THREADS:-4} ${IDLE:--1}"; PT_OPTS="cache=always,timeout=1"
 fi
 BUILD=$(realpath "$1")
 N=${2:-20000}
