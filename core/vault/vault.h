@@ -169,8 +169,9 @@ class Vault {
   //
   // The vault's owner keeps the backing file open per handle, so the number is bounded: a client
   // that holds the limit gets too_many_open (EMFILE) until it releases one. Over IPC a handle
-  // belongs to the connection that opened it: another connection's ids are bad_handle, and the
-  // server releases every handle a connection still holds when it closes (a frontend that dies
+  // belongs to the client process that opened it, across all its connections (a frontend's
+  // threads share its handles): another client's ids are bad_handle, and the server releases
+  // every handle a client still holds when its last connection closes (a frontend that dies
   // leaks nothing). Path-based read/write/put stay: HTTP has no open files.
   //
   // Versions and the feed: a write or truncate by handle to a file that is still linked changes

@@ -19,8 +19,8 @@ class ProtoChannel {
   using EventFn = std::function<void(const protocodec::pb::Event&)>;
 
   // Which connection a call may take. `shared`: always the channel's one shared connection,
-  // never a per-thread one (handle calls: a handle belongs to the connection that opened it,
-  // so every thread must reach the same one).
+  // never a per-thread one (open(): that connection then stays up while the stub lives and
+  // keeps the client's handles at the server; proto_client.h).
   enum class Route { any, shared };
 
   virtual ~ProtoChannel() = default;

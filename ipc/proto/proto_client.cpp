@@ -59,8 +59,10 @@ ProtoVaultClient::~ProtoVaultClient() = default;
     build;                                                \
     return channel_->call(req);                           \
   }()
-// A handle call: on the stub's shared connection, where its handles live (proto_client.h).
-#define SEAMS_HANDLE_CALL(build)                             \
+// open(): on the stub's shared connection, which then stays up while the stub lives and keeps
+// the client's handles alive at the server when its per-thread connections come and go
+// (proto_client.h, "Handles").
+#define SEAMS_ANCHOR_CALL(build)                             \
   [&] {                                                      \
     round_trips_.fetch_add(1, std::memory_order_relaxed);    \
     pb::Request req;                                         \
@@ -179,7 +181,7 @@ Status ProtoVaultClient::reconcile(const VaultPath& path) {
 }
 
 Result<OpenedFile> ProtoVaultClient::open(const VaultPath& path, std::uint32_t mode) {
-  auto r = SEAMS_HANDLE_CALL({
+  auto r = SEAMS_ANCHOR_CALL({
     req.mutable_open()->set_path(path.str());
     req.mutable_open()->set_mode(mode);
   });
@@ -191,7 +193,7 @@ Result<OpenedFile> ProtoVaultClient::open(const VaultPath& path, std::uint32_t m
 
 Result<ReadResult> ProtoVaultClient::readHandle(HandleId handle, std::uint64_t offset,
                                                 std::uint64_t length) {
-  auto r = SEAMS_HANDLE_CALL({
+  auto r = SEAMS_CALL({
     auto* a = req.mutable_read_handle();
     a->set_handle(handle);
     a->set_offset(offset);
@@ -205,7 +207,7 @@ Result<ReadResult> ProtoVaultClient::readHandle(HandleId handle, std::uint64_t o
 
 Result<FileAttr> ProtoVaultClient::writeHandle(HandleId handle, std::uint64_t offset,
                                                std::string_view data) {
-  return attrOf(SEAMS_HANDLE_CALL({
+  return attrOf(SEAMS_CALL({
     auto* a = req.mutable_write_handle();
     a->set_handle(handle);
     a->set_offset(offset);
@@ -214,22 +216,22 @@ Result<FileAttr> ProtoVaultClient::writeHandle(HandleId handle, std::uint64_t of
 }
 
 Result<FileAttr> ProtoVaultClient::statHandle(HandleId handle) {
-  return attrOf(SEAMS_HANDLE_CALL(req.mutable_stat_handle()->set_handle(handle)));
+  return attrOf(SEAMS_CALL(req.mutable_stat_handle()->set_handle(handle)));
 }
 
 Result<FileAttr> ProtoVaultClient::truncateHandle(HandleId handle, std::uint64_t size) {
-  return attrOf(SEAMS_HANDLE_CALL({
+  return attrOf(SEAMS_CALL({
     req.mutable_truncate_handle()->set_handle(handle);
     req.mutable_truncate_handle()->set_size(size);
   }));
 }
 
 Status ProtoVaultClient::fsyncHandle(HandleId handle) {
-  return statusOf(SEAMS_HANDLE_CALL(req.mutable_fsync_handle()->set_handle(handle)));
+  return statusOf(SEAMS_CALL(req.mutable_fsync_handle()->set_handle(handle)));
 }
 
 Status ProtoVaultClient::release(HandleId handle) {
-  return statusOf(SEAMS_HANDLE_CALL(req.mutable_release()->set_handle(handle)));
+  return statusOf(SEAMS_CALL(req.mutable_release()->set_handle(handle)));
 }
 
 std::unique_ptr<Subscription> ProtoVaultClient::subscribe(ChangeListener listener) {
@@ -327,7 +329,7 @@ Result<std::vector<Rule>> ProtoAuthClient::rules() {
   return out;
 }
 
-#undef SEAMS_HANDLE_CALL
+#undef SEAMS_ANCHOR_CALL
 #undef SEAMS_CALL
 
 std::unique_ptr<Subscription> ProtoAuthClient::subscribe(AuthListener listener) {

@@ -76,7 +76,7 @@ OpenedFile fromWire(const pb::OpenedFile& in);
 // Answers calls (not feed control: subscribe/unsubscribe belong to a connection) from local
 // objects; either may be null, and its calls then answer not_supported. Handle calls go to the
 // given vault as they are: a server gives each connection's dispatcher that connection's view
-// (ConnectionVault), which checks that a handle is the connection's own.
+// (ConnectionVault), which checks that a handle is its client's own.
 class ProtoDispatcher {
  public:
   ProtoDispatcher(Vault* vault, Auth* auth) : vault_(vault), auth_(auth) {}

@@ -50,7 +50,11 @@ struct Writer {
 class ProtoServer::Impl {
  public:
   Impl(Vault* vault, Auth* auth, ProtoServerOptions options)
-      : dispatcher_(vault, auth), options_(std::move(options)) {}
+      : dispatcher_(vault, auth),
+        options_(std::move(options)),
+        clients_(vault != nullptr
+                     ? std::make_unique<ClientRegistry>(*vault, options_.max_open_handles)
+                     : nullptr) {}
 
   ~Impl() { stop(); }
 
@@ -149,7 +153,7 @@ class ProtoServer::Impl {
     auto& conn = conns_.emplace_back();
     conn.fd = std::move(fd);
     std::string peer = fmt::format("uid {} pid {}", creds.uid, creds.pid);
-    conn.thread = std::thread([this, c = &conn, peer] { serve(*c, peer); });
+    conn.thread = std::thread([this, c = &conn, peer, pid = creds.pid] { serve(*c, peer, pid); });
   }
 
   // Joins connection threads that have finished. REQUIRES: mu_ held.
@@ -164,13 +168,14 @@ class ProtoServer::Impl {
     }
   }
 
-  void serve(Conn& conn, const std::string& peer) {
+  void serve(Conn& conn, const std::string& peer, int pid) {
     int fd = conn.fd.get();
     auto writer = std::make_shared<Writer>(fd);
-    // This connection's view of the vault: its handles only, released when it ends.
+    // This connection's view of the vault: its client's handles only, released when the
+    // client's last connection ends.
     std::unique_ptr<ConnectionVault> vault;
-    if (dispatcher_.vault() != nullptr) {
-      vault = std::make_unique<ConnectionVault>(*dispatcher_.vault(), options_.max_open_handles);
+    if (clients_ != nullptr) {
+      vault = std::make_unique<ConnectionVault>(*dispatcher_.vault(), clients_->join(pid));
     }
     ProtoDispatcher dispatcher(vault.get(), dispatcher_.auth());
     std::map<std::uint64_t, std::unique_ptr<Subscription>> feeds;
@@ -230,7 +235,7 @@ class ProtoServer::Impl {
                    closing);
     }
     feeds.clear();  // waits for listener calls in flight
-    vault.reset();  // releases every handle the connection still holds
+    vault.reset();  // the client's last connection releases every handle it still holds
     {
       std::lock_guard lock(writer->mu);
       writer->closed = true;
@@ -283,6 +288,7 @@ class ProtoServer::Impl {
 
   ProtoDispatcher dispatcher_;
   ProtoServerOptions options_;
+  std::unique_ptr<ClientRegistry> clients_;  // null without a vault; after options_ (uses it)
   UniqueFd listen_fd_;
   UniqueFd wake_;
   std::thread accept_thread_;

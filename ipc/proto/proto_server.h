@@ -6,10 +6,11 @@
 // and their responses carry their ids). Feed events are written by the thread that raised them,
 // under the connection's write lock, interleaved with responses.
 //
-// Handles (Vault::open): each connection gets its own view of the vault (ConnectionVault,
-// ipc/net/connection_vault.h): a connection may use only the handles it opened, holds at most
-// `max_open_handles`, and whatever it still holds is released when its thread ends (the peer
-// closed, died, or sent a bad frame, or the server stops).
+// Handles (Vault::open): a handle belongs to the client process that opened it (the SO_PEERCRED
+// pid of its connections; ipc/net/connection_vault.h): any of that client's connections may use
+// it, other clients get bad_handle, a client holds at most `max_open_handles`, and whatever it
+// still holds is released when the thread of its last connection ends (the peer closed, died,
+// or sent a bad frame, or the server stops).
 //
 // Untrusted input: the length prefix is checked against `max_frame_bytes` before the frame is
 // read; a frame that is oversized or does not parse closes that connection with a logged reason
@@ -36,7 +37,7 @@ struct ProtoServerOptions {
   std::string socket_path;  // empty: serve only adopt()ed connections
   std::size_t max_frame_bytes = 96u << 20;
   std::chrono::milliseconds write_timeout{5000};
-  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per connection; too_many_open above
+  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per client; too_many_open above
 };
 
 class ProtoServer {

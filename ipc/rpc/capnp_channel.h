@@ -65,8 +65,8 @@ class CapnpChannel {
 
   // Runs `f(bootstrap) -> kj::Promise<R>` on the loop thread and waits for it, bounded by the
   // call timeout. R must be constructible from a Status. Never throws. `shared`: always on the
-  // loop thread's one connection, never a per-thread one (handle calls: a handle belongs to the
-  // connection that opened it, so every thread must reach the same one).
+  // loop thread's one connection, never a per-thread one (open(): that connection then stays up
+  // while the stub lives and keeps the client's handles at the server; capnp_client.h).
   template <typename R, typename F>
   R call(F&& f, bool shared = false) {
     // While a feed is not (re)subscribed at the server, calls take the feed's connection, behind

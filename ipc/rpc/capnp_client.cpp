@@ -219,8 +219,10 @@ CapnpVaultClient::~CapnpVaultClient() = default;
 #define SEAMS_VAULT_CALL(Name, ...)                                           \
   invoke<wire::Vault, wire::Vault::Name##Params, wire::Vault::Name##Results>( \
       channel_.get(), local_, max_message_bytes_, round_trips_, false, __VA_ARGS__)
-// A handle call: on the stub's shared connection, where its handles live (capnp_client.h).
-#define SEAMS_VAULT_HANDLE_CALL(Name, ...)                                    \
+// open(): on the stub's shared connection, which then stays up while the stub lives and keeps
+// the client's handles alive at the server when its per-thread connections come and go
+// (capnp_client.h, "Handles").
+#define SEAMS_VAULT_ANCHOR_CALL(Name, ...)                                    \
   invoke<wire::Vault, wire::Vault::Name##Params, wire::Vault::Name##Results>( \
       channel_.get(), local_, max_message_bytes_, round_trips_, true, __VA_ARGS__)
 
@@ -364,7 +366,7 @@ Status CapnpVaultClient::reconcile(const VaultPath& path) {
 }
 
 Result<OpenedFile> CapnpVaultClient::open(const VaultPath& path, std::uint32_t mode) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_ANCHOR_CALL(
       Open, [](wire::Vault::Client c) { return c.openRequest(); },
       [&](wire::Vault::OpenParams::Builder p) {
         p.setPath(asText(path.str()));
@@ -379,7 +381,7 @@ Result<OpenedFile> CapnpVaultClient::open(const VaultPath& path, std::uint32_t m
 
 Result<ReadResult> CapnpVaultClient::readHandle(HandleId handle, std::uint64_t offset,
                                                 std::uint64_t length) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       ReadHandle, [](wire::Vault::Client c) { return c.readHandleRequest(); },
       [&](wire::Vault::ReadHandleParams::Builder p) {
         p.setHandle(handle);
@@ -395,7 +397,7 @@ Result<ReadResult> CapnpVaultClient::readHandle(HandleId handle, std::uint64_t o
 
 Result<FileAttr> CapnpVaultClient::writeHandle(HandleId handle, std::uint64_t offset,
                                                std::string_view bytes) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       WriteHandle, [](wire::Vault::Client c) { return c.writeHandleRequest(); },
       [&](wire::Vault::WriteHandleParams::Builder p) {
         p.setHandle(handle);
@@ -406,14 +408,14 @@ Result<FileAttr> CapnpVaultClient::writeHandle(HandleId handle, std::uint64_t of
 }
 
 Result<FileAttr> CapnpVaultClient::statHandle(HandleId handle) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       StatHandle, [](wire::Vault::Client c) { return c.statHandleRequest(); },
       [&](wire::Vault::StatHandleParams::Builder p) { p.setHandle(handle); }, serveStatHandle,
       [](wire::Vault::StatHandleResults::Reader r) { return decodeAttr(r); });
 }
 
 Result<FileAttr> CapnpVaultClient::truncateHandle(HandleId handle, std::uint64_t size) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       TruncateHandle, [](wire::Vault::Client c) { return c.truncateHandleRequest(); },
       [&](wire::Vault::TruncateHandleParams::Builder p) {
         p.setHandle(handle);
@@ -424,20 +426,20 @@ Result<FileAttr> CapnpVaultClient::truncateHandle(HandleId handle, std::uint64_t
 }
 
 Status CapnpVaultClient::fsyncHandle(HandleId handle) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       FsyncHandle, [](wire::Vault::Client c) { return c.fsyncHandleRequest(); },
       [&](wire::Vault::FsyncHandleParams::Builder p) { p.setHandle(handle); }, serveFsyncHandle,
       [](wire::Vault::FsyncHandleResults::Reader r) { return decodeStatus(r); });
 }
 
 Status CapnpVaultClient::release(HandleId handle) {
-  return SEAMS_VAULT_HANDLE_CALL(
+  return SEAMS_VAULT_CALL(
       ReleaseHandle, [](wire::Vault::Client c) { return c.releaseHandleRequest(); },
       [&](wire::Vault::ReleaseHandleParams::Builder p) { p.setHandle(handle); }, serveReleaseHandle,
       [](wire::Vault::ReleaseHandleResults::Reader r) { return decodeStatus(r); });
 }
 
-#undef SEAMS_VAULT_HANDLE_CALL
+#undef SEAMS_VAULT_ANCHOR_CALL
 #undef SEAMS_VAULT_CALL
 
 std::vector<Result<FileAttr>> CapnpVaultClient::statMany(const std::vector<VaultPath>& paths) {

@@ -25,12 +25,16 @@
 //   Vault: ChangeEvent{kind = modified, path = old_path = "/", version = 0}
 //   Auth:  AuthEvent{kind = rules_changed} and AuthEvent{kind = session_ended, token_id = ""}
 //
-// Handles (Vault::open and the calls by handle): the server ties a handle to the connection that
-// opened it, so handle calls never use per-thread connections: every thread's handle calls go
-// on the stub's one shared connection (through its loop thread), where all its handles live.
-// That costs the loop-thread hop (see ipc/README.md, "shared"); if that connection is lost the
-// server releases its handles and the old ids answer bad_handle. In loopback the stub is one
-// connection of its own (the same ConnectionVault a server puts in front of the vault).
+// Handles (Vault::open and the calls by handle): the server ties a handle to the client process
+// that opened it, across all its connections (ipc/net/connection_vault.h), so the calls by
+// handle go like path calls, on the calling thread's connection, whichever thread opened it.
+// open() alone goes on the stub's one shared connection (through its loop thread): that connection
+// stays up while the stub lives, so the client keeps a connection -- and its handles -- while
+// the threads that opened them (and their connections) come and go. The server releases a
+// client's handles when its last connection closes (its process died, or every stub went);
+// if the shared connection is lost while no other is open, the old ids answer bad_handle.
+// In loopback the stub is one client of its own (the same ConnectionVault a server puts in
+// front of the vault).
 //
 // Round trips: roundTrips() counts calls that crossed (or, in loopback, would have crossed) the
 // boundary; authorize() and authorizePipelined() cost one each.
@@ -89,7 +93,7 @@ class CapnpVaultClient final : public Vault {
   Result<FileAttr> setAttributes(const VaultPath& path, const AttrChange& change) override;
   Status fsync(const VaultPath& path) override;
 
-  // Handle calls go on the stub's shared connection (see Handles above).
+  // open() goes on the stub's shared connection, the rest per thread (see Handles above).
   Result<OpenedFile> open(const VaultPath& path, std::uint32_t mode) override;
   Result<ReadResult> readHandle(HandleId handle, std::uint64_t offset,
                                 std::uint64_t length) override;

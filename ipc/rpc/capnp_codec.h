@@ -90,7 +90,7 @@ void serveSetAttributes(Vault& v, V::SetAttributesParams::Reader p,
 void serveFsync(Vault& v, V::FsyncParams::Reader p, V::FsyncResults::Builder r);
 void serveReconcile(Vault& v, V::ReconcileParams::Reader p, V::ReconcileResults::Builder r);
 // Handle calls: `v` is the connection's view of the vault (ConnectionVault), which checks that
-// the handle is the connection's own.
+// the handle is its client's own.
 void serveOpen(Vault& v, V::OpenParams::Reader p, V::OpenResults::Builder r);
 void serveReadHandle(Vault& v, V::ReadHandleParams::Reader p, V::ReadHandleResults::Builder r);
 void serveWriteHandle(Vault& v, V::WriteHandleParams::Reader p, V::WriteHandleResults::Builder r);

@@ -96,11 +96,11 @@ class VaultFeedHandle final : public wire::Handle::Server {
   }
 
 // One per connection (its bootstrap object): it lives as long as the connection's RPC system,
-// so destroying it is where the connection's handles are released.
+// and holds the connection's share of its client's handles (the last share releases them).
 class VaultServer final : public wire::Vault::Server {
  public:
-  VaultServer(Vault& vault, ServerContext& ctx, std::size_t max_open_handles)
-      : local_(vault, max_open_handles), ctx_(ctx) {}
+  VaultServer(Vault& vault, ServerContext& ctx, std::shared_ptr<ClientHandles> client)
+      : local_(vault, std::move(client)), ctx_(ctx) {}
 
   SEAMS_SERVE(stat, Stat, serveStat)
   SEAMS_SERVE(list, List, serveList)
@@ -131,7 +131,7 @@ class VaultServer final : public wire::Vault::Server {
   }
 
  private:
-  ipc::ConnectionVault local_;  // this connection's view: its handles only
+  ipc::ConnectionVault local_;  // this connection's view: its client's handles only
   ServerContext& ctx_;
 };
 
@@ -314,7 +314,8 @@ struct ServerConn {
 // Lives on (and is used only from) the loop thread, except for the atomics and start/stop.
 class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
  public:
-  using MakeBootstrap = std::function<capnp::Capability::Client(ServerContext&)>;
+  // Makes a connection's bootstrap object; `pid` is its peer's (0 when unknown).
+  using MakeBootstrap = std::function<capnp::Capability::Client(ServerContext&, int pid)>;
 
   Impl(CapnpServerOptions options, MakeBootstrap make)
       : options_(std::move(options)), make_(std::move(make)) {}
@@ -386,7 +387,7 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
       // Teardown on the loop thread, before the event loop goes away: the inbox (no more
       // posts), then connections (they hold feed handles), then tasks.
       inbox_.close();
-      conns_.clear();  // releases the handles each connection still holds
+      conns_.clear();  // releases the handles each client still holds
       ctx_ = nullptr;
       tasks_ = nullptr;
     }
@@ -434,9 +435,9 @@ class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
     }
     accepted_.fetch_add(1);
     auto peer = fmt::format("uid {} pid {}", uid, pid);
-    // A bootstrap object per connection: a Vault's holds that connection's handles.
+    // A bootstrap object per connection: a Vault's holds a share of its client's handles.
     auto conn = kj::heap<ServerConn>(kj::mv(stream), peer,
-                                     readerOptions(options_.max_message_bytes), make_(*ctx_));
+                                     readerOptions(options_.max_message_bytes), make_(*ctx_, pid));
     ServerConn* raw = conn.get();
     conns_.emplace(raw, kj::mv(conn));
     tasks_->add(raw->network.onDisconnect().then([this, raw] {
@@ -472,16 +473,18 @@ CapnpServer::~CapnpServer() {
 }
 
 Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Vault& local, CapnpServerOptions options) {
-  const std::size_t max_open = options.max_open_handles;
-  auto impl = std::make_unique<Impl>(std::move(options), [&local, max_open](ServerContext& ctx) {
-    return capnp::Capability::Client(kj::heap<VaultServer>(local, ctx, max_open));
-  });
+  // Shared by the connections (the loop thread makes them; tables die on any thread).
+  auto clients = std::make_shared<ClientRegistry>(local, options.max_open_handles);
+  auto impl =
+      std::make_unique<Impl>(std::move(options), [&local, clients](ServerContext& ctx, int pid) {
+        return capnp::Capability::Client(kj::heap<VaultServer>(local, ctx, clients->join(pid)));
+      });
   SEAMS_RETURN_IF_ERROR(impl->start());
   return std::make_unique<CapnpServer>(std::move(impl));
 }
 
 Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Auth& local, CapnpServerOptions options) {
-  auto impl = std::make_unique<Impl>(std::move(options), [&local](ServerContext& ctx) {
+  auto impl = std::make_unique<Impl>(std::move(options), [&local](ServerContext& ctx, int) {
     return capnp::Capability::Client(kj::heap<AuthServer>(local, ctx));
   });
   SEAMS_RETURN_IF_ERROR(impl->start());

@@ -10,10 +10,11 @@
 // a malformed or oversized message closes that one connection with a logged reason (spdlog), and
 // every other connection keeps working.
 //
-// Handles (Vault::open): each connection gets its own view of the vault (ConnectionVault,
-// ipc/net/connection_vault.h): a connection may use only the handles it opened, holds at most
-// `max_open_handles`, and whatever it still holds is released when it closes, cleanly or
-// because the peer died (its RPC system, and with it its bootstrap object, is destroyed then).
+// Handles (Vault::open): a handle belongs to the client process that opened it (the SO_PEERCRED
+// pid of its connections; ipc/net/connection_vault.h): any of that client's connections may use
+// it, other clients get bad_handle, a client holds at most `max_open_handles`, and whatever it
+// still holds is released when its last connection closes, cleanly or because it died (a
+// connection's RPC system, and with it its bootstrap object, is destroyed then).
 //
 // Change feeds: a subscriber passes a listener capability; events from the local object's feed
 // (raised on any thread) are handed to the loop thread and delivered in order.
@@ -42,7 +43,7 @@ namespace seams::ipc {
 struct CapnpServerOptions {
   std::string socket_path;                    // empty: serve only adopt()ed connections
   std::size_t max_message_bytes = 96u << 20;  // above http.max_body_bytes (64 MiB) plus framing
-  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per connection; too_many_open above
+  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per client; too_many_open above
 };
 
 class CapnpServer {

@@ -1,8 +1,9 @@
 // Handle-based I/O (Vault::open and the calls by handle) through every transport of both codecs,
 // against MemoryVault's real open-file semantics: every call round-trips, errors keep their code,
-// a handle belongs to the connection that opened it, the per-connection bound answers
-// too_many_open, and the server releases what a connection still holds when it closes -- also
-// when the client process is killed with its handles open.
+// a handle belongs to the client process that opened it (any of its connections -- every stub
+// of this test process is one client -- but not another process: ipc_test_peer children), the
+// per-client bound answers too_many_open, and the server releases what a client still holds
+// when its last connection closes -- also when the client process is killed with handles open.
 #include <capnp/rpc-twoparty.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -77,7 +79,8 @@ class HandleWorld {
     }
   }
 
-  // A new stub: a connection (or, in loopback, a "connection") of its own.
+  // A new stub: connections of its own; over a server, the same client as every other stub of
+  // this process (one pid). In loopback, a client of its own.
   std::unique_ptr<Vault> stub() {
     switch (transport_) {
       case Transport::capnp_loopback:
@@ -101,8 +104,8 @@ class HandleWorld {
   }
 
   MemoryVault& vault() { return vault_; }
-  // How many handles one connection may hold: the servers' option, or in loopback the
-  // vault's own limit (reached before the default per-connection bound).
+  // How many handles one client may hold: the servers' option, or in loopback the vault's own
+  // limit (reached before the default per-client bound).
   std::size_t bound() const { return isLoopback(transport_) ? MemoryVault::kMaxOpen : kBound; }
 
  private:
@@ -227,7 +230,7 @@ TEST_P(IpcHandles, ErrorsKeepTheirCodeAcrossTheWire) {
   EXPECT_EQ(vault().openCount(), 0u);
 }
 
-TEST_P(IpcHandles, AConnectionAtItsBoundGetsTooManyOpenUntilItReleasesOne) {
+TEST_P(IpcHandles, AClientAtItsBoundGetsTooManyOpenUntilItReleasesOne) {
   const std::size_t bound = world_.bound();
   std::vector<HandleId> held;
   for (std::size_t i = 0; i < bound; ++i) {
@@ -241,11 +244,12 @@ TEST_P(IpcHandles, AConnectionAtItsBoundGetsTooManyOpenUntilItReleasesOne) {
   EXPECT_EQ(vault().openCount(), bound);  // refused before reaching the vault
 
   if (!isLoopback(GetParam())) {
-    // The bound is per connection: another client still opens.
+    // The bound is per client: another stub of this process is the same client (another
+    // process still opens: IpcHandlesOtherProcess).
     auto other = world_.stub();
-    auto theirs = other->open(path("/docs/a.txt"), OpenMode::kRead);
-    ASSERT_TRUE(theirs.ok()) << theirs.status().toString();
-    EXPECT_TRUE(other->release(theirs->handle).ok());
+    EXPECT_EQ(other->open(path("/docs/a.txt"), OpenMode::kRead).status().code(),
+              Errc::too_many_open);
+    EXPECT_EQ(vault().openCount(), bound);
   }
 
   ASSERT_TRUE(stub().release(held.back()).ok());
@@ -257,7 +261,22 @@ TEST_P(IpcHandles, AConnectionAtItsBoundGetsTooManyOpenUntilItReleasesOne) {
   EXPECT_EQ(vault().openCount(), 0u);
 }
 
-TEST_P(IpcHandles, AnotherConnectionsHandleIsBadHandleAndStaysOpenForItsOwner) {
+TEST_P(IpcHandles, AnotherStubOfTheSameProcessIsTheSameClient) {
+  if (isLoopback(GetParam())) GTEST_SKIP() << "a loopback stub is a client of its own";
+  auto mine = stub().open(path("/docs/a.txt"), kRW);
+  ASSERT_TRUE(mine.ok());
+  auto other = world_.stub();  // other connections, same pid
+  EXPECT_EQ(other->readHandle(mine->handle, 0, 5)->data, "hello");
+  EXPECT_TRUE(other->writeHandle(mine->handle, 0, "J").ok());
+  EXPECT_EQ(stub().readHandle(mine->handle, 0, 5)->data, "Jello");
+  EXPECT_TRUE(other->release(mine->handle).ok());
+  EXPECT_EQ(stub().release(mine->handle).code(), Errc::bad_handle);  // released once only
+  EXPECT_EQ(vault().openCount(), 0u);
+}
+
+TEST_P(IpcHandles, AnotherLoopbackStubsHandleIsBadHandleAndStaysOpenForItsOwner) {
+  // Over a server the other client must be another process: IpcHandlesOtherProcess.
+  if (!isLoopback(GetParam())) GTEST_SKIP() << "stubs of one process are one client";
   auto mine = stub().open(path("/docs/a.txt"), kRW);
   ASSERT_TRUE(mine.ok());
   auto other = world_.stub();
@@ -274,7 +293,8 @@ TEST_P(IpcHandles, AnotherConnectionsHandleIsBadHandleAndStaysOpenForItsOwner) {
 }
 
 TEST_P(IpcHandles, AHandleOpenedOnOneThreadIsUsableFromAnyThreadOfTheSameStub) {
-  // Stubs call on per-thread connections; handle calls must all reach the one that opened it.
+  // Stubs call on per-thread connections, each thread's ending with the thread; every one of
+  // them is the client that opened the handle, and it stays open while the stub lives.
   HandleId h = 0;
   std::thread([&] {
     auto opened = stub().open(path("/docs/a.txt"), kRW);
@@ -294,17 +314,31 @@ TEST_P(IpcHandles, AHandleOpenedOnOneThreadIsUsableFromAnyThreadOfTheSameStub) {
   EXPECT_TRUE(stub().release(h).ok());
 }
 
-TEST_P(IpcHandles, AClosedClientsHandlesAreReleasedByTheServer) {
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stub().open(path("/docs/a.txt"), OpenMode::kRead).ok());
+TEST_P(IpcHandles, AClientKeepsItsHandlesUntilItsLastConnectionCloses) {
+  std::vector<HandleId> mine;
+  for (int i = 0; i < 2; ++i) {
+    auto opened = stub().open(path("/docs/a.txt"), OpenMode::kRead);
+    ASSERT_TRUE(opened.ok()) << opened.status().toString();
+    mine.push_back(opened->handle);
+  }
   auto other = world_.stub();
   auto theirs = other->open(path("/docs/a.txt"), OpenMode::kRead);
   ASSERT_TRUE(theirs.ok());
-  EXPECT_EQ(vault().openCount(), 4u);
+  EXPECT_EQ(vault().openCount(), 3u);
 
-  stub_.reset();  // closes its connection with three handles open
-  EXPECT_TRUE(openCountBecomes(vault(), 1)) << vault().openCount();
-  EXPECT_EQ(other->readHandle(theirs->handle, 0, 5)->data, "hello");  // not another's
-  other.reset();
+  stub_.reset();  // closes its connections with two handles open
+  if (isLoopback(GetParam())) {
+    // A client of its own: its handles go with it, the other's stay.
+    EXPECT_TRUE(openCountBecomes(vault(), 1)) << vault().openCount();
+  } else {
+    // The same client still has the other stub's connections: nothing is released, and the
+    // handles opened through the closed stub still work through the other one.
+    std::this_thread::sleep_for(50ms);  // a release, if wrongly made, would have happened now
+    EXPECT_EQ(vault().openCount(), 3u);
+    for (HandleId h : mine) EXPECT_EQ(other->readHandle(h, 0, 5)->data, "hello");
+  }
+  EXPECT_EQ(other->readHandle(theirs->handle, 0, 5)->data, "hello");
+  other.reset();  // the client's last connection
   EXPECT_TRUE(openCountBecomes(vault(), 0)) << vault().openCount();
 }
 
@@ -407,10 +441,12 @@ TEST(IpcHandlesOlderOwner,
 
 enum class Codec { capnp, protobuf };
 
-// tests/ipc/ipc_test_peer.cpp in client mode: opens `count` handles, prints "opened", waits.
+// tests/ipc/ipc_test_peer.cpp in client mode: opens `count` handles, prints "opened", and with
+// `try_handle` then prints "tried E1 E2" (the errnos of readHandle and release of that id); waits.
 class ClientProcess {
  public:
-  ClientProcess(Codec c, const std::string& socket, int count) {
+  ClientProcess(Codec c, const std::string& socket, int count,
+                std::optional<HandleId> try_handle = std::nullopt) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
@@ -418,8 +454,9 @@ class ClientProcess {
       ::dup2(out[1], STDOUT_FILENO);
       const char* mode = c == Codec::capnp ? "client-capnp" : "client-protobuf";
       std::string n = std::to_string(count);
+      std::string h = try_handle ? std::to_string(*try_handle) : "";
       ::execl(SEAMS_IPC_TEST_PEER, SEAMS_IPC_TEST_PEER, mode, socket.c_str(), n.c_str(),
-              static_cast<char*>(nullptr));
+              try_handle ? h.c_str() : static_cast<char*>(nullptr), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
@@ -427,8 +464,8 @@ class ClientProcess {
   }
   ~ClientProcess() { kill(); }
 
-  // The first line the client prints (bounded: a real process).
-  std::string firstLine() {
+  // The next line the client prints (bounded: a real process).
+  std::string nextLine() {
     std::string buf;
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -478,7 +515,7 @@ TEST_P(IpcHandlesClientDeath, AClientKilledWithHandlesOpenLeaksNoneAtTheOwner) {
   ASSERT_TRUE(kept.ok()) << kept.status().toString();
 
   ClientProcess client(GetParam(), socket, 5);
-  ASSERT_EQ(client.firstLine(), "opened 5");
+  ASSERT_EQ(client.nextLine(), "opened 5");
   EXPECT_EQ(vault.openCount(), 6u);
   client.kill();  // SIGKILL: no release, no clean close
 
@@ -488,6 +525,53 @@ TEST_P(IpcHandlesClientDeath, AClientKilledWithHandlesOpenLeaksNoneAtTheOwner) {
   EXPECT_EQ(vault.openCount(), 0u);
   survivor.reset();
 }
+
+// Another process is another client: it cannot use this one's ids, and it has a bound of its own.
+class IpcHandlesOtherProcess : public ::testing::TestWithParam<Codec> {};
+
+TEST_P(IpcHandlesOtherProcess, AnotherProcessGetsBadHandleForOurIdsAndHasABoundOfItsOwn) {
+  TempDir dir;
+  const std::string socket = dir.str() + "/run/fsd.sock";
+  MemoryVault vault;
+  std::unique_ptr<ipc::CapnpServer> capnp;
+  std::unique_ptr<ipc::ProtoServer> proto;
+  std::unique_ptr<Vault> stub;
+  if (GetParam() == Codec::capnp) {
+    ipc::CapnpServerOptions o{socket};
+    o.max_open_handles = kBound;
+    capnp = ipc::CapnpServer::serve(vault, o).value();
+    stub = std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{socket, 10s});
+  } else {
+    ipc::ProtoServerOptions o{socket};
+    o.max_open_handles = kBound;
+    proto = ipc::ProtoServer::serve(&vault, nullptr, o).value();
+    stub = std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{socket, 10s});
+  }
+  std::vector<HandleId> mine;
+  for (std::size_t i = 0; i < kBound; ++i) {
+    auto opened = stub->open(path("/docs/a.txt"), OpenMode::kRead);
+    ASSERT_TRUE(opened.ok()) << opened.status().toString();
+    mine.push_back(opened->handle);
+  }
+  EXPECT_EQ(stub->open(path("/docs/a.txt"), OpenMode::kRead).status().code(), Errc::too_many_open);
+
+  ClientProcess client(GetParam(), socket, static_cast<int>(kBound), mine[0]);
+  ASSERT_EQ(client.nextLine(), "opened " + std::to_string(kBound));  // a bound of its own
+  EXPECT_EQ(client.nextLine(), "tried " + std::to_string(EBADF) + " " + std::to_string(EBADF));
+  EXPECT_EQ(vault.openCount(), 2 * kBound);
+  EXPECT_EQ(stub->readHandle(mine[0], 0, 5)->data, "hello");  // its release did not touch ours
+
+  client.kill();  // its handles go, ours stay
+  EXPECT_TRUE(openCountBecomes(vault, kBound)) << vault.openCount();
+  for (HandleId h : mine) EXPECT_TRUE(stub->release(h).ok());
+  EXPECT_EQ(vault.openCount(), 0u);
+  stub.reset();
+}
+
+INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcHandlesOtherProcess,
+                         ::testing::Values(Codec::capnp, Codec::protobuf), [](const auto& info) {
+                           return std::string(info.param == Codec::capnp ? "Capnp" : "Protobuf");
+                         });
 
 INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcHandlesClientDeath,
                          ::testing::Values(Codec::capnp, Codec::protobuf), [](const auto& info) {

@@ -2,9 +2,11 @@
 // with CODEC (capnp | protobuf), so tests can kill -9 a real peer. Prints "ready" once serving,
 // and "hanging" when a stat of /hang arrives (that call never returns).
 //
-// ipc_test_peer client-capnp|client-protobuf SOCKET COUNT: a client instead, so tests can kill -9
-// a client with handles open: opens /docs/a.txt COUNT times for reading through a stub, prints
-// "opened COUNT" (or the error), and waits to be killed.
+// ipc_test_peer client-capnp|client-protobuf SOCKET COUNT [HANDLE]: a client instead, so tests can
+// kill -9 a client with handles open: opens /docs/a.txt COUNT times for reading through a stub,
+// prints "opened COUNT" (or the error), and waits to be killed. With HANDLE (another process's
+// id), it then tries readHandle and release on it and prints "tried E1 E2" (their errnos, 0 for
+// success), so tests can see what a different client process gets.
 #include <unistd.h>
 
 #include <cstdio>
@@ -97,7 +99,8 @@ class HangingVault final : public seams::Vault {
   seams::Vault& inner_;
 };
 
-int runClient(const std::string& mode, const std::string& socket, int count) {
+int runClient(const std::string& mode, const std::string& socket, int count,
+              const char* try_handle) {
   std::unique_ptr<seams::Vault> stub;
   if (mode == "client-capnp") {
     stub = std::make_unique<seams::ipc::CapnpVaultClient>(seams::ipc::CapnpClientOptions{socket});
@@ -115,19 +118,28 @@ int runClient(const std::string& mode, const std::string& socket, int count) {
   }
   std::printf("opened %d\n", count);
   std::fflush(stdout);
+  if (try_handle != nullptr) {
+    auto h = static_cast<seams::HandleId>(std::strtoull(try_handle, nullptr, 10));
+    auto read = stub->readHandle(h, 0, 5);
+    auto released = stub->release(h);
+    std::printf("tried %d %d\n", read.ok() ? 0 : seams::toErrno(read.status().code()),
+                released.ok() ? 0 : seams::toErrno(released.code()));
+    std::fflush(stdout);
+  }
   for (;;) ::pause();  // until killed, handles open
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
+  std::string codec = argc > 1 ? argv[1] : "";
+  bool client = codec.rfind("client-", 0) == 0;
+  if (argc != 4 && !(client && argc == 5)) {
     std::fprintf(stderr, "usage: %s capnp|protobuf SOCKET ROOT\n", argv[0]);
-    std::fprintf(stderr, "       %s client-capnp|client-protobuf SOCKET COUNT\n", argv[0]);
+    std::fprintf(stderr, "       %s client-capnp|client-protobuf SOCKET COUNT [HANDLE]\n", argv[0]);
     return 2;
   }
-  std::string codec = argv[1];
-  if (codec.rfind("client-", 0) == 0) return runClient(codec, argv[2], std::atoi(argv[3]));
+  if (client) return runClient(codec, argv[2], std::atoi(argv[3]), argc == 5 ? argv[4] : nullptr);
   std::filesystem::create_directories(argv[3]);
   auto storage = seams::Storage::open(argv[3]);
   if (!storage.ok()) return 3;
