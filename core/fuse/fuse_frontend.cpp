@@ -81,12 +81,7 @@ class FuseOps {
   }
 
  private:
-  // A directory handle: the listing taken at opendir, so offsets stay stable across readdir
-  // calls while the directory changes.
-  struct DirHandle {
-    VaultPath path;
-    std::vector<DirEntry> entries;
-  };
+  using DirHandle = FuseFrontend::DirHandle;
   using OpenFile = FuseFrontend::OpenFile;
 
   // The open file behind a request's fi, or null (fi absent or without a handle).
@@ -743,9 +738,17 @@ class FuseOps {
       auto dir = std::make_unique<DirHandle>();
       dir->path = *path;
       dir->entries = std::move(*entries);
-      fi->fh = reinterpret_cast<std::uint64_t>(dir.get());
-      if (fuse_reply_open(req, fi) == 0) {
-        dir.release();  // owned by the kernel's handle now; releasedir() takes it back
+      const DirHandle* key = dir.get();
+      fi->fh = reinterpret_cast<std::uint64_t>(key);
+      {
+        // Registered until releasedir(), or until stop if the kernel never sends that.
+        std::lock_guard lock(fs.files_mutex_);
+        fs.open_dirs_.emplace(key, std::move(dir));
+      }
+      // An interrupted opendir never reached the kernel, which will never release it.
+      if (fuse_reply_open(req, fi) == -ENOENT) {
+        std::lock_guard lock(fs.files_mutex_);
+        fs.open_dirs_.erase(key);
       }
       return 0;
     });
@@ -791,8 +794,16 @@ class FuseOps {
   }
 
   static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    handle(req, [&](FuseFrontend&) -> int {
-      std::unique_ptr<DirHandle> dir(reinterpret_cast<DirHandle*>(fi->fh));
+    handle(req, [&](FuseFrontend& fs) -> int {
+      std::unique_ptr<DirHandle> dir;  // destroyed outside the lock
+      {
+        std::lock_guard lock(fs.files_mutex_);
+        auto it = fs.open_dirs_.find(reinterpret_cast<const DirHandle*>(fi->fh));
+        if (it != fs.open_dirs_.end()) {
+          dir = std::move(it->second);
+          fs.open_dirs_.erase(it);
+        }
+      }
       fi->fh = 0;
       fuse_reply_err(req, 0);
       return 0;
@@ -899,9 +910,11 @@ FuseFrontend::~FuseFrontend() {
 
 void FuseFrontend::releaseOpenFiles() {
   std::unordered_multimap<std::uint64_t, OpenFile*> files;
+  std::unordered_map<const DirHandle*, std::unique_ptr<DirHandle>> dirs;  // freed unlocked
   {
     std::lock_guard lock(files_mutex_);
     files.swap(open_files_);
+    dirs.swap(open_dirs_);
     backing_.clear();  // the nodes go with the session
   }
   for (auto [ino, file] : files) {

@@ -180,9 +180,17 @@ class FuseFrontend {
     std::uint64_t backing_inode = 0;  // the vault file's inode (FileAttr::inode)
   };
 
+  // A directory open in the kernel (opendir to releasedir): the listing taken at opendir, so
+  // offsets stay stable across readdir calls while the directory changes. Owned by open_dirs_.
+  struct DirHandle {
+    VaultPath path;
+    std::vector<DirEntry> entries;
+  };
+
   void stopLocked();
   void onVaultChange(const ChangeEvent& event) noexcept;
-  // Releases every open file still registered. REQUIRES: no handler running.
+  // Releases every open file and directory still registered (the kernel sends no RELEASE for
+  // what is open when the connection ends). REQUIRES: no handler running.
   void releaseOpenFiles();
   // Held events (own_changes.h) that were not echoes of our own changes: queued, not awaited.
   void notifyHeld(std::vector<ChangeEvent> events) noexcept;
@@ -222,6 +230,8 @@ class FuseFrontend {
   std::mutex files_mutex_;  // a leaf
   // Open files by node id; guarded by files_mutex_; owns its elements.
   std::unordered_multimap<std::uint64_t, OpenFile*> open_files_;
+  // Open directories, keyed by the pointer in fi->fh; guarded by files_mutex_.
+  std::unordered_map<const DirHandle*, std::unique_ptr<DirHandle>> open_dirs_;
   // The backing inode each node's last open found (page cache, see open()); files_mutex_.
   std::unordered_map<std::uint64_t, std::uint64_t> backing_;
 
