@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -48,12 +49,27 @@ struct Servers {
     capnp_vault = std::move(*cv);
     capnp_auth = std::move(*ca);
     proto = std::move(*p);
+    // The servers stop before static destructors run. spdlog's registry (made above by
+    // set_level) is destroyed at exit, and a server thread still ending the last input's
+    // connection logged through its freed logger (ASan, CI validation 2026-12-07; TSan saw the
+    // same in fuzz_replay_test). atexit handlers registered after a static was constructed run
+    // before its destructor.
+    std::atexit(&Servers::stopAll);
   }
+
+  static void stopAll();
 };
 
 Servers& servers() {
-  static Servers* s = new Servers();  // lives until exit
+  static Servers* s = new Servers();  // lives until exit; its servers stop at exit (stopAll)
   return *s;
+}
+
+void Servers::stopAll() {
+  Servers& s = servers();
+  s.capnp_vault.reset();  // joins the server's loop thread
+  s.capnp_auth.reset();
+  s.proto.reset();
 }
 
 std::size_t threadCount() {
