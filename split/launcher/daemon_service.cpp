@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "core/common/stale_socket.h"
+#include "core/runtime/watchdog.h"
 
 namespace seams::split {
 namespace {
@@ -97,7 +98,11 @@ Status DaemonService::run(RunContext& ctx) {
 }
 
 Status DaemonService::supervise(RunContext& ctx, ChildProcess& child, NotifyMailbox& mailbox) {
+  // A daemon's WATCHDOG=1 silence has no miss stage here (the daemon's own manager logs its
+  // misses): past kill_deadline_ms it is a hang, and the daemon is killed.
   const Duration kill_deadline = milliseconds(watchdog_.kill_deadline_ms);
+  const Watchdog sign_watchdog({.miss = kill_deadline, .kill = kill_deadline});
+  Watchdog::Record sign_record;
   // Often enough for the manager's own heartbeat check of this thread and for a prompt hang
   // verdict; the pidfd and the mailbox wake the loop at once for everything else.
   const int tick_ms =
@@ -115,7 +120,7 @@ Status DaemonService::supervise(RunContext& ctx, ChildProcess& child, NotifyMail
     if (ready) {
       const std::optional<MonoTime> sign = mailbox.lastSign();
       const Duration silent = sign ? ctx.clock().now() - *sign : Duration(0);
-      if (silent >= kill_deadline) {
+      if (sign_watchdog.check(sign_record, silent) == WatchdogFinding::hang) {
         spdlog::error("{}: no WATCHDOG=1 from pid {} for {} ms: killing it", spec_.name, pid,
                       toMs(silent));
         (void)child.signal(SIGKILL);

@@ -432,7 +432,7 @@ TEST_F(ServiceManagerTest, FollowingAReplacedDependencyIsNoFailureAndNeverEscala
 
 class HangTest : public ServiceManagerTest {
  protected:
-  ServiceManager& makeHangManager(const std::string& hang_action) {
+  ServiceManager& makeHangManager(HangAction hang_action) {
     auto config = testWatchdogConfig();
     config.heartbeat_deadline_ms = 200;
     config.kill_deadline_ms = 1000;
@@ -449,7 +449,7 @@ class HangTest : public ServiceManagerTest {
 };
 
 TEST_F(HangTest, AMissIsReportedOnceAndAHangIsHandledAtTheKillDeadline) {
-  auto& m = makeHangManager("restart");
+  auto& m = makeHangManager(HangAction::restart);
   env_.advance(199ms);
   m.checkOnce();
   EXPECT_TRUE(events_.of(RuntimeEventKind::heartbeat_missed).empty());
@@ -474,7 +474,7 @@ TEST_F(HangTest, AMissIsReportedOnceAndAHangIsHandledAtTheKillDeadline) {
 }
 
 TEST_F(HangTest, RestartActionAbandonsTheHungThreadAndRunsOnAFreshOne) {
-  auto& m = makeHangManager("restart");
+  auto& m = makeHangManager(HangAction::restart);
   const int threads_before = env_.threadsSpawned();
   env_.advance(1000ms);
   m.checkOnce();
@@ -492,7 +492,7 @@ TEST_F(HangTest, RestartActionAbandonsTheHungThreadAndRunsOnAFreshOne) {
 }
 
 TEST_F(HangTest, EscalateActionStopsEverythingAndExitsNonZero) {
-  auto& m = makeHangManager("escalate");
+  auto& m = makeHangManager(HangAction::escalate);
   env_.advance(1000ms);
   m.checkOnce();
   EXPECT_TRUE(m.escalated());
