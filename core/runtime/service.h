@@ -30,6 +30,7 @@
 #include "core/common/status.h"
 #include "core/runtime/env.h"
 #include "core/runtime/heartbeat.h"
+#include "core/runtime/watchdog.h"
 
 namespace seams {
 
@@ -60,7 +61,8 @@ struct InjectedCrash {};
 // waitForStop; the manager's threads call the rest. mutex_ guards every non-atomic field.
 class RunContext {
  public:
-  RunContext(RuntimeEnv& env, HeartbeatMode mode, Duration idle_touch_interval);
+  // `deadlines`: the watchdog's, which the service's own liveness checks should match.
+  RunContext(RuntimeEnv& env, HeartbeatMode mode, WatchdogThresholds deadlines);
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
@@ -88,7 +90,12 @@ class RunContext {
   Status followReplaced(const std::string& what);
   // How often a loop with nothing else to wait for should touch its heartbeat (a quarter of the
   // miss deadline).
-  Duration heartbeatInterval() const { return idle_touch_interval_; }
+  Duration heartbeatInterval() const { return deadlines_.miss / 4; }
+  // The watchdog's deadlines for this run (heartbeat_deadline_ms, kill_deadline_ms): what a
+  // service that watches something of its own (a frontend's loops, a child's WATCHDOG=1) holds
+  // it to, so it judges by the same deadlines the watchdog judges it by.
+  Duration heartbeatDeadline() const { return deadlines_.miss; }
+  Duration killDeadline() const { return deadlines_.kill; }
 
   // --- for the runtime ---
   struct Exit {
@@ -117,7 +124,7 @@ class RunContext {
  private:
   RuntimeEnv& env_;
   const HeartbeatMode mode_;
-  const Duration idle_touch_interval_;
+  const WatchdogThresholds deadlines_;
   Heartbeat heartbeat_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -293,7 +293,7 @@ Status ServiceManager::startOne(Entry& e) {
 }
 
 ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
-  auto run = std::make_shared<RunContext>(env_, e.mode, watchdog_.thresholds().miss / 4);
+  auto run = std::make_shared<RunContext>(env_, e.mode, watchdog_.thresholds());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     e.run = run;

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/config/config.h"
+
 namespace seams {
 
 WatchdogThresholds watchdogThresholds(const WatchdogConfig& config) {

@@ -16,10 +16,11 @@
 
 #include <cstdint>
 
-#include "core/config/config.h"
 #include "core/runtime/env.h"
 
 namespace seams {
+
+struct WatchdogConfig;  // core/config/config.h
 
 struct WatchdogThresholds {
   Duration miss;  // first alert

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/common/clock.h"
+#include "core/config/config.h"
 #include "core/runtime/heartbeat.h"
 
 namespace seams {
