@@ -57,8 +57,8 @@ std::optional<FaultKind> parseFaultKind(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-RunContext::RunContext(RuntimeEnv& env, HeartbeatMode mode, WatchdogThresholds deadlines)
-    : env_(env), mode_(mode), deadlines_(deadlines), heartbeat_(env.clock()) {}
+RunContext::RunContext(RuntimeEnv& env, WatchdogThresholds deadlines)
+    : env_(env), deadlines_(deadlines), heartbeat_(env.clock()) {}
 
 void RunContext::ready() {
   {
@@ -91,11 +91,6 @@ void RunContext::idleUntilStopped() {
 void RunContext::heartbeat() {
   checkpoint();
   heartbeat_.touch();
-}
-
-Heartbeat::BusyScope RunContext::busy() {
-  checkpoint();
-  return heartbeat_.busy();
 }
 
 void RunContext::checkpoint() {

@@ -76,7 +76,6 @@ struct ServiceManager::Entry {
   std::string name;
   std::vector<std::string> dep_names;
   RestartPolicy policy;
-  HeartbeatMode mode;
   bool accepts_faults;
   std::vector<Entry*> deps;  // resolved by start()
 
@@ -143,7 +142,6 @@ Status ServiceManager::add(std::unique_ptr<Service> service, RestartPolicy polic
   e->dep_names = service->dependencies();
   e->policy = policy;
   e->backoff = Backoff(backoff_options_);
-  e->mode = service->heartbeatMode();
   e->accepts_faults = service->acceptsFaults();
   e->service = std::move(service);
   std::lock_guard<std::mutex> lock(mutex_);  // status() may read entries_ from any thread
@@ -293,7 +291,7 @@ Status ServiceManager::startOne(Entry& e) {
 }
 
 ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
-  auto run = std::make_shared<RunContext>(env_, e.mode, watchdog_.thresholds());
+  auto run = std::make_shared<RunContext>(env_, watchdog_.thresholds());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     e.run = run;

@@ -1,8 +1,8 @@
 // Watchdog: the verdict on one watched heartbeat, apart from whatever acts on it (in the style of
 // Envoy's GuardDog, whose step() only looks and reports).
 //
-// It is given an age (how overdue a heartbeat is: since the last touch, or in busy mode the age of
-// the oldest request in flight; see heartbeat.h) and the thresholds, and finds:
+// It is given an age (how overdue a heartbeat is: the time since its last touch; see heartbeat.h)
+// and the thresholds, and finds:
 //   - miss: older than the miss deadline (heartbeat_deadline_ms). Reported once per stall: the
 //     Record remembers it was, until a fresh heartbeat ends the stall;
 //   - hang: older than the kill deadline (kill_deadline_ms). Reported on every look, until whoever

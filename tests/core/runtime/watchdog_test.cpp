@@ -15,9 +15,7 @@ using namespace std::chrono_literals;
 // deadline: the ages are the ones the ServiceManager would pass.
 class WatchdogTest : public ::testing::Test {
  protected:
-  WatchdogFinding look(HeartbeatMode mode = HeartbeatMode::touch) {
-    return watchdog_.check(record_, heartbeat_.age(clock_.now(), mode));
-  }
+  WatchdogFinding look() { return watchdog_.check(record_, heartbeat_.age(clock_.now())); }
 
   ManualClock clock_;
   Heartbeat heartbeat_{clock_};
@@ -28,12 +26,12 @@ class WatchdogTest : public ::testing::Test {
 TEST_F(WatchdogTest, AFreshHeartbeatIsNoFinding) {
   clock_.advance(199ms);
   EXPECT_EQ(look(), WatchdogFinding::none);
-  EXPECT_TRUE(watchdog_.fresh(heartbeat_.age(clock_.now(), HeartbeatMode::touch)));
+  EXPECT_TRUE(watchdog_.fresh(heartbeat_.age(clock_.now())));
 }
 
 TEST_F(WatchdogTest, AMissIsReportedOncePerStall) {
   clock_.advance(200ms);
-  EXPECT_FALSE(watchdog_.fresh(heartbeat_.age(clock_.now(), HeartbeatMode::touch)));
+  EXPECT_FALSE(watchdog_.fresh(heartbeat_.age(clock_.now())));
   EXPECT_EQ(look(), WatchdogFinding::miss);
   clock_.advance(300ms);
   EXPECT_EQ(look(), WatchdogFinding::none);  // the same stall: already reported
@@ -62,19 +60,6 @@ TEST_F(WatchdogTest, PastTheKillDeadlineItIsAHangOnEveryLook) {
 TEST_F(WatchdogTest, AHangWithoutAnEarlierLookIsStillAHang) {
   clock_.advance(5s);
   EXPECT_EQ(look(), WatchdogFinding::hang);
-}
-
-TEST_F(WatchdogTest, InBusyModeAnIdleWorkerIsNeverOverdueButAnOldRequestIs) {
-  clock_.advance(1h);
-  EXPECT_EQ(look(HeartbeatMode::busy), WatchdogFinding::none);
-  {
-    Heartbeat::BusyScope request = heartbeat_.busy();
-    clock_.advance(300ms);
-    EXPECT_EQ(look(HeartbeatMode::busy), WatchdogFinding::miss);
-    clock_.advance(700ms);
-    EXPECT_EQ(look(HeartbeatMode::busy), WatchdogFinding::hang);
-  }
-  EXPECT_EQ(look(HeartbeatMode::busy), WatchdogFinding::none);
 }
 
 TEST(WatchdogThresholdsTest, ComeFromTheWatchdogSection) {
