@@ -495,8 +495,7 @@ void readWatchdog(Section& top, WatchdogConfig& c) {
                                                    ")");
   }
   s.choice("hang_action", c.hang_action,
-           {std::pair<std::string_view, std::string>{"restart", "restart"},
-            std::pair<std::string_view, std::string>{"escalate", "escalate"}});
+           {{"restart", HangAction::restart}, {"escalate", HangAction::escalate}});
   s.integer("start_timeout_ms", c.start_timeout_ms, 1, kMaxMs);
   s.integer("stop_timeout_ms", c.stop_timeout_ms, 1, kMaxMs);
   s.integer("backoff_initial_ms", c.backoff_initial_ms, 0, kMaxMs);
@@ -671,6 +670,16 @@ std::string_view restartStrategyName(RestartStrategy s) noexcept {
   return "unknown";
 }
 
+std::string_view hangActionName(HangAction a) noexcept {
+  switch (a) {
+    case HangAction::restart:
+      return "restart";
+    case HangAction::escalate:
+      return "escalate";
+  }
+  return "unknown";
+}
+
 Result<Config> parseConfig(std::string_view toml_text, std::string_view source,
                            const std::string& base_dir) {
   try {
@@ -765,7 +774,7 @@ std::string renderConfig(const Config& c) {
     << "interval_ms = " << w.interval_ms << "\n"
     << "heartbeat_deadline_ms = " << w.heartbeat_deadline_ms << "\n"
     << "kill_deadline_ms = " << w.kill_deadline_ms << "\n"
-    << "hang_action = " << tomlString(w.hang_action) << "\n"
+    << "hang_action = " << tomlString(hangActionName(w.hang_action)) << "\n"
     << "start_timeout_ms = " << w.start_timeout_ms << "\n"
     << "stop_timeout_ms = " << w.stop_timeout_ms << "\n"
     << "backoff_initial_ms = " << w.backoff_initial_ms << "\n"

@@ -21,9 +21,14 @@ namespace seams {
 enum class Codec : std::uint8_t { capnp = 0, protobuf = 1 };
 enum class Coherence : std::uint8_t { off = 0, ttl = 1, push = 2 };
 enum class RestartStrategy : std::uint8_t { one_for_one = 0, rest_for_one = 1 };
+// What the watchdog does with a hang (core/runtime/service_manager.h): restart abandons the hung
+// thread and starts the service afresh; escalate stops everything and exits for the outer
+// supervisor.
+enum class HangAction : std::uint8_t { restart = 0, escalate = 1 };
 std::string_view codecName(Codec c) noexcept;
 std::string_view coherenceName(Coherence c) noexcept;
 std::string_view restartStrategyName(RestartStrategy s) noexcept;
+std::string_view hangActionName(HangAction a) noexcept;
 
 struct UserConfig {                  // [[users]]
   std::string name;                  // name = "alice"            (required, [A-Za-z0-9_.-]{1,64})
@@ -101,16 +106,16 @@ struct AuthConfig {                    // [auth]
   friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
-struct WatchdogConfig {                 // [watchdog]
-  int interval_ms = 100;                // interval_ms: how often the watchdog looks
-  int heartbeat_deadline_ms = 2000;     // heartbeat_deadline_ms: miss (first alert)
-  int kill_deadline_ms = 10'000;        // kill_deadline_ms: a hang past this is handled
-  std::string hang_action = "restart";  // hang_action = "restart" | "escalate"
-  int start_timeout_ms = 10'000;        // start_timeout_ms
-  int stop_timeout_ms = 5000;           // stop_timeout_ms
-  int backoff_initial_ms = 100;         // backoff_initial_ms
-  int backoff_max_ms = 10'000;          // backoff_max_ms
-  double backoff_jitter = 0.2;          // backoff_jitter: +/- fraction
+struct WatchdogConfig {                          // [watchdog]
+  int interval_ms = 100;                         // interval_ms: how often the watchdog looks
+  int heartbeat_deadline_ms = 2000;              // heartbeat_deadline_ms: miss (first alert)
+  int kill_deadline_ms = 10'000;                 // kill_deadline_ms: a hang past this is handled
+  HangAction hang_action = HangAction::restart;  // hang_action = "restart" | "escalate"
+  int start_timeout_ms = 10'000;                 // start_timeout_ms
+  int stop_timeout_ms = 5000;                    // stop_timeout_ms
+  int backoff_initial_ms = 100;                  // backoff_initial_ms
+  int backoff_max_ms = 10'000;                   // backoff_max_ms
+  double backoff_jitter = 0.2;                   // backoff_jitter: +/- fraction
   int backoff_reset_after_ms = 30'000;  // backoff_reset_after_ms: up this long resets backoff
   int intensity_max_restarts = 5;       // intensity_max_restarts (R)
   int intensity_period_s = 30;          // intensity_period_s (P)

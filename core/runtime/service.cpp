@@ -57,8 +57,8 @@ std::optional<FaultKind> parseFaultKind(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-RunContext::RunContext(RuntimeEnv& env, HeartbeatMode mode, Duration idle_touch_interval)
-    : env_(env), mode_(mode), idle_touch_interval_(idle_touch_interval), heartbeat_(env.clock()) {}
+RunContext::RunContext(RuntimeEnv& env, WatchdogThresholds deadlines)
+    : env_(env), deadlines_(deadlines), heartbeat_(env.clock()) {}
 
 void RunContext::ready() {
   {
@@ -84,18 +84,13 @@ bool RunContext::waitForStop(Duration timeout) {
 void RunContext::idleUntilStopped() {
   for (;;) {
     heartbeat();
-    if (waitForStop(idle_touch_interval_)) return;
+    if (waitForStop(heartbeatInterval())) return;
   }
 }
 
 void RunContext::heartbeat() {
   checkpoint();
   heartbeat_.touch();
-}
-
-Heartbeat::BusyScope RunContext::busy() {
-  checkpoint();
-  return heartbeat_.busy();
 }
 
 void RunContext::checkpoint() {

@@ -6,7 +6,7 @@
 //   2. run(ctx) sets up, publishes its shared objects into Deps, and calls ctx.ready(): the
 //      manager's start returns then (or fails once the start timeout passes without ready()).
 //   3. run() serves until ctx.stopRequested(), proving it is alive through its heartbeat
-//      (ctx.heartbeat() each loop iteration, or ctx.busy() around each request in busy mode).
+//      (ctx.heartbeat() each loop iteration; see heartbeat.h).
 //   4. On stop it withdraws its objects from Deps, releases everything and returns okStatus().
 // Returning an error or throwing is a crash; returning ok without a stop request is a clean exit.
 // Either way the thread ends, the watchdog notices, and the restart policy decides what follows.
@@ -30,6 +30,7 @@
 #include "core/common/status.h"
 #include "core/runtime/env.h"
 #include "core/runtime/heartbeat.h"
+#include "core/runtime/watchdog.h"
 
 namespace seams {
 
@@ -56,11 +57,12 @@ struct InjectedCrash {};
 
 // One run of a service: what its run() sees. Created by the ServiceManager for each start.
 //
-// Thread-safety: the service's own threads call ready/heartbeat/busy/checkpoint/stopRequested/
+// Thread-safety: the service's own threads call ready/heartbeat/checkpoint/stopRequested/
 // waitForStop; the manager's threads call the rest. mutex_ guards every non-atomic field.
 class RunContext {
  public:
-  RunContext(RuntimeEnv& env, HeartbeatMode mode, Duration idle_touch_interval);
+  // `deadlines`: the watchdog's, which the service's own liveness checks should match.
+  RunContext(RuntimeEnv& env, WatchdogThresholds deadlines);
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
@@ -73,10 +75,8 @@ class RunContext {
   // For services with nothing to do but hold their objects: touches the heartbeat until a stop
   // request comes, delivering faults.
   void idleUntilStopped();
-  // Proves liveness (touch mode) and is a checkpoint.
+  // Proves liveness (touches the heartbeat) and is a checkpoint.
   void heartbeat();
-  // Marks one request in flight (busy mode); also a checkpoint.
-  Heartbeat::BusyScope busy();
   // Delivers a pending injected fault, if any. May throw (crash/throw), block forever (hang) or
   // abort; so call it only where the service may be interrupted.
   void checkpoint();
@@ -88,7 +88,12 @@ class RunContext {
   Status followReplaced(const std::string& what);
   // How often a loop with nothing else to wait for should touch its heartbeat (a quarter of the
   // miss deadline).
-  Duration heartbeatInterval() const { return idle_touch_interval_; }
+  Duration heartbeatInterval() const { return deadlines_.miss / 4; }
+  // The watchdog's deadlines for this run (heartbeat_deadline_ms, kill_deadline_ms): what a
+  // service that watches something of its own (a frontend's loops, a child's WATCHDOG=1) holds
+  // it to, so it judges by the same deadlines the watchdog judges it by.
+  Duration heartbeatDeadline() const { return deadlines_.miss; }
+  Duration killDeadline() const { return deadlines_.kill; }
 
   // --- for the runtime ---
   struct Exit {
@@ -106,7 +111,7 @@ class RunContext {
   bool abandoned() const;
   bool faultPending() const;
   bool followsReplaced() const;
-  Duration heartbeatAge(MonoTime now) const { return heartbeat_.age(now, mode_); }
+  Duration heartbeatAge(MonoTime now) const { return heartbeat_.age(now); }
   // Waits (on the runtime's clock) until ready or finished; true if ready() came first.
   bool waitReadyOrExit(MonoTime deadline);
   // Waits (on the runtime's clock) until run() returned; true if it did before `deadline`.
@@ -116,8 +121,7 @@ class RunContext {
 
  private:
   RuntimeEnv& env_;
-  const HeartbeatMode mode_;
-  const Duration idle_touch_interval_;
+  const WatchdogThresholds deadlines_;
   Heartbeat heartbeat_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -147,10 +151,8 @@ class Service {
   // listener, stop an io_context, exit a FUSE session). Default: nothing (run() polls ctx).
   virtual void wake() {}
 
-  virtual HeartbeatMode heartbeatMode() const { return HeartbeatMode::touch; }
-
-  // Opting in to fault injection: return true if run() reaches a checkpoint (ctx.heartbeat(),
-  // ctx.busy() or ctx.checkpoint()) often enough for `seamctl fault` to take effect, and may be
+  // Opting in to fault injection: return true if run() reaches a checkpoint (ctx.heartbeat()
+  // or ctx.checkpoint()) often enough for `seamctl fault` to take effect, and may be
   // interrupted there (it unwinds cleanly from an exception).
   virtual bool acceptsFaults() const { return false; }
 };

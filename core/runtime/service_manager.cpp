@@ -76,7 +76,6 @@ struct ServiceManager::Entry {
   std::string name;
   std::vector<std::string> dep_names;
   RestartPolicy policy;
-  HeartbeatMode mode;
   bool accepts_faults;
   std::vector<Entry*> deps;  // resolved by start()
 
@@ -90,11 +89,11 @@ struct ServiceManager::Entry {
   std::optional<WallTime> last_exit_at;
   std::string last_error;
   std::optional<MonoTime> up_since;
-  Duration next_backoff{0};  // 0: the next restart waits backoff_initial
+  Backoff backoff{BackoffOptions{}};  // set by add()
   Duration restart_delay{0};
   MonoTime next_attempt{};
   Entry* held_for = nullptr;  // rest_for_one: restarted after this dependency runs again
-  bool miss_alerted = false;
+  Watchdog::Record watch;     // per run
   std::uint32_t abandoned = 0;
 };
 
@@ -102,14 +101,15 @@ ServiceManager::ServiceManager(RuntimeEnv& env, ManagerOptions options)
     : env_(env),
       options_(std::move(options)),
       interval_(milliseconds(options_.watchdog.interval_ms)),
-      miss_deadline_(milliseconds(options_.watchdog.heartbeat_deadline_ms)),
-      kill_deadline_(milliseconds(options_.watchdog.kill_deadline_ms)),
       start_timeout_(milliseconds(options_.watchdog.start_timeout_ms)),
       stop_timeout_(milliseconds(options_.watchdog.stop_timeout_ms)),
-      backoff_initial_(milliseconds(options_.watchdog.backoff_initial_ms)),
-      backoff_max_(milliseconds(options_.watchdog.backoff_max_ms)),
-      backoff_reset_after_(milliseconds(options_.watchdog.backoff_reset_after_ms)),
-      intensity_period_(std::chrono::seconds(options_.watchdog.intensity_period_s)) {}
+      watchdog_(watchdogThresholds(options_.watchdog)),
+      backoff_options_{.initial = milliseconds(options_.watchdog.backoff_initial_ms),
+                       .max = milliseconds(options_.watchdog.backoff_max_ms),
+                       .jitter = options_.watchdog.backoff_jitter,
+                       .reset_after = milliseconds(options_.watchdog.backoff_reset_after_ms)},
+      intensity_(options_.watchdog.intensity_max_restarts,
+                 std::chrono::seconds(options_.watchdog.intensity_period_s)) {}
 
 ServiceManager::~ServiceManager() {
   (void)shutdown();
@@ -141,7 +141,7 @@ Status ServiceManager::add(std::unique_ptr<Service> service, RestartPolicy polic
   }
   e->dep_names = service->dependencies();
   e->policy = policy;
-  e->mode = service->heartbeatMode();
+  e->backoff = Backoff(backoff_options_);
   e->accepts_faults = service->acceptsFaults();
   e->service = std::move(service);
   std::lock_guard<std::mutex> lock(mutex_);  // status() may read entries_ from any thread
@@ -291,12 +291,12 @@ Status ServiceManager::startOne(Entry& e) {
 }
 
 ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
-  auto run = std::make_shared<RunContext>(env_, e.mode, miss_deadline_ / 4);
+  auto run = std::make_shared<RunContext>(env_, watchdog_.thresholds());
   {
     std::lock_guard<std::mutex> lock(mutex_);
     e.run = run;
     e.state = ServiceState::starting;
-    e.miss_alerted = false;
+    e.watch = Watchdog::Record{};
     e.held_for = nullptr;
   }
   Service* service = e.service.get();
@@ -443,7 +443,7 @@ bool ServiceManager::healthyLocked(MonoTime now) const {
   for (const Entry* e : order_) {
     switch (e->state) {
       case ServiceState::running:
-        if (e->run->exit() || e->run->heartbeatAge(now) >= miss_deadline_) return false;
+        if (e->run->exit() || !watchdog_.fresh(e->run->heartbeatAge(now))) return false;
         break;
       case ServiceState::stopped:
         break;
@@ -483,15 +483,17 @@ void ServiceManager::checkOnce() {
           continue;
         }
         const Duration age = e->run->heartbeatAge(now);
-        if (age >= kill_deadline_) {
-          findings.push_back({e, e->run, true,
-                              fmt::format("hung: no heartbeat for {} ms", toMs(age)), false,
-                              false});
-        } else if (age >= miss_deadline_) {
-          if (!e->miss_alerted) misses.emplace_back(e, age);
-          e->miss_alerted = true;
-        } else {
-          e->miss_alerted = false;
+        switch (watchdog_.check(e->watch, age)) {
+          case WatchdogFinding::hang:
+            findings.push_back({e, e->run, true,
+                                fmt::format("hung: no heartbeat for {} ms", toMs(age)), false,
+                                false});
+            break;
+          case WatchdogFinding::miss:
+            misses.emplace_back(e, age);
+            break;
+          case WatchdogFinding::none:
+            break;
         }
       } else if (e->state == ServiceState::backoff && e->held_for == nullptr &&
                  now >= e->next_attempt) {
@@ -543,7 +545,7 @@ void ServiceManager::checkOnce() {
 void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, bool clean,
                                bool follows_replaced) {
   if (hung) {
-    if (options_.watchdog.hang_action == "escalate") {
+    if (options_.watchdog.hang_action == HangAction::escalate) {
       emit(RuntimeEventKind::hung, e.name, reason + "; escalating");
       abandonRun(e);  // it will not stop: do not wait for it during the orderly stop
       {
@@ -577,12 +579,7 @@ void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, b
 
 bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool failure) {
   const MonoTime now = env_.clock().now();
-  if (failure) restart_times_.push_back(now);
-  while (!restart_times_.empty() && restart_times_.front() <= now - intensity_period_) {
-    restart_times_.pop_front();
-  }
-  if (failure &&
-      static_cast<int>(restart_times_.size()) > options_.watchdog.intensity_max_restarts) {
+  if (failure && intensity_.exceededAfterRestart(now)) {
     escalate(
         fmt::format("restart intensity exceeded: more than {} restarts within {} s (last: '{}' {})",
                     options_.watchdog.intensity_max_restarts, options_.watchdog.intensity_period_s,
@@ -593,13 +590,8 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool f
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failure) {
-      if (e.up_since && now - *e.up_since >= backoff_reset_after_) e.next_backoff = Duration(0);
-      const Duration base = e.next_backoff > Duration(0) ? e.next_backoff : backoff_initial_;
-      const double factor = 1.0 + options_.watchdog.backoff_jitter * env_.jitter();
-      delay = std::clamp(
-          Duration(static_cast<Duration::rep>(static_cast<double>(base.count()) * factor)),
-          Duration(0), backoff_max_);
-      e.next_backoff = std::min(base * 2, backoff_max_);
+      if (e.up_since) e.backoff.ranFor(now - *e.up_since);
+      delay = e.backoff.next(env_.jitter());
     } else {
       delay = Duration(0);  // what it follows is already back: no reason to wait
     }

@@ -11,27 +11,30 @@
 //   destructor) stops the watchdog, sends STOPPING=1 and stops services in reverse order, each
 //   within the stop timeout.
 //
-// The watchdog (one thread; checkOnce() is one pass, callable directly by tests) looks every
+// The watchdog thread (checkOnce() is one pass, callable directly by tests) looks every
 // interval_ms, or at once when a service's thread ends:
 //   - crash: a run ended on its own (returned, returned an error, threw, injected crash);
-//   - hang: in the style of Envoy's GuardDog, a heartbeat older than heartbeat_deadline_ms is a
-//     *miss*, reported once per stall; older than kill_deadline_ms is a *hang*, handled per
-//     hang_action: "restart" abandons the hung thread (C++ cannot kill a thread: it is left
-//     blocked, counted in abandoned_threads, and never joined while it stays stuck) and restarts
-//     the service on a fresh thread, or "escalate" treats the whole process as broken (below).
+//   - hang: each running service's heartbeat age goes to the Watchdog (watchdog.h), which finds a
+//     *miss* (older than heartbeat_deadline_ms, reported once per stall) or a *hang* (older than
+//     kill_deadline_ms). The manager acts on a hang per HangAction: restart abandons the hung
+//     thread (C++ cannot kill a thread: it is left blocked, counted in abandoned_threads, and
+//     never joined while it stays stuck) and restarts the service on a fresh thread; escalate
+//     treats the whole process as broken (below).
 // It collects what it found under mutex_ and acts only after releasing it, so a service whose
 // start or stop calls back into the manager (status(), healthy()) cannot deadlock with it.
 //
 // What happens after a run ends is the restart policy's call (see RestartPolicy): a restart waits
-// an exponential backoff (backoff_initial_ms doubling up to backoff_max_ms, +/- backoff_jitter,
-// back to the initial delay once the service stayed up backoff_reset_after_ms). Under
+// the service's Backoff (restart_policy.h: backoff_initial_ms doubling up to backoff_max_ms,
+// +/- backoff_jitter, back to the initial delay once the service stayed up
+// backoff_reset_after_ms). Under
 // `rest_for_one` the services that depend on it (transitively) are stopped in reverse order and
 // restarted in order once it runs again; under `one_for_one` they keep running (and see it missing
 // from Deps meanwhile). More than intensity_max_restarts restarts within intensity_period_s
-// escalates (a run that ended through RunContext::followReplaced is no failure and does not count:
-// one crash of the storage service must not escalate through the frontends that follow it):
-// every service stops in order and the process exits with kEscalationExitCode, so the
-// outer supervisor (systemd, seam-split) restarts the whole daemon.
+// (RestartIntensity, restart_policy.h) escalates (a run that ended through
+// RunContext::followReplaced is no failure and does not count: one crash of the storage service
+// must not escalate through the frontends that follow it): every service stops in order and the
+// process exits with kEscalationExitCode, so the outer supervisor (systemd, seam-split) restarts
+// the whole daemon.
 //
 // Thread-safety: every public method may be called from any thread, except that start(),
 // restart() and shutdown() must not be called from a service's own run() (they wait for it).
@@ -61,7 +64,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -75,7 +77,9 @@
 #include "core/config/config.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
+#include "core/runtime/restart_policy.h"
 #include "core/runtime/service.h"
+#include "core/runtime/watchdog.h"
 
 namespace seams {
 
@@ -220,8 +224,9 @@ class ServiceManager {
 
   RuntimeEnv& env_;
   const ManagerOptions options_;
-  const Duration interval_, miss_deadline_, kill_deadline_, start_timeout_, stop_timeout_;
-  const Duration backoff_initial_, backoff_max_, backoff_reset_after_, intensity_period_;
+  const Duration interval_, start_timeout_, stop_timeout_;
+  const Watchdog watchdog_;               // the verdicts; acting on them is ours
+  const BackoffOptions backoff_options_;  // each Entry's Backoff
 
   // Written under lifecycle_mutex_ and mutex_ (so either lock suffices to read), and only before
   // services run: entries_ in add(), order_ in start().
@@ -229,9 +234,9 @@ class ServiceManager {
   std::vector<Entry*> order_;                    // start order
 
   mutable std::mutex lifecycle_mutex_;
-  std::vector<Abandoned> abandoned_;    // GUARDED_BY(lifecycle_mutex_)
-  std::deque<MonoTime> restart_times_;  // GUARDED_BY(lifecycle_mutex_): for the intensity
-  bool stopped_ = false;                // GUARDED_BY(lifecycle_mutex_)
+  std::vector<Abandoned> abandoned_;  // GUARDED_BY(lifecycle_mutex_)
+  RestartIntensity intensity_;        // GUARDED_BY(lifecycle_mutex_)
+  bool stopped_ = false;              // GUARDED_BY(lifecycle_mutex_)
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;            // watchdog wake-ups and stop requests

@@ -70,7 +70,7 @@ Status FuseService::run(RunContext& ctx) {
   spdlog::info("fuse: mounted at {}", frontend->mountpoint());
   ctx.ready();
 
-  const auto deadline = std::chrono::milliseconds(config_.watchdog.heartbeat_deadline_ms);
+  const Duration deadline = ctx.heartbeatDeadline();
   return superviseUntilStopped(
       ctx, std::chrono::milliseconds(100), held, [&]() -> Result<Liveness> {
         FuseFrontend::Health h = frontend->health();

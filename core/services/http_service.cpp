@@ -69,7 +69,9 @@ Status HttpService::run(RunContext& ctx) {
                frontend->maxConnections());
   ctx.ready();
 
-  const auto deadline = std::chrono::milliseconds(config_.watchdog.heartbeat_deadline_ms);
+  // The frontend stamps its loops on the steady clock (the system clock behind ctx.clock()), so
+  // its age is taken on that clock; the deadline is the watchdog's.
+  const Duration deadline = ctx.heartbeatDeadline();
   return superviseUntilStopped(
       ctx, std::chrono::milliseconds(100), held, [&]() -> Result<Liveness> {
         if (!frontend->running()) return Status(Errc::unavailable, "HTTP frontend stopped");

@@ -37,8 +37,9 @@ Status SyncService::run(RunContext& ctx) {
   if (Status s = watcher.start(); !s.ok()) return s;
   ctx.ready();
   // The watcher's loop wakes every kTickMs even when idle; a tick older than the deadline means
-  // it is stuck (most likely in a reconcile call).
-  const auto deadline = std::chrono::milliseconds(config_.watchdog.heartbeat_deadline_ms);
+  // it is stuck (most likely in a reconcile call). The watcher stamps its ticks on the steady
+  // clock, so their age is taken on that clock; the deadline is the watchdog's.
+  const Duration deadline = ctx.heartbeatDeadline();
   return superviseUntilStopped(ctx, std::chrono::milliseconds(100), held,
                                [&]() -> Result<Liveness> {
                                  auto now = std::chrono::steady_clock::now().time_since_epoch();

@@ -1,7 +1,8 @@
 // UNIX-socket plumbing shared by both codecs: the 0700 runtime directory, listening and
-// connecting sockets, peer credentials (SO_PEERCRED) and reconnect backoff.
+// connecting sockets and peer credentials (SO_PEERCRED); the reconnect backoff is
+// core/runtime/restart_policy.h's.
 //
-// Thread-safety: free functions are thread-safe; UniqueFd and Backoff are values owned by one
+// Thread-safety: free functions are thread-safe; UniqueFd is a value owned by one
 // thread at a time.
 #pragma once
 
@@ -78,25 +79,6 @@ struct ServerCounters {
   std::uint64_t accepted = 0;         // connections served
   std::uint64_t refused = 0;          // peer uid not allowed, or unknown
   std::uint64_t closed_on_error = 0;  // malformed or oversized input
-};
-
-// Exponential reconnect backoff: initial, doubling, capped at max; reset() after a success.
-class Backoff {
- public:
-  using Duration = std::chrono::milliseconds;
-  Backoff(Duration initial, Duration max) : initial_(initial), max_(max), next_(initial) {}
-  // The delay to wait before the next attempt; doubles the one after it.
-  Duration next() noexcept {
-    Duration d = next_;
-    next_ = std::min(max_, next_ * 2);
-    return d;
-  }
-  void reset() noexcept { next_ = initial_; }
-
- private:
-  Duration initial_;
-  Duration max_;
-  Duration next_;
 };
 
 }  // namespace seams::ipc

@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/runtime/restart_policy.h"
 #include "ipc/net/connection_vault.h"
 
 namespace seams::ipc {
@@ -165,8 +166,8 @@ class SocketChannel final : public ProtoChannel {
   explicit SocketChannel(ProtoClientOptions options)
       : options_(std::move(options)),
         per_thread_(options_.per_thread_connections && !options_.connector),
-        call_backoff_(options_.backoff_initial, options_.backoff_max),
-        backoff_(options_.backoff_initial, options_.backoff_max),
+        call_backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}),
+        backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}),
         io_([this] { ioLoop(); }) {}
 
   ~SocketChannel() override {

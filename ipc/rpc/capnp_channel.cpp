@@ -63,7 +63,7 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   Loop(kj::AsyncIoContext& io, const CapnpClientOptions& options, std::atomic<bool>& unsettled)
       : io_(io),
         options_(options),
-        backoff_(options.backoff_initial, options.backoff_max),
+        backoff_({.initial = options.backoff_initial, .max = options.backoff_max}),
         next_attempt_(io.provider->getTimer().now()),
         unsettled_(unsettled) {}
 
@@ -148,7 +148,7 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
                       .catch_([this](kj::Exception&& e) {
                         last_error_ = e.getDescription().cStr();
                         next_attempt_ = io_.provider->getTimer().now() +
-                                        backoff_.next().count() * kj::MILLISECONDS;
+                                        backoff_.next().count() * kj::NANOSECONDS;
                         ensureReconnecting();
                       })
                       .then([this] { connecting_done_ = true; })
@@ -384,7 +384,7 @@ CapnpChannel::CapnpChannel(CapnpClientOptions options)
       per_thread_(options_.per_thread_connections && !options_.connector),
       id_(g_next_channel_id.fetch_add(1, std::memory_order_relaxed)),
       alive_(std::make_shared<int>(0)),
-      link_backoff_(options_.backoff_initial, options_.backoff_max) {
+      link_backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}) {
   std::promise<void> ready;
   auto done = ready.get_future();
   touchLogRegistry();

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "core/runtime/restart_policy.h"
 #include "ipc/rpc/capnp_client.h"
 #include "ipc/rpc/loop_inbox.h"
 

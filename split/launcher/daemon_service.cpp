@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "core/common/stale_socket.h"
+#include "core/runtime/watchdog.h"
 
 namespace seams::split {
 namespace {
@@ -65,7 +66,8 @@ Status DaemonService::run(RunContext& ctx) {
   SpawnOptions options;
   options.program = spec_.program;
   options.args = {"--config", config_path_};
-  const long long watchdog_usec = static_cast<long long>(watchdog_.kill_deadline_ms) * 1000;
+  const long long watchdog_usec =
+      std::chrono::duration_cast<std::chrono::microseconds>(ctx.killDeadline()).count();
   options.extra_env = {"NOTIFY_SOCKET=" + router_.path(),
                        "WATCHDOG_USEC=" + std::to_string(watchdog_usec)};
   options.die_with_parent = true;
@@ -97,11 +99,17 @@ Status DaemonService::run(RunContext& ctx) {
 }
 
 Status DaemonService::supervise(RunContext& ctx, ChildProcess& child, NotifyMailbox& mailbox) {
-  const Duration kill_deadline = milliseconds(watchdog_.kill_deadline_ms);
+  // A daemon's WATCHDOG=1 silence has no miss stage here (the daemon's own manager logs its
+  // misses): past kill_deadline_ms it is a hang, and the daemon is killed.
+  const Duration kill_deadline = ctx.killDeadline();
+  const Watchdog sign_watchdog({.miss = kill_deadline, .kill = kill_deadline});
+  Watchdog::Record sign_record;
   // Often enough for the manager's own heartbeat check of this thread and for a prompt hang
   // verdict; the pidfd and the mailbox wake the loop at once for everything else.
-  const int tick_ms =
-      std::clamp(std::min(watchdog_.interval_ms, watchdog_.heartbeat_deadline_ms / 4), 5, 250);
+  const long long touch_ms =
+      std::chrono::duration_cast<milliseconds>(ctx.heartbeatInterval()).count();
+  const int tick_ms = static_cast<int>(
+      std::clamp<long long>(std::min<long long>(watchdog_.interval_ms, touch_ms), 5, 250));
   const pid_t pid = child.pid();
   bool ready = false;
   for (;;) {
@@ -115,7 +123,7 @@ Status DaemonService::supervise(RunContext& ctx, ChildProcess& child, NotifyMail
     if (ready) {
       const std::optional<MonoTime> sign = mailbox.lastSign();
       const Duration silent = sign ? ctx.clock().now() - *sign : Duration(0);
-      if (silent >= kill_deadline) {
+      if (sign_watchdog.check(sign_record, silent) == WatchdogFinding::hang) {
         spdlog::error("{}: no WATCHDOG=1 from pid {} for {} ms: killing it", spec_.name, pid,
                       toMs(silent));
         (void)child.signal(SIGKILL);

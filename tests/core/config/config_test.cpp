@@ -144,7 +144,7 @@ TEST(ConfigTest, AFullFileFillsEveryField) {
   EXPECT_EQ(c.watchdog.interval_ms, 50);
   EXPECT_EQ(c.watchdog.heartbeat_deadline_ms, 1000);
   EXPECT_EQ(c.watchdog.kill_deadline_ms, 5000);
-  EXPECT_EQ(c.watchdog.hang_action, "escalate");
+  EXPECT_EQ(c.watchdog.hang_action, HangAction::escalate);
   EXPECT_EQ(c.watchdog.start_timeout_ms, 2000);
   EXPECT_EQ(c.watchdog.stop_timeout_ms, 3000);
   EXPECT_EQ(c.watchdog.backoff_initial_ms, 10);

@@ -80,25 +80,9 @@ TEST(HeartbeatTest, TouchModeAgesFromTheLastTouch) {
   ManualClock clock;
   Heartbeat hb(clock);
   clock.advance(std::chrono::seconds(3));
-  EXPECT_EQ(hb.age(clock.now(), HeartbeatMode::touch), std::chrono::seconds(3));
+  EXPECT_EQ(hb.age(clock.now()), std::chrono::seconds(3));
   hb.touch();
-  EXPECT_EQ(hb.age(clock.now(), HeartbeatMode::touch), Duration(0));
-}
-
-TEST(HeartbeatTest, BusyModeAgesFromTheOldestRequestInFlight) {
-  ManualClock clock;
-  Heartbeat hb(clock);
-  clock.advance(std::chrono::hours(1));
-  EXPECT_EQ(hb.age(clock.now(), HeartbeatMode::busy), Duration(0)) << "idle is healthy";
-  auto first = hb.busy();
-  clock.advance(std::chrono::seconds(2));
-  {
-    auto second = hb.busy();
-    clock.advance(std::chrono::seconds(1));
-    EXPECT_EQ(hb.age(clock.now(), HeartbeatMode::busy), std::chrono::seconds(3));
-  }
-  auto moved = std::move(first);
-  EXPECT_EQ(hb.age(clock.now(), HeartbeatMode::busy), std::chrono::seconds(3));
+  EXPECT_EQ(hb.age(clock.now()), Duration(0));
 }
 
 }  // namespace

@@ -61,9 +61,8 @@ class Probe {
 class FnService final : public Service {
  public:
   using Body = std::function<Status(RunContext&)>;
-  FnService(std::string name, std::vector<std::string> deps, Body body,
-            HeartbeatMode mode = HeartbeatMode::touch)
-      : name_(std::move(name)), deps_(std::move(deps)), body_(std::move(body)), mode_(mode) {}
+  FnService(std::string name, std::vector<std::string> deps, Body body)
+      : name_(std::move(name)), deps_(std::move(deps)), body_(std::move(body)) {}
 
   std::string name() const override { return name_; }
   std::vector<std::string> dependencies() const override { return deps_; }
@@ -71,7 +70,6 @@ class FnService final : public Service {
   void wake() override {
     if (on_wake) on_wake();
   }
-  HeartbeatMode heartbeatMode() const override { return mode_; }
   bool acceptsFaults() const override { return accepts_faults; }
 
   std::function<void()> on_wake;
@@ -81,7 +79,6 @@ class FnService final : public Service {
   std::string name_;
   std::vector<std::string> deps_;
   Body body_;
-  HeartbeatMode mode_;
 };
 
 inline FnService::Body idleBody(Probe& probe, const std::string& name) {
