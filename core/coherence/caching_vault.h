@@ -33,6 +33,19 @@
 // A handle this object does not know (opened by another object on the same upstream) is simply
 // forwarded.
 //
+// Lazy opens (push mode). A read-only open of a file whose whole content the cache holds at its
+// current version does not reach the owner: the handle (an id with kLazyHandleBit set, never an
+// owner's) pins that content and is opened upstream only when the cache can no longer answer for
+// it, with the inode checked against the one it was opened on; a release of a handle never opened
+// upstream stays local. So open–read–close of a cached file costs no round trip, as it did before
+// handles. The feed keeps the pinned bytes honest: a `modified` of the name with the handle's
+// inode (a change in place) means the bytes are old, so the next read asks the owner; one with
+// another inode (a replacement), a rename over the name or an unlink leaves the pinned bytes the
+// file's last content, as POSIX wants. The one case it cannot answer: a file changed in place by
+// someone else *and then* removed or replaced before this handle needed the owner; its reads and
+// fstat then fail with Errc::stale (ESTALE), not with wrong bytes. Lazy handles count toward
+// kMaxLazyHandles (too_many_open beyond), as owner handles count toward the owner's bound.
+//
 // Thread-safety: every method may be called concurrently from any thread. The upstream feed's
 // listener runs on the stub's thread; it takes FsCache's locks, handles_mutex_ and the listener
 // set's lock, one at a time. handles_mutex_ is a leaf: no call is made while holding it.
@@ -122,7 +135,9 @@ class CachingVault final : public Vault {
   void onUpstreamEvent(const ChangeEvent& event);
   // After a mutation through this object: invalidate (always) and, in ttl mode, tell local
   // subscribers (push hears it back on the feed; off's subscribers are upstream's).
-  void changedHere(const ChangeEvent& event);
+  void changedHere(const ChangeEvent& event, bool succeeded);
+  // Push mode: what of an own change handles must know before the feed's echo arrives.
+  void ownChangeFollowed(const ChangeEvent& event, bool succeeded);
   // Bookkeeping around each upstream call: counts it and feeds the push-mode feed state.
   template <typename R>
   R track(const FeedState::Token& t, R result);
@@ -134,7 +149,25 @@ class CachingVault final : public Vault {
     std::uint64_t inode = 0;
     VaultPath path;
     bool named = true;  // false once the name was removed or replaced
+    // Lazy handles only (see the top): the owner's handle once opened there (0 before), the
+    // content and attributes pinned at open, and whether the feed has since reported the file
+    // changed in place (then the pinned bytes are old).
+    HandleId upstream = 0;
+    std::shared_ptr<const CachedContent> pinned;
+    FileAttr pinned_attr;
+    bool changed = false;
   };
+  static constexpr HandleId kLazyHandleBit = HandleId{1} << 63;
+  static constexpr std::size_t kMaxLazyHandles = 4096;
+  static bool isLazy(HandleId handle) noexcept { return (handle & kLazyHandleBit) != 0; }
+  // A read-only handle without the owner, when the cache holds `path`'s content at its version.
+  std::optional<OpenedFile> openLazily(const VaultPath& path);
+  // A lazy handle's pinned content and attributes while they are still the file's, else null.
+  std::optional<std::pair<std::shared_ptr<const CachedContent>, FileAttr>> pinnedFor(
+      HandleId handle) const;
+  // The owner's id for `handle`: itself, or a lazy handle's, opening it upstream first (stale
+  // when its file has no name any more or the name holds another inode).
+  Result<HandleId> upstreamHandle(HandleId handle);
   // The name `handle` believes its file has, when the cache may serve for it.
   std::optional<std::pair<VaultPath, std::uint64_t>> cacheableName(HandleId handle) const;
   // The handle's name (removed, replaced or not) for invalidation after a change by handle.
@@ -150,6 +183,8 @@ class CachingVault final : public Vault {
   std::atomic<std::uint64_t> upstream_calls_{0};
   mutable std::mutex handles_mutex_;
   std::unordered_map<HandleId, KnownHandle> handles_;    // guarded by handles_mutex_
+  HandleId next_lazy_ = kLazyHandleBit | 1;              // guarded by handles_mutex_
+  std::size_t lazy_count_ = 0;                           // guarded by handles_mutex_
   static constexpr std::size_t kMaxLargeHints = 4096;    // then forgotten at once: a hint only
   mutable std::mutex large_mutex_;                       // a leaf lock
   std::unordered_set<std::string> large_;                // guarded by large_mutex_

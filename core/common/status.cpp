@@ -47,6 +47,8 @@ std::string_view errcName(Errc code) noexcept {
       return "internal";
     case Errc::too_many_open:
       return "too_many_open";
+    case Errc::stale:
+      return "stale";
     case Errc::bad_handle:
       return "bad_handle";
   }
@@ -97,6 +99,8 @@ int httpStatus(Errc code) noexcept {
       return 429;
     case Errc::bad_handle:
       return 400;
+    case Errc::stale:
+      return 410;
   }
   return 500;
 }
@@ -145,6 +149,8 @@ int toErrno(Errc code) noexcept {
       return EMFILE;
     case Errc::bad_handle:
       return EBADF;
+    case Errc::stale:
+      return ESTALE;
   }
   return EIO;
 }
@@ -188,6 +194,8 @@ Errc errcFromErrno(int err) noexcept {
       return Errc::too_many_open;
     case EBADF:
       return Errc::bad_handle;
+    case ESTALE:
+      return Errc::stale;
     case ECONNREFUSED:
     case ECONNRESET:
     case EPIPE:
@@ -199,7 +207,7 @@ Errc errcFromErrno(int err) noexcept {
 }
 
 Errc errcFromWire(std::uint32_t value) noexcept {
-  if (value > static_cast<std::uint32_t>(Errc::bad_handle)) return Errc::internal;
+  if (value > static_cast<std::uint32_t>(Errc::stale)) return Errc::internal;
   return static_cast<Errc>(value);
 }
 

@@ -40,6 +40,7 @@ enum class Errc : std::uint8_t {
   internal = 18,       // a bug on our side; logged with context
   too_many_open = 19,  // a client holds its limit of open file handles (EMFILE)
   bad_handle = 20,     // a file handle that is not open for this client (EBADF)
+  stale = 21,  // an open file that can no longer be reached: gone before it was opened (ESTALE)
 };
 
 std::string_view errcName(Errc code) noexcept;

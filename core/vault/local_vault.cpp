@@ -124,7 +124,7 @@ Result<FileAttr> LocalVault::write(const VaultPath& path, std::uint64_t offset,
   // A failed write may still have changed some bytes (ENOSPC midway): drop what we hold.
   cache_.invalidate(path);
   if (!r.ok()) return r;
-  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version, r->inode});
   return r;
 }
 
@@ -133,7 +133,7 @@ Result<FileAttr> LocalVault::truncate(const VaultPath& path, std::uint64_t size)
   Result<FileAttr> r = storage_.truncate(path, size);
   cache_.invalidate(path);
   if (!r.ok()) return r;
-  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version, r->inode});
   return r;
 }
 
@@ -144,7 +144,7 @@ Result<FileAttr> LocalVault::setAttributes(const VaultPath& path, const AttrChan
   // cached listing holds the entry's attributes too.
   invalidateChanged(path, false);
   if (!r.ok()) return r;
-  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, r->version, r->inode});
   return r;
 }
 
@@ -164,7 +164,7 @@ Result<FileAttr> LocalVault::put(const VaultPath& path, std::string_view data) {
   }
   if (!created) handlesUnnamed(path);  // open handles keep the replaced file
   publish(ChangeEvent{created ? ChangeEvent::Kind::created : ChangeEvent::Kind::modified, path,
-                      path, r->version});
+                      path, r->version, r->inode});
   return r;
 }
 
@@ -176,7 +176,7 @@ Result<FileAttr> LocalVault::create(const VaultPath& path, std::uint32_t mode) {
     return r;
   }
   invalidateChanged(path, false);
-  publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version, r->inode});
   return r;
 }
 
@@ -188,7 +188,7 @@ Result<FileAttr> LocalVault::mkdir(const VaultPath& path, std::uint32_t mode) {
     return r;
   }
   invalidateChanged(path, true);
-  publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::created, path, path, r->version, r->inode});
   return r;
 }
 
@@ -236,7 +236,7 @@ Result<FileAttr> LocalVault::rename(const VaultPath& from, const VaultPath& to) 
   invalidateChanged(from, dir);
   invalidateChanged(to, dir);
   handlesRenamed(from, to);
-  publish(ChangeEvent{ChangeEvent::Kind::renamed, to, from, r->version});
+  publish(ChangeEvent{ChangeEvent::Kind::renamed, to, from, r->version, r->inode});
   return r;
 }
 
@@ -361,7 +361,9 @@ Result<OpenedFile> LocalVault::open(const VaultPath& path, std::uint32_t mode) {
     handles_.emplace(opened.handle, h);
     by_path_.emplace(path.str(), opened.handle);
   }
-  if (truncate) publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, opened.attr.version});
+  if (truncate)
+    publish(ChangeEvent{ChangeEvent::Kind::modified, path, path, opened.attr.version,
+                        opened.attr.inode});
   return opened;
 }
 
@@ -417,7 +419,7 @@ Result<FileAttr> LocalVault::writeHandle(HandleId id, std::uint64_t offset, std:
   // As write(): a failed write may still have changed bytes the cache holds.
   if (name) cache_.invalidate(*name);
   if (r.ok() && at_path)
-    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
+    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version, r->inode});
   return r;
 }
 
@@ -435,7 +437,7 @@ Result<FileAttr> LocalVault::truncateHandle(HandleId id, std::uint64_t size) {
   Result<FileAttr> r = storage_.truncateOpen(h->fd.get(), name ? &*name : nullptr, size, &at_path);
   if (name) cache_.invalidate(*name);
   if (r.ok() && at_path)
-    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version});
+    publish(ChangeEvent{ChangeEvent::Kind::modified, *name, *name, r->version, r->inode});
   return r;
 }
 
@@ -499,7 +501,7 @@ Status LocalVault::reconcile(const VaultPath& path) {
       invalidateChanged(path, r->attr.type == FileType::directory);
       publish(ChangeEvent{
           r->change == Change::created ? ChangeEvent::Kind::created : ChangeEvent::Kind::modified,
-          path, path, r->attr.version});
+          path, path, r->attr.version, r->attr.inode});
       return Status();
     case Change::removed:
       invalidateChanged(path, true);

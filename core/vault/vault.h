@@ -113,6 +113,10 @@ struct ChangeEvent {
   VaultPath path;
   VaultPath old_path;  // for renamed: where it came from; otherwise equal to path
   std::uint64_t version = 0;
+  // The file's backing inode after the change (modified, created, renamed); 0 where unknown
+  // (removed, or a peer that predates the field). A `modified` whose inode differs from the one
+  // a frontend knew tells a replacement (put, or a change behind the vault) from a change in place.
+  std::uint64_t inode = 0;
 };
 
 // Unsubscribes when destroyed. REQUIRES: destroyed before the feed that issued it.

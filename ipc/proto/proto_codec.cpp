@@ -147,6 +147,7 @@ void toWire(const ChangeEvent& in, pb::ChangeEvent* out) {
   out->set_path(in.path.str());
   out->set_old_path(in.old_path.str());
   out->set_version(in.version);
+  out->set_inode(in.inode);
 }
 
 Result<ChangeEvent> fromWire(const pb::ChangeEvent& in) {
@@ -162,6 +163,7 @@ Result<ChangeEvent> fromWire(const pb::ChangeEvent& in) {
   ev.path = std::move(*path);
   ev.old_path = std::move(*old_path);
   ev.version = in.version();
+  ev.inode = in.inode();
   return ev;
 }
 

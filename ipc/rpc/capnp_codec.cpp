@@ -99,6 +99,7 @@ void toWire(const ChangeEvent& in, wire::ChangeEvent::Builder out) {
   out.setPath(asText(in.path.str()));
   out.setOldPath(asText(in.old_path.str()));
   out.setVersion(in.version);
+  out.setInode(in.inode);
 }
 
 Result<ChangeEvent> fromWire(wire::ChangeEvent::Reader in) {
@@ -114,6 +115,7 @@ Result<ChangeEvent> fromWire(wire::ChangeEvent::Reader in) {
   ev.path = std::move(*path);
   ev.old_path = std::move(*old_path);
   ev.version = in.getVersion();
+  ev.inode = in.getInode();
   return ev;
 }
 

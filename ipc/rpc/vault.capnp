@@ -64,6 +64,7 @@ struct ChangeEvent {
   path @1 :Text;
   oldPath @2 :Text;
   version @3 :UInt64;
+  inode @4 :UInt64;  # the file's backing inode after the change; 0 where unknown
 }
 
 # Implemented by the subscriber; the owner calls it once per change, in order per path.
