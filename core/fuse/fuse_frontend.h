@@ -169,7 +169,7 @@ class FuseFrontend {
   fuse_session* newUnmountedSession();
 
  private:
-  friend class FuseOps;  // the libfuse callbacks (fuse_frontend.cpp)
+  friend class FuseOps;  // the libfuse callbacks (fuse_ops.cpp)
 
   // A file open in the kernel: fi->fh points at one. Owned by open_files_'s registry from
   // open/create until release (or until stop, when the kernel never sends that).

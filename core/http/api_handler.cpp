@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/http/http_util.h"
+#include "core/http/rule_json.h"
 
 namespace seams::http {
 namespace bhttp = boost::beast::http;
@@ -90,80 +91,6 @@ std::string_view typeName(FileType t) {
 Json attrJson(const FileAttr& a) {
   return Json{{"type", typeName(a.type)}, {"size", a.size}, {"version", a.version},
               {"mtime_ns", a.mtime_ns},   {"mode", a.mode}, {"inode", a.inode}};
-}
-
-// Parses a rule body: {"subject":"user:alice"|"group:x","prefix":"/p","access":[...],
-// "effect":"allow"|"deny"} (effect defaults to allow).
-Result<Rule> ruleFrom(const Json& j) {
-  if (!j.is_object()) return Status(Errc::invalid_argument, "rule must be a JSON object");
-  Rule rule;
-  auto subject = j.find("subject");
-  if (subject == j.end() || !subject->is_string()) {
-    return Status(Errc::invalid_argument, "rule.subject must be \"user:NAME\" or \"group:NAME\"");
-  }
-  std::string_view s = subject->get_ref<const std::string&>();
-  if (s.starts_with("user:")) {
-    rule.subject_kind = Rule::Subject::user;
-    s.remove_prefix(5);
-  } else if (s.starts_with("group:")) {
-    rule.subject_kind = Rule::Subject::group;
-    s.remove_prefix(6);
-  } else {
-    return Status(Errc::invalid_argument, "rule.subject must be \"user:NAME\" or \"group:NAME\"");
-  }
-  if (s.empty()) return Status(Errc::invalid_argument, "rule.subject has an empty name");
-  rule.subject = std::string(s);
-
-  auto prefix = j.find("prefix");
-  if (prefix == j.end() || !prefix->is_string()) {
-    return Status(Errc::invalid_argument, "rule.prefix must be a path string");
-  }
-  Result<VaultPath> p = VaultPath::parse(prefix->get_ref<const std::string&>());
-  if (!p.ok()) return p.status();
-  rule.prefix = *p;
-
-  auto access = j.find("access");
-  if (access == j.end() || !access->is_array() || access->empty()) {
-    return Status(Errc::invalid_argument, "rule.access must be a non-empty array");
-  }
-  for (const Json& a : *access) {
-    if (!a.is_string()) return Status(Errc::invalid_argument, "rule.access holds strings");
-    const std::string& name = a.get_ref<const std::string&>();
-    bool known = false;
-    for (Access x : {Access::read, Access::write, Access::list, Access::admin}) {
-      if (name == accessName(x)) {
-        rule.access |= mask(x);
-        known = true;
-      }
-    }
-    if (!known) return Status(Errc::invalid_argument, "rule.access: unknown access '" + name + "'");
-  }
-
-  auto effect = j.find("effect");
-  if (effect != j.end()) {
-    if (!effect->is_string()) return Status(Errc::invalid_argument, "rule.effect must be a string");
-    const std::string& e = effect->get_ref<const std::string&>();
-    if (e == "allow") {
-      rule.effect = Rule::Effect::allow;
-    } else if (e == "deny") {
-      rule.effect = Rule::Effect::deny;
-    } else {
-      return Status(Errc::invalid_argument, "rule.effect must be \"allow\" or \"deny\"");
-    }
-  }
-  return rule;
-}
-
-Json ruleJson(const Rule& r) {
-  Json access = Json::array();
-  for (Access x : {Access::read, Access::write, Access::list, Access::admin}) {
-    if (r.access & mask(x)) access.push_back(accessName(x));
-  }
-  return Json{{"subject",
-               std::string(r.subject_kind == Rule::Subject::user ? "user:" : "group:") + r.subject},
-              {"prefix", r.prefix.str()},
-              {"access", std::move(access)},
-              {"effect", r.effect == Rule::Effect::allow ? "allow" : "deny"}};
 }
 
 }  // namespace
@@ -349,99 +276,39 @@ Status ApiHandler::makeParents(const Principal& who, const VaultPath& path) {
 }
 
 Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
-  Route route;
-  Access access;
   switch (req.method()) {
     case bhttp::verb::get:
-      route = Route::files_get;
-      access = Access::read;
-      break;
+      getFile(req, res, rest);
+      return Route::files_get;
     case bhttp::verb::head:
-      route = Route::files_head;
-      access = Access::read;
-      break;
+      headFile(req, res, rest);
+      return Route::files_head;
     case bhttp::verb::put:
-      route = Route::files_put;
-      access = Access::write;
-      break;
+      putFile(req, res, rest);
+      return Route::files_put;
     case bhttp::verb::delete_:
-      route = Route::files_delete;
-      access = Access::write;
-      break;
+      deleteFile(req, res, rest);
+      return Route::files_delete;
     default:
       methodNotAllowed(res, "GET, HEAD, PUT, DELETE");
       return Route::unknown;
   }
-  Result<Authorized> authorized = authorizeRequest(req, rest, access);
-  if (!authorized.ok()) {
-    sendStatus(res, authorized.status());
-    return route;
-  }
-  const VaultPath* path = &authorized->path;
-  const Principal* who = &authorized->who;
+}
 
-  if (route == Route::files_put) {
-    Result<FileAttr> attr = vault_.put(*path, req.body());
-    if (attr.code() == Errc::not_found) {
-      // The API has no mkdir: a PUT creates the directories above the file, like an object
-      // store's key, each only where the caller may write.
-      if (Status s = makeParents(*who, *path); !s.ok()) {
-        sendStatus(res, s);
-        return route;
-      }
-      attr = vault_.put(*path, req.body());
-    }
-    if (!attr.ok()) {
-      sendStatus(res, attr.status());
-      return route;
-    }
-    std::string etag = etagFor(attr->version);
-    setVersionHeaders(res, attr->version);
-    sendJson(res, 200,
-             Json{{"path", path->str()},
-                  {"version", attr->version},
-                  {"size", attr->size},
-                  {"etag", etag}});
-    return route;
-  }
-  if (route == Route::files_delete) {
-    if (Status s = vault_.unlink(*path); !s.ok()) {
-      sendStatus(res, s);
-      return route;
-    }
-    res.result(204);
-    return route;
-  }
-  if (route == Route::files_head) {
-    Result<FileAttr> attr = vault_.stat(*path);
-    if (attr.ok() && attr->type == FileType::directory) {
-      attr = Status(Errc::is_a_directory, path->str() + ": is a directory");
-    }
-    if (!attr.ok()) {
-      // HEAD answers the status and headers a GET would, without the body.
-      sendStatus(res, attr.status());
-      res.body().clear();
-      return route;
-    }
-    res.result(200);
-    setVersionHeaders(res, attr->version);
-    res.set(bhttp::field::accept_ranges, "bytes");
-    res.set(bhttp::field::content_type, bsv(kOctets));
-    res.content_length(attr->size);
-    return route;
-  }
+void ApiHandler::getFile(Request& req, Response& res, std::string_view rest) {
+  Result<Authorized> target = authorizeRequest(req, rest, Access::read);
+  if (!target.ok()) return sendStatus(res, target.status());
+  const VaultPath& path = target->path;
 
-  // GET.
   RangeRequest range;
   if (auto it = req.find(bhttp::field::range); it != req.end()) {
     range = parseRange(std::string_view(it->value().data(), it->value().size()));
   }
   auto unsatisfiable = [&](std::string message) {
     sendStatus(res, Status(Errc::range_not_satisfiable, std::move(message)));
-    if (Result<FileAttr> attr = vault_.stat(*path); attr.ok()) {
+    if (Result<FileAttr> attr = vault_.stat(path); attr.ok()) {
       res.set(bhttp::field::content_range, "bytes */" + std::to_string(attr->size));
     }
-    return route;
   };
   if (range.kind == RangeRequest::Kind::invalid) return unsatisfiable("malformed Range header");
 
@@ -450,11 +317,8 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
   if (range.kind == RangeRequest::Kind::single) {
     if (range.spec.kind == RangeSpec::Kind::suffix) {
       // The last n bytes: the size decides where they start.
-      Result<FileAttr> attr = vault_.stat(*path);
-      if (!attr.ok()) {
-        sendStatus(res, attr.status());
-        return route;
-      }
+      Result<FileAttr> attr = vault_.stat(path);
+      if (!attr.ok()) return sendStatus(res, attr.status());
       std::optional<ByteRange> r = resolveRange(range.spec, attr->size);
       if (!r) return unsatisfiable("range outside the file");
       offset = r->first;
@@ -464,11 +328,10 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
       if (range.spec.kind == RangeSpec::Kind::from_to) length = range.spec.b - range.spec.a + 1;
     }
   }
-  Result<ReadResult> data = vault_.read(*path, offset, length);
+  Result<ReadResult> data = vault_.read(path, offset, length);
   if (!data.ok()) {
     if (data.code() == Errc::range_not_satisfiable) return unsatisfiable(data.status().message());
-    sendStatus(res, data.status());
-    return route;
+    return sendStatus(res, data.status());
   }
   if (range.kind == RangeRequest::Kind::single && data->data.empty()) {
     return unsatisfiable("range outside the file");  // offset exactly at the end
@@ -478,7 +341,7 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
     if (ifNoneMatchHits(std::string_view(it->value().data(), it->value().size()), etag)) {
       res.result(304);
       setVersionHeaders(res, data->version);
-      return route;
+      return;
     }
   }
   res.set(bhttp::field::etag, etag);
@@ -493,7 +356,53 @@ Route ApiHandler::files(Request& req, Response& res, std::string_view rest) {
   } else {
     setBody(res, 200, kOctets, std::move(data->data));
   }
-  return route;
+}
+
+void ApiHandler::headFile(Request& req, Response& res, std::string_view rest) {
+  Result<Authorized> target = authorizeRequest(req, rest, Access::read);
+  if (!target.ok()) return sendStatus(res, target.status());
+  const VaultPath& path = target->path;
+  Result<FileAttr> attr = vault_.stat(path);
+  if (attr.ok() && attr->type == FileType::directory) {
+    attr = Status(Errc::is_a_directory, path.str() + ": is a directory");
+  }
+  if (!attr.ok()) {
+    // HEAD answers the status and headers a GET would, without the body.
+    sendStatus(res, attr.status());
+    res.body().clear();
+    return;
+  }
+  res.result(200);
+  setVersionHeaders(res, attr->version);
+  res.set(bhttp::field::accept_ranges, "bytes");
+  res.set(bhttp::field::content_type, bsv(kOctets));
+  res.content_length(attr->size);
+}
+
+void ApiHandler::putFile(Request& req, Response& res, std::string_view rest) {
+  Result<Authorized> target = authorizeRequest(req, rest, Access::write);
+  if (!target.ok()) return sendStatus(res, target.status());
+  const VaultPath& path = target->path;
+  Result<FileAttr> attr = vault_.put(path, req.body());
+  if (attr.code() == Errc::not_found) {
+    // The API has no mkdir: a PUT creates the directories above the file, like an object
+    // store's key, each only where the caller may write.
+    if (Status s = makeParents(target->who, path); !s.ok()) return sendStatus(res, s);
+    attr = vault_.put(path, req.body());
+  }
+  if (!attr.ok()) return sendStatus(res, attr.status());
+  std::string etag = etagFor(attr->version);
+  setVersionHeaders(res, attr->version);
+  sendJson(
+      res, 200,
+      Json{{"path", path.str()}, {"version", attr->version}, {"size", attr->size}, {"etag", etag}});
+}
+
+void ApiHandler::deleteFile(Request& req, Response& res, std::string_view rest) {
+  Result<Authorized> target = authorizeRequest(req, rest, Access::write);
+  if (!target.ok()) return sendStatus(res, target.status());
+  if (Status s = vault_.unlink(target->path); !s.ok()) return sendStatus(res, s);
+  res.result(204);
 }
 
 Route ApiHandler::stat(Request& req, Response& res, std::string_view rest) {
@@ -626,7 +535,7 @@ Route ApiHandler::admin(Request& req, Response& res, bool grant) {
     sendStatus(res, Status(Errc::invalid_argument, "body must be a JSON rule"));
     return route;
   }
-  Result<Rule> rule = ruleFrom(body);
+  Result<Rule> rule = ruleFromJson(body);
   if (!rule.ok()) {
     sendStatus(res, rule.status());
     return route;
@@ -636,7 +545,7 @@ Route ApiHandler::admin(Request& req, Response& res, bool grant) {
     sendStatus(res, s);
     return route;
   }
-  sendJson(res, 200, Json{{"rule", ruleJson(*rule)}, {grant ? "granted" : "revoked", true}});
+  sendJson(res, 200, Json{{"rule", ruleToJson(*rule)}, {grant ? "granted" : "revoked", true}});
   return route;
 }
 

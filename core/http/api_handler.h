@@ -5,15 +5,17 @@
 // through a real socket all the same (tests/core/http), but the split keeps each half readable.
 //
 // Routes (paths after the prefix are vault paths, percent-decoded once, then VaultPath::parse):
-//   POST   /v1/login            {"user","password"} -> {"token","expires_at"}   (no token needed)
-//   POST   /v1/logout           ends the bearer token's session -> 204
-//   GET    /v1/files/{path}     content; Range; ETag and X-Seams-Version; If-None-Match -> 304
-//   HEAD   /v1/files/{path}     the same headers, no body
-//   PUT    /v1/files/{path}     whole-file atomic replace (write) ->
-//   {"path","version","size","etag"} DELETE /v1/files/{path}     unlink (write) -> 204 GET
-//   /v1/stat/{path}      attributes as JSON (read) GET    /v1/list/{path}      entries as JSON
-//   (list) POST   /v1/admin/grant      rule JSON -> Auth::grant with the caller's principal POST
-//   /v1/admin/revoke     rule JSON -> Auth::revoke GET    /healthz /readyz /metrics
+//   POST   /v1/login          {"user","password"} -> {"token","expires_at"}   (no token needed)
+//   POST   /v1/logout         ends the bearer token's session -> 204
+//   GET    /v1/files/{path}   content; Range; ETag and X-Seams-Version; If-None-Match -> 304
+//   HEAD   /v1/files/{path}   the same headers, no body
+//   PUT    /v1/files/{path}   whole-file atomic replace (write) -> {"path","version","size","etag"}
+//   DELETE /v1/files/{path}   unlink (write) -> 204
+//   GET    /v1/stat/{path}    attributes as JSON (read)
+//   GET    /v1/list/{path}    entries as JSON (list)
+//   POST   /v1/admin/grant    rule JSON (rule_json.h) -> Auth::grant with the caller's principal
+//   POST   /v1/admin/revoke   rule JSON -> Auth::revoke
+//   GET    /healthz /readyz /metrics
 // Errors are {"error": message, "code": errcName} with httpStatus(code); a known path with
 // another method is 405 with Allow.
 //
@@ -105,7 +107,16 @@ class ApiHandler {
   // handle() without the HEAD rule: routes the request and fills the response.
   Route dispatch(Request& req, Response& res);
   Result<Authorized> authorizeRequest(const Request& req, std::string_view rest, Access access);
+  // /v1/files: routes by method to one of the four below, each of which authorizes the path
+  // (read for GET and HEAD, write for PUT and DELETE) and fills the response.
   Route files(Request& req, Response& res, std::string_view rest);
+  // The content, or the Range asked for (206; 416 with the size when outside the file); 304 when
+  // If-None-Match names the current version.
+  void getFile(Request& req, Response& res, std::string_view rest);
+  // GET's status and headers, Content-Length included, without the body.
+  void headFile(Request& req, Response& res, std::string_view rest);
+  void putFile(Request& req, Response& res, std::string_view rest);
+  void deleteFile(Request& req, Response& res, std::string_view rest);
   // PUT into a directory that does not exist yet: creates the missing directories above `path`.
   Status makeParents(const Principal& who, const VaultPath& path);
   Route stat(Request& req, Response& res, std::string_view rest);

@@ -24,8 +24,6 @@ namespace {
 
 constexpr std::string_view kStateDir = ".seams";
 constexpr std::string_view kTmpDir = "tmp";
-constexpr const char* kMarkFile = "version-mark";
-constexpr const char* kMarkTmpFile = "version-mark.tmp";
 constexpr const char* kXattr = "user.seams.version";
 constexpr std::uint32_t kDefaultFileMode = 0600;
 // Presented attributes (see Storage: "Presented attributes"). Kept on the backing inode, so they
@@ -236,25 +234,6 @@ std::string leafOf(const VaultPath& path) {
   return std::string(path.name());
 }
 
-Result<std::uint64_t> readMark(int state_fd) {
-  UniqueFd fd(::openat(state_fd, kMarkFile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return std::uint64_t{0};
-    return Status::fromErrno(errno, "open .seams/version-mark");
-  }
-  char buf[32];
-  ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-  if (n < 0) return Status::fromErrno(errno, "read .seams/version-mark");
-  std::size_t len = static_cast<std::size_t>(n);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(buf, buf + len, v);
-  if (ec != std::errc() || end != buf + len) {
-    return Status(Errc::io_error, ".seams/version-mark is corrupt");
-  }
-  return v;
-}
-
 Result<UniqueFd> openOrMakeDir(int dirfd, const char* name, std::string_view what) {
   if (::mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
     return Status::fromErrno(errno, std::string("mkdir ") + std::string(what));
@@ -309,9 +288,6 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
     }
     lock_fd.reset();  // the owning object in this process holds the lock
   }
-  UniqueFd mark_lock_fd(
-      ::openat(state->get(), "mark.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!mark_lock_fd.valid()) return Status::fromErrno(errno, "open .seams/mark.lock in " + root);
   // Versions live in xattrs; find out now, not on the first stat, if the filesystem has none.
   char probe[32];
   if (::fgetxattr(state->get(), kXattr, probe, sizeof(probe)) < 0 &&
@@ -321,24 +297,21 @@ Result<std::unique_ptr<Storage>> Storage::open(const std::string& root) {
   }
   // Only the owner clears temp files: another object's put could be in flight.
   if (owner) clearTmp(tmp->get());
-  auto mark = readMark(state->get());
-  if (!mark.ok()) return mark.status();
+  auto versions = VersionCounter::open(state->get(), root);
+  if (!versions.ok()) return versions.status();
   return std::unique_ptr<Storage>(new Storage(root, std::move(root_fd), std::move(*tmp),
                                               std::move(*state), std::move(lock_fd),
-                                              std::move(mark_lock_fd), *mark));
+                                              std::move(*versions)));
 }
 
 Storage::Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd,
-                 UniqueFd lock_fd, UniqueFd mark_lock_fd, std::uint64_t mark)
+                 UniqueFd lock_fd, std::unique_ptr<VersionCounter> versions)
     : root_(std::move(root)),
       root_fd_(std::move(root_fd)),
       tmp_fd_(std::move(tmp_fd)),
       state_fd_(std::move(state_fd)),
       lock_fd_(std::move(lock_fd)),
-      next_version_(mark + 1),
-      block_lo_(mark),
-      block_hi_(mark),
-      mark_lock_fd_(std::move(mark_lock_fd)),
+      versions_(std::move(versions)),
       tmp_prefix_("put-" + std::to_string(::getpid()) + "-" +
                   std::to_string(std::random_device{}()) + "-") {
   struct stat st {};
@@ -352,88 +325,10 @@ Storage::~Storage() = default;
 
 // ---- versions ---------------------------------------------------------------------------------
 
-Status Storage::persistMark(std::uint64_t mark) {
-  // Written beside and renamed over, so a crash leaves the old mark or the new one, never half.
-  UniqueFd fd(::openat(state_fd_.get(), kMarkTmpFile,
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid()) return Status::fromErrno(errno, "open .seams/version-mark.tmp");
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf) - 1, mark);
-  (void)ec;
-  *end++ = '\n';
-  std::string_view text(buf, static_cast<std::size_t>(end - buf));
-  while (!text.empty()) {
-    ssize_t n = ::write(fd.get(), text.data(), text.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::fromErrno(errno, "write .seams/version-mark.tmp");
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd.get()) != 0) return Status::fromErrno(errno, "fsync .seams/version-mark.tmp");
-  if (::renameat(state_fd_.get(), kMarkTmpFile, state_fd_.get(), kMarkFile) != 0) {
-    return Status::fromErrno(errno, "rename .seams/version-mark");
-  }
-  if (::fsync(state_fd_.get()) != 0) return Status::fromErrno(errno, "fsync .seams");
-  return Status();
-}
-
-Result<std::uint64_t> Storage::nextVersion() {
-  for (;;) {
-    std::uint64_t v = next_version_.fetch_add(1, std::memory_order_relaxed);
-    std::uint64_t hi = block_hi_.load(std::memory_order_acquire);
-    if (v > block_lo_.load(std::memory_order_relaxed) && v <= hi) return v;
-    std::lock_guard lock(mark_mutex_);
-    if (v <= block_lo_.load(std::memory_order_relaxed)) continue;  // from a block left behind
-    if (v > block_hi_.load(std::memory_order_relaxed)) SEAMS_RETURN_IF_ERROR(reserveBlock(v));
-    if (v > block_lo_.load(std::memory_order_relaxed) &&
-        v <= block_hi_.load(std::memory_order_relaxed)) {
-      return v;
-    }
-    // Another object on this root reserved past v meanwhile; v is theirs. Take the next one.
-  }
-}
-
-Status Storage::reserveBlock(std::uint64_t at_least) {
-  // The flock orders reservations between objects on this root (in any process); the mark on
-  // disk is the truth about what has been handed out.
-  while (::flock(mark_lock_fd_.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return Status::fromErrno(errno, "lock .seams/mark.lock");
-  }
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::flock(fd, LOCK_UN); }
-  } unlock{mark_lock_fd_.get()};
-  auto on_disk = readMark(state_fd_.get());
-  if (!on_disk.ok()) return on_disk.status();
-  std::uint64_t lo = std::max(*on_disk, block_hi_.load(std::memory_order_relaxed));
-  std::uint64_t hi = std::max(lo, at_least) + kVersionBlock;
-  SEAMS_RETURN_IF_ERROR(persistMark(hi));
-  std::uint64_t next = next_version_.load(std::memory_order_relaxed);
-  while (next <= lo &&
-         !next_version_.compare_exchange_weak(next, lo + 1, std::memory_order_relaxed)) {
-  }
-  block_lo_.store(lo, std::memory_order_relaxed);
-  block_hi_.store(hi, std::memory_order_release);
-  return Status();
-}
-
-Result<std::uint64_t> Storage::versionAbove(std::uint64_t current) {
-  auto v = nextVersion();
-  if (!v.ok() || *v > current) return v;
-  // The entry carries a version from beyond our counter (another Storage object on this root, a
-  // copied-in vault, a lost mark file): move the counter past it so the entry's version grows.
-  std::uint64_t seen = next_version_.load(std::memory_order_relaxed);
-  while (seen <= current &&
-         !next_version_.compare_exchange_weak(seen, current + 1, std::memory_order_relaxed)) {
-  }
-  return nextVersion();
-}
-
 Result<std::uint64_t> Storage::bumpVersion(int fd) {
   auto current = readXattr(fd);
   if (!current.ok()) return current.status();
-  auto v = versionAbove(*current);
+  auto v = versions_->above(*current);
   if (!v.ok()) return v;
   if (writeXattr(fd, *v, 0) != 0) return Status::fromErrno(errno, "set version xattr");
   remember(fd, *v, /*published=*/true);
@@ -445,7 +340,7 @@ Result<std::uint64_t> Storage::versionOf(int fd) {
   if (!current.ok() || *current != 0) return current;
   // First sight of an entry made outside the vault. XATTR_CREATE settles a race between two
   // first readers: the loser reads the winner's version.
-  auto v = nextVersion();
+  auto v = versions_->next();
   if (!v.ok()) return v;
   if (writeXattr(fd, *v, XATTR_CREATE) == 0) {
     remember(fd, *v, /*published=*/false);
@@ -967,7 +862,7 @@ Result<FileAttr> Storage::put(const VaultPath& path, std::string_view data, bool
     // Replacing a name moves the directory's ctime but not its entries: if the vault knew the
     // directory's state before, it still does afterwards (so refresh() sees no outside change).
     bool parent_known = existed && unchangedSinceRecorded(parent->get());
-    auto v = versionAbove(replaced_version);
+    auto v = versions_->above(replaced_version);
     if (!v.ok()) return v.status();
     if (writeXattr(tmp.get(), *v, 0) != 0) return errnoStatus("set version xattr for", path);
     if (::renameat(tmp_fd_.get(), tmp_name.c_str(), parent->get(), leaf.c_str()) != 0) {

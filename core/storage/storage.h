@@ -27,15 +27,12 @@
 // then walks down in PATH_MAX-sized pieces, each opened with the same confinement.
 //
 // Versions. Every file and directory has a 64-bit version, kept in the xattr `user.seams.version`
-// of the backing inode. Versions come from one vault-wide counter whose high-water mark is
-// persisted in `<root>/.seams/version-mark`: blocks of kVersionBlock versions are reserved (and
-// fsync'd) ahead, so handing one out is an atomic increment; after a restart the counter starts
-// above the reserved mark, so a version is never handed out twice. A block is reserved under an
-// flock on `.seams/mark.lock` from the mark on disk, so two Storage objects on one root (see
-// open()) take disjoint blocks. A change gives the changed entry a fresh version; a change of a
-// directory's entries (create, mkdir, unlink, rmdir, rename into or out of it) gives the
-// directory a fresh version too. An entry without the xattr (made outside the vault) gets a fresh
-// version the first time it is seen.
+// of the backing inode. Versions come from one vault-wide counter persisted in `<root>/.seams/`
+// (version_counter.h), so a version is never handed out twice, across restarts and across two
+// Storage objects on one root (see open()). A change gives the changed entry a fresh version; a
+// change of a directory's entries (create, mkdir, unlink, rmdir, rename into or out of it) gives
+// the directory a fresh version too. An entry without the xattr (made outside the vault) gets a
+// fresh version the first time it is seen.
 //
 // Atomicity. put() writes a temp file in `<root>/.seams/tmp/`, fsyncs it, sets its version xattr,
 // renames it over the target and fsyncs the target's directory: readers see the old file or the
@@ -53,8 +50,8 @@
 //
 // Thread-safety: every method may be called concurrently from any thread. stripes_[i] guards the
 // content+version pairing of the paths hashing to i; when a call needs several stripes it takes
-// them in index order. mark_mutex_ guards persisting the version mark; recorded_mutex_ guards
-// recorded_ and is never held while taking another lock.
+// them in index order. The version counter has its own lock (version_counter.h); recorded_mutex_
+// guards recorded_ and is never held while taking another lock.
 #pragma once
 
 #include <array>
@@ -72,6 +69,7 @@
 #include "core/common/status.h"
 #include "core/common/unique_fd.h"
 #include "core/common/vault_path.h"
+#include "core/storage/version_counter.h"
 #include "core/vault/vault.h"
 
 struct stat;
@@ -99,7 +97,7 @@ struct RefreshResult {
 class Storage {
  public:
   static constexpr std::string_view kVersionXattr = "user.seams.version";
-  static constexpr std::uint64_t kVersionBlock = 1 << 16;
+  static constexpr std::uint64_t kVersionBlock = VersionCounter::kBlock;
 
   // Opens (creating `<root>/.seams/` and its tmp dir if needed) the vault rooted at `root`, which
   // must be an existing directory. One process owns a root at a time (an flock on `.seams/lock`
@@ -180,25 +178,18 @@ class Storage {
   Status fsyncOpen(int fd);
 
   // The next version the counter would hand out (for tests and diagnostics).
-  std::uint64_t peekNextVersion() const { return next_version_.load(std::memory_order_relaxed); }
+  std::uint64_t peekNextVersion() const { return versions_->peekNext(); }
 
  private:
   static constexpr std::size_t kStripes = 64;
 
   Storage(std::string root, UniqueFd root_fd, UniqueFd tmp_fd, UniqueFd state_fd, UniqueFd lock_fd,
-          UniqueFd mark_lock_fd, std::uint64_t mark);
+          std::unique_ptr<VersionCounter> versions);
 
   // openat2 beneath the root with symlinks refused everywhere.
   Result<UniqueFd> openBeneath(const VaultPath& path, int flags, std::uint32_t mode = 0) const;
   Result<UniqueFd> openParent(const VaultPath& path) const;
 
-  Result<std::uint64_t> nextVersion();
-  // Reserves a block holding a version > block_hi_ (and >= at_least) above the mark on disk.
-  // REQUIRES: mark_mutex_ held.
-  Status reserveBlock(std::uint64_t at_least);
-  Status persistMark(std::uint64_t mark);
-  // A fresh version greater than `current` (the version an entry holds now).
-  Result<std::uint64_t> versionAbove(std::uint64_t current);
   // Sets a fresh version on fd; returns it.
   Result<std::uint64_t> bumpVersion(int fd);
   // The stored version, or a fresh one set with XATTR_CREATE when the entry has none.
@@ -227,14 +218,8 @@ class Storage {
   std::uint64_t root_dev_ = 0;  // the root's inode, to leave `.seams` out of its link count
   std::uint64_t root_ino_ = 0;
 
-  // Versions in (block_lo_, block_hi_] are durably reserved for this object. block_lo_ is stored
-  // before block_hi_ (release), so a reader that sees the new block_hi_ sees its block_lo_ too.
-  std::atomic<std::uint64_t> next_version_;
-  std::atomic<std::uint64_t> block_lo_;
-  std::atomic<std::uint64_t> block_hi_;
-  std::mutex mark_mutex_;         // one reserving thread per object; the flock orders objects
-  const UniqueFd mark_lock_fd_;   // <root>/.seams/mark.lock
-  const std::string tmp_prefix_;  // "put-<pid>-<random>-": unique to this object
+  const std::unique_ptr<VersionCounter> versions_;  // borrows state_fd_, so declared after it
+  const std::string tmp_prefix_;                    // "put-<pid>-<random>-": unique to this object
   std::atomic<std::uint64_t> tmp_counter_{0};
 
   std::array<std::shared_mutex, kStripes> stripes_;

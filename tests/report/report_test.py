@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Tests of seam-report (bench/report/seam-report.py) on hand-written fixture JSON.
+"""Tests of seam-report (bench/report/seam-report.py, package seam_report/) on hand-written
+fixture JSON.
 
   report_test.py BUILD_DIR [unittest args, e.g. GoldenTest]
 
@@ -18,7 +19,7 @@ Exit code 77 (CTest's SKIP_RETURN_CODE) when the machine lacks chromium or gnupl
 import copy
 import glob
 import gzip
-import importlib.util
+import importlib
 import json
 import math
 import os
@@ -43,10 +44,11 @@ def seam_report(*args):
 
 
 def report_module():
-    spec = importlib.util.spec_from_file_location("seam_report", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """seam_report.load, where the statistics (detect_modes) live."""
+    package_dir = os.path.dirname(os.path.abspath(SCRIPT))
+    if package_dir not in sys.path:
+        sys.path.insert(0, package_dir)
+    return importlib.import_module("seam_report.load")
 
 
 def bucketed(samples_ns):

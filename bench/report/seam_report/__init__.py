@@ -1,0 +1,27 @@
+"""seam-report: turns seam-bench JSON documents into report.md and report.html, and compares runs.
+
+  seam-report DIR|FILE... [--out DIR] [--no-charts]
+      reads every seam-bench-*.json (or .json.gz, as committed reference runs are kept) under each
+      DIR (or the FILEs), writes OUT/report.md (tables),
+      OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG) and
+      OUT/headline.md (the headline table, also printed on stdout).
+  seam-report compare BASE NEW [--threshold PCT]
+      flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
+  seam-report spread RUN RUN... [--metric M]... [--goal PCT]
+      the same figures of several runs side by side (each with its load average and PM QoS),
+      and per deployment the spread between the runs that have it (largest over smallest, minus
+      1; a run of another mode names the deployment apart); says which are within PCT percent
+      (default 15). Reproducibility, not regression.
+  seam-report counts BASE NEW [--warn PCT] [--fail PCT] [--out FILE]
+      compares two seam-counts documents (bench/counts/): a table of every operation with its
+      instructions and allocations per operation in each and the change; an operation that grew by
+      more than --warn percent of instructions (default 5) is flagged, one that grew by more than
+      --fail percent (default 15) fails, as does an operation of BASE missing from NEW (exit 1).
+      Allocation growth is flagged, never failed. Instruction counts are not noisy, so there is no
+      noise band: the thresholds are the whole rule.
+
+Written in Python (standard library only) rather than C++: it is a text-and-plot tool with no hot
+path, it needs no compile step on a 2-core machine, and reading loosely shaped JSON tolerantly is
+shorter and clearer with dicts than with typed accessors. The schema it reads is the one
+`seam-bench --help` prints ("seam-bench/1").
+"""
