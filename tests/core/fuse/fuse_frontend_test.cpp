@@ -1113,7 +1113,9 @@ TEST_F(FuseFrontendTest, PathMaxLimitsEachSyscallsPathNotTheWholeVaultPath) {
   const int cwd_err = cwd == nullptr ? errno : 0;
   ASSERT_EQ(::chdir("/"), 0);
   EXPECT_EQ(cwd_err, 0) << std::strerror(cwd_err);
-  if (cwd != nullptr) EXPECT_EQ(std::string(cwd), expected);
+  if (cwd != nullptr) {
+    EXPECT_EQ(std::string(cwd), expected);
+  }
   std::free(cwd);
   ::close(dir);
 }
