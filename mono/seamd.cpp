@@ -16,6 +16,7 @@
 
 #include "core/config/config.h"
 #include "core/runtime/service_manager.h"
+#include "core/runtime/service_names.h"
 #include "core/services/auth_service.h"
 #include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
@@ -52,15 +53,15 @@ int runDaemon(const Config& config) {
   if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
   if (added.ok()) {
     added = manager.add(std::make_unique<SyncService>(config, deps, root.metrics,
-                                                      std::vector<std::string>{"storage"}));
+                                                      std::vector<std::string>{kStorageService}));
   }
   if (added.ok() && config.http.enabled) {
-    added = manager.add(std::make_unique<HttpService>(config, deps, root.metrics,
-                                                      std::vector<std::string>{"storage", "auth"}));
+    added = manager.add(std::make_unique<HttpService>(
+        config, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService}));
   }
   if (added.ok() && config.fuse.enabled) {
-    added = manager.add(
-        std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
+    added = manager.add(std::make_unique<FuseService>(
+        config, deps, std::vector<std::string>{kStorageService, kAuthService}));
   }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());
