@@ -15,14 +15,14 @@
 #include <thread>
 
 #include "core/config/config.h"
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
+#include "core/roots/runtime_dir.h"
 #include "core/runtime/service_manager.h"
 #include "core/runtime/service_names.h"
 #include "core/services/auth_service.h"
-#include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
-#include "core/services/process_root.h"
-#include "core/services/runtime_dir.h"
 #include "core/services/sync_service.h"
 #include "core/services/vault_service.h"
 

@@ -11,10 +11,10 @@
 #include <memory>
 #include <thread>
 
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
+#include "core/roots/runtime_dir.h"
 #include "core/runtime/notifier.h"
-#include "core/services/daemon_lifecycle.h"
-#include "core/services/process_root.h"
-#include "core/services/runtime_dir.h"
 
 namespace seams::split {
 namespace {

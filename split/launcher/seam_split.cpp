@@ -21,11 +21,11 @@
 
 #include "core/config/config.h"
 #include "core/control/control_service.h"
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/runtime_dir.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
 #include "core/runtime/service_manager.h"
-#include "core/services/daemon_lifecycle.h"
-#include "core/services/runtime_dir.h"
 #include "split/launcher/daemon_service.h"
 #include "split/launcher/daemon_spec.h"
 #include "split/launcher/launcher_target.h"

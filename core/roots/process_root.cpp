@@ -1,4 +1,4 @@
-#include "core/services/process_root.h"
+#include "core/roots/process_root.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "core/control/control_service.h"
-#include "core/services/cache_introspection.h"
-#include "core/services/daemon_lifecycle.h"
+#include "core/roots/cache_introspection.h"
+#include "core/roots/daemon_lifecycle.h"
 
 namespace seams {
 
