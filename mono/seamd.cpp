@@ -5,11 +5,8 @@
 // socket run as services under one ServiceManager and its watchdog; systemd (or seam-bench) sees
 // READY=1 once all of them serve.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +14,7 @@
 #include "core/config/config.h"
 #include "core/roots/daemon_lifecycle.h"
 #include "core/roots/process_root.h"
+#include "core/roots/root_main.h"
 #include "core/roots/runtime_dir.h"
 #include "core/runtime/service_manager.h"
 #include "core/runtime/service_names.h"
@@ -28,6 +26,10 @@
 
 namespace seams {
 namespace {
+
+constexpr char kHelp[] =
+    "seamd: the Seams single daemon. Serves a vault over HTTP and a FUSE mount, every service\n"
+    "in one process under a watchdog. Create a runnable config with `seamctl init DIR`.";
 
 int runDaemon(const Config& config) {
   // SIGTERM/SIGINT are taken by one thread with sigwait(); every other thread inherits the mask,
@@ -78,26 +80,7 @@ int runDaemon(const Config& config) {
 }  // namespace seams
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "seamd: the Seams single daemon. Serves a vault over HTTP and a FUSE mount, every service\n"
-      "in one process under a watchdog. Create a runnable config with `seamctl init DIR`."};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
-  app.add_option("-l,--log-level", log_level,
-                 "trace|debug|info|warn|error (overrides log_level in the config)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_color_mt("seamd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [%t] %v");
-
-  seams::Result<seams::Config> config = seams::loadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "seamd: %s\n", config.status().message().c_str());
-    return 2;
-  }
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-  return seams::runDaemon(*config);
+  return seams::rootMain(
+      argc, argv, {.name = "seamd", .description = seams::kHelp, .log_tag = "%t"},
+      [](const seams::Config& config, const std::string&) { return seams::runDaemon(config); });
 }

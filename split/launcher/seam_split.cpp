@@ -7,11 +7,9 @@
 // ControlService as seamd's, over a LauncherTarget. systemd (or seam-bench) sees READY=1 once every
 // daemon has sent its own READY=1; STOPPING=1 when it stops.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +20,7 @@
 #include "core/config/config.h"
 #include "core/control/control_service.h"
 #include "core/roots/daemon_lifecycle.h"
+#include "core/roots/root_main.h"
 #include "core/roots/runtime_dir.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
@@ -33,6 +32,11 @@
 
 namespace seams::split {
 namespace {
+
+constexpr char kHelp[] =
+    "seam-split: the Seams split deployment. Starts seam-fsd, seam-authd, seam-syncd,\n"
+    "seam-httpd and seam-fused in dependency order, supervises and restarts them, and serves\n"
+    "the control socket. Create a runnable config with `seamctl init DIR`.";
 
 // What must not outlive the launcher whichever way it ends: a FUSE mount nobody serves.
 void finalCleanup(const Config& config) {
@@ -143,30 +147,13 @@ int runLauncher(const Config& config, const std::string& config_path) {
 }  // namespace seams::split
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "seam-split: the Seams split deployment. Starts seam-fsd, seam-authd, seam-syncd,\n"
-      "seam-httpd and seam-fused in dependency order, supervises and restarts them, and serves\n"
-      "the control socket. Create a runnable config with `seamctl init DIR`."};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
-  app.add_option("-l,--log-level", log_level,
-                 "trace|debug|info|warn|error (overrides log_level in the config)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_color_mt("seam-split");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [split] %v");
-
-  seams::Result<seams::Config> config = seams::loadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "seam-split: %s\n", config.status().message().c_str());
-    return 2;
-  }
-  // The daemons get the same file; an absolute path survives their different working directory.
-  std::error_code ec;
-  const std::string absolute = std::filesystem::absolute(config_path, ec).string();
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-  return seams::split::runLauncher(*config, ec ? config_path : absolute);
+  return seams::rootMain(
+      argc, argv, {.name = "seam-split", .description = seams::split::kHelp, .log_tag = "split"},
+      [](const seams::Config& config, const std::string& config_path) {
+        // The daemons get the same file; an absolute path survives their different working
+        // directory.
+        std::error_code ec;
+        const std::string absolute = std::filesystem::absolute(config_path, ec).string();
+        return seams::split::runLauncher(config, ec ? config_path : absolute);
+      });
 }
