@@ -50,7 +50,7 @@ int runDaemon(const Config& config) {
   Deps& deps = root.deps;
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
-  // they always come back; the frontends too. Control is permanent (ProcessRoot::run adds it).
+  // they always come back; the frontends too. Control is permanent (ProcessRoot::addControl).
   Status added = manager.add(std::make_unique<VaultService>(config, deps));
   if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
   if (added.ok()) {
@@ -65,15 +65,17 @@ int runDaemon(const Config& config) {
     added = manager.add(std::make_unique<FuseService>(
         config, deps, std::vector<std::string>{kStorageService, kAuthService}));
   }
+  if (added.ok()) {
+    added = root.addControl(root.control_target, {.socket_path = config.control_socket,
+                                                  .faults_enabled = config.faults.enabled});
+  }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());
     return 1;
   }
-  return root.run("seamd",
-                  ControlServerOptions{.socket_path = config.control_socket,
-                                       .faults_enabled = config.faults.enabled},
-                  stop_signals,
-                  "vault " + config.vault_root + ", control " + config.control_socket);
+  return root.run(stop_signals, {.who = "seamd",
+                                 .running = "all services running (vault " + config.vault_root +
+                                            ", control " + config.control_socket + ")"});
 }
 
 }  // namespace

@@ -42,11 +42,13 @@ int run(const Config& config, const std::string& name,
   ProcessRoot root(config.watchdog);
   DaemonParts parts{config, root.deps, root.metrics, root.manager};
   if (Status added = wire(parts); !added.ok()) return fail(added);
-  return root.run(
-      self,
-      ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",
-                           .faults_enabled = config.faults.enabled},
-      stop_signals);
+  if (Status added = root.addControl(
+          root.control_target, {.socket_path = config.runtime_dir + "/" + self + ".control.sock",
+                                .faults_enabled = config.faults.enabled});
+      !added.ok()) {
+    return fail(added);
+  }
+  return root.run(stop_signals, {.who = self});
 }
 
 }  // namespace

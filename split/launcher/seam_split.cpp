@@ -10,21 +10,16 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "core/config/config.h"
-#include "core/control/control_service.h"
 #include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
 #include "core/roots/root_main.h"
 #include "core/roots/runtime_dir.h"
-#include "core/runtime/env.h"
-#include "core/runtime/notifier.h"
-#include "core/runtime/service_manager.h"
 #include "split/launcher/daemon_service.h"
 #include "split/launcher/daemon_spec.h"
 #include "split/launcher/launcher_target.h"
@@ -48,55 +43,42 @@ void finalCleanup(const Config& config) {
 }
 
 int runLauncher(const Config& config, const std::string& config_path) {
-  // The notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_* values
-  // are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid> would
-  // conclude the watchdog is someone else's and never ping. Each daemon gets its own
+  // Declared before the root, so they outlive its daemons (each holds the router), and the lock
+  // is let go last, as on every way out of here.
+  RuntimeDirLock runtime_lock;
+  std::unique_ptr<NotifyRouter> router;
+
+  // The root's notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_*
+  // values are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid>
+  // would conclude the watchdog is someone else's and never ping. Each daemon gets its own
   // NOTIFY_SOCKET and WATCHDOG_USEC; NOTIFY_SOCKET stays set for our own sd_notify(). No other
-  // thread exists yet, so changing the environment is safe here.
-  SystemdNotifier notifier;
+  // thread exists yet, so changing the environment is safe here. fsd and authd start together,
+  // then syncd, httpd and fused.
+  ProcessRoot root(config.watchdog, /*parallel_start=*/true);
   ::unsetenv("WATCHDOG_PID");
   ::unsetenv("WATCHDOG_USEC");
 
   const sigset_t stop_signals = blockStopSignals();
-  raiseAndLogFdLimit("seam-split");  // before the daemons start: they inherit it
 
   // Held until we exit (the daemons take their own locks): one deployment per runtime_dir.
-  Result<RuntimeDirLock> runtime_lock =
-      prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
-  if (!runtime_lock.ok()) {
-    spdlog::critical("seam-split: {}", runtime_lock.status().toString());
+  Result<RuntimeDirLock> lock = prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
+  if (!lock.ok()) {
+    spdlog::critical("seam-split: {}", lock.status().toString());
     return 1;
   }
+  runtime_lock = std::move(*lock);
   Result<std::string> bin_dir = resolveBinDir(config);
   if (!bin_dir.ok()) {
     spdlog::critical("seam-split: {}", bin_dir.status().toString());
     return 1;
   }
-  Result<std::unique_ptr<NotifyRouter>> router =
+  Result<std::unique_ptr<NotifyRouter>> started =
       NotifyRouter::start(config.runtime_dir + "/notify.sock");
-  if (!router.ok()) {
-    spdlog::critical("seam-split: notify socket: {}", router.status().toString());
+  if (!started.ok()) {
+    spdlog::critical("seam-split: notify socket: {}", started.status().toString());
     return 1;
   }
-
-  SystemEnv env;
-  ServiceManager manager(
-      env, ManagerOptions{.watchdog = config.watchdog,
-                          .notifier = &notifier,
-                          .on_event = logRuntimeEvent,
-                          // After an escalation the manager has stopped every daemon in order;
-                          // what remains is ours to clear before exiting non-zero.
-                          .exit_process =
-                              [&config, &router, &runtime_lock](int code) {
-                                finalCleanup(config);
-                                runtime_lock->release();
-                                (*router)->stop();
-                                ::unlink((*router)->path().c_str());
-                                std::fflush(nullptr);
-                                std::_Exit(code);
-                              },
-                          // fsd and authd start together, then syncd, httpd and fused.
-                          .parallel_start = true});
+  router = std::move(*started);
 
   // The daemons are known before they are added, so the control target (which lists them) can
   // exist first and the control socket be the first service: it serves `seamctl status` while the
@@ -105,42 +87,32 @@ int runLauncher(const Config& config, const std::string& config_path) {
   std::vector<const DaemonService*> daemons;
   for (DaemonSpec& spec : daemonSpecs(config, *bin_dir)) {
     services.push_back(
-        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, **router));
+        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, *router));
     daemons.push_back(services.back().get());
   }
-  LauncherTarget target(manager, env, daemons);
-  Status added =
-      manager.add(std::make_unique<ControlService>(
-                      target, ControlServerOptions{.socket_path = config.control_socket,
-                                                   .faults_enabled = config.faults.enabled}),
-                  RestartPolicy::permanent);
+  LauncherTarget target(root.manager, root.env, daemons);
+  Status added = root.addControl(
+      target, {.socket_path = config.control_socket, .faults_enabled = config.faults.enabled});
   for (auto& service : services) {
     if (!added.ok()) break;
-    added = manager.add(std::move(service), RestartPolicy::permanent);
+    added = root.manager.add(std::move(service), RestartPolicy::permanent);
   }
   if (!added.ok()) {
     spdlog::critical("seam-split: {}", added.toString());
     return 1;
   }
-
-  StopSignals signals(manager, stop_signals, "seam-split");
-
-  if (Status s = manager.start(); !s.ok()) {
-    spdlog::critical("seam-split: start failed: {}", s.toString());
-    finalCleanup(config);
-    return 1;
-  }
-  spdlog::info("seam-split: all daemons running (daemons from {}, control {})", *bin_dir,
-               config.control_socket);
-  manager.startWatchdog();
-  int code = manager.waitForStopRequest();
-  if (Status s = manager.shutdown(); !s.ok()) {
-    spdlog::error("seam-split: shutdown: {}", s.toString());
-    if (code == 0) code = 1;
-  }
-  finalCleanup(config);
-  spdlog::info("seam-split: stopped");
-  return code;
+  return root.run(stop_signals,
+                  {.who = "seam-split",
+                   .running = "all daemons running (daemons from " + *bin_dir + ", control " +
+                              config.control_socket + ")",
+                   .cleanup = [&config] { finalCleanup(config); },
+                   // The manager has stopped every daemon in order; what remains is ours to clear.
+                   .before_escalation_exit =
+                       [&runtime_lock, &router] {
+                         runtime_lock.release();
+                         router->stop();
+                         ::unlink(router->path().c_str());
+                       }});
 }
 
 }  // namespace
