@@ -5,33 +5,26 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include "tests/core/storage/temp_dir.h"
 
 namespace seams {
 namespace {
 
 class RootMainTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seams-root-main-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
   void TearDown() override {
     spdlog::drop_all();
     spdlog::set_level(spdlog::level::info);
-    std::system(("rm -rf '" + dir_ + "'").c_str());
   }
 
   std::string writeConfig(const std::string& text) {
-    const std::string path = dir_ + "/seams.toml";
-    std::ofstream(path) << text;
+    const std::string path = dir_.str() + "/seams.toml";
+    testing::writeFile(path, text);
     return path;
   }
 
@@ -50,7 +43,7 @@ class RootMainTest : public ::testing::Test {
                     });
   }
 
-  std::string dir_;
+  testing::TempDir dir_;
   int runs_ = 0;
   std::string seen_path_;
   std::string seen_vault_root_;
@@ -76,7 +69,7 @@ TEST_F(RootMainTest, AnUnknownLogLevelIsRefusedBeforeTheConfigIsRead) {
 }
 
 TEST_F(RootMainTest, AConfigThatDoesNotLoadExitsTwoNamingTheBinaryAndTheFile) {
-  const std::string missing = dir_ + "/absent.toml";
+  const std::string missing = dir_.str() + "/absent.toml";
   ::testing::internal::CaptureStderr();
   const int code = rootMainWith({"--config", missing}, "seam-absent");
   const std::string err = ::testing::internal::GetCapturedStderr();

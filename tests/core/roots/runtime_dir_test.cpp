@@ -7,31 +7,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <string>
+
+#include "tests/core/storage/temp_dir.h"
 
 namespace seams {
 namespace {
 
 class RuntimeDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/seams-runtime-dir-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
-    run_ = base_ + "/run";
-  }
-  void TearDown() override { std::system(("rm -rf '" + base_ + "'").c_str()); }
-
   static mode_t modeOf(const std::string& path) {
     struct stat st {};
     EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
     return st.st_mode & 07777;
   }
 
-  std::string base_;
-  std::string run_;
+  testing::TempDir dir_;
+  const std::string base_ = dir_.str();
+  const std::string run_ = base_ + "/run";
 };
 
 TEST_F(RuntimeDirTest, AMissingDirectoryIsCreatedForUsAlone) {
@@ -50,7 +43,7 @@ TEST_F(RuntimeDirTest, AnExistingDirectoryOpenToOthersIsTightened) {
 }
 
 TEST_F(RuntimeDirTest, AFileWhereTheDirectoryShouldBeIsRefused) {
-  std::ofstream(run_) << "not a directory";
+  testing::writeFile(run_, "not a directory");
   Result<RuntimeDirLock> lock = prepareRuntimeDir(run_, "deployment", "seamd");
   ASSERT_FALSE(lock.ok());
   EXPECT_EQ(lock.status().code(), Errc::not_a_directory) << lock.status().toString();
@@ -99,12 +92,11 @@ TEST_F(RuntimeDirTest, ReleasingRemovesTheLockFileAndLetsTheNextHolderIn) {
 
 TEST_F(RuntimeDirTest, ALockFileACrashLeftBehindIsTakenOver) {
   ASSERT_EQ(::mkdir(run_.c_str(), 0700), 0);
-  std::ofstream(run_ + "/deployment.lock") << "99999 seamd\n";  // nobody holds it
+  testing::writeFile(run_ + "/deployment.lock", "99999 seamd\n");  // nobody holds it
   Result<RuntimeDirLock> lock = prepareRuntimeDir(run_, "deployment", "seam-split");
   ASSERT_TRUE(lock.ok()) << lock.status().toString();
-  std::ifstream in(run_ + "/deployment.lock");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, std::to_string(::getpid()) + " seam-split\n");
+  EXPECT_EQ(testing::readFile(run_ + "/deployment.lock"),
+            std::to_string(::getpid()) + " seam-split\n");
 }
 
 }  // namespace
