@@ -5,28 +5,31 @@
 // socket run as services under one ServiceManager and its watchdog; systemd (or seam-bench) sees
 // READY=1 once all of them serve.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "core/config/config.h"
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
+#include "core/roots/root_main.h"
+#include "core/roots/runtime_dir.h"
 #include "core/runtime/service_manager.h"
+#include "core/runtime/service_names.h"
 #include "core/services/auth_service.h"
-#include "core/services/daemon_lifecycle.h"
 #include "core/services/fuse_service.h"
 #include "core/services/http_service.h"
-#include "core/services/process_root.h"
-#include "core/services/runtime_dir.h"
 #include "core/services/sync_service.h"
 #include "core/services/vault_service.h"
 
 namespace seams {
 namespace {
+
+constexpr char kHelp[] =
+    "seamd: the Seams single daemon. Serves a vault over HTTP and a FUSE mount, every service\n"
+    "in one process under a watchdog. Create a runnable config with `seamctl init DIR`.";
 
 int runDaemon(const Config& config) {
   // SIGTERM/SIGINT are taken by one thread with sigwait(); every other thread inherits the mask,
@@ -47,56 +50,39 @@ int runDaemon(const Config& config) {
   Deps& deps = root.deps;
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
-  // they always come back; the frontends too. Control is permanent (ProcessRoot::run adds it).
+  // they always come back; the frontends too. Control is permanent (ProcessRoot::addControl).
   Status added = manager.add(std::make_unique<VaultService>(config, deps));
   if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
   if (added.ok()) {
     added = manager.add(std::make_unique<SyncService>(config, deps, root.metrics,
-                                                      std::vector<std::string>{"storage"}));
+                                                      std::vector<std::string>{kStorageService}));
   }
   if (added.ok() && config.http.enabled) {
-    added = manager.add(std::make_unique<HttpService>(config, deps, root.metrics,
-                                                      std::vector<std::string>{"storage", "auth"}));
+    added = manager.add(std::make_unique<HttpService>(
+        config, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService}));
   }
   if (added.ok() && config.fuse.enabled) {
-    added = manager.add(
-        std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
+    added = manager.add(std::make_unique<FuseService>(
+        config, deps, std::vector<std::string>{kStorageService, kAuthService}));
+  }
+  if (added.ok()) {
+    added = root.addControl(root.control_target, {.socket_path = config.control_socket,
+                                                  .faults_enabled = config.faults.enabled});
   }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());
     return 1;
   }
-  return root.run("seamd",
-                  ControlServerOptions{.socket_path = config.control_socket,
-                                       .faults_enabled = config.faults.enabled},
-                  stop_signals,
-                  "vault " + config.vault_root + ", control " + config.control_socket);
+  return root.run(stop_signals, {.who = "seamd",
+                                 .running = "all services running (vault " + config.vault_root +
+                                            ", control " + config.control_socket + ")"});
 }
 
 }  // namespace
 }  // namespace seams
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "seamd: the Seams single daemon. Serves a vault over HTTP and a FUSE mount, every service\n"
-      "in one process under a watchdog. Create a runnable config with `seamctl init DIR`."};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
-  app.add_option("-l,--log-level", log_level,
-                 "trace|debug|info|warn|error (overrides log_level in the config)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_color_mt("seamd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [%t] %v");
-
-  seams::Result<seams::Config> config = seams::loadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "seamd: %s\n", config.status().message().c_str());
-    return 2;
-  }
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-  return seams::runDaemon(*config);
+  return seams::rootMain(
+      argc, argv, {.name = "seamd", .description = seams::kHelp, .log_tag = "%t"},
+      [](const seams::Config& config, const std::string&) { return seams::runDaemon(config); });
 }

@@ -8,6 +8,7 @@
 
 #include "core/control/control_server.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 
 namespace seams {
 
@@ -18,7 +19,7 @@ class ControlService final : public Service {
                  std::vector<std::string> dependencies = {})
       : target_(target), options_(std::move(options)), dependencies_(std::move(dependencies)) {}
 
-  std::string name() const override { return "control"; }
+  std::string name() const override { return kControlService; }
   std::vector<std::string> dependencies() const override { return dependencies_; }
   bool acceptsFaults() const override { return true; }
 

@@ -6,6 +6,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 
 namespace seams {
 
@@ -13,7 +14,7 @@ class AuthService final : public Service {
  public:
   AuthService(const Config& config, Deps& deps) : config_(config), deps_(deps) {}
 
-  std::string name() const override { return "auth"; }
+  std::string name() const override { return kAuthService; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }
 

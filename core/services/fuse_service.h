@@ -11,6 +11,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 
 namespace seams {
 
@@ -21,7 +22,7 @@ class FuseService final : public Service {
   FuseService(const Config& config, Deps& deps, std::vector<std::string> dependencies);
   ~FuseService() override;
 
-  std::string name() const override { return "fuse"; }
+  std::string name() const override { return kFuseService; }
   std::vector<std::string> dependencies() const override { return dependencies_; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }

@@ -11,6 +11,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 #include "core/stats/metrics.h"
 
 namespace seams {
@@ -24,7 +25,7 @@ class HttpService final : public Service {
               std::vector<std::string> dependencies);
   ~HttpService() override;
 
-  std::string name() const override { return "http"; }
+  std::string name() const override { return kHttpService; }
   std::vector<std::string> dependencies() const override { return dependencies_; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }

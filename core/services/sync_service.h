@@ -10,6 +10,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 #include "core/stats/metrics.h"
 
 namespace seams {
@@ -19,7 +20,7 @@ class SyncService final : public Service {
   SyncService(const Config& config, Deps& deps, MetricsRegistry& metrics,
               std::vector<std::string> dependencies);
 
-  std::string name() const override { return "sync"; }
+  std::string name() const override { return kSyncService; }
   std::vector<std::string> dependencies() const override { return dependencies_; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }

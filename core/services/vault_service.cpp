@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "core/cache/fs_cache.h"
-#include "core/services/cache_introspection.h"
 #include "core/storage/private_root.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"

@@ -7,6 +7,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 
 namespace seams {
 
@@ -15,7 +16,7 @@ class VaultService final : public Service {
   // `config` and `deps` must outlive the service.
   VaultService(const Config& config, Deps& deps) : config_(config), deps_(deps) {}
 
-  std::string name() const override { return "storage"; }
+  std::string name() const override { return kStorageService; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }
 

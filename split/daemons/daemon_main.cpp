@@ -1,20 +1,18 @@
 #include "split/daemons/daemon_main.h"
 
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-#include <cstdio>
 #include <memory>
 #include <thread>
 
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
+#include "core/roots/root_main.h"
+#include "core/roots/runtime_dir.h"
 #include "core/runtime/notifier.h"
-#include "core/services/daemon_lifecycle.h"
-#include "core/services/process_root.h"
-#include "core/services/runtime_dir.h"
 
 namespace seams::split {
 namespace {
@@ -44,11 +42,13 @@ int run(const Config& config, const std::string& name,
   ProcessRoot root(config.watchdog);
   DaemonParts parts{config, root.deps, root.metrics, root.manager};
   if (Status added = wire(parts); !added.ok()) return fail(added);
-  return root.run(
-      self,
-      ControlServerOptions{.socket_path = config.runtime_dir + "/" + self + ".control.sock",
-                           .faults_enabled = config.faults.enabled},
-      stop_signals);
+  if (Status added = root.addControl(
+          root.control_target, {.socket_path = config.runtime_dir + "/" + self + ".control.sock",
+                                .faults_enabled = config.faults.enabled});
+      !added.ok()) {
+    return fail(added);
+  }
+  return root.run(stop_signals, {.who = self});
 }
 
 }  // namespace
@@ -56,30 +56,13 @@ int run(const Config& config, const std::string& name,
 int daemonMain(int argc, char** argv, const std::string& name,
                const std::function<Status(DaemonParts&)>& wire) {
   const std::string self = "seam-" + name;
-  CLI::App app{self +
-               ": a daemon of the Seams split deployment, started and supervised by "
-               "seam-split (see DESIGN.md, Deployments)."};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
-  app.add_option("-l,--log-level", log_level, "trace|debug|info|warn|error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  auto logger = spdlog::stderr_color_mt(self);
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [" + self + " %t] %v");
-
-  Result<Config> config = loadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s: %s\n", self.c_str(), config.status().message().c_str());
-    return 2;
-  }
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-  return run(*config, name, wire);
+  return rootMain(
+      argc, argv,
+      {.name = self,
+       .description = self + ": a daemon of the Seams split deployment, started and "
+                             "supervised by seam-split (see DESIGN.md, Deployments).",
+       .log_tag = self + " %t"},
+      [&](const Config& config, const std::string&) { return run(config, name, wire); });
 }
 
 }  // namespace seams::split

@@ -3,15 +3,16 @@
 // vault-ipc (the codec's server over the socket).
 #include <memory>
 
+#include "core/runtime/service_names.h"
 #include "core/services/vault_service.h"
 #include "split/daemons/daemon_main.h"
 #include "split/daemons/ipc_server_service.h"
 
 int main(int argc, char** argv) {
   using namespace seams;
-  return split::daemonMain(argc, argv, "fsd", [](split::DaemonParts& p) -> Status {
+  return split::daemonMain(argc, argv, kFsdDaemon, [](split::DaemonParts& p) -> Status {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<VaultService>(p.config, p.deps)));
-    return p.manager.add(std::make_unique<split::IpcServerService>(split::Served::vault, "storage",
-                                                                   p.config, p.deps));
+    return p.manager.add(std::make_unique<split::IpcServerService>(
+        split::Served::vault, kStorageService, p.config, p.deps));
   });
 }

@@ -14,6 +14,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 
 namespace seams::split {
 
@@ -25,7 +26,9 @@ class IpcServerService final : public Service {
   IpcServerService(Served what, std::string owner, const Config& config, Deps& deps)
       : what_(what), owner_(std::move(owner)), config_(config), deps_(deps) {}
 
-  std::string name() const override { return what_ == Served::vault ? "vault-ipc" : "auth-ipc"; }
+  std::string name() const override {
+    return what_ == Served::vault ? kVaultIpcService : kAuthIpcService;
+  }
   std::vector<std::string> dependencies() const override { return {owner_}; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }

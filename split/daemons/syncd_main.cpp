@@ -3,16 +3,17 @@
 // sync (SyncService, as in seamd).
 #include <memory>
 
+#include "core/runtime/service_names.h"
 #include "core/services/sync_service.h"
 #include "split/daemons/daemon_main.h"
 #include "split/daemons/upstream_service.h"
 
 int main(int argc, char** argv) {
   using namespace seams;
-  return split::daemonMain(argc, argv, "syncd", [](split::DaemonParts& p) -> Status {
+  return split::daemonMain(argc, argv, kSyncdDaemon, [](split::DaemonParts& p) -> Status {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::vault, /*cached=*/false, p.config, p.deps, p.metrics)));
-    return p.manager.add(std::make_unique<SyncService>(p.config, p.deps, p.metrics,
-                                                       std::vector<std::string>{"upstream-fsd"}));
+    return p.manager.add(std::make_unique<SyncService>(
+        p.config, p.deps, p.metrics, std::vector<std::string>{kUpstreamFsdService}));
   });
 }

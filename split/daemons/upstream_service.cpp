@@ -8,7 +8,7 @@
 
 #include "core/coherence/caching_auth.h"
 #include "core/coherence/caching_vault.h"
-#include "core/services/cache_introspection.h"
+#include "core/runtime/service_names.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/rpc/capnp_client.h"
 
@@ -39,7 +39,7 @@ Stub<T> makeStub(const Config& config, const std::string& socket) {
 
 Status UpstreamService::run(RunContext& ctx) {
   const bool vault = what_ == Served::vault;
-  const std::string owner = vault ? "fsd" : "authd";
+  const std::string owner = vault ? kFsdDaemon : kAuthdDaemon;
   const std::string& socket = vault ? config_.split.fsd_socket : config_.split.authd_socket;
   Gauge& round_trips =
       metrics_.gauge("seams_ipc_round_trips", "IPC calls this daemon made to an owner (stub count)",

@@ -18,6 +18,7 @@
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
+#include "core/runtime/service_names.h"
 #include "core/stats/metrics.h"
 #include "split/daemons/ipc_server_service.h"
 
@@ -31,7 +32,7 @@ class UpstreamService final : public Service {
       : what_(what), cached_(cached), config_(config), deps_(deps), metrics_(metrics) {}
 
   std::string name() const override {
-    return what_ == Served::vault ? "upstream-fsd" : "upstream-authd";
+    return what_ == Served::vault ? kUpstreamFsdService : kUpstreamAuthdService;
   }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/runtime/service_names.h"
+
 namespace seams::split {
 namespace {
 
@@ -45,12 +47,12 @@ std::vector<DaemonSpec> daemonSpecs(const Config& config, const std::string& bin
                       std::move(control)};
   };
   std::vector<DaemonSpec> specs;
-  specs.push_back(make("fsd", {}, {config.split.fsd_socket}, ""));
-  specs.push_back(make("authd", {}, {config.split.authd_socket}, ""));
-  specs.push_back(make("syncd", {"fsd"}, {}, ""));
-  if (config.http.enabled) specs.push_back(make("httpd", {"fsd", "authd"}, {}, ""));
+  specs.push_back(make(kFsdDaemon, {}, {config.split.fsd_socket}, ""));
+  specs.push_back(make(kAuthdDaemon, {}, {config.split.authd_socket}, ""));
+  specs.push_back(make(kSyncdDaemon, {kFsdDaemon}, {}, ""));
+  if (config.http.enabled) specs.push_back(make(kHttpdDaemon, {kFsdDaemon, kAuthdDaemon}, {}, ""));
   if (config.fuse.enabled) {
-    specs.push_back(make("fused", {"fsd", "authd"}, {}, config.fuse.mountpoint));
+    specs.push_back(make(kFusedDaemon, {kFsdDaemon, kAuthdDaemon}, {}, config.fuse.mountpoint));
   }
   return specs;
 }

@@ -7,25 +7,19 @@
 // ControlService as seamd's, over a LauncherTarget. systemd (or seam-bench) sees READY=1 once every
 // daemon has sent its own READY=1; STOPPING=1 when it stops.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
-#include <CLI/CLI.hpp>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "core/config/config.h"
-#include "core/control/control_service.h"
-#include "core/runtime/env.h"
-#include "core/runtime/notifier.h"
-#include "core/runtime/service_manager.h"
-#include "core/services/daemon_lifecycle.h"
-#include "core/services/runtime_dir.h"
+#include "core/roots/daemon_lifecycle.h"
+#include "core/roots/process_root.h"
+#include "core/roots/root_main.h"
+#include "core/roots/runtime_dir.h"
 #include "split/launcher/daemon_service.h"
 #include "split/launcher/daemon_spec.h"
 #include "split/launcher/launcher_target.h"
@@ -33,6 +27,11 @@
 
 namespace seams::split {
 namespace {
+
+constexpr char kHelp[] =
+    "seam-split: the Seams split deployment. Starts seam-fsd, seam-authd, seam-syncd,\n"
+    "seam-httpd and seam-fused in dependency order, supervises and restarts them, and serves\n"
+    "the control socket. Create a runnable config with `seamctl init DIR`.";
 
 // What must not outlive the launcher whichever way it ends: a FUSE mount nobody serves.
 void finalCleanup(const Config& config) {
@@ -44,55 +43,42 @@ void finalCleanup(const Config& config) {
 }
 
 int runLauncher(const Config& config, const std::string& config_path) {
-  // The notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_* values
-  // are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid> would
-  // conclude the watchdog is someone else's and never ping. Each daemon gets its own
+  // Declared before the root, so they outlive its daemons (each holds the router), and the lock
+  // is let go last, as on every way out of here.
+  RuntimeDirLock runtime_lock;
+  std::unique_ptr<NotifyRouter> router;
+
+  // The root's notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_*
+  // values are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid>
+  // would conclude the watchdog is someone else's and never ping. Each daemon gets its own
   // NOTIFY_SOCKET and WATCHDOG_USEC; NOTIFY_SOCKET stays set for our own sd_notify(). No other
-  // thread exists yet, so changing the environment is safe here.
-  SystemdNotifier notifier;
+  // thread exists yet, so changing the environment is safe here. fsd and authd start together,
+  // then syncd, httpd and fused.
+  ProcessRoot root(config.watchdog, /*parallel_start=*/true);
   ::unsetenv("WATCHDOG_PID");
   ::unsetenv("WATCHDOG_USEC");
 
   const sigset_t stop_signals = blockStopSignals();
-  raiseAndLogFdLimit("seam-split");  // before the daemons start: they inherit it
 
   // Held until we exit (the daemons take their own locks): one deployment per runtime_dir.
-  Result<RuntimeDirLock> runtime_lock =
-      prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
-  if (!runtime_lock.ok()) {
-    spdlog::critical("seam-split: {}", runtime_lock.status().toString());
+  Result<RuntimeDirLock> lock = prepareRuntimeDir(config.runtime_dir, "deployment", "seam-split");
+  if (!lock.ok()) {
+    spdlog::critical("seam-split: {}", lock.status().toString());
     return 1;
   }
+  runtime_lock = std::move(*lock);
   Result<std::string> bin_dir = resolveBinDir(config);
   if (!bin_dir.ok()) {
     spdlog::critical("seam-split: {}", bin_dir.status().toString());
     return 1;
   }
-  Result<std::unique_ptr<NotifyRouter>> router =
+  Result<std::unique_ptr<NotifyRouter>> started =
       NotifyRouter::start(config.runtime_dir + "/notify.sock");
-  if (!router.ok()) {
-    spdlog::critical("seam-split: notify socket: {}", router.status().toString());
+  if (!started.ok()) {
+    spdlog::critical("seam-split: notify socket: {}", started.status().toString());
     return 1;
   }
-
-  SystemEnv env;
-  ServiceManager manager(
-      env, ManagerOptions{.watchdog = config.watchdog,
-                          .notifier = &notifier,
-                          .on_event = logRuntimeEvent,
-                          // After an escalation the manager has stopped every daemon in order;
-                          // what remains is ours to clear before exiting non-zero.
-                          .exit_process =
-                              [&config, &router, &runtime_lock](int code) {
-                                finalCleanup(config);
-                                runtime_lock->release();
-                                (*router)->stop();
-                                ::unlink((*router)->path().c_str());
-                                std::fflush(nullptr);
-                                std::_Exit(code);
-                              },
-                          // fsd and authd start together, then syncd, httpd and fused.
-                          .parallel_start = true});
+  router = std::move(*started);
 
   // The daemons are known before they are added, so the control target (which lists them) can
   // exist first and the control socket be the first service: it serves `seamctl status` while the
@@ -101,72 +87,45 @@ int runLauncher(const Config& config, const std::string& config_path) {
   std::vector<const DaemonService*> daemons;
   for (DaemonSpec& spec : daemonSpecs(config, *bin_dir)) {
     services.push_back(
-        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, **router));
+        std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, *router));
     daemons.push_back(services.back().get());
   }
-  LauncherTarget target(manager, env, daemons);
-  Status added =
-      manager.add(std::make_unique<ControlService>(
-                      target, ControlServerOptions{.socket_path = config.control_socket,
-                                                   .faults_enabled = config.faults.enabled}),
-                  RestartPolicy::permanent);
+  LauncherTarget target(root.manager, root.env, daemons);
+  Status added = root.addControl(
+      target, {.socket_path = config.control_socket, .faults_enabled = config.faults.enabled});
   for (auto& service : services) {
     if (!added.ok()) break;
-    added = manager.add(std::move(service), RestartPolicy::permanent);
+    added = root.manager.add(std::move(service), RestartPolicy::permanent);
   }
   if (!added.ok()) {
     spdlog::critical("seam-split: {}", added.toString());
     return 1;
   }
-
-  StopSignals signals(manager, stop_signals, "seam-split");
-
-  if (Status s = manager.start(); !s.ok()) {
-    spdlog::critical("seam-split: start failed: {}", s.toString());
-    finalCleanup(config);
-    return 1;
-  }
-  spdlog::info("seam-split: all daemons running (daemons from {}, control {})", *bin_dir,
-               config.control_socket);
-  manager.startWatchdog();
-  int code = manager.waitForStopRequest();
-  if (Status s = manager.shutdown(); !s.ok()) {
-    spdlog::error("seam-split: shutdown: {}", s.toString());
-    if (code == 0) code = 1;
-  }
-  finalCleanup(config);
-  spdlog::info("seam-split: stopped");
-  return code;
+  return root.run(stop_signals,
+                  {.who = "seam-split",
+                   .running = "all daemons running (daemons from " + *bin_dir + ", control " +
+                              config.control_socket + ")",
+                   .cleanup = [&config] { finalCleanup(config); },
+                   // The manager has stopped every daemon in order; what remains is ours to clear.
+                   .before_escalation_exit =
+                       [&runtime_lock, &router] {
+                         runtime_lock.release();
+                         router->stop();
+                         ::unlink(router->path().c_str());
+                       }});
 }
 
 }  // namespace
 }  // namespace seams::split
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "seam-split: the Seams split deployment. Starts seam-fsd, seam-authd, seam-syncd,\n"
-      "seam-httpd and seam-fused in dependency order, supervises and restarts them, and serves\n"
-      "the control socket. Create a runnable config with `seamctl init DIR`."};
-  std::string config_path;
-  std::string log_level;
-  app.add_option("-c,--config", config_path, "the deployment's TOML config file")->required();
-  app.add_option("-l,--log-level", log_level,
-                 "trace|debug|info|warn|error (overrides log_level in the config)")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  CLI11_PARSE(app, argc, argv);
-
-  auto logger = spdlog::stderr_color_mt("seam-split");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ [split] %v");
-
-  seams::Result<seams::Config> config = seams::loadConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "seam-split: %s\n", config.status().message().c_str());
-    return 2;
-  }
-  // The daemons get the same file; an absolute path survives their different working directory.
-  std::error_code ec;
-  const std::string absolute = std::filesystem::absolute(config_path, ec).string();
-  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config->log_level : log_level));
-  return seams::split::runLauncher(*config, ec ? config_path : absolute);
+  return seams::rootMain(
+      argc, argv, {.name = "seam-split", .description = seams::split::kHelp, .log_tag = "split"},
+      [](const seams::Config& config, const std::string& config_path) {
+        // The daemons get the same file; an absolute path survives their different working
+        // directory.
+        std::error_code ec;
+        const std::string absolute = std::filesystem::absolute(config_path, ec).string();
+        return seams::split::runLauncher(config, ec ? config_path : absolute);
+      });
 }

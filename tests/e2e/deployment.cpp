@@ -17,6 +17,7 @@
 #include "core/common/unique_fd.h"
 #include "core/config/config.h"
 #include "core/process/host.h"
+#include "core/runtime/service_names.h"
 
 namespace seams::e2e {
 
@@ -61,8 +62,9 @@ DeploymentOptions DeploymentOptions::fromName(const std::string& name) {
 }
 
 std::vector<std::string> TestDeployment::componentNames() const {
-  if (split()) return {"fsd", "authd", "syncd", "httpd", "fused", "control"};
-  return {"storage", "auth", "sync", "http", "fuse", "control"};
+  if (split())
+    return {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon, kControlService};
+  return {kStorageService, kAuthService, kSyncService, kHttpService, kFuseService, kControlService};
 }
 
 std::string TestDeployment::statusField(const std::string& component,

@@ -24,6 +24,7 @@
 #include "core/common/status.h"
 #include "core/process/child_process.h"
 #include "core/process/notify_socket.h"
+#include "core/runtime/service_names.h"
 #include "tests/support/sanitizer_reports.h"
 
 namespace seams::e2e {
@@ -65,8 +66,8 @@ class TestDeployment {
   // control service in both).
   std::vector<std::string> componentNames() const;
   // The component serving HTTP / the mount: "http"/"fuse" in mono, "httpd"/"fused" in split.
-  std::string httpComponent() const { return split() ? "httpd" : "http"; }
-  std::string fuseComponent() const { return split() ? "fused" : "fuse"; }
+  std::string httpComponent() const { return split() ? kHttpdDaemon : kHttpService; }
+  std::string fuseComponent() const { return split() ? kFusedDaemon : kFuseService; }
   // A row of `seamctl status --json` by name (pid, state, restarts, ...); null if missing.
   std::string statusField(const std::string& component, const std::string& field) const;
   pid_t componentPid(const std::string& component) const;

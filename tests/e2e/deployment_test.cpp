@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/runtime/service_names.h"
 #include "tests/core/http/test_client.h"
 
 namespace seams::e2e {
@@ -838,14 +839,14 @@ TEST_P(DeploymentTest, AcknowledgedPutsSurviveKill9) {
   }));
   if (dep_->split()) {
     // The process that writes is seam-fsd: kill it without warning; the launcher restarts it.
-    pid_t fsd = dep_->componentPid("fsd");
+    pid_t fsd = dep_->componentPid(kFsdDaemon);
     ASSERT_GT(fsd, 0);
     ASSERT_EQ(::kill(fsd, SIGKILL), 0);
     stop = true;
     writer.join();
     ASSERT_TRUE(eventually([&] {
-      pid_t now = dep_->componentPid("fsd");
-      return now > 0 && now != fsd && dep_->statusField("fsd", "state") == "running";
+      pid_t now = dep_->componentPid(kFsdDaemon);
+      return now > 0 && now != fsd && dep_->statusField(kFsdDaemon, "state") == "running";
     }));
   } else {
     dep_->kill9();
@@ -959,7 +960,8 @@ bool processGone(pid_t pid) {
 TEST_P(SplitFaultTest, EachDaemonKilledWithSigkillIsRestartedUnderLightTraffic) {
   std::string token = login("alice");
   Traffic traffic(dep_->httpPort(), token, dep_->mountpoint());
-  for (const std::string daemon : {"fsd", "authd", "syncd", "httpd", "fused"}) {
+  for (const std::string daemon :
+       {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon}) {
     pid_t before = dep_->componentPid(daemon);
     ASSERT_GT(before, 0) << daemon;
     ASSERT_EQ(::kill(before, SIGKILL), 0) << daemon;
@@ -983,9 +985,9 @@ TEST_P(SplitFaultTest, WhileFsdIsDownTheFrontendsAnswerQuicklyAndRecoverWithoutA
   std::string token = login("alice");
   TestClient c = client();
   ASSERT_EQ(c.get("/v1/files/README.md", token).status, 200u);
-  pid_t httpd = dep_->componentPid("httpd");
-  pid_t fused = dep_->componentPid("fused");
-  pid_t fsd = dep_->componentPid("fsd");
+  pid_t httpd = dep_->componentPid(kHttpdDaemon);
+  pid_t fused = dep_->componentPid(kFusedDaemon);
+  pid_t fsd = dep_->componentPid(kFsdDaemon);
   const auto bound = std::chrono::milliseconds(callTimeoutMs()) + scaled(2s);
 
   // A stopped seam-fsd is down in the worst way: its socket accepts, nothing answers.
@@ -1011,25 +1013,25 @@ TEST_P(SplitFaultTest, WhileFsdIsDownTheFrontendsAnswerQuicklyAndRecoverWithoutA
   // and the frontends reconnect by themselves.
   ASSERT_EQ(::kill(fsd, SIGKILL), 0);
   EXPECT_TRUE(eventually([&] {
-    pid_t now = dep_->componentPid("fsd");
-    return now > 0 && now != fsd && dep_->statusField("fsd", "state") == "running";
+    pid_t now = dep_->componentPid(kFsdDaemon);
+    return now > 0 && now != fsd && dep_->statusField(kFsdDaemon, "state") == "running";
   }));
   EXPECT_TRUE(
       eventually([&] { return client().get("/v1/files/README.md", token).status == 200u; }));
   int err = -1;
   EXPECT_TRUE(eventually([&] { return !readFileAt(mnt("/README.md"), &err).empty() && err == 0; }));
-  EXPECT_EQ(dep_->componentPid("httpd"), httpd) << "seam-httpd recovered without a restart";
-  EXPECT_EQ(dep_->componentPid("fused"), fused) << "seam-fused recovered without a restart";
+  EXPECT_EQ(dep_->componentPid(kHttpdDaemon), httpd) << "seam-httpd recovered without a restart";
+  EXPECT_EQ(dep_->componentPid(kFusedDaemon), fused) << "seam-fused recovered without a restart";
 }
 
 TEST_P(SplitFaultTest, KillingFusedLeavesNoStaleMount) {
   int err = -1;
   ASSERT_FALSE(readFileAt(mnt("/README.md"), &err).empty());
-  pid_t fused = dep_->componentPid("fused");
+  pid_t fused = dep_->componentPid(kFusedDaemon);
   ASSERT_EQ(::kill(fused, SIGKILL), 0);
   EXPECT_TRUE(eventually([&] {
-    pid_t now = dep_->componentPid("fused");
-    return now > 0 && now != fused && dep_->statusField("fused", "state") == "running";
+    pid_t now = dep_->componentPid(kFusedDaemon);
+    return now > 0 && now != fused && dep_->statusField(kFusedDaemon, "state") == "running";
   }));
   EXPECT_TRUE(eventually([&] { return !readFileAt(mnt("/README.md"), &err).empty() && err == 0; }));
   // Exactly one mount at the mount point: the dead one was detached, not stacked under.
@@ -1044,7 +1046,8 @@ TEST_P(SplitFaultTest, KillingFusedLeavesNoStaleMount) {
 
 TEST_P(SplitFaultTest, TheLauncherKilledWithSigkillLeavesNoOrphanDaemons) {
   std::vector<pid_t> daemons;
-  for (const std::string daemon : {"fsd", "authd", "syncd", "httpd", "fused"}) {
+  for (const std::string daemon :
+       {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon}) {
     daemons.push_back(dep_->componentPid(daemon));
     ASSERT_GT(daemons.back(), 0) << daemon;
   }

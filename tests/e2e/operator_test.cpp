@@ -21,6 +21,7 @@
 
 #include "core/common/unique_fd.h"
 #include "core/config/fuse_access.h"
+#include "core/runtime/service_names.h"
 #include "tests/core/http/test_client.h"
 #include "tests/e2e/deployment.h"
 
@@ -237,13 +238,13 @@ TEST_P(OperatorTest, ASecondDeploymentOnTheSameRuntimeDirIsRefusedNamingTheHolde
 
   if (isSplit()) {
     // A daemon started by hand beside a running deployment is refused too, naming its twin.
-    const pid_t fsd = first.componentPid("fsd");
+    const pid_t fsd = first.componentPid(kFsdDaemon);
     Shell twin = sh(binDirOfSplit() + "/seam-fsd --config " + first.configPath());
     EXPECT_EQ(twin.code, 1) << twin.output;
     EXPECT_NE(twin.output.find("is in use by seam-fsd (pid " + std::to_string(fsd) + ","),
               std::string::npos)
         << twin.output;
-    EXPECT_EQ(first.componentPid("fsd"), fsd) << "the running fsd was not disturbed";
+    EXPECT_EQ(first.componentPid(kFsdDaemon), fsd) << "the running fsd was not disturbed";
     EXPECT_TRUE(fs::exists(run + "/fsd.sock"));
   }
   status = first.seamctl({"status"});
@@ -273,15 +274,15 @@ TEST_P(OperatorTest, AStaleMountAndSocketsLeftByACrashAreClearedWithALogLine) {
   ASSERT_TRUE(d.start().ok());
   if (isSplit()) {
     // kill -9 of the owner daemon: the launcher removes the socket it left, and says so.
-    const pid_t fsd = d.componentPid("fsd");
+    const pid_t fsd = d.componentPid(kFsdDaemon);
     ASSERT_GT(fsd, 0);
     ASSERT_EQ(::kill(fsd, SIGKILL), 0);
     const std::string line = "fsd: removed a stale socket at " + d.dir() + "/run/fsd.sock";
     EXPECT_TRUE(eventually([&] { return readFile(d.logPath()).find(line) != std::string::npos; }))
         << "expected: " << line;
     EXPECT_TRUE(eventually([&] {
-      const pid_t now = d.componentPid("fsd");
-      return now > 0 && now != fsd && d.statusField("fsd", "state") == "running";
+      const pid_t now = d.componentPid(kFsdDaemon);
+      return now > 0 && now != fsd && d.statusField(kFsdDaemon, "state") == "running";
     }));
   }
   d.kill9();
@@ -341,7 +342,7 @@ TEST(OperatorErrorsTest, AbortingTheDaemonIsNotReportedAsARefusedUid) {
   if (::access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "/dev/fuse is not accessible";
   TestDeployment d(DeploymentOptions::fromName("mono"));
   ASSERT_TRUE(d.start().ok());
-  TestDeployment::CtlResult fault = d.seamctl({"fault", "fuse", "abort"});
+  TestDeployment::CtlResult fault = d.seamctl({"fault", kFuseService, "abort"});
   EXPECT_EQ(fault.output.find("only its own uid"), std::string::npos) << fault.output;
   if (fault.exit_code != 0) {
     EXPECT_NE(fault.output.find("it may have exited"), std::string::npos) << fault.output;
@@ -361,7 +362,7 @@ TEST_P(OperatorTest, SeamctlFindsTheSocketThroughTheConfigAndWaitsForReady) {
   const std::string ctl = TestDeployment::seamctlPath();
   Shell by_config = sh(ctl + " --config " + d.configPath() + " status");
   EXPECT_EQ(by_config.code, 0) << by_config.output;
-  EXPECT_NE(by_config.output.find("control"), std::string::npos) << by_config.output;
+  EXPECT_NE(by_config.output.find(kControlService), std::string::npos) << by_config.output;
   Shell here = sh("cd " + d.dir() + " && " + ctl + " status");
   EXPECT_EQ(here.code, 0) << "./seams.toml is the default: " << here.output;
   Shell ready = sh(ctl + " --config " + d.configPath() + " wait 30");

@@ -15,6 +15,7 @@
 #include "core/coherence/caching_vault.h"
 #include "core/runtime/env.h"
 #include "core/runtime/service_manager.h"
+#include "core/runtime/service_names.h"
 #include "core/services/vault_service.h"
 #include "split/daemons/ipc_server_service.h"
 #include "split/daemons/upstream_service.h"
@@ -56,7 +57,7 @@ class DaemonServicesTest : public ::testing::TestWithParam<Case> {
     owner_ = manager();
     SEAMS_RETURN_IF_ERROR(owner_->add(std::make_unique<VaultService>(config_, owner_deps_)));
     SEAMS_RETURN_IF_ERROR(owner_->add(
-        std::make_unique<IpcServerService>(Served::vault, "storage", config_, owner_deps_)));
+        std::make_unique<IpcServerService>(Served::vault, kStorageService, config_, owner_deps_)));
     return owner_->start();
   }
   Status startFrontend() {

@@ -12,6 +12,7 @@
 
 #include "core/common/stale_socket.h"
 #include "core/common/unique_fd.h"
+#include "core/runtime/service_names.h"
 
 namespace seams::split {
 namespace {
@@ -30,22 +31,22 @@ Config twoSocketConfig() {
 TEST(DaemonSpecs, ListTheFiveDaemonsWithTheirDependenciesBinariesAndLeftovers) {
   std::vector<DaemonSpec> specs = daemonSpecs(twoSocketConfig(), "/opt/seams/bin");
   ASSERT_EQ(specs.size(), 5u);
-  EXPECT_EQ(specs[0].name, "fsd");
+  EXPECT_EQ(specs[0].name, kFsdDaemon);
   EXPECT_EQ(specs[0].program, "/opt/seams/bin/seam-fsd");
   EXPECT_TRUE(specs[0].dependencies.empty());
   EXPECT_EQ(specs[0].sockets,
             (std::vector<std::string>{"/run/s/fsd.sock", "/run/s/seam-fsd.control.sock"}));
-  EXPECT_EQ(specs[1].name, "authd");
+  EXPECT_EQ(specs[1].name, kAuthdDaemon);
   EXPECT_EQ(specs[1].sockets,
             (std::vector<std::string>{"/run/s/authd.sock", "/run/s/seam-authd.control.sock"}));
-  EXPECT_EQ(specs[2].name, "syncd");
-  EXPECT_EQ(specs[2].dependencies, std::vector<std::string>{"fsd"});
+  EXPECT_EQ(specs[2].name, kSyncdDaemon);
+  EXPECT_EQ(specs[2].dependencies, std::vector<std::string>{kFsdDaemon});
   EXPECT_EQ(specs[2].sockets, std::vector<std::string>{"/run/s/seam-syncd.control.sock"});
-  EXPECT_EQ(specs[3].name, "httpd");
-  EXPECT_EQ(specs[3].dependencies, (std::vector<std::string>{"fsd", "authd"}));
-  EXPECT_EQ(specs[4].name, "fused");
+  EXPECT_EQ(specs[3].name, kHttpdDaemon);
+  EXPECT_EQ(specs[3].dependencies, (std::vector<std::string>{kFsdDaemon, kAuthdDaemon}));
+  EXPECT_EQ(specs[4].name, kFusedDaemon);
   EXPECT_EQ(specs[4].program, "/opt/seams/bin/seam-fused");
-  EXPECT_EQ(specs[4].dependencies, (std::vector<std::string>{"fsd", "authd"}));
+  EXPECT_EQ(specs[4].dependencies, (std::vector<std::string>{kFsdDaemon, kAuthdDaemon}));
   EXPECT_EQ(specs[4].mountpoint, "/mnt/vault");
 }
 
@@ -55,7 +56,7 @@ TEST(DaemonSpecs, LeaveOutTheFrontendsTheConfigDisables) {
   c.fuse.enabled = false;
   std::vector<std::string> names;
   for (const DaemonSpec& s : daemonSpecs(c, "/b")) names.push_back(s.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fsd", "authd", "syncd"}));
+  EXPECT_EQ(names, (std::vector<std::string>{kFsdDaemon, kAuthdDaemon, kSyncdDaemon}));
 }
 
 TEST(ResolveBinDir, IsTheConfiguredDirOrElseTheDirectoryOfOurOwnExecutable) {

@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "core/config/config.h"
+#include "core/runtime/service_names.h"
 
 namespace {
 
@@ -113,8 +114,8 @@ int main(int argc, char** argv) {
 
   appendEvent(fake_dir + "/events", "start " + name + " " + pid);
   if (mode == "fail-start") return 3;
-  if (name == "fsd") bindSocket(config->split.fsd_socket);
-  if (name == "authd") bindSocket(config->split.authd_socket);
+  if (name == seams::kFsdDaemon) bindSocket(config->split.fsd_socket);
+  if (name == seams::kAuthdDaemon) bindSocket(config->split.authd_socket);
   if (mode == "mount") mountEmptyFilesystem(config->fuse.mountpoint);
 
   std::uint64_t watchdog_usec = 0;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/runtime/service_names.h"
 #include "split/launcher/daemon_spec.h"
 
 namespace seams::split::testing {
@@ -119,7 +120,7 @@ LauncherUnderTest::~LauncherUnderTest() {
 void LauncherUnderTest::writeConfig() {
   const std::string bin = dir_ + "/bin";
   fs::create_directories(bin);
-  for (const char* name : {"fsd", "authd", "syncd", "httpd", "fused"}) {
+  for (const char* name : {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon}) {
     fs::create_symlink(fakeDaemonPath(), bin + "/seam-" + name);
   }
   fs::create_directories(dir_ + "/vault");

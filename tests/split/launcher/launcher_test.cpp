@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/runtime/service_names.h"
 #include "split/launcher/daemon_spec.h"
 #include "tests/split/launcher/launcher_harness.h"
 
@@ -20,7 +21,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-const std::vector<std::string> kStartOrder = {"fsd", "authd", "syncd", "httpd", "fused"};
+const std::vector<std::string> kStartOrder = {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon,
+                                              kFusedDaemon};
 
 // The launcher starts in waves (ManagerOptions::parallel_start): fsd and authd together, then
 // the three that need them. Within a wave the order of their first log lines is a race.
@@ -52,7 +54,8 @@ TEST(SeamSplit, StartsTheDaemonsInDependencyOrderAndIsReadyOnlyAfterAllOfThem) {
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
 
   EXPECT_TRUE(
-      startedInWaves(launcher.eventNames("start"), {{"fsd", "authd"}, {"syncd", "httpd", "fused"}}))
+      startedInWaves(launcher.eventNames("start"),
+                     {{kFsdDaemon, kAuthdDaemon}, {kSyncdDaemon, kHttpdDaemon, kFusedDaemon}}))
       << ::testing::PrintToString(launcher.eventNames("start"));
   auto rows = launcher.status();
   for (const std::string& name : kStartOrder) {
@@ -63,18 +66,18 @@ TEST(SeamSplit, StartsTheDaemonsInDependencyOrderAndIsReadyOnlyAfterAllOfThem) {
     EXPECT_GT(pidOf(rows[name]), 0);
     EXPECT_FALSE(processGone(pidOf(rows[name])));
   }
-  ASSERT_TRUE(rows.count("control"));
-  EXPECT_EQ(rows["control"]["kind"], "service");
-  EXPECT_EQ(pidOf(rows["control"]), launcher.pid());
+  ASSERT_TRUE(rows.count(kControlService));
+  EXPECT_EQ(rows[kControlService]["kind"], "service");
+  EXPECT_EQ(pidOf(rows[kControlService]), launcher.pid());
 }
 
 TEST(SeamSplit, RestartsADaemonKilledWithSigkillUnderANewPid) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t old_pid = pidOf(launcher.status()["authd"]);
+  const pid_t old_pid = pidOf(launcher.status()[kAuthdDaemon]);
   ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
 
-  Result<json> row = launcher.waitForRow("authd", [&](const json& r) {
+  Result<json> row = launcher.waitForRow(kAuthdDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid && pidOf(r) > 0;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -82,28 +85,28 @@ TEST(SeamSplit, RestartsADaemonKilledWithSigkillUnderANewPid) {
       << (*row)["last_error"];
   EXPECT_TRUE(processGone(old_pid));
   // one_for_one: nobody else was touched.
-  EXPECT_EQ(launcher.status()["httpd"]["restarts"], 0);
+  EXPECT_EQ(launcher.status()[kHttpdDaemon]["restarts"], 0);
 }
 
 TEST(SeamSplit, RestForOneRestartsTheDependentsOfADaemonThatDied) {
   LauncherUnderTest launcher({.strategy = "rest_for_one"});
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   auto before = launcher.status();
-  ASSERT_EQ(::kill(pidOf(before["fsd"]), SIGKILL), 0);
+  ASSERT_EQ(::kill(pidOf(before[kFsdDaemon]), SIGKILL), 0);
 
-  for (const std::string name : {"fsd", "syncd", "httpd", "fused"}) {
+  for (const std::string name : {kFsdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon}) {
     Result<json> row = launcher.waitForRow(name, [&](const json& r) {
       return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != pidOf(before[name]);
     });
     EXPECT_TRUE(row.ok()) << name << ": " << row.status().toString();
   }
-  EXPECT_EQ(launcher.status()["authd"]["restarts"], 0);
-  EXPECT_EQ(pidOf(launcher.status()["authd"]), pidOf(before["authd"]));
+  EXPECT_EQ(launcher.status()[kAuthdDaemon]["restarts"], 0);
+  EXPECT_EQ(pidOf(launcher.status()[kAuthdDaemon]), pidOf(before[kAuthdDaemon]));
 }
 
 TEST(SeamSplit, ADaemonThatNeverBecomesReadyFailsTheStartAndTheOthersStopInReverse) {
   LauncherUnderTest launcher({.start_timeout_ms = 1000});
-  launcher.script("httpd", "never-ready");
+  launcher.script(kHttpdDaemon, "never-ready");
   ASSERT_TRUE(launcher.spawn().ok());
 
   Result<ExitStatus> exit = launcher.waitExit(60s);
@@ -112,10 +115,12 @@ TEST(SeamSplit, ADaemonThatNeverBecomesReadyFailsTheStartAndTheOthersStopInRever
   // httpd's whole wave started; httpd is stopped at its timeout, then what had started, in
   // reverse.
   EXPECT_TRUE(
-      startedInWaves(launcher.eventNames("start"), {{"fsd", "authd"}, {"syncd", "httpd", "fused"}}))
+      startedInWaves(launcher.eventNames("start"),
+                     {{kFsdDaemon, kAuthdDaemon}, {kSyncdDaemon, kHttpdDaemon, kFusedDaemon}}))
       << ::testing::PrintToString(launcher.eventNames("start"));
   EXPECT_EQ(launcher.eventNames("stop"),
-            (std::vector<std::string>{"httpd", "fused", "syncd", "authd", "fsd"}));
+            (std::vector<std::string>{kHttpdDaemon, kFusedDaemon, kSyncdDaemon, kAuthdDaemon,
+                                      kFsdDaemon}));
   EXPECT_TRUE(waitAllGone(launcher.fakePids()));
   const std::string verdict =
       "not ready within " + std::to_string(seams::testing::scaledMs(1000)) + " ms";
@@ -124,13 +129,13 @@ TEST(SeamSplit, ADaemonThatNeverBecomesReadyFailsTheStartAndTheOthersStopInRever
 
 TEST(SeamSplit, ADaemonThatFailsAtStartFailsTheLauncherWithItsExitStatus) {
   LauncherUnderTest launcher;
-  launcher.script("authd", "fail-start");
+  launcher.script(kAuthdDaemon, "fail-start");
   ASSERT_TRUE(launcher.spawn().ok());
 
   Result<ExitStatus> exit = launcher.waitExit(60s);
   ASSERT_TRUE(exit.ok()) << exit.status().toString();
   EXPECT_EQ(exit->code, 1);
-  EXPECT_EQ(launcher.eventNames("stop"), std::vector<std::string>{"fsd"});
+  EXPECT_EQ(launcher.eventNames("stop"), std::vector<std::string>{kFsdDaemon});
   EXPECT_NE(launcher.log().find("exited with code 3"), std::string::npos) << launcher.log();
   EXPECT_TRUE(waitAllGone(launcher.fakePids()));
 }
@@ -138,12 +143,12 @@ TEST(SeamSplit, ADaemonThatFailsAtStartFailsTheLauncherWithItsExitStatus) {
 TEST(SeamSplit, AHangFaultStopsTheWatchdogPingsAndTheDaemonIsKilledAndRestarted) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t old_pid = pidOf(launcher.status()["syncd"]);
+  const pid_t old_pid = pidOf(launcher.status()[kSyncdDaemon]);
 
-  LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", "syncd", "hang"});
+  LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", kSyncdDaemon, "hang"});
   ASSERT_EQ(ctl.exit_code, 0) << ctl.output;
 
-  Result<json> row = launcher.waitForRow("syncd", [&](const json& r) {
+  Result<json> row = launcher.waitForRow(kSyncdDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -155,10 +160,10 @@ TEST(SeamSplit, AHangFaultStopsTheWatchdogPingsAndTheDaemonIsKilledAndRestarted)
 TEST(SeamSplit, ACrashFaultDeliversSigsegvAndTheDaemonIsRestarted) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t old_pid = pidOf(launcher.status()["httpd"]);
+  const pid_t old_pid = pidOf(launcher.status()[kHttpdDaemon]);
 
-  ASSERT_EQ(launcher.seamctl({"fault", "httpd", "crash"}).exit_code, 0);
-  Result<json> row = launcher.waitForRow("httpd", [&](const json& r) {
+  ASSERT_EQ(launcher.seamctl({"fault", kHttpdDaemon, "crash"}).exit_code, 0);
+  Result<json> row = launcher.waitForRow(kHttpdDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -169,10 +174,10 @@ TEST(SeamSplit, ACrashFaultDeliversSigsegvAndTheDaemonIsRestarted) {
 TEST(SeamSplit, AnAbortFaultDeliversSigabrtAndTheDaemonIsRestarted) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t old_pid = pidOf(launcher.status()["authd"]);
+  const pid_t old_pid = pidOf(launcher.status()[kAuthdDaemon]);
 
-  ASSERT_EQ(launcher.seamctl({"fault", "authd", "abort"}).exit_code, 0);
-  Result<json> row = launcher.waitForRow("authd", [&](const json& r) {
+  ASSERT_EQ(launcher.seamctl({"fault", kAuthdDaemon, "abort"}).exit_code, 0);
+  Result<json> row = launcher.waitForRow(kAuthdDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -183,25 +188,25 @@ TEST(SeamSplit, AnAbortFaultDeliversSigabrtAndTheDaemonIsRestarted) {
 TEST(SeamSplit, AThrowFaultHasNoMeaningForADaemonAndIsRefused) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t pid = pidOf(launcher.status()["fsd"]);
+  const pid_t pid = pidOf(launcher.status()[kFsdDaemon]);
 
-  LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", "fsd", "throw"});
+  LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", kFsdDaemon, "throw"});
   EXPECT_NE(ctl.exit_code, 0);
   EXPECT_NE(ctl.output.find("crash, hang or abort"), std::string::npos) << ctl.output;
-  EXPECT_EQ(pidOf(launcher.status()["fsd"]), pid);
+  EXPECT_EQ(pidOf(launcher.status()[kFsdDaemon]), pid);
 }
 
 TEST(SeamSplit, FaultsAreRefusedWhenTheConfigDisablesThem) {
   LauncherUnderTest launcher({.faults = false});
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t pid = pidOf(launcher.status()["fsd"]);
+  const pid_t pid = pidOf(launcher.status()[kFsdDaemon]);
 
   for (const char* kind : {"crash", "hang", "abort"}) {
-    LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", "fsd", kind});
+    LauncherUnderTest::Ctl ctl = launcher.seamctl({"fault", kFsdDaemon, kind});
     EXPECT_NE(ctl.exit_code, 0) << kind;
     EXPECT_NE(ctl.output.find("disabled"), std::string::npos) << ctl.output;
   }
-  auto row = launcher.status()["fsd"];
+  auto row = launcher.status()[kFsdDaemon];
   EXPECT_EQ(pidOf(row), pid);
   EXPECT_EQ(row["restarts"], 0);
   EXPECT_FALSE(processGone(pid));
@@ -209,7 +214,7 @@ TEST(SeamSplit, FaultsAreRefusedWhenTheConfigDisablesThem) {
 
 TEST(SeamSplit, ExceedingTheRestartIntensityExitsNonZeroAndLeavesNoChild) {
   LauncherUnderTest launcher({.intensity_max_restarts = 2});
-  launcher.script("syncd", "exit-after-ready");
+  launcher.script(kSyncdDaemon, "exit-after-ready");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
 
   Result<ExitStatus> exit = launcher.waitExit(60s);
@@ -255,7 +260,7 @@ TEST(SeamSplit, SigtermStopsEveryDaemonInReverseOrderAndRemovesTheirSockets) {
 
 TEST(SeamSplit, ADaemonThatIgnoresSigtermIsKilledAtTheStopTimeout) {
   LauncherUnderTest launcher;
-  launcher.script("fused", "ignore-term");
+  launcher.script(kFusedDaemon, "ignore-term");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   const std::vector<pid_t> pids = daemonPids(launcher.status());
 
@@ -289,7 +294,7 @@ TEST(SeamSplit, SeamctlStatusShowsEveryDaemonAsTextAndAsJson) {
     }
   }
   // A daemon's heartbeat is its WATCHDOG=1 pings: fresh while it runs.
-  Result<json> fsd = launcher.waitForRow("fsd", [](const json& r) {
+  Result<json> fsd = launcher.waitForRow(kFsdDaemon, [](const json& r) {
     return r["heartbeat_age_ms"].is_number() && r["heartbeat_age_ms"].get<double>() < 800;
   });
   EXPECT_TRUE(fsd.ok()) << fsd.status().toString();
@@ -303,10 +308,10 @@ TEST(SeamSplit, SeamctlStatusShowsEveryDaemonAsTextAndAsJson) {
 TEST(SeamSplit, SeamctlRestartReplacesTheDaemonAndSeamctlStopEndsTheLauncher) {
   LauncherUnderTest launcher;
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
-  const pid_t old_pid = pidOf(launcher.status()["fused"]);
+  const pid_t old_pid = pidOf(launcher.status()[kFusedDaemon]);
 
-  ASSERT_EQ(launcher.seamctl({"restart", "fused"}).exit_code, 0);
-  Result<json> row = launcher.waitForRow("fused", [&](const json& r) {
+  ASSERT_EQ(launcher.seamctl({"restart", kFusedDaemon}).exit_code, 0);
+  Result<json> row = launcher.waitForRow(kFusedDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -341,14 +346,15 @@ TEST(SeamSplit, AMissingDaemonBinaryFailsTheStartNamingIt) {
 
 TEST(SeamSplit, TheDeadMountOfACrashedFusedIsDetachedBeforeItStartsAgain) {
   LauncherUnderTest launcher;
-  launcher.script("fused", "mount");
+  launcher.script(kFusedDaemon, "mount");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
-  const pid_t old_pid = pidOf(launcher.status()["fused"]);
+  const pid_t old_pid = pidOf(launcher.status()[kFusedDaemon]);
 
-  launcher.script("fused", "");  // its next life mounts nothing: any mount left is the dead one
+  launcher.script(kFusedDaemon,
+                  "");  // its next life mounts nothing: any mount left is the dead one
   ASSERT_EQ(::kill(old_pid, SIGKILL), 0);
-  Result<json> row = launcher.waitForRow("fused", [&](const json& r) {
+  Result<json> row = launcher.waitForRow(kFusedDaemon, [&](const json& r) {
     return r["state"] == "running" && r["restarts"] == 1 && pidOf(r) != old_pid;
   });
   ASSERT_TRUE(row.ok()) << row.status().toString();
@@ -359,7 +365,7 @@ TEST(SeamSplit, TheDeadMountOfACrashedFusedIsDetachedBeforeItStartsAgain) {
 
 TEST(SeamSplit, StoppingLeavesNoMountEvenWhenFusedExitsWithoutUnmounting) {
   LauncherUnderTest launcher;
-  launcher.script("fused", "mount");
+  launcher.script(kFusedDaemon, "mount");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
 
@@ -372,7 +378,7 @@ TEST(SeamSplit, StoppingLeavesNoMountEvenWhenFusedExitsWithoutUnmounting) {
 
 TEST(SeamSplit, AfterItWasKilledTheNextLauncherClearsTheDeadMountAndStaleSockets) {
   LauncherUnderTest launcher;
-  launcher.script("fused", "mount");
+  launcher.script(kFusedDaemon, "mount");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   const std::vector<pid_t> pids = daemonPids(launcher.status());
   ASSERT_TRUE(launcher.signal(SIGKILL).ok());
@@ -382,10 +388,10 @@ TEST(SeamSplit, AfterItWasKilledTheNextLauncherClearsTheDeadMountAndStaleSockets
   ASSERT_TRUE(isFuseMounted(launcher.mountpoint()));
   ASSERT_TRUE(fs::exists(launcher.runtimeDir() + "/authd.sock"));
 
-  launcher.script("fused", "");
+  launcher.script(kFusedDaemon, "");
   ASSERT_TRUE(launcher.start().ok()) << launcher.log();
   EXPECT_FALSE(isFuseMounted(launcher.mountpoint()));
-  EXPECT_EQ(launcher.status()["fused"]["state"], "running");
+  EXPECT_EQ(launcher.status()[kFusedDaemon]["state"], "running");
 }
 
 }  // namespace

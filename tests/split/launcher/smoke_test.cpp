@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "core/runtime/service_names.h"
 #include "split/launcher/daemon_spec.h"
 #include "tests/split/launcher/launcher_harness.h"
 
@@ -23,7 +24,7 @@ TEST(SeamSplitWithTheRealDaemons, RunsASeamctlInitDeploymentUntilReadyAndStopsWi
 
   auto rows = launcher.status();
   std::vector<pid_t> pids;
-  for (const char* name : {"fsd", "authd", "syncd", "httpd", "fused"}) {
+  for (const char* name : {kFsdDaemon, kAuthdDaemon, kSyncdDaemon, kHttpdDaemon, kFusedDaemon}) {
     ASSERT_TRUE(rows.count(name)) << name << "\n" << launcher.log();
     EXPECT_EQ(rows[name]["kind"], "daemon");
     EXPECT_EQ(rows[name]["state"], "running");

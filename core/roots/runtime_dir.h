@@ -54,7 +54,8 @@ class RuntimeDirLock {
 // messages, e.g. "seamd"), waiting up to `patience` for a holder to let go: a split daemon waits
 // for a predecessor that is still stopping (a SIGKILLed launcher's daemons get SIGTERM and may
 // take a moment), while seamd and seam-split do not wait (a live twin is refused at once). Errors:
-// permission_denied (another uid's directory), invalid_argument (not a directory), conflict
+// permission_denied (another uid's directory), not_a_directory (a file is in the way),
+// invalid_argument (not a directory itself, e.g. a symlink to one), conflict
 // "runtime_dir /r is in use by seamd (pid 4242): stop it (seamctl
 // --socket ... stop) or give this deployment its own runtime_dir", errno failures.
 Result<RuntimeDirLock> prepareRuntimeDir(

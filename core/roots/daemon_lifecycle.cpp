@@ -1,4 +1,4 @@
-#include "core/services/daemon_lifecycle.h"
+#include "core/roots/daemon_lifecycle.h"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>

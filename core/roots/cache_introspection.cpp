@@ -1,4 +1,4 @@
-#include "core/services/cache_introspection.h"
+#include "core/roots/cache_introspection.h"
 
 #include <memory>
 

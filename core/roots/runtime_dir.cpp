@@ -1,4 +1,4 @@
-#include "core/services/runtime_dir.h"
+#include "core/roots/runtime_dir.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

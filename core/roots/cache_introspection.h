@@ -1,7 +1,7 @@
 // What the control plane shows of a process's FS caches. Each cache is published in Deps as a
-// `const FsCache` under its role name by the service that owns it (VaultService: "vault";
-// a split frontend's upstream service: "frontend"), so a composition root can show every cache
-// without knowing which services it runs.
+// `const FsCache` under its role name (core/runtime/service_names.h) by the service that owns it
+// (VaultService: kVaultCacheRole; a split frontend's upstream service: kFrontendCacheRole), so a
+// composition root can show every cache without knowing which services it runs.
 //
 //   ServiceManagerTarget target(manager, processStats(metrics, deps), processCaches(deps));
 //
@@ -15,12 +15,10 @@
 
 #include "core/control/control_target.h"
 #include "core/runtime/deps.h"
+#include "core/runtime/service_names.h"
 #include "core/stats/metrics.h"
 
 namespace seams {
-
-inline constexpr std::string_view kVaultCacheRole = "vault";
-inline constexpr std::string_view kFrontendCacheRole = "frontend";
 
 // The registry's metrics followed by every published cache's counters (cache_metrics.h).
 // REQUIRES: metrics and deps outlive the function.
