@@ -3,24 +3,13 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/vault/read_through.h"
+
 namespace seams {
 namespace {
 
 bool isResync(const ChangeEvent& e) {
   return e.kind == ChangeEvent::Kind::modified && e.version == 0 && e.path.isRoot();
-}
-
-Result<ReadResult> slice(const std::string& data, std::uint64_t version, std::uint64_t offset,
-                         std::uint64_t length, const VaultPath& path) {
-  if (offset > data.size()) {
-    return Status(Errc::range_not_satisfiable, "read past the end of " + path.str());
-  }
-  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, data.size() - offset));
-  ReadResult r;
-  r.data.assign(data.data() + offset, n);
-  r.version = version;
-  r.file_size = data.size();
-  return r;
 }
 
 template <typename R>
@@ -185,9 +174,7 @@ Result<ReadResult> CachingVault::read(const VaultPath& path, std::uint64_t offse
     FeedState::Token t = feed_.beginCall();
     return track(t, upstream_->read(path, offset, length));
   }
-  if (std::shared_ptr<const CachedContent> hit = cache_->getContent(path)) {
-    return slice(hit->data, hit->version, offset, length, path);
-  }
+  if (auto hit = readCached(*cache_, path, offset, length)) return std::move(*hit);
   const std::uint64_t max_entry = cache_->maxEntryBytes();
   // A file known to be too large to cache is read by range at once.
   std::optional<FileAttr> attr = cache_->getAttr(path);
@@ -204,13 +191,13 @@ Result<ReadResult> CachingVault::read(const VaultPath& path, std::uint64_t offse
   noteSize(path, head->file_size);
   if (head->file_size == head->data.size()) {  // the whole file
     std::uint64_t version = head->version;
-    Result<ReadResult> r = slice(head->data, version, offset, length, path);
+    Result<ReadResult> r = rangeOfWhole(head->data, version, offset, length, path);
     cache_->putContent(path, version, std::move(head->data), ticket);
     return r;
   }
   // Larger than an entry may be: serve from the head when it covers the range, else by range.
   if (offset <= head->data.size() && length <= head->data.size() - offset) {
-    return slice(head->data, head->version, offset, length, path);
+    return rangeOfWhole(head->data, head->version, offset, length, path);
   }
   FeedState::Token t2 = feed_.beginCall();
   return track(t2, upstream_->read(path, offset, length));
@@ -475,17 +462,16 @@ Result<OpenedFile> CachingVault::open(const VaultPath& path, std::uint32_t mode)
 Result<ReadResult> CachingVault::readHandle(HandleId handle, std::uint64_t offset,
                                             std::uint64_t length) {
   if (auto pinned = pinnedFor(handle)) {
-    return slice(pinned->first->data, pinned->first->version, offset, length, VaultPath());
+    return rangeOfWhole(pinned->first->data, pinned->first->version, offset, length, VaultPath());
   }
   if (serving()) {
     if (auto known = cacheableName(handle)) {
       const VaultPath& name = known->first;
+      if (auto hit = readCachedFile(*cache_, name, known->second, offset, length)) {
+        return std::move(*hit);
+      }
       std::optional<FileAttr> attr = cache_->getAttr(name);
       if (attr && attr->inode == known->second) {
-        if (std::shared_ptr<const CachedContent> hit = cache_->getContent(name);
-            hit && hit->version == attr->version) {
-          return slice(hit->data, hit->version, offset, length, name);
-        }
         if (attr->size <= cache_->maxEntryBytes()) {
           // Fill from this very file (the handle), as read() fills from the name.
           Result<HandleId> up = upstreamHandle(handle);
@@ -497,7 +483,7 @@ Result<ReadResult> CachingVault::readHandle(HandleId handle, std::uint64_t offse
           if (!head.ok()) return head;
           if (head->file_size == head->data.size()) {
             const std::uint64_t version = head->version;
-            Result<ReadResult> r = slice(head->data, version, offset, length, name);
+            Result<ReadResult> r = rangeOfWhole(head->data, version, offset, length, name);
             if (version == attr->version) {
               cache_->putContent(name, version, std::move(head->data), ticket);
             } else {

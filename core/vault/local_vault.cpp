@@ -4,22 +4,10 @@
 #include <string>
 #include <utility>
 
+#include "core/vault/read_through.h"
+
 namespace seams {
 namespace {
-
-// The requested range of a whole file. REQUIRES: data is the file's whole content.
-Result<ReadResult> slice(std::string_view data, std::uint64_t version, std::uint64_t offset,
-                         std::uint64_t length, const VaultPath& path) {
-  if (offset > data.size()) {
-    return Status(Errc::range_not_satisfiable, "read past the end of " + path.str());
-  }
-  std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(length, data.size() - offset));
-  ReadResult r;
-  r.data.assign(data.data() + offset, n);
-  r.version = version;
-  r.file_size = data.size();
-  return r;
-}
 
 // A listener that throws breaks the feed's contract; crash loudly rather than skip the others.
 void callListener(const ChangeListener& listener, const ChangeEvent& event) noexcept {
@@ -95,9 +83,7 @@ Result<std::vector<DirEntry>> LocalVault::list(const VaultPath& path) {
 
 Result<ReadResult> LocalVault::read(const VaultPath& path, std::uint64_t offset,
                                     std::uint64_t length) {
-  if (std::shared_ptr<const CachedContent> hit = cache_.getContent(path)) {
-    return slice(hit->data, hit->version, offset, length, path);
-  }
+  if (auto hit = readCached(cache_, path, offset, length)) return std::move(*hit);
   // A file known to be too large for the content cache is read by range straight away.
   if (std::optional<FileAttr> attr = cache_.getAttr(path);
       attr && attr->type == FileType::file && attr->size > cache_.maxEntryBytes()) {
@@ -109,7 +95,7 @@ Result<ReadResult> LocalVault::read(const VaultPath& path, std::uint64_t offset,
     if (whole.code() == Errc::too_large) return storage_.read(path, offset, length);
     return whole.status();
   }
-  Result<ReadResult> r = slice(whole->data, whole->attr.version, offset, length, path);
+  Result<ReadResult> r = rangeOfWhole(whole->data, whole->attr.version, offset, length, path);
   cache_.putAttr(path, whole->attr, ticket);
   cache_.putContent(path, whole->attr.version, std::move(whole->data), ticket);
   return r;
@@ -376,13 +362,10 @@ Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset, std
   }
   if (name) {
     // The hot path: the cache holds this very file under its name (same inode, one version).
-    std::optional<FileAttr> attr = cache_.getAttr(*name);
-    if (attr && attr->inode == h->inode) {
-      if (std::shared_ptr<const CachedContent> hit = cache_.getContent(*name);
-          hit && hit->version == attr->version) {
-        return slice(hit->data, hit->version, offset, length, *name);
-      }
+    if (auto hit = readCachedFile(cache_, *name, h->inode, offset, length)) {
+      return std::move(*hit);
     }
+    std::optional<FileAttr> attr = cache_.getAttr(*name);
     if (!attr || (attr->inode == h->inode && attr->size <= cache_.maxEntryBytes())) {
       // Fill as read() does (what the name holds is worth caching either way), and answer from
       // it only when the name still holds our file.
@@ -390,8 +373,9 @@ Result<ReadResult> LocalVault::readHandle(HandleId id, std::uint64_t offset, std
       Result<FileContent> whole = storage_.readAll(*name, cache_.maxEntryBytes());
       if (whole.ok()) {
         const bool ours = whole->attr.inode == h->inode;
-        Result<ReadResult> r = ours ? slice(whole->data, whole->attr.version, offset, length, *name)
-                                    : Result<ReadResult>(Status(Errc::internal, "unused"));
+        Result<ReadResult> r =
+            ours ? rangeOfWhole(whole->data, whole->attr.version, offset, length, *name)
+                 : Result<ReadResult>(Status(Errc::internal, "unused"));
         cache_.putAttr(*name, whole->attr, ticket);
         cache_.putContent(*name, whole->attr.version, std::move(whole->data), ticket);
         if (ours) return r;
