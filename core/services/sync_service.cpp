@@ -6,6 +6,7 @@
 
 #include "core/services/supervised_loop.h"
 #include "core/sync/inotify_watcher.h"
+#include "core/vault/vault.h"
 
 namespace seams {
 

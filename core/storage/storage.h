@@ -69,10 +69,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/common/file_attr.h"
 #include "core/common/status.h"
 #include "core/common/unique_fd.h"
 #include "core/common/vault_path.h"
-#include "core/vault/vault.h"
 
 struct stat;
 
