@@ -48,19 +48,23 @@ int runDaemon(const Config& config) {
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
   // they always come back; the frontends too. Control is permanent (ProcessRoot::run adds it).
-  Status added = manager.add(std::make_unique<VaultService>(config, deps));
-  if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
+  Status added = manager.add(std::make_unique<VaultService>(
+      config.vault_root, config.allow_shared_vault_root, config.cache, deps));
   if (added.ok()) {
-    added = manager.add(std::make_unique<SyncService>(config, deps, root.metrics,
+    added =
+        manager.add(std::make_unique<AuthService>(config.users, config.rules, config.auth, deps));
+  }
+  if (added.ok()) {
+    added = manager.add(std::make_unique<SyncService>(config.vault_root, deps, root.metrics,
                                                       std::vector<std::string>{"storage"}));
   }
   if (added.ok() && config.http.enabled) {
-    added = manager.add(std::make_unique<HttpService>(config, deps, root.metrics,
+    added = manager.add(std::make_unique<HttpService>(config.http, deps, root.metrics,
                                                       std::vector<std::string>{"storage", "auth"}));
   }
   if (added.ok() && config.fuse.enabled) {
-    added = manager.add(
-        std::make_unique<FuseService>(config, deps, std::vector<std::string>{"storage", "auth"}));
+    added = manager.add(std::make_unique<FuseService>(config.fuse, deps,
+                                                      std::vector<std::string>{"storage", "auth"}));
   }
   if (!added.ok()) {
     spdlog::critical("seamd: {}", added.toString());

@@ -15,6 +15,6 @@ int main(int argc, char** argv) {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<FuseService>(
-        p.config, p.deps, std::vector<std::string>{"upstream-fsd", "upstream-authd"}));
+        p.config.fuse, p.deps, std::vector<std::string>{"upstream-fsd", "upstream-authd"}));
   });
 }

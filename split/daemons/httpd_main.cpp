@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
         split::Served::vault, /*cached=*/true, p.config, p.deps, p.metrics)));
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
-    return p.manager.add(std::make_unique<HttpService>(
-        p.config, p.deps, p.metrics, std::vector<std::string>{"upstream-fsd", "upstream-authd"}));
+    return p.manager.add(
+        std::make_unique<HttpService>(p.config.http, p.deps, p.metrics,
+                                      std::vector<std::string>{"upstream-fsd", "upstream-authd"}));
   });
 }
