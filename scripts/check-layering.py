@@ -9,6 +9,7 @@ floor names.
 
   scripts/check-layering.py           lists every violation with file:line; exits 0
   scripts/check-layering.py --check   the same, and exits 1 if there is any (CI: scripts/test.sh)
+  --root DIR                          another tree (its README.md and sources; tests use it)
 
 Reads the sources under core/, ipc/, mono/, split/ and bench/ (tests/ may include anything).
 Python 3 standard library only.
@@ -19,8 +20,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+REPO = Path(__file__).resolve().parent.parent
 SCANNED = ("core", "ipc", "mono", "split", "bench")
 SOURCE_SUFFIXES = {".h", ".hpp", ".hh", ".c", ".cc", ".cpp", ".cxx"}
 MARKER = "floors:"
@@ -67,14 +67,14 @@ def folder_of(path, floors):
     return None
 
 
-def scan(floors):
+def scan(root, floors):
     """(violations, unplaced): violations are (file, line, include, kind, from, to)."""
     violations, unplaced = [], set()
     for top in SCANNED:
-        for path in sorted((ROOT / top).rglob("*")):
+        for path in sorted((root / top).rglob("*")):
             if path.suffix not in SOURCE_SUFFIXES or not path.is_file():
                 continue
-            rel = path.relative_to(ROOT).as_posix()
+            rel = path.relative_to(root).as_posix()
             src = folder_of(rel, floors)
             if src is None:
                 unplaced.add(str(Path(rel).parent))
@@ -101,10 +101,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if any include points upward or sideways")
+    parser.add_argument("--root", type=Path, default=REPO, help="the tree to check")
     args = parser.parse_args()
 
-    floors = read_floors(README)
-    violations, unplaced = scan(floors)
+    root = args.root.resolve()
+    floors = read_floors(root / "README.md")
+    violations, unplaced = scan(root, floors)
     for rel, n, inc, kind, src, dst in violations:
         print(f"{rel}:{n}: {kind}: {src} (floor {floors[src]}) includes \"{inc}\" "
               f"({dst}, floor {floors[dst]})")
