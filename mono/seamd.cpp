@@ -51,19 +51,23 @@ int runDaemon(const Config& config) {
 
   // The restart policy of each service: storage and auth hold what everything else serves, so
   // they always come back; the frontends too. Control is permanent (ProcessRoot::addControl).
-  Status added = manager.add(std::make_unique<VaultService>(config, deps));
-  if (added.ok()) added = manager.add(std::make_unique<AuthService>(config, deps));
+  Status added = manager.add(std::make_unique<VaultService>(
+      config.vault_root, config.allow_shared_vault_root, config.cache, deps));
   if (added.ok()) {
-    added = manager.add(std::make_unique<SyncService>(config, deps, root.metrics,
+    added =
+        manager.add(std::make_unique<AuthService>(config.users, config.rules, config.auth, deps));
+  }
+  if (added.ok()) {
+    added = manager.add(std::make_unique<SyncService>(config.vault_root, deps, root.metrics,
                                                       std::vector<std::string>{kStorageService}));
   }
   if (added.ok() && config.http.enabled) {
     added = manager.add(std::make_unique<HttpService>(
-        config, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService}));
+        config.http, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService}));
   }
   if (added.ok() && config.fuse.enabled) {
     added = manager.add(std::make_unique<FuseService>(
-        config, deps, std::vector<std::string>{kStorageService, kAuthService}));
+        config.fuse, deps, std::vector<std::string>{kStorageService, kAuthService}));
   }
   if (added.ok()) {
     added = root.addControl(root.control_target, {.socket_path = config.control_socket,

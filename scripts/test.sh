@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: installs dependencies, configures, builds and runs every test.
+# The README's test command: checks the layering, installs dependencies, builds, runs every test.
 #   scripts/test.sh            release build, all tests
 #   scripts/test.sh --sanitizers   also, under ASan+UBSan and under TSan, the core tests and
 #                                  the ones that run real daemons and mounts (label sanitizers)
@@ -14,6 +14,10 @@ for arg in "$@"; do
     *) echo "test.sh: unknown argument '$arg'" >&2; exit 2 ;;
   esac
 done
+
+# The layering first: it takes a second and needs no build (README.md, Layout: the floors).
+echo "== layering: scripts/check-layering.py --check"
+python3 scripts/check-layering.py --check
 
 scripts/deps.sh
 jobs=$(nproc)

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "core/common/subscription.h"
 #include "core/common/vault_path.h"
-#include "core/vault/vault.h"  // Subscription
 
 namespace seams {
 

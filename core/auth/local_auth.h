@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "core/auth/auth.h"
+#include "core/auth/auth_config.h"
 #include "core/auth/permissions.h"
 #include "core/auth/sessions.h"
 #include "core/common/clock.h"
-#include "core/config/config.h"
 
 namespace seams {
 

@@ -46,9 +46,9 @@
 #include <vector>
 
 #include "core/auth/auth.h"
+#include "core/auth/auth_config.h"
 #include "core/common/clock.h"
 #include "core/common/status.h"
-#include "core/config/config.h"
 
 namespace seams {
 

@@ -53,8 +53,8 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/file_attr.h"
 #include "core/common/vault_path.h"
-#include "core/vault/vault.h"
 
 namespace seams {
 

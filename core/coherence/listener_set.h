@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/vault/vault.h"  // Subscription
+#include "core/common/subscription.h"
 
 namespace seams {
 

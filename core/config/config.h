@@ -1,6 +1,8 @@
 // Config: one TOML file describes a deployment; seamd and seam-split read the same file.
 //
-// This header is the single place where every key, its type and its default are written down.
+// This header is the single place where every key, its type and its default are written down,
+// but for the users, rules and [auth] options: auth owns those records (core/auth/auth_config.h,
+// included here, with the same notes beside each field).
 // Relative paths in the file are resolved against the file's own directory. Unknown keys are
 // errors (a typo must not silently fall back to a default). Every error names the key:
 //   "seams.toml: http.threads: must be between 1 and 256 (got 0)"
@@ -13,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/auth/auth.h"
+#include "core/auth/auth_config.h"
 #include "core/common/status.h"
 
 namespace seams {
@@ -29,19 +31,6 @@ std::string_view codecName(Codec c) noexcept;
 std::string_view coherenceName(Coherence c) noexcept;
 std::string_view restartStrategyName(RestartStrategy s) noexcept;
 std::string_view hangActionName(HangAction a) noexcept;
-
-struct UserConfig {                  // [[users]]
-  std::string name;                  // name = "alice"            (required, [A-Za-z0-9_.-]{1,64})
-  std::string password_hash;         // password_hash = "$argon2id$..." (required, libsodium string)
-  std::optional<std::uint32_t> uid;  // uid = 1000           (optional: FUSE callers with this uid)
-  std::vector<std::string> groups;   // groups = ["staff"]   (default [])
-
-  friend bool operator==(const UserConfig&, const UserConfig&) = default;
-};
-
-// [[rules]] subject = "user:alice" | "group:staff", prefix = "/docs",
-//           access = ["read", "write", "list", "admin"], effect = "allow" | "deny"
-using RuleConfig = Rule;
 
 struct HttpConfig {                               // [http]
   bool enabled = true;                            // enabled
@@ -98,14 +87,6 @@ struct CacheConfig {                              // [cache]
   friend bool operator==(const CacheConfig&, const CacheConfig&) = default;
 };
 
-struct AuthConfig {                    // [auth]
-  int session_ttl_s = 3600;            // session_ttl_s
-  bool sliding_expiry = true;          // sliding_expiry: each validate() extends the session
-  int decision_cache_entries = 65536;  // decision_cache_entries
-
-  friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
-};
-
 struct WatchdogConfig {                          // [watchdog]
   int interval_ms = 100;                         // interval_ms: how often the watchdog looks
   int heartbeat_deadline_ms = 2000;              // heartbeat_deadline_ms: miss (first alert)
@@ -150,12 +131,12 @@ struct Config {
   // Operator safety (issue 12). allow_shared_vault_root: start even when vault_root is readable
   // by other users (or not ours); by default seamd and seam-fsd refuse such a root.
   bool allow_shared_vault_root = false;
-  std::vector<UserConfig> users;
-  std::vector<RuleConfig> rules;
+  std::vector<UserConfig> users;  // [[users]], core/auth/auth_config.h
+  std::vector<RuleConfig> rules;  // [[rules]], core/auth/auth_config.h
   HttpConfig http;
   FuseConfig fuse;
   CacheConfig cache;
-  AuthConfig auth;
+  AuthConfig auth;  // [auth], core/auth/auth_config.h
   WatchdogConfig watchdog;
   SplitConfig split;
   FaultsConfig faults;

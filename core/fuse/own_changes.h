@@ -41,8 +41,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/common/change_event.h"
 #include "core/common/vault_path.h"
-#include "core/vault/vault.h"
 
 namespace seams {
 

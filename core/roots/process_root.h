@@ -4,7 +4,8 @@
 // sequence. The root adds its own services and the control service, then run() does the rest.
 //
 //   ProcessRoot root(config.watchdog);
-//   Status added = root.manager.add(std::make_unique<VaultService>(config, root.deps));
+//   Status added = root.manager.add(std::make_unique<VaultService>(
+//       config.vault_root, config.allow_shared_vault_root, config.cache, root.deps));
 //   ...
 //   if (added.ok()) added = root.addControl(root.control_target, {.socket_path = ...});
 //   return root.run(stop_signals, {.who = "seamd", .running = "all services running (...)"});

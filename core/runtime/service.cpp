@@ -57,8 +57,8 @@ std::optional<FaultKind> parseFaultKind(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-RunContext::RunContext(RuntimeEnv& env, WatchdogThresholds deadlines)
-    : env_(env), deadlines_(deadlines), heartbeat_(env.clock()) {}
+RunContext::RunContext(RuntimeEnv& env, WatchdogThresholds deadlines, Duration start_timeout)
+    : env_(env), deadlines_(deadlines), start_timeout_(start_timeout), heartbeat_(env.clock()) {}
 
 void RunContext::ready() {
   {

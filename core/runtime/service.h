@@ -61,8 +61,9 @@ struct InjectedCrash {};
 // waitForStop; the manager's threads call the rest. mutex_ guards every non-atomic field.
 class RunContext {
  public:
-  // `deadlines`: the watchdog's, which the service's own liveness checks should match.
-  RunContext(RuntimeEnv& env, WatchdogThresholds deadlines);
+  // `deadlines`: the watchdog's, which the service's own liveness checks should match;
+  // `start_timeout`: how long the manager waits for ready().
+  RunContext(RuntimeEnv& env, WatchdogThresholds deadlines, Duration start_timeout);
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
@@ -94,6 +95,9 @@ class RunContext {
   // it to, so it judges by the same deadlines the watchdog judges it by.
   Duration heartbeatDeadline() const { return deadlines_.miss; }
   Duration killDeadline() const { return deadlines_.kill; }
+  // How long the manager waits for ready() (start_timeout_ms): what a service that waits for
+  // something of its own while it starts (FUSE: the kernel's INIT) bounds that wait by.
+  Duration startTimeout() const { return start_timeout_; }
 
   // --- for the runtime ---
   struct Exit {
@@ -122,6 +126,7 @@ class RunContext {
  private:
   RuntimeEnv& env_;
   const WatchdogThresholds deadlines_;
+  const Duration start_timeout_;
   Heartbeat heartbeat_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;

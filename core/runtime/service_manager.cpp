@@ -291,7 +291,7 @@ Status ServiceManager::startOne(Entry& e) {
 }
 
 ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
-  auto run = std::make_shared<RunContext>(env_, watchdog_.thresholds());
+  auto run = std::make_shared<RunContext>(env_, watchdog_.thresholds(), start_timeout_);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     e.run = run;

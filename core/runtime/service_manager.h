@@ -49,8 +49,10 @@
 //   Deps deps;                                   // services publish into it from run()
 //   ServiceManager manager(env, {.watchdog = config.watchdog, .notifier = &notifier,
 //                                .on_event = logEvent});
-//   manager.add(std::make_unique<StorageService>(config, deps));
-//   manager.add(std::make_unique<HttpService>(config, deps), RestartPolicy::permanent);
+//   manager.add(std::make_unique<VaultService>(config.vault_root, config.allow_shared_vault_root,
+//                                              config.cache, deps));
+//   manager.add(std::make_unique<HttpService>(config.http, deps, metrics, {"storage", "auth"}),
+//               RestartPolicy::permanent);
 //   ServiceManagerTarget target(manager, [&] { return metrics.renderPrometheus(); });
 //   manager.add(std::make_unique<ControlService>(target, ControlServerOptions{...}));
 //   if (Status st = manager.start(); !st.ok()) { log(st); return 1; }

@@ -8,7 +8,7 @@ namespace seams {
 
 Status AuthService::run(RunContext& ctx) {
   Result<std::unique_ptr<LocalAuth>> auth =
-      LocalAuth::create(config_.users, config_.rules, config_.auth, ctx.clock());
+      LocalAuth::create(users_, rules_, options_, ctx.clock());
   if (!auth.ok()) return auth.status();
   std::shared_ptr<LocalAuth> local = std::move(*auth);
   deps_.publish<Auth>(local);

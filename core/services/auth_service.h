@@ -3,7 +3,10 @@
 // even when nobody presents the token again. The owner of sessions in seamd and seam-authd.
 #pragma once
 
-#include "core/config/config.h"
+#include <utility>
+#include <vector>
+
+#include "core/auth/auth_config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
 #include "core/runtime/service_names.h"
@@ -12,14 +15,19 @@ namespace seams {
 
 class AuthService final : public Service {
  public:
-  AuthService(const Config& config, Deps& deps) : config_(config), deps_(deps) {}
+  // The config's [[users]], [[rules]] and [auth]; `deps` must outlive the service.
+  AuthService(std::vector<UserConfig> users, std::vector<RuleConfig> rules, AuthConfig options,
+              Deps& deps)
+      : users_(std::move(users)), rules_(std::move(rules)), options_(options), deps_(deps) {}
 
   std::string name() const override { return kAuthService; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }
 
  private:
-  const Config& config_;
+  const std::vector<UserConfig> users_;
+  const std::vector<RuleConfig> rules_;
+  const AuthConfig options_;
   Deps& deps_;
 };
 

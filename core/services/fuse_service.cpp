@@ -3,14 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "core/fuse/fuse_frontend.h"
 #include "core/services/supervised_loop.h"
 
 namespace seams {
 
-FuseService::FuseService(const Config& config, Deps& deps, std::vector<std::string> dependencies)
-    : config_(config), deps_(deps), dependencies_(std::move(dependencies)) {}
+FuseService::FuseService(FuseConfig config, Deps& deps, std::vector<std::string> dependencies)
+    : config_(std::move(config)), deps_(deps), dependencies_(std::move(dependencies)) {}
 
 FuseService::~FuseService() {
   std::lock_guard lock(mutex_);
@@ -27,10 +28,10 @@ Status FuseService::run(RunContext& ctx) {
   // A missing mount point is created (a fresh `seamctl init --mount PATH` names one that may
   // not exist yet); anything else in the way is the frontend's to report.
   std::error_code ec;
-  std::filesystem::create_directories(config_.fuse.mountpoint, ec);
+  std::filesystem::create_directories(config_.mountpoint, ec);
   if (ec && ec != std::errc::file_exists) {
     // create_directories fails on a dead FUSE mount (ENOTCONN) too: the frontend clears that.
-    spdlog::debug("fuse: create_directories {}: {}", config_.fuse.mountpoint, ec.message());
+    spdlog::debug("fuse: create_directories {}: {}", config_.mountpoint, ec.message());
   }
 
   std::shared_ptr<FuseFrontend> previous;
@@ -48,9 +49,10 @@ Status FuseService::run(RunContext& ctx) {
     std::shared_ptr<Auth> auth;
     FuseFrontend frontend;
   };
-  auto serving = std::make_shared<Serving>(vault, auth, config_.fuse, ctx.clock());
+  auto serving = std::make_shared<Serving>(vault, auth, config_, ctx.clock());
   std::shared_ptr<FuseFrontend> frontend(serving, &serving->frontend);
-  if (Status s = frontend->start(std::chrono::milliseconds(config_.watchdog.start_timeout_ms));
+  if (Status s = frontend->start(
+          std::chrono::duration_cast<std::chrono::milliseconds>(ctx.startTimeout()));
       !s.ok()) {
     return s;
   }

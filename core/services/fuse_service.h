@@ -19,7 +19,9 @@ class FuseFrontend;
 
 class FuseService final : public Service {
  public:
-  FuseService(const Config& config, Deps& deps, std::vector<std::string> dependencies);
+  // `config`: the [fuse] section; `deps` must outlive the service. The mount waits for the
+  // kernel as long as the manager waits for ready() (RunContext::startTimeout()).
+  FuseService(FuseConfig config, Deps& deps, std::vector<std::string> dependencies);
   ~FuseService() override;
 
   std::string name() const override { return kFuseService; }
@@ -28,7 +30,7 @@ class FuseService final : public Service {
   bool acceptsFaults() const override { return true; }
 
  private:
-  const Config& config_;
+  const FuseConfig config_;
   Deps& deps_;
   const std::vector<std::string> dependencies_;
   // The latest run's frontend: a run abandoned as hung keeps its mount until the next run

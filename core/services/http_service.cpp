@@ -2,14 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "core/http/http_frontend.h"
 #include "core/services/supervised_loop.h"
 
 namespace seams {
 
-HttpService::HttpService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+HttpService::HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
                          std::vector<std::string> dependencies)
-    : config_(config), deps_(deps), metrics_(metrics), dependencies_(std::move(dependencies)) {}
+    : config_(std::move(config)),
+      deps_(deps),
+      metrics_(metrics),
+      dependencies_(std::move(dependencies)) {}
 
 HttpService::~HttpService() {
   std::lock_guard lock(mutex_);
@@ -46,7 +51,7 @@ Status HttpService::run(RunContext& ctx) {
     std::shared_ptr<Auth> auth;
     HttpFrontend frontend;
   };
-  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_.http);
+  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_);
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
   {

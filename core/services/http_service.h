@@ -20,8 +20,9 @@ class HttpFrontend;
 
 class HttpService final : public Service {
  public:
-  // `dependencies`: the services that publish Vault and Auth in this process.
-  HttpService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+  // `config`: the [http] section. `dependencies`: the services that publish Vault and Auth in
+  // this process. `deps` and `metrics` must outlive the service.
+  HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
               std::vector<std::string> dependencies);
   ~HttpService() override;
 
@@ -34,7 +35,7 @@ class HttpService final : public Service {
   std::uint16_t port() const;
 
  private:
-  const Config& config_;
+  const HttpConfig config_;
   Deps& deps_;
   MetricsRegistry& metrics_;
   const std::vector<std::string> dependencies_;

@@ -3,15 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <utility>
 
 #include "core/services/supervised_loop.h"
 #include "core/sync/inotify_watcher.h"
+#include "core/vault/vault.h"
 
 namespace seams {
 
-SyncService::SyncService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+SyncService::SyncService(std::string vault_root, Deps& deps, MetricsRegistry& metrics,
                          std::vector<std::string> dependencies)
-    : config_(config),
+    : vault_root_(std::move(vault_root)),
       deps_(deps),
       reconciled_(metrics.counter("seams_sync_reconciled_total",
                                   "Paths handed to Vault::reconcile after an inotify event")),
@@ -24,7 +26,7 @@ Status SyncService::run(RunContext& ctx) {
   std::shared_ptr<Vault> vault = deps_.get<Vault>();
   if (!vault) return Status(Errc::unavailable, "vault not published");
 
-  InotifyWatcher watcher(config_.vault_root, [&](const std::vector<VaultPath>& changed) {
+  InotifyWatcher watcher(vault_root_, [&](const std::vector<VaultPath>& changed) {
     for (const VaultPath& path : changed) {
       Status s = vault->reconcile(path);
       reconciled_.inc();

@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
 #include "core/runtime/service_names.h"
@@ -17,7 +16,9 @@ namespace seams {
 
 class SyncService final : public Service {
  public:
-  SyncService(const Config& config, Deps& deps, MetricsRegistry& metrics,
+  // `vault_root`: the config's backing directory, watched; `deps` and `metrics` must outlive the
+  // service.
+  SyncService(std::string vault_root, Deps& deps, MetricsRegistry& metrics,
               std::vector<std::string> dependencies);
 
   std::string name() const override { return kSyncService; }
@@ -26,7 +27,7 @@ class SyncService final : public Service {
   bool acceptsFaults() const override { return true; }
 
  private:
-  const Config& config_;
+  const std::string vault_root_;
   Deps& deps_;
   Counter& reconciled_;
   Counter& failures_;

@@ -21,15 +21,15 @@ struct VaultBundle {
 }  // namespace
 
 Status VaultService::run(RunContext& ctx) {
-  if (!config_.allow_shared_vault_root) SEAMS_RETURN_IF_ERROR(checkPrivateRoot(config_.vault_root));
-  Result<std::unique_ptr<Storage>> storage = Storage::open(config_.vault_root);
+  if (!allow_shared_vault_root_) SEAMS_RETURN_IF_ERROR(checkPrivateRoot(vault_root_));
+  Result<std::unique_ptr<Storage>> storage = Storage::open(vault_root_);
   if (!storage.ok()) return storage.status();
   auto bundle = std::make_shared<VaultBundle>();
   bundle->storage = std::move(*storage);
   FsCache::Options options;
-  options.budget_bytes = config_.cache.budget_bytes;
-  options.max_entry_bytes = config_.cache.max_entry_bytes;
-  options.shards = config_.cache.shards;
+  options.budget_bytes = cache_.budget_bytes;
+  options.max_entry_bytes = cache_.max_entry_bytes;
+  options.shards = cache_.shards;
   bundle->cache = std::make_unique<FsCache>(options, ctx.clock());
   bundle->vault = std::make_unique<LocalVault>(*bundle->storage, *bundle->cache);
 

@@ -4,6 +4,9 @@
 // the config sets allow_shared_vault_root = true.
 #pragma once
 
+#include <string>
+#include <utility>
+
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
@@ -13,15 +16,22 @@ namespace seams {
 
 class VaultService final : public Service {
  public:
-  // `config` and `deps` must outlive the service.
-  VaultService(const Config& config, Deps& deps) : config_(config), deps_(deps) {}
+  // The config's vault_root, allow_shared_vault_root and [cache]; `deps` must outlive the
+  // service.
+  VaultService(std::string vault_root, bool allow_shared_vault_root, CacheConfig cache, Deps& deps)
+      : vault_root_(std::move(vault_root)),
+        allow_shared_vault_root_(allow_shared_vault_root),
+        cache_(cache),
+        deps_(deps) {}
 
   std::string name() const override { return kStorageService; }
   Status run(RunContext& ctx) override;
   bool acceptsFaults() const override { return true; }
 
  private:
-  const Config& config_;
+  const std::string vault_root_;
+  const bool allow_shared_vault_root_;
+  const CacheConfig cache_;
   Deps& deps_;
 };
 

@@ -66,11 +66,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/common/file_attr.h"
 #include "core/common/status.h"
 #include "core/common/unique_fd.h"
 #include "core/common/vault_path.h"
 #include "core/storage/version_counter.h"
-#include "core/vault/vault.h"
 
 struct stat;
 

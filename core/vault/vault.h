@@ -20,70 +20,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/common/change_event.h"
+#include "core/common/file_attr.h"
 #include "core/common/status.h"
+#include "core/common/subscription.h"
 #include "core/common/vault_path.h"
 
 namespace seams {
-
-enum class FileType : std::uint8_t { file = 0, directory = 1 };
-
-struct FileAttr {
-  FileType type = FileType::file;
-  std::uint64_t size = 0;
-  std::uint64_t version = 0;
-  std::int64_t mtime_ns = 0;  // wall clock, ns since the epoch
-  std::uint32_t mode = 0;     // permission bits only (07777): presented, see setAttributes()
-  std::uint64_t inode = 0;    // the backing inode, stable while the file exists
-  std::int64_t atime_ns = 0;  // wall clock, ns since the epoch
-  std::int64_t ctime_ns = 0;  // last change of content or attributes
-  // Directories: 2 + the number of subdirectories; files: 1. 0 from a peer that predates the
-  // field (a frontend then shows 2 or 1).
-  std::uint32_t nlink = 0;
-  // The presented owner, once one was stored by setAttributes(); until then (owner_set false)
-  // the frontend shows whatever owner it shows for everything (FUSE: the daemon's uid/gid).
-  bool owner_set = false;
-  std::uint32_t uid = 0;
-  std::uint32_t gid = 0;
-
-  friend bool operator==(const FileAttr&, const FileAttr&) = default;
-};
-
-// What setAttributes() changes: each bit in `what` names one field to apply; the rest is ignored.
-struct AttrChange {
-  enum : std::uint32_t {
-    kMode = 1u << 0,
-    kUid = 1u << 1,
-    kGid = 1u << 2,
-    kAtime = 1u << 3,     // atime_ns
-    kMtime = 1u << 4,     // mtime_ns
-    kAtimeNow = 1u << 5,  // the owner's clock, now (wins over kAtime)
-    kMtimeNow = 1u << 6,  // the owner's clock, now (wins over kMtime)
-    kAll = (1u << 7) - 1,
-  };
-  std::uint32_t what = 0;
-  std::uint32_t mode = 0;  // permission bits, at most 07777
-  std::uint32_t uid = 0;
-  std::uint32_t gid = 0;
-  std::int64_t atime_ns = 0;
-  std::int64_t mtime_ns = 0;
-
-  friend bool operator==(const AttrChange&, const AttrChange&) = default;
-};
-
-struct DirEntry {
-  std::string name;
-  FileAttr attr;
-
-  friend bool operator==(const DirEntry&, const DirEntry&) = default;
-};
-
-struct ReadResult {
-  std::string data;           // at most the requested length; shorter at end of file
-  std::uint64_t version = 0;  // the version the bytes belong to
-  std::uint64_t file_size = 0;
-
-  friend bool operator==(const ReadResult&, const ReadResult&) = default;
-};
 
 // A file opened by Vault::open(). The id names one open file of one client; it is never reused
 // while the vault runs, so a stale or forged id is bad_handle, never another file.
@@ -105,29 +48,6 @@ struct OpenedFile {
 
   friend bool operator==(const OpenedFile&, const OpenedFile&) = default;
 };
-
-// What the change feed reports. `version` is the new version (0 for removed).
-struct ChangeEvent {
-  enum class Kind : std::uint8_t { modified = 0, created = 1, removed = 2, renamed = 3 };
-  Kind kind = Kind::modified;
-  VaultPath path;
-  VaultPath old_path;  // for renamed: where it came from; otherwise equal to path
-  std::uint64_t version = 0;
-  // The file's backing inode after the change (modified, created, renamed); 0 where unknown
-  // (removed, or a peer that predates the field). A `modified` whose inode differs from the one
-  // a frontend knew tells a replacement (put, or a change behind the vault) from a change in place.
-  std::uint64_t inode = 0;
-};
-
-// Unsubscribes when destroyed. REQUIRES: destroyed before the feed that issued it.
-class Subscription {
- public:
-  virtual ~Subscription() = default;
-};
-
-// Called on the thread that made the change (or an IPC thread), after the change is durable and
-// the owner's cache is invalidated. Must be fast and must not call back into the Vault.
-using ChangeListener = std::function<void(const ChangeEvent&)>;
 
 class Vault {
  public:

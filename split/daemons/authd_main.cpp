@@ -10,7 +10,8 @@
 int main(int argc, char** argv) {
   using namespace seams;
   return split::daemonMain(argc, argv, kAuthdDaemon, [](split::DaemonParts& p) -> Status {
-    SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<AuthService>(p.config, p.deps)));
+    SEAMS_RETURN_IF_ERROR(p.manager.add(
+        std::make_unique<AuthService>(p.config.users, p.config.rules, p.config.auth, p.deps)));
     return p.manager.add(std::make_unique<split::IpcServerService>(split::Served::auth,
                                                                    kAuthService, p.config, p.deps));
   });

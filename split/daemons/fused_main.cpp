@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<FuseService>(
-        p.config, p.deps, std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}));
+        p.config.fuse, p.deps,
+        std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}));
   });
 }

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<HttpService>(
-        p.config, p.deps, p.metrics,
+        p.config.http, p.deps, p.metrics,
         std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}));
   });
 }

@@ -14,6 +14,6 @@ int main(int argc, char** argv) {
     SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<split::UpstreamService>(
         split::Served::vault, /*cached=*/false, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<SyncService>(
-        p.config, p.deps, p.metrics, std::vector<std::string>{kUpstreamFsdService}));
+        p.config.vault_root, p.deps, p.metrics, std::vector<std::string>{kUpstreamFsdService}));
   });
 }

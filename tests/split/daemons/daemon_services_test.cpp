@@ -55,7 +55,8 @@ class DaemonServicesTest : public ::testing::TestWithParam<Case> {
   }
   Status startOwner() {
     owner_ = manager();
-    SEAMS_RETURN_IF_ERROR(owner_->add(std::make_unique<VaultService>(config_, owner_deps_)));
+    SEAMS_RETURN_IF_ERROR(owner_->add(std::make_unique<VaultService>(
+        config_.vault_root, config_.allow_shared_vault_root, config_.cache, owner_deps_)));
     SEAMS_RETURN_IF_ERROR(owner_->add(
         std::make_unique<IpcServerService>(Served::vault, kStorageService, config_, owner_deps_)));
     return owner_->start();
