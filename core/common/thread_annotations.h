@@ -15,8 +15,9 @@
 //     int n_ GUARDED_BY(mu_) = 0;
 //   };
 //
-// std::mutex carries no annotations in libstdc++, so guarded state uses Mutex and MutexLock
-// below. Waiting on a std::condition_variable goes through MutexLock::native():
+// std::mutex and std::shared_mutex carry no annotations in libstdc++, so guarded state uses Mutex
+// and MutexLock, or SharedMutex with ReaderLock and WriterLock, below. Waiting on a
+// std::condition_variable goes through MutexLock::native():
 //
 //     MutexLock lock(mu_);
 //     cv_.wait(lock.native(), [&] { mu_.assertHeld(); return ready_; });
@@ -27,6 +28,7 @@
 #pragma once
 
 #include <mutex>
+#include <shared_mutex>
 
 #if defined(__clang__)
 #define SEAMS_THREAD_ANNOTATION(x) __attribute__((x))
@@ -44,14 +46,19 @@
 #define PT_GUARDED_BY(x) SEAMS_THREAD_ANNOTATION(pt_guarded_by(x))
 // On a function: the caller holds these mutexes.
 #define REQUIRES(...) SEAMS_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
+#define REQUIRES_SHARED(...) SEAMS_THREAD_ANNOTATION(requires_shared_capability(__VA_ARGS__))
 // On a function: the caller does not hold these (the function takes them itself).
 #define EXCLUDES(...) SEAMS_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 // On a function: it takes / releases these (no argument: the object itself).
 #define ACQUIRE(...) SEAMS_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) SEAMS_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define TRY_ACQUIRE(...) SEAMS_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
+#define TRY_ACQUIRE_SHARED(...) SEAMS_THREAD_ANNOTATION(try_acquire_shared_capability(__VA_ARGS__))
+#define ACQUIRE_SHARED(...) SEAMS_THREAD_ANNOTATION(acquire_shared_capability(__VA_ARGS__))
+#define RELEASE_SHARED(...) SEAMS_THREAD_ANNOTATION(release_shared_capability(__VA_ARGS__))
 // On a function: when it returns, the capability is held (checked at run time, if at all).
 #define ASSERT_CAPABILITY(x) SEAMS_THREAD_ANNOTATION(assert_capability(x))
+#define ASSERT_SHARED_CAPABILITY(x) SEAMS_THREAD_ANNOTATION(assert_shared_capability(x))
 // On a function: it returns a reference to this capability.
 #define RETURN_CAPABILITY(x) SEAMS_THREAD_ANNOTATION(lock_returned(x))
 // On a function: the analysis skips its body. Say why next to every use.
@@ -98,6 +105,64 @@ class SCOPED_CAPABILITY MutexLock {
 
  private:
   std::unique_lock<std::mutex> lock_;
+};
+
+// A std::shared_mutex the analysis can see: GUARDED_BY members are read under a ReaderLock
+// (or a WriterLock) and written under a WriterLock; REQUIRES_SHARED functions need either.
+class CAPABILITY("shared mutex") SharedMutex {
+ public:
+  SharedMutex() = default;
+  SharedMutex(const SharedMutex&) = delete;
+  SharedMutex& operator=(const SharedMutex&) = delete;
+
+  void lock() ACQUIRE() { mu_.lock(); }
+  void unlock() RELEASE() { mu_.unlock(); }
+  void lock_shared() ACQUIRE_SHARED() { mu_.lock_shared(); }
+  void unlock_shared() RELEASE_SHARED() { mu_.unlock_shared(); }
+  bool try_lock() TRY_ACQUIRE(true) { return mu_.try_lock(); }
+  bool try_lock_shared() TRY_ACQUIRE_SHARED(true) { return mu_.try_lock_shared(); }
+
+  void assertHeld() const ASSERT_CAPABILITY(this) {}
+  void assertReaderHeld() const ASSERT_SHARED_CAPABILITY(this) {}
+
+ private:
+  std::shared_mutex mu_;
+};
+
+// Holds a SharedMutex exclusively for its scope; unlock()/lock() release and retake it early.
+class SCOPED_CAPABILITY WriterLock {
+ public:
+  explicit WriterLock(SharedMutex& mu) ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
+  ~WriterLock() RELEASE() {
+    if (held_) mu_.unlock();
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+  void lock() ACQUIRE() {
+    mu_.lock();
+    held_ = true;
+  }
+  void unlock() RELEASE() {
+    mu_.unlock();
+    held_ = false;
+  }
+
+ private:
+  SharedMutex& mu_;
+  bool held_ = true;
+};
+
+// Holds a SharedMutex shared for its scope.
+class SCOPED_CAPABILITY ReaderLock {
+ public:
+  explicit ReaderLock(SharedMutex& mu) ACQUIRE_SHARED(mu) : mu_(mu) { mu_.lock_shared(); }
+  ~ReaderLock() RELEASE() { mu_.unlock_shared(); }
+  ReaderLock(const ReaderLock&) = delete;
+  ReaderLock& operator=(const ReaderLock&) = delete;
+
+ private:
+  SharedMutex& mu_;
 };
 
 }  // namespace seams

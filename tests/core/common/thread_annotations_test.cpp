@@ -9,62 +9,116 @@ namespace seams {
 namespace {
 
 // The annotations themselves are checked at compile time (the thread-safety preset); these tests
-// check that Mutex and MutexLock lock what they say they lock.
+// check that the mutexes and scoped locks lock what they say they lock.
 
-TEST(Mutex, TryLockFailsWhileHeldAndSucceedsAfterUnlock) {
+// Whether `mu` can be taken right now by another thread (taken and released at once).
+template <typename Probe>
+bool freeForAnotherThread(Probe probe) {
+  bool free = false;
+  std::thread([&] { free = probe(); }).join();
+  return free;
+}
+bool isFree(Mutex& mu) {
+  return freeForAnotherThread([&] {
+    if (!mu.try_lock()) return false;
+    mu.unlock();
+    return true;
+  });
+}
+bool isFreeForAWriter(SharedMutex& mu) {
+  return freeForAnotherThread([&] {
+    if (!mu.try_lock()) return false;
+    mu.unlock();
+    return true;
+  });
+}
+bool isFreeForAReader(SharedMutex& mu) {
+  return freeForAnotherThread([&] {
+    if (!mu.try_lock_shared()) return false;
+    mu.unlock_shared();
+    return true;
+  });
+}
+
+TEST(Mutex, LockExcludesOthersUntilUnlock) {
   Mutex mu;
+  EXPECT_TRUE(isFree(mu));
   mu.lock();
-  bool other = true;
-  std::thread([&] { other = mu.try_lock(); }).join();
-  EXPECT_FALSE(other);
+  EXPECT_FALSE(isFree(mu));
   mu.unlock();
-  ASSERT_TRUE(mu.try_lock());
-  mu.unlock();
+  EXPECT_TRUE(isFree(mu));
 }
 
 TEST(MutexLock, HoldsForItsScope) {
   Mutex mu;
   {
     MutexLock lock(mu);
-    bool other = true;
-    std::thread([&] { other = mu.try_lock(); }).join();
-    EXPECT_FALSE(other);
+    EXPECT_FALSE(isFree(mu));
   }
-  ASSERT_TRUE(mu.try_lock());
-  mu.unlock();
+  EXPECT_TRUE(isFree(mu));
 }
 
 TEST(MutexLock, UnlockReleasesEarlyAndLockRetakes) {
   Mutex mu;
-  MutexLock lock(mu);
-  lock.unlock();
-  ASSERT_TRUE(mu.try_lock());
-  mu.unlock();
-  lock.lock();
-  bool other = true;
-  std::thread([&] { other = mu.try_lock(); }).join();
-  EXPECT_FALSE(other);
+  {
+    MutexLock lock(mu);
+    lock.unlock();
+    EXPECT_TRUE(isFree(mu));
+    lock.lock();
+    EXPECT_FALSE(isFree(mu));
+  }
+  EXPECT_TRUE(isFree(mu));
 }
 
 // The documented condition-variable pattern: wait through native(), predicate under the mutex.
-TEST(MutexLock, WaitsOnAConditionVariableThroughNative) {
+struct Mailbox {
   Mutex mu;
   std::condition_variable cv;
   int value GUARDED_BY(mu) = 0;
+};
+
+TEST(MutexLock, WaitsOnAConditionVariableThroughNative) {
+  Mailbox box;
   std::thread producer([&] {
-    MutexLock lock(mu);
-    value = 42;
-    cv.notify_one();
+    MutexLock lock(box.mu);
+    box.value = 42;
+    box.cv.notify_one();
   });
+  int seen = 0;
   {
-    MutexLock lock(mu);
-    cv.wait(lock.native(), [&] {
-      mu.assertHeld();
-      return value != 0;
+    MutexLock lock(box.mu);
+    box.cv.wait(lock.native(), [&] {
+      box.mu.assertHeld();
+      return box.value != 0;
     });
-    EXPECT_EQ(value, 42);
+    seen = box.value;
   }
   producer.join();
+  EXPECT_EQ(seen, 42);
+  EXPECT_TRUE(isFree(box.mu));
+}
+
+TEST(ReaderLock, ReadersShareAndExcludeAWriter) {
+  SharedMutex mu;
+  {
+    ReaderLock reader(mu);
+    EXPECT_TRUE(isFreeForAReader(mu));
+    EXPECT_FALSE(isFreeForAWriter(mu));
+  }
+  EXPECT_TRUE(isFreeForAWriter(mu));
+}
+
+TEST(WriterLock, ExcludesReadersAndUnlockReleasesEarly) {
+  SharedMutex mu;
+  {
+    WriterLock writer(mu);
+    EXPECT_FALSE(isFreeForAReader(mu));
+    writer.unlock();
+    EXPECT_TRUE(isFreeForAWriter(mu));
+    writer.lock();
+    EXPECT_FALSE(isFreeForAWriter(mu));
+  }
+  EXPECT_TRUE(isFreeForAWriter(mu));
 }
 
 }  // namespace
