@@ -13,7 +13,7 @@ FuseService::FuseService(const Config& config, Deps& deps, std::vector<std::stri
     : config_(config), deps_(deps), dependencies_(std::move(dependencies)) {}
 
 FuseService::~FuseService() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (current_) current_->stop();
 }
 
@@ -35,7 +35,7 @@ Status FuseService::run(RunContext& ctx) {
 
   std::shared_ptr<FuseFrontend> previous;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     previous = std::move(current_);
   }
   if (previous) previous->stop();  // a hung run's mount: unmount before mounting again
@@ -55,7 +55,7 @@ Status FuseService::run(RunContext& ctx) {
     return s;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = frontend;
   }
   struct StopOnExit {  // a crashed run unmounts; only a hung one leaves it to the next run
@@ -63,7 +63,7 @@ Status FuseService::run(RunContext& ctx) {
     std::shared_ptr<FuseFrontend> frontend;
     ~StopOnExit() {
       frontend->stop();
-      std::lock_guard lock(self->mutex_);
+      MutexLock lock(self->mutex_);
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};

@@ -12,12 +12,12 @@ HttpService::HttpService(const Config& config, Deps& deps, MetricsRegistry& metr
     : config_(config), deps_(deps), metrics_(metrics), dependencies_(std::move(dependencies)) {}
 
 HttpService::~HttpService() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (current_) current_->stop();
 }
 
 std::uint16_t HttpService::port() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return current_ ? current_->port() : 0;
 }
 
@@ -30,7 +30,7 @@ Status HttpService::run(RunContext& ctx) {
 
   std::shared_ptr<HttpFrontend> previous;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     previous = std::move(current_);
   }
   if (previous) previous->stop();  // a hung run's frontend: release its port first
@@ -50,7 +50,7 @@ Status HttpService::run(RunContext& ctx) {
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = frontend;
   }
   // However this run ends (stop, error, injected crash unwinding through here), the frontend
@@ -61,7 +61,7 @@ Status HttpService::run(RunContext& ctx) {
     std::shared_ptr<HttpFrontend> frontend;
     ~StopOnExit() {
       frontend->stop();
-      std::lock_guard lock(self->mutex_);
+      MutexLock lock(self->mutex_);
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};
