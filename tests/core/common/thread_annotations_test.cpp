@@ -18,14 +18,9 @@ bool freeForAnotherThread(Probe probe) {
   std::thread([&] { free = probe(); }).join();
   return free;
 }
-bool isFree(Mutex& mu) {
-  return freeForAnotherThread([&] {
-    if (!mu.try_lock()) return false;
-    mu.unlock();
-    return true;
-  });
-}
-bool isFreeForAWriter(SharedMutex& mu) {
+// Exclusively: a Mutex, or a SharedMutex for a writer.
+template <typename M>
+bool isFree(M& mu) {
   return freeForAnotherThread([&] {
     if (!mu.try_lock()) return false;
     mu.unlock();
@@ -103,9 +98,9 @@ TEST(ReaderLock, ReadersShareAndExcludeAWriter) {
   {
     ReaderLock reader(mu);
     EXPECT_TRUE(isFreeForAReader(mu));
-    EXPECT_FALSE(isFreeForAWriter(mu));
+    EXPECT_FALSE(isFree(mu));
   }
-  EXPECT_TRUE(isFreeForAWriter(mu));
+  EXPECT_TRUE(isFree(mu));
 }
 
 TEST(WriterLock, ExcludesReadersAndUnlockReleasesEarly) {
@@ -114,11 +109,11 @@ TEST(WriterLock, ExcludesReadersAndUnlockReleasesEarly) {
     WriterLock writer(mu);
     EXPECT_FALSE(isFreeForAReader(mu));
     writer.unlock();
-    EXPECT_TRUE(isFreeForAWriter(mu));
+    EXPECT_TRUE(isFree(mu));
     writer.lock();
-    EXPECT_FALSE(isFreeForAWriter(mu));
+    EXPECT_FALSE(isFree(mu));
   }
-  EXPECT_TRUE(isFreeForAWriter(mu));
+  EXPECT_TRUE(isFree(mu));
 }
 
 }  // namespace
