@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: checks the layering, installs dependencies, builds, runs every test.
-#   scripts/test.sh            release build, all tests
+#   scripts/test.sh            release build, all tests; then the thread-safety preset (build only)
 #   scripts/test.sh --sanitizers   also, under ASan+UBSan and under TSan, the core tests and
 #                                  the ones that run real daemons and mounts (label sanitizers)
 set -euo pipefail
@@ -38,6 +38,11 @@ run_preset() {
 }
 
 run_preset release
+# Compile-only: clang's -Wthread-safety over every non-test target, as errors, so a broken locking
+# contract (core/common/thread_annotations.h) fails here. No tests run; ccache keeps it short.
+echo "== thread-safety: configure and build (compile only)"
+cmake --preset thread-safety >/dev/null
+cmake --build --preset thread-safety -j"$jobs"
 if [ "$sanitizers" = 1 ]; then
   # Label `core` (unit tests) and `sanitizers` (fuse_frontend_test, e2e_deployment_test,
   # launcher_e2e_test: every daemon they start is built with the same sanitizer, and a report

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "core/common/thread_annotations.h"
+
 namespace seams {
 
 // The listeners. publish() holds `mu_` shared while it calls them, and unsubscribing holds it
@@ -15,7 +17,7 @@ namespace seams {
 class LocalAuth::Feed {
  public:
   std::unique_ptr<Subscription> add(std::shared_ptr<Feed> self, AuthListener listener) {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     listeners_.push_back(std::move(listener));
     return std::make_unique<Handle>(std::move(self), std::prev(listeners_.end()));
   }
@@ -23,7 +25,7 @@ class LocalAuth::Feed {
   // noexcept: a listener that throws is a bug, and the change it reports has already happened;
   // terminating says so loudly instead of failing the grant or logout that made the change.
   void publish(const AuthEvent& event) const noexcept {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     for (const AuthListener& l : listeners_) l(event);
   }
 
@@ -34,7 +36,7 @@ class LocalAuth::Feed {
    public:
     Handle(std::shared_ptr<Feed> feed, List::iterator it) : feed_(std::move(feed)), it_(it) {}
     ~Handle() override {
-      std::unique_lock lock(feed_->mu_);
+      WriterLock lock(feed_->mu_);
       feed_->listeners_.erase(it_);
     }
 
@@ -43,8 +45,8 @@ class LocalAuth::Feed {
     List::iterator it_;
   };
 
-  mutable std::shared_mutex mu_;
-  List listeners_;  // guarded by mu_
+  mutable SharedMutex mu_;
+  List listeners_ GUARDED_BY(mu_);
 };
 
 LocalAuth::LocalAuth(PrivateTag, std::size_t cache_entries, std::shared_ptr<Feed> feed)

@@ -78,7 +78,7 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
     key = cacheKey(who, path.str(), requested);
     hash = std::hash<std::string>{}(key);
     Shard& shard = shardFor(hash);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     if (auto it = shard.index.find(key); it != shard.index.end()) {
       shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
       hits_.fetch_add(1, std::memory_order_relaxed);
@@ -97,7 +97,7 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
   if (before_insert_) before_insert_();
 
   Shard& shard = shardFor(hash);
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(shard.mu);
   // A change since we read the rules may have emptied this shard already: drop the decision.
   if (generation_.load(std::memory_order_acquire) != rules->generation) return allow;
   if (shard.index.count(key) != 0) return allow;  // another thread inserted it meanwhile
@@ -111,7 +111,7 @@ bool PermissionTable::allowed(const Principal& who, const VaultPath& path, Acces
 }
 
 bool PermissionTable::add(const Rule& rule) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   const std::shared_ptr<const Snapshot> old = current();
   const auto& rules = old->rules;
   if (std::find(rules.begin(), rules.end(), rule) != rules.end()) return false;
@@ -123,7 +123,7 @@ bool PermissionTable::add(const Rule& rule) {
 }
 
 bool PermissionTable::remove(const Rule& rule) {
-  std::lock_guard lock(write_mu_);
+  MutexLock lock(write_mu_);
   const std::shared_ptr<const Snapshot> old = current();
   const auto& rules = old->rules;
   if (std::find(rules.begin(), rules.end(), rule) == rules.end()) return false;
@@ -141,7 +141,7 @@ void PermissionTable::publish(std::shared_ptr<Snapshot> next) {
   next->generation = generation_.load(std::memory_order_relaxed) + 1;
   const std::uint64_t generation = next->generation;
   {
-    std::lock_guard lock(snapshot_mu_);
+    MutexLock lock(snapshot_mu_);
     snapshot_ = std::move(next);
   }
   generation_.store(generation, std::memory_order_release);
@@ -149,7 +149,7 @@ void PermissionTable::publish(std::shared_ptr<Snapshot> next) {
 }
 
 std::shared_ptr<const PermissionTable::Snapshot> PermissionTable::current() const {
-  std::lock_guard lock(snapshot_mu_);
+  MutexLock lock(snapshot_mu_);
   return snapshot_;
 }
 
@@ -160,7 +160,7 @@ std::vector<Rule> PermissionTable::rules() const {
 std::size_t PermissionTable::cacheSize() const {
   std::size_t n = 0;
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     n += shard.lru.size();
   }
   return n;
@@ -168,7 +168,7 @@ std::size_t PermissionTable::cacheSize() const {
 
 void PermissionTable::clearCache() const {
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     shard.index.clear();
     shard.lru.clear();
   }

@@ -50,6 +50,7 @@
 
 #include "core/auth/auth.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/vault_path.h"
 
 namespace seams {
@@ -96,9 +97,9 @@ class PermissionTable {
     // Most recently used at the front. The index's keys view the strings in the list nodes,
     // which never move.
     using Lru = std::list<std::pair<std::string, bool>>;
-    mutable std::mutex mu;
-    Lru lru;
-    std::unordered_map<std::string_view, Lru::iterator> index;
+    mutable Mutex mu;
+    Lru lru GUARDED_BY(mu);
+    std::unordered_map<std::string_view, Lru::iterator> index GUARDED_BY(mu);
   };
 
   // Lets by_prefix be searched with a string_view (no allocation per ancestor on the hot path).
@@ -118,19 +119,18 @@ class PermissionTable {
 
   static bool decide(const Snapshot& rules, const Principal& who, const std::string& path,
                      AccessMask bit);
-  // Publishes `next` (REQUIRES: write_mu_ held, next.generation one past the current) and
-  // empties the cache.
-  void publish(std::shared_ptr<Snapshot> next);
+  // Publishes `next` (REQUIRES: next.generation one past the current) and empties the cache.
+  void publish(std::shared_ptr<Snapshot> next) REQUIRES(write_mu_);
   void clearCache() const;
   Shard& shardFor(std::size_t hash) const { return shards_[hash % kShards]; }
 
   const std::size_t shard_capacity_;  // 0: no cache
 
-  std::mutex write_mu_;  // serialises add() and remove()
+  Mutex write_mu_;  // serialises add() and remove()
   std::shared_ptr<const Snapshot> current() const;
 
-  mutable std::mutex snapshot_mu_;
-  std::shared_ptr<const Snapshot> snapshot_;  // guarded by snapshot_mu_
+  mutable Mutex snapshot_mu_;
+  std::shared_ptr<const Snapshot> snapshot_ GUARDED_BY(snapshot_mu_);
   // The generation of the newest snapshot; set after it is published, before the cache is
   // emptied.
   std::atomic<std::uint64_t> generation_{0};

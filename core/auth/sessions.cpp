@@ -234,7 +234,7 @@ Result<Session> SessionStore::login(std::string_view user, std::string_view pass
     entry->expires_ns = nowNs() + ttl_ns_;
     const Digest d = digest(session.token);
     Shard& shard = shardFor(d);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     // A collision of 256 random bits does not happen; if it ever did, draw again.
     if (shard.sessions.emplace(d, std::move(entry)).second) break;
   }
@@ -255,7 +255,7 @@ Result<Principal> SessionStore::validate(std::string_view token) {
   const User* user = nullptr;
   EndedSession ended;
   {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     auto it = shard.sessions.find(d);
     if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
     Entry& e = *it->second;
@@ -283,7 +283,7 @@ Status SessionStore::logout(std::string_view token) {
   Shard& shard = shardFor(d);
   EndedSession ended;
   {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     auto it = shard.sessions.find(d);
     if (it == shard.sessions.end()) return Status(Errc::unauthenticated, "invalid token");
     const bool expired = nowNs() >= it->second->expires_ns;
@@ -300,7 +300,7 @@ Status SessionStore::logout(std::string_view token) {
 std::size_t SessionStore::sweepExpired() {
   std::vector<EndedSession> ended;
   for (Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     const std::int64_t now = nowNs();
     for (auto it = shard.sessions.begin(); it != shard.sessions.end();) {
       if (now < it->second->expires_ns) {
@@ -328,7 +328,7 @@ Result<Principal> SessionStore::principalForUid(std::uint32_t uid) const {
 std::size_t SessionStore::sessionCount() const {
   std::size_t n = 0;
   for (const Shard& shard : shards_) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     n += shard.sessions.size();
   }
   return n;

@@ -49,6 +49,7 @@
 #include "core/auth/auth_config.h"
 #include "core/common/clock.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 
 namespace seams {
 
@@ -135,8 +136,9 @@ class SessionStore {
     std::int64_t expires_ns = 0;  // monotonic ns
   };
   struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<Digest, std::unique_ptr<Entry>, DigestHash, DigestEq> sessions;
+    mutable Mutex mu;
+    std::unordered_map<Digest, std::unique_ptr<Entry>, DigestHash, DigestEq> sessions
+        GUARDED_BY(mu);
   };
 
   static Digest digest(std::string_view token);

@@ -44,7 +44,7 @@ R CachingAuth::track(const FeedState::Token& t, R result) {
   Errc code = codeOf(result);
   if (code == Errc::unavailable || code == Errc::timeout) {
     feed_.markDown();
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     ++generation_;
     dropDecisions();
     dropSessions("");
@@ -76,7 +76,7 @@ void CachingAuth::dropSessions(const std::string& token_id) {
 
 void CachingAuth::onUpstreamEvent(const AuthEvent& e) {
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (e.kind == AuthEvent::Kind::rules_changed) {
       dropDecisions();
     } else {
@@ -99,7 +99,7 @@ Status CachingAuth::logout(std::string_view token) {
   Status s = track(t, upstream_->logout(owned));
   std::string id = tokenId(token);
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     dropSessions(id);
   }
   if (options_.mode == Coherence::ttl) {
@@ -112,7 +112,7 @@ Result<Principal> CachingAuth::validate(std::string_view token) {
   const bool use = serving();
   std::uint64_t gen = 0;
   if (use) {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     if (auto it = sessions_.find(std::string(token));
         it != sessions_.end() && fresh(it->second.fetched)) {
       return it->second.principal;
@@ -122,7 +122,7 @@ Result<Principal> CachingAuth::validate(std::string_view token) {
   FeedState::Token t = feed_.beginCall();
   Result<Principal> r = track(t, upstream_->validate(std::string(token)));
   if (use && r.ok()) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (gen == generation_) {
       if (sessions_.size() >= options_.max_entries) sessions_.clear();
       sessions_[std::string(token)] = SessionEntry{*r, clock_.now()};
@@ -137,7 +137,7 @@ Result<Principal> CachingAuth::authorize(std::string_view token, const VaultPath
   std::uint64_t gen = 0;
   TokenDecisionKey key{std::string(token), path.str(), static_cast<std::uint8_t>(access)};
   if (use) {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     if (auto it = token_decisions_.find(key);
         it != token_decisions_.end() && fresh(it->second.fetched)) {
       if (!it->second.status.ok()) return it->second.status;
@@ -149,7 +149,7 @@ Result<Principal> CachingAuth::authorize(std::string_view token, const VaultPath
   Result<Principal> r = track(t, upstream_->authorize(std::get<0>(key), path, access));
   Errc code = codeOf(r);
   if (use && isDecision(code)) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (gen == generation_) {
       if (token_decisions_.size() >= options_.max_entries) token_decisions_.clear();
       MonoTime now = clock_.now();
@@ -166,7 +166,7 @@ Status CachingAuth::check(const Principal& who, const VaultPath& path, Access ac
   std::uint64_t gen = 0;
   CheckKey key{who.user, who.groups, path.str(), static_cast<std::uint8_t>(access)};
   if (use) {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     if (auto it = check_decisions_.find(key);
         it != check_decisions_.end() && fresh(it->second.fetched)) {
       return it->second.status;
@@ -176,7 +176,7 @@ Status CachingAuth::check(const Principal& who, const VaultPath& path, Access ac
   FeedState::Token t = feed_.beginCall();
   Status s = track(t, upstream_->check(who, path, access));
   if (use && isDecision(s.code())) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (gen == generation_) {
       if (check_decisions_.size() >= options_.max_entries) check_decisions_.clear();
       check_decisions_[std::move(key)] = Decision{s, who, clock_.now()};
@@ -189,7 +189,7 @@ Result<Principal> CachingAuth::principalForUid(std::uint32_t uid) {
   const bool use = serving();
   std::uint64_t gen = 0;
   if (use) {
-    std::shared_lock lock(mutex_);
+    ReaderLock lock(mutex_);
     if (auto it = uids_.find(uid); it != uids_.end() && fresh(it->second.fetched)) {
       return it->second.principal;
     }
@@ -198,7 +198,7 @@ Result<Principal> CachingAuth::principalForUid(std::uint32_t uid) {
   FeedState::Token t = feed_.beginCall();
   Result<Principal> r = track(t, upstream_->principalForUid(uid));
   if (use && r.ok()) {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     if (gen == generation_) {
       if (uids_.size() >= options_.max_entries) uids_.clear();
       uids_[uid] = UidEntry{*r, clock_.now()};
@@ -211,7 +211,7 @@ Status CachingAuth::grant(const Principal& admin, const Rule& rule) {
   FeedState::Token t = feed_.beginCall();
   Status s = track(t, upstream_->grant(admin, rule));
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     dropDecisions();
   }
   if (options_.mode == Coherence::ttl) {
@@ -224,7 +224,7 @@ Status CachingAuth::revoke(const Principal& admin, const Rule& rule) {
   FeedState::Token t = feed_.beginCall();
   Status s = track(t, upstream_->revoke(admin, rule));
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     dropDecisions();
   }
   if (options_.mode == Coherence::ttl) {

@@ -36,6 +36,7 @@
 #include "core/coherence/feed_state.h"
 #include "core/coherence/listener_set.h"
 #include "core/common/clock.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 
 namespace seams {
@@ -93,8 +94,8 @@ class CachingAuth final : public Auth {
   using CheckKey = std::tuple<std::string, std::vector<std::string>, std::string, std::uint8_t>;
 
   bool fresh(MonoTime fetched) const;
-  void dropDecisions();                            // REQUIRES: mutex_ held exclusively
-  void dropSessions(const std::string& token_id);  // "" = all. REQUIRES: mutex_ held exclusively
+  void dropDecisions() REQUIRES(mutex_);
+  void dropSessions(const std::string& token_id) REQUIRES(mutex_);  // "" = all
   void onUpstreamEvent(const AuthEvent& e);
   template <typename R>
   R track(const FeedState::Token& t, R result);
@@ -106,12 +107,12 @@ class CachingAuth final : public Auth {
   ListenerSet<AuthListener, AuthEvent> listeners_;
   std::atomic<std::uint64_t> upstream_calls_{0};
 
-  mutable std::shared_mutex mutex_;
-  std::uint64_t generation_ = 0;                            // GUARDED_BY(mutex_)
-  std::unordered_map<std::string, SessionEntry> sessions_;  // GUARDED_BY(mutex_), by token
-  std::map<TokenDecisionKey, Decision> token_decisions_;    // GUARDED_BY(mutex_)
-  std::map<CheckKey, Decision> check_decisions_;            // GUARDED_BY(mutex_)
-  std::unordered_map<std::uint32_t, UidEntry> uids_;        // GUARDED_BY(mutex_)
+  mutable SharedMutex mutex_;
+  std::uint64_t generation_ GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::string, SessionEntry> sessions_ GUARDED_BY(mutex_);  // by token
+  std::map<TokenDecisionKey, Decision> token_decisions_ GUARDED_BY(mutex_);
+  std::map<CheckKey, Decision> check_decisions_ GUARDED_BY(mutex_);
+  std::unordered_map<std::uint32_t, UidEntry> uids_ GUARDED_BY(mutex_);
 
   std::unique_ptr<Subscription> upstream_subscription_;  // push only; destroyed first
 };

@@ -108,7 +108,7 @@ void CachingVault::ownChangeFollowed(const ChangeEvent& e, bool succeeded) {
   // handles when the echo arrives (applying a move twice would move them twice). A failed call
   // may still have changed something (or not): lazy handles beneath its paths ask the owner.
   if (!succeeded) {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     for (auto& [id, h] : handles_) {
       if (h.path.isWithin(e.path) || h.path.isWithin(e.old_path)) h.changed = true;
     }
@@ -118,21 +118,21 @@ void CachingVault::ownChangeFollowed(const ChangeEvent& e, bool succeeded) {
     handlesFollow(e);
     return;
   }
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   for (auto& [id, h] : handles_) {
     if (h.named && h.path == e.path) h.named = false;  // replaced by the rename
   }
 }
 
 bool CachingVault::knownLarge(const VaultPath& path) const {
-  std::lock_guard lock(large_mutex_);
+  MutexLock lock(large_mutex_);
   return large_.count(path.str()) != 0;
 }
 
 void CachingVault::noteSize(const VaultPath& path, std::uint64_t size) {
   if (!cache_) return;
   const bool large = size > cache_->maxEntryBytes();
-  std::lock_guard lock(large_mutex_);
+  MutexLock lock(large_mutex_);
   if (!large) {
     large_.erase(path.str());
     return;
@@ -295,7 +295,7 @@ Status CachingVault::reconcile(const VaultPath& path) {
 
 void CachingVault::handlesFollow(const ChangeEvent& e) {
   if (!cache_) return;
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   if (handles_.empty()) return;
   if (isResync(e)) {
     // A reconnect: the old connection's handles are gone upstream; never serve them locally.
@@ -345,14 +345,14 @@ void CachingVault::handlesFollow(const ChangeEvent& e) {
 
 std::optional<std::pair<VaultPath, std::uint64_t>> CachingVault::cacheableName(
     HandleId handle) const {
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   auto it = handles_.find(handle);
   if (it == handles_.end() || !it->second.named) return std::nullopt;
   return std::make_pair(it->second.path, it->second.inode);
 }
 
 std::optional<VaultPath> CachingVault::nameForChange(HandleId handle) const {
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   auto it = handles_.find(handle);
   if (it == handles_.end() || !it->second.named) return std::nullopt;
   return it->second.path;
@@ -365,7 +365,7 @@ std::optional<OpenedFile> CachingVault::openLazily(const VaultPath& path) {
   if (!content || content->version != attr->version) return std::nullopt;
   OpenedFile opened{0, *attr};
   {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     if (lazy_count_ >= kMaxLazyHandles) return std::nullopt;  // the owner's bound decides
     opened.handle = next_lazy_++;
     ++lazy_count_;
@@ -375,7 +375,7 @@ std::optional<OpenedFile> CachingVault::openLazily(const VaultPath& path) {
   // the entry must still be there, at the same version, now that the feed can reach it.
   std::optional<FileAttr> again = cache_->getAttr(path);
   if (again && again->version == attr->version && again->inode == attr->inode) return opened;
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   handles_.erase(opened.handle);
   --lazy_count_;
   return std::nullopt;
@@ -384,7 +384,7 @@ std::optional<OpenedFile> CachingVault::openLazily(const VaultPath& path) {
 std::optional<std::pair<std::shared_ptr<const CachedContent>, FileAttr>> CachingVault::pinnedFor(
     HandleId handle) const {
   if (!isLazy(handle) || !serving()) return std::nullopt;
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   auto it = handles_.find(handle);
   if (it == handles_.end() || it->second.changed) return std::nullopt;
   FileAttr attr = it->second.pinned_attr;
@@ -397,7 +397,7 @@ Result<HandleId> CachingVault::upstreamHandle(HandleId handle) {
   VaultPath path;
   std::uint64_t inode = 0;
   {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     auto it = handles_.find(handle);
     if (it == handles_.end()) {
       return Status(Errc::bad_handle, "handle " + std::to_string(handle) + " is not open");
@@ -419,7 +419,7 @@ Result<HandleId> CachingVault::upstreamHandle(HandleId handle) {
   HandleId theirs = 0;
   Status refused;
   {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     auto it = handles_.find(handle);
     if (r->attr.inode != inode) {
       refused = Status(Errc::stale, path.str() + ": replaced since it was opened");
@@ -453,7 +453,7 @@ Result<OpenedFile> CachingVault::open(const VaultPath& path, std::uint32_t mode)
     cache_->putAttr(path, r->attr, ticket);
   }
   if (cache_) {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     handles_[r->handle] = KnownHandle{r->attr.inode, path, true};
   }
   return r;
@@ -543,7 +543,7 @@ Result<FileAttr> CachingVault::truncateHandle(HandleId handle, std::uint64_t siz
 Status CachingVault::fsyncHandle(HandleId handle) {
   HandleId up = handle;
   if (isLazy(handle)) {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     auto it = handles_.find(handle);
     if (it == handles_.end()) {
       return Status(Errc::bad_handle, "fsync: handle " + std::to_string(handle) + " is not open");
@@ -559,7 +559,7 @@ Status CachingVault::fsyncHandle(HandleId handle) {
 Status CachingVault::release(HandleId handle) {
   HandleId up = handle;
   if (cache_) {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     auto it = handles_.find(handle);
     if (isLazy(handle)) {
       if (it == handles_.end()) {

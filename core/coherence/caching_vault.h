@@ -66,6 +66,7 @@
 #include "core/coherence/feed_state.h"
 #include "core/coherence/listener_set.h"
 #include "core/common/clock.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/vault/vault.h"
 
@@ -181,13 +182,13 @@ class CachingVault final : public Vault {
   FeedState feed_;
   ListenerSet<ChangeListener, ChangeEvent> listeners_;
   std::atomic<std::uint64_t> upstream_calls_{0};
-  mutable std::mutex handles_mutex_;
-  std::unordered_map<HandleId, KnownHandle> handles_;    // guarded by handles_mutex_
-  HandleId next_lazy_ = kLazyHandleBit | 1;              // guarded by handles_mutex_
-  std::size_t lazy_count_ = 0;                           // guarded by handles_mutex_
-  static constexpr std::size_t kMaxLargeHints = 4096;    // then forgotten at once: a hint only
-  mutable std::mutex large_mutex_;                       // a leaf lock
-  std::unordered_set<std::string> large_;                // guarded by large_mutex_
+  mutable Mutex handles_mutex_;
+  std::unordered_map<HandleId, KnownHandle> handles_ GUARDED_BY(handles_mutex_);
+  HandleId next_lazy_ GUARDED_BY(handles_mutex_) = kLazyHandleBit | 1;
+  std::size_t lazy_count_ GUARDED_BY(handles_mutex_) = 0;
+  static constexpr std::size_t kMaxLargeHints = 4096;  // then forgotten at once: a hint only
+  mutable Mutex large_mutex_;                          // a leaf lock
+  std::unordered_set<std::string> large_ GUARDED_BY(large_mutex_);
   std::unique_ptr<Subscription> upstream_subscription_;  // push only; destroyed first
 };
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/common/subscription.h"
+#include "core/common/thread_annotations.h"
 
 namespace seams {
 
@@ -27,28 +28,28 @@ class ListenerSet {
 
   // The Subscription keeps the set's state alive, so it may outlive the owning object safely.
   std::unique_ptr<Subscription> add(Listener listener) {
-    std::unique_lock lock(state_->mutex);
+    WriterLock lock(state_->mutex);
     std::uint64_t id = state_->next_id++;
     state_->slots.emplace_back(id, std::move(listener));
     return std::make_unique<Handle>(state_, id);
   }
 
   void publish(const Event& event) const {
-    std::shared_lock lock(state_->mutex);
+    ReaderLock lock(state_->mutex);
     for (const auto& slot : state_->slots) slot.second(event);
   }
 
  private:
   struct State {
-    std::shared_mutex mutex;
-    std::vector<std::pair<std::uint64_t, Listener>> slots;  // GUARDED_BY(mutex)
-    std::uint64_t next_id = 1;                              // GUARDED_BY(mutex)
+    SharedMutex mutex;
+    std::vector<std::pair<std::uint64_t, Listener>> slots GUARDED_BY(mutex);
+    std::uint64_t next_id GUARDED_BY(mutex) = 1;
   };
   class Handle final : public Subscription {
    public:
     Handle(std::shared_ptr<State> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
     ~Handle() override {
-      std::unique_lock lock(state_->mutex);
+      WriterLock lock(state_->mutex);
       std::erase_if(state_->slots, [this](const auto& s) { return s.first == id_; });
     }
 

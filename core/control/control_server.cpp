@@ -180,8 +180,11 @@ Status ControlServer::start() {
   if (!fd.ok()) return fd.status();
   const int raw = fd->release();  // the loop owns it from here
   thread_ = std::thread([this, raw] { loop(raw); });
-  std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return loop_ready_ || loop_done_; });
+  MutexLock lock(mutex_);
+  cv_.wait(lock.native(), [&] {
+    mutex_.assertHeld();
+    return loop_ready_ || loop_done_;
+  });
   if (!loop_ready_) {
     lock.unlock();
     thread_.join();
@@ -200,7 +203,7 @@ void ControlServer::loop(int listen_fd) {
                                                  kj::LowLevelAsyncIoProvider::ALREADY_NONBLOCK);
     capnp::TwoPartyServer server(kj::heap<ControlImpl>(target_, options_.faults_enabled));
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       loop_ready_ = true;
     }
     cv_.notify_all();
@@ -214,14 +217,14 @@ void ControlServer::loop(int listen_fd) {
     // The loop ends; stop() still joins and removes the socket. Nothing may escape the thread.
   }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     loop_done_ = true;
   }
   cv_.notify_all();
 }
 
 bool ControlServer::serving() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return loop_ready_ && !loop_done_;
 }
 

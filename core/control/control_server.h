@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/unique_fd.h"
 #include "core/control/control_target.h"
 
@@ -54,10 +55,10 @@ class ControlServer {
   // An eventfd the loop watches: stop() writes to it (any thread, no KJ object crosses threads).
   UniqueFd wake_fd_;
   std::thread thread_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable cv_;
-  bool loop_ready_ = false;  // GUARDED_BY(mutex_)
-  bool loop_done_ = false;   // GUARDED_BY(mutex_)
+  bool loop_ready_ GUARDED_BY(mutex_) = false;
+  bool loop_done_ GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace seams

@@ -51,7 +51,7 @@ void FuseFrontend::releaseOpenFiles() {
   std::unordered_multimap<std::uint64_t, OpenFile*> files;
   std::unordered_map<const DirHandle*, std::unique_ptr<DirHandle>> dirs;  // freed unlocked
   {
-    std::lock_guard lock(files_mutex_);
+    MutexLock lock(files_mutex_);
     files.swap(open_files_);
     dirs.swap(open_dirs_);
     backing_.clear();  // the nodes go with the session
@@ -66,7 +66,7 @@ void FuseFrontend::releaseOpenFiles() {
 }
 
 std::string FuseFrontend::mountpoint() const {
-  std::shared_lock lock(session_mutex_);
+  ReaderLock lock(session_mutex_);
   return mountpoint_;
 }
 
@@ -84,7 +84,7 @@ FuseFrontend::Health FuseFrontend::health() const {
 }
 
 Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
-  std::lock_guard life(lifecycle_mutex_);
+  MutexLock life(lifecycle_mutex_);
   if (loop_running_.load()) return Status(Errc::conflict, "fuse: already started");
   stopLocked();  // the remains of a loop that ended on its own, if any
 
@@ -118,7 +118,7 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   fuse_opt_free_args(&args);
   if (se == nullptr) return Status(Errc::unavailable, "fuse: fuse_session_new failed");
   {
-    std::lock_guard lock(ready_mutex_);
+    MutexLock lock(ready_mutex_);
     init_done_ = false;
     loop_done_ = false;
     loop_result_ = 0;
@@ -128,7 +128,7 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
     return Status(Errc::unavailable, "fuse: mounting " + mountpoint + " failed");
   }
   {
-    std::unique_lock lock(session_mutex_);
+    WriterLock lock(session_mutex_);
     session_ = se;
     mountpoint_ = mountpoint;
   }
@@ -145,7 +145,7 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
     fuse_loop_cfg_destroy(loop_config);
     loop_running_.store(false, std::memory_order_release);
     {
-      std::lock_guard lock(ready_mutex_);
+      MutexLock lock(ready_mutex_);
       loop_done_ = true;
       loop_result_ = rc;
     }
@@ -155,8 +155,11 @@ Status FuseFrontend::start(std::chrono::milliseconds start_timeout) {
   bool ready = false;
   int loop_rc = 0;
   {
-    std::unique_lock lock(ready_mutex_);
-    ready_cv_.wait_for(lock, start_timeout, [&] { return init_done_ || loop_done_; });
+    MutexLock lock(ready_mutex_);
+    ready_cv_.wait_for(lock.native(), start_timeout, [&] {
+      ready_mutex_.assertHeld();
+      return init_done_ || loop_done_;
+    });
     ready = init_done_ && !loop_done_;
     loop_rc = loop_result_;
   }
@@ -186,7 +189,7 @@ fuse_session* FuseFrontend::newUnmountedSession() {
 }
 
 void FuseFrontend::stop() {
-  std::lock_guard life(lifecycle_mutex_);
+  MutexLock life(lifecycle_mutex_);
   stopLocked();
 }
 
@@ -196,7 +199,7 @@ void FuseFrontend::stopLocked() {
   fuse_session* se = nullptr;
   std::string mountpoint;
   {
-    std::shared_lock lock(session_mutex_);
+    ReaderLock lock(session_mutex_);
     se = session_;
     mountpoint = mountpoint_;
   }
@@ -226,7 +229,7 @@ void FuseFrontend::stopLocked() {
   notifier_.stop();  // the connection is gone: nothing it sends can block any more
 
   {
-    std::unique_lock lock(session_mutex_);
+    WriterLock lock(session_mutex_);
     // The connection is gone, so this only closes /dev/fuse (it polls the fd, sees POLLERR and
     // skips its own umount).
     fuse_session_unmount(se);
@@ -249,7 +252,7 @@ void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
     // Made through this mount and echoed by the owner's feed (split), or racing a change of
     // ours on the same path: judged by own_, which hands the latter back to notifyHeld().
     if (own_.claim(event)) return;
-    std::shared_lock lock(session_mutex_);
+    ReaderLock lock(session_mutex_);
     fuse_session* se = session_;
     if (se == nullptr) return;
     std::vector<KernelNotifier::Op> ops;
@@ -267,7 +270,7 @@ void FuseFrontend::onVaultChange(const ChangeEvent& event) noexcept {
 
 void FuseFrontend::notifyHeld(std::vector<ChangeEvent> events) noexcept {
   try {
-    std::shared_lock lock(session_mutex_);
+    ReaderLock lock(session_mutex_);
     fuse_session* se = session_;
     if (se == nullptr) return;
     std::vector<KernelNotifier::Op> ops;

@@ -110,6 +110,7 @@
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/fuse/in_flight.h"
 #include "core/fuse/inode_table.h"
@@ -187,7 +188,7 @@ class FuseFrontend {
     std::vector<DirEntry> entries;
   };
 
-  void stopLocked();
+  void stopLocked() REQUIRES(lifecycle_mutex_);
   void onVaultChange(const ChangeEvent& event) noexcept;
   // Releases every open file and directory still registered (the kernel sends no RELEASE for
   // what is open when the connection ends). REQUIRES: no handler running.
@@ -195,9 +196,9 @@ class FuseFrontend {
   // Held events (own_changes.h) that were not echoes of our own changes: queued, not awaited.
   void notifyHeld(std::vector<ChangeEvent> events) noexcept;
   // Appends the kernel invalidations `event` calls for (attributes are invalidated inline).
-  // REQUIRES: session_mutex_ held (shared), `se` its session.
+  // REQUIRES: `se` the session.
   void invalidationsFor(fuse_session* se, const ChangeEvent& event,
-                        std::vector<KernelNotifier::Op>& ops);
+                        std::vector<KernelNotifier::Op>& ops) REQUIRES_SHARED(session_mutex_);
 
   Vault& vault_;
   Auth& auth_;
@@ -211,29 +212,30 @@ class FuseFrontend {
   KernelNotifier notifier_;
   OwnChanges own_;  // after notifier_: its release callback uses it
 
-  std::mutex lifecycle_mutex_;                  // serialises start() and stop()
-  std::string mountpoint_;                      // guarded by session_mutex_ (written by start())
-  std::unique_ptr<Subscription> subscription_;  // guarded by lifecycle_mutex_
-  std::thread loop_thread_;                     // guarded by lifecycle_mutex_
+  Mutex lifecycle_mutex_;                              // serialises start() and stop()
+  std::string mountpoint_ GUARDED_BY(session_mutex_);  // written by start()
+  std::unique_ptr<Subscription> subscription_ GUARDED_BY(lifecycle_mutex_);
+  std::thread loop_thread_ GUARDED_BY(lifecycle_mutex_);
 
   // The session the listener notifies through; null when not mounted. Shared by notifiers,
   // exclusive while it is created or destroyed.
-  mutable std::shared_mutex session_mutex_;
-  fuse_session* session_ = nullptr;  // guarded by session_mutex_
+  mutable SharedMutex session_mutex_;
+  fuse_session* session_ GUARDED_BY(session_mutex_) = nullptr;
 
-  std::mutex ready_mutex_;
+  Mutex ready_mutex_;
   std::condition_variable ready_cv_;
-  bool init_done_ = false;  // guarded by ready_mutex_: FUSE_INIT answered
-  bool loop_done_ = false;  // guarded by ready_mutex_: the session loop returned
-  int loop_result_ = 0;     // guarded by ready_mutex_
+  bool init_done_ GUARDED_BY(ready_mutex_) = false;  // FUSE_INIT answered
+  bool loop_done_ GUARDED_BY(ready_mutex_) = false;  // the session loop returned
+  int loop_result_ GUARDED_BY(ready_mutex_) = 0;
 
-  std::mutex files_mutex_;  // a leaf
-  // Open files by node id; guarded by files_mutex_; owns its elements.
-  std::unordered_multimap<std::uint64_t, OpenFile*> open_files_;
-  // Open directories, keyed by the pointer in fi->fh; guarded by files_mutex_.
-  std::unordered_map<const DirHandle*, std::unique_ptr<DirHandle>> open_dirs_;
-  // The backing inode each node's last open found (page cache, see open()); files_mutex_.
-  std::unordered_map<std::uint64_t, std::uint64_t> backing_;
+  Mutex files_mutex_;  // a leaf
+  // Open files by node id; owns its elements.
+  std::unordered_multimap<std::uint64_t, OpenFile*> open_files_ GUARDED_BY(files_mutex_);
+  // Open directories, keyed by the pointer in fi->fh.
+  std::unordered_map<const DirHandle*, std::unique_ptr<DirHandle>> open_dirs_
+      GUARDED_BY(files_mutex_);
+  // The backing inode each node's last open found (page cache, see open()).
+  std::unordered_map<std::uint64_t, std::uint64_t> backing_ GUARDED_BY(files_mutex_);
 
   std::atomic<bool> loop_running_{false};
   std::atomic<std::uint64_t> handler_exceptions_{0};

@@ -90,7 +90,7 @@ class FuseOps {
   // The kernel forgot the node: its last backing inode need not be remembered.
   static void forgetBacking(FuseFrontend& fs, fuse_ino_t ino) {
     if (fs.inodes_.lookupCount(ino) != 0) return;
-    std::lock_guard lock(fs.files_mutex_);
+    MutexLock lock(fs.files_mutex_);
     fs.backing_.erase(ino);
   }
 
@@ -98,7 +98,7 @@ class FuseOps {
   // GETATTR without a handle, and on an unlinked file the node has no name left to stat.
   static std::optional<HandleId> anyOpenFile(FuseFrontend& fs, fuse_ino_t ino,
                                              VaultPath* opened_as) {
-    std::lock_guard lock(fs.files_mutex_);
+    MutexLock lock(fs.files_mutex_);
     auto it = fs.open_files_.find(ino);
     if (it == fs.open_files_.end()) return std::nullopt;
     *opened_as = it->second->opened_as;
@@ -124,7 +124,7 @@ class FuseOps {
       // a rename behind the mount replaces the file under the same name). The kernel's page
       // cache is per node: drop it when this open finds another file than the last open did,
       // and bypass it while another open file of the node is a different file.
-      std::lock_guard lock(fs.files_mutex_);
+      MutexLock lock(fs.files_mutex_);
       auto [last, fresh] = fs.backing_.try_emplace(ino, file->backing_inode);
       if (!fresh && last->second != file->backing_inode) {
         fi->keep_cache = 0;
@@ -144,7 +144,7 @@ class FuseOps {
   static void closeHandle(FuseFrontend& fs, OpenFile* file) {
     std::unique_ptr<OpenFile> owned(file);
     {
-      std::lock_guard lock(fs.files_mutex_);
+      MutexLock lock(fs.files_mutex_);
       auto [first, end] = fs.open_files_.equal_range(file->ino);
       for (auto it = first; it != end; ++it) {
         if (it->second == file) {
@@ -465,7 +465,7 @@ class FuseOps {
     // Node ids are paths; they cannot be resolved from a file handle after a reboot.
     conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
     {
-      std::lock_guard lock(fs.ready_mutex_);
+      MutexLock lock(fs.ready_mutex_);
       fs.init_done_ = true;
     }
     fs.ready_cv_.notify_all();
@@ -789,12 +789,12 @@ class FuseOps {
       fi->fh = reinterpret_cast<std::uint64_t>(key);
       {
         // Registered until releasedir(), or until stop if the kernel never sends that.
-        std::lock_guard lock(fs.files_mutex_);
+        MutexLock lock(fs.files_mutex_);
         fs.open_dirs_.emplace(key, std::move(dir));
       }
       // An interrupted opendir never reached the kernel, which will never release it.
       if (fuse_reply_open(req, fi) == -ENOENT) {
-        std::lock_guard lock(fs.files_mutex_);
+        MutexLock lock(fs.files_mutex_);
         fs.open_dirs_.erase(key);
       }
       return 0;
@@ -844,7 +844,7 @@ class FuseOps {
     handle(req, [&](FuseFrontend& fs) -> int {
       std::unique_ptr<DirHandle> dir;  // destroyed outside the lock
       {
-        std::lock_guard lock(fs.files_mutex_);
+        MutexLock lock(fs.files_mutex_);
         auto it = fs.open_dirs_.find(reinterpret_cast<const DirHandle*>(fi->fh));
         if (it != fs.open_dirs_.end()) {
           dir = std::move(it->second);

@@ -11,21 +11,21 @@ InodeTable::InodeTable() {
 }
 
 std::optional<VaultPath> InodeTable::path(Ino ino) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end() || !it->second.attached) return std::nullopt;
   return it->second.path;
 }
 
 std::optional<InodeTable::Ino> InodeTable::find(const VaultPath& path) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = by_path_.find(path.str());
   if (it == by_path_.end()) return std::nullopt;
   return it->second;
 }
 
 InodeTable::Ino InodeTable::remember(const VaultPath& path, std::uint64_t backing_inode) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (auto live = by_path_.find(path.str()); live != by_path_.end() && backing_inode != 0) {
     const Node& node = nodes_.at(live->second);
     if (node.backing_inode != 0 && node.backing_inode != backing_inode && !path.isRoot()) {
@@ -45,7 +45,7 @@ InodeTable::Ino InodeTable::remember(const VaultPath& path, std::uint64_t backin
 
 void InodeTable::forget(Ino ino, std::uint64_t count) {
   if (ino == kRootIno) return;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) return;
   Node& node = it->second;
@@ -66,13 +66,13 @@ void InodeTable::detachLocked(const std::string& path) {
 }
 
 void InodeTable::detach(const VaultPath& path) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   detachLocked(path.str());
 }
 
 void InodeTable::rename(const VaultPath& from, const VaultPath& to) {
   if (from == to || from.isRoot()) return;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   // Whatever the kernel held at the destination (and beneath it, for a replaced empty
   // directory: nothing, but be thorough) no longer names that path.
   std::vector<std::string> displaced;
@@ -109,12 +109,12 @@ void InodeTable::rename(const VaultPath& from, const VaultPath& to) {
 }
 
 std::size_t InodeTable::size() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return nodes_.size();
 }
 
 std::uint64_t InodeTable::lookupCount(Ino ino) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = nodes_.find(ino);
   return it == nodes_.end() ? 0 : it->second.nlookup;
 }

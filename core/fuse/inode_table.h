@@ -31,6 +31,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/common/thread_annotations.h"
 #include "core/common/vault_path.h"
 
 namespace seams {
@@ -75,12 +76,12 @@ class InodeTable {
     std::uint64_t backing_inode = 0;  // 0 until an entry reply names it
   };
 
-  void detachLocked(const std::string& path);
+  void detachLocked(const std::string& path) REQUIRES(mutex_);
 
-  mutable std::mutex mutex_;
-  std::unordered_map<Ino, Node> nodes_;           // guarded by mutex_
-  std::unordered_map<std::string, Ino> by_path_;  // attached ids only; guarded by mutex_
-  Ino next_ino_ = kRootIno + 1;                   // guarded by mutex_
+  mutable Mutex mutex_;
+  std::unordered_map<Ino, Node> nodes_ GUARDED_BY(mutex_);
+  std::unordered_map<std::string, Ino> by_path_ GUARDED_BY(mutex_);  // attached ids only
+  Ino next_ino_ GUARDED_BY(mutex_) = kRootIno + 1;
 };
 
 }  // namespace seams

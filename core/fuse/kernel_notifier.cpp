@@ -10,7 +10,7 @@ namespace seams {
 
 void KernelNotifier::start(fuse_session* se) {
   stop();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   session_ = se;
   stopping_ = false;
   thread_ = std::thread([this] { loop(); });
@@ -18,13 +18,13 @@ void KernelNotifier::start(fuse_session* se) {
 
 void KernelNotifier::stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!thread_.joinable()) return;
     stopping_ = true;
   }
   work_cv_.notify_all();
   thread_.join();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (auto& job : queue_) job->done = true;
   queue_.clear();
   session_ = nullptr;
@@ -35,14 +35,18 @@ bool KernelNotifier::run(std::vector<Op> ops, const std::function<bool()>& may_d
   if (ops.empty()) return true;
   auto job = std::make_shared<Job>();
   job->ops = std::move(ops);
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopping_ || session_ == nullptr) return false;
   queue_.push_back(job);
   work_cv_.notify_one();
   const auto deadline = std::chrono::steady_clock::now() + wait_;
   for (;;) {
     const auto slice = std::min(deadline, std::chrono::steady_clock::now() + kGrace);
-    if (done_cv_.wait_until(lock, slice, [&] { return job->done; })) return true;
+    if (done_cv_.wait_until(lock.native(), slice, [&] {
+          mutex_.assertHeld();
+          return job->done;
+        }))
+      return true;
     if (std::chrono::steady_clock::now() >= deadline || (may_deadlock && may_deadlock())) break;
   }
   ++timeouts_;
@@ -53,16 +57,19 @@ void KernelNotifier::post(std::vector<Op> ops) {
   if (ops.empty()) return;
   auto job = std::make_shared<Job>();
   job->ops = std::move(ops);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (stopping_ || session_ == nullptr) return;
   queue_.push_back(std::move(job));
   work_cv_.notify_one();
 }
 
 void KernelNotifier::loop() {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    work_cv_.wait(lock.native(), [&] {
+      mutex_.assertHeld();
+      return stopping_ || !queue_.empty();
+    });
     if (stopping_) return;
     std::shared_ptr<Job> job = std::move(queue_.front());
     queue_.pop_front();
@@ -87,15 +94,15 @@ void KernelNotifier::loop() {
 }
 
 std::uint64_t KernelNotifier::sent() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return sent_;
 }
 std::uint64_t KernelNotifier::failures() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return failures_;
 }
 std::uint64_t KernelNotifier::timeouts() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return timeouts_;
 }
 

@@ -33,6 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
+
 struct fuse_session;
 
 namespace seams {
@@ -74,20 +76,20 @@ class KernelNotifier {
  private:
   struct Job {
     std::vector<Op> ops;
-    bool done = false;  // guarded by mutex_
+    bool done = false;  // guarded by the notifier's mutex_ (a nested struct cannot name it)
   };
   void loop();
 
   const std::chrono::milliseconds wait_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  std::deque<std::shared_ptr<Job>> queue_;  // guarded by mutex_
-  fuse_session* session_ = nullptr;         // guarded by mutex_; used by the thread
-  bool stopping_ = false;                   // guarded by mutex_
-  std::uint64_t sent_ = 0;                  // guarded by mutex_
-  std::uint64_t failures_ = 0;              // guarded by mutex_
-  std::uint64_t timeouts_ = 0;              // guarded by mutex_
+  std::deque<std::shared_ptr<Job>> queue_ GUARDED_BY(mutex_);
+  fuse_session* session_ GUARDED_BY(mutex_) = nullptr;  // used by the thread
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::uint64_t sent_ GUARDED_BY(mutex_) = 0;
+  std::uint64_t failures_ GUARDED_BY(mutex_) = 0;
+  std::uint64_t timeouts_ GUARDED_BY(mutex_) = 0;
   std::thread thread_;
 };
 

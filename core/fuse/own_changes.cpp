@@ -18,14 +18,14 @@ bool isResync(const ChangeEvent& e) {
 
 OwnChanges::Scope::Scope(OwnChanges& owner, const VaultPath& path)
     : owner_(owner), paths_{path.str()}, previous_(t_open) {
-  std::lock_guard lock(owner_.mutex_);
+  MutexLock lock(owner_.mutex_);
   ++owner_.open_[paths_[0]];
   t_open = this;
 }
 
 OwnChanges::Scope::Scope(OwnChanges& owner, const VaultPath& from, const VaultPath& to)
     : owner_(owner), paths_{from.str(), to.str()}, previous_(t_open) {
-  std::lock_guard lock(owner_.mutex_);
+  MutexLock lock(owner_.mutex_);
   for (const auto& p : paths_) ++owner_.open_[p];
   t_open = this;
 }
@@ -67,7 +67,7 @@ bool OwnChanges::consumeLocked(const ChangeEvent& e) {
 }
 
 bool OwnChanges::claim(const ChangeEvent& event) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (isResync(event)) {
     records_.clear();  // their echoes may be lost; everything is invalidated anyway
     return false;
@@ -83,7 +83,7 @@ bool OwnChanges::claim(const ChangeEvent& event) {
 void OwnChanges::close(Scope& scope) {
   std::vector<ChangeEvent> release;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (const auto& p : scope.paths_) {
       auto it = open_.find(p);
       if (it != open_.end() && --it->second <= 0) open_.erase(it);
@@ -115,18 +115,18 @@ void OwnChanges::close(Scope& scope) {
 }
 
 void OwnChanges::clear() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   records_.clear();
   held_.clear();
 }
 
 std::size_t OwnChanges::records() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return records_.size();
 }
 
 std::size_t OwnChanges::held() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return held_.size();
 }
 

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "core/common/change_event.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/vault_path.h"
 
 namespace seams {
@@ -104,15 +105,15 @@ class OwnChanges {
     std::uint64_t version = 0;  // 0: a removal of `removed_path`
     std::string removed_path;
   };
-  bool openLocked(const ChangeEvent& e) const;
-  bool consumeLocked(const ChangeEvent& e);
+  bool openLocked(const ChangeEvent& e) const REQUIRES(mutex_);
+  bool consumeLocked(const ChangeEvent& e) REQUIRES(mutex_);
   void close(Scope& scope);
 
   const Release release_;
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, int> open_;  // path -> open Scopes; guarded by mutex_
-  std::deque<Record> records_;                 // oldest first; guarded by mutex_
-  std::vector<ChangeEvent> held_;              // feed order; guarded by mutex_
+  mutable Mutex mutex_;
+  std::unordered_map<std::string, int> open_ GUARDED_BY(mutex_);  // path -> open Scopes
+  std::deque<Record> records_ GUARDED_BY(mutex_);                 // oldest first
+  std::vector<ChangeEvent> held_ GUARDED_BY(mutex_);              // feed order
 };
 
 }  // namespace seams

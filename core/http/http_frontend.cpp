@@ -801,7 +801,7 @@ int HttpFrontend::resolveMaxConnections(int configured) {
 }
 
 Status HttpFrontend::start() {
-  std::lock_guard lock(control_);
+  MutexLock lock(control_);
   if (server_) return Status(Errc::conflict, "http: already running");
   const int max_connections = resolveMaxConnections(config_.max_connections);
   auto server = std::make_unique<http::Server>(handler_, auth_, metrics_, throttle_, config_,
@@ -817,7 +817,7 @@ Status HttpFrontend::start() {
 }
 
 void HttpFrontend::stop() {
-  std::lock_guard lock(control_);
+  MutexLock lock(control_);
   if (!server_) return;
   running_.store(false, std::memory_order_release);
   abandoned_.fetch_add(server_->stop(), std::memory_order_relaxed);

@@ -43,6 +43,7 @@
 #include "core/auth/auth.h"
 #include "core/common/clock.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/stats/metrics.h"
 #include "core/vault/vault.h"
@@ -108,8 +109,8 @@ class HttpFrontend {
   // One slot per worker thread, stamped by its loop's heartbeat timer; shared with the loops so a
   // thread stop() abandons never writes freed memory.
   std::shared_ptr<std::atomic<std::int64_t>[]> heartbeats_;
-  std::mutex control_;                    // serialises start()/stop(); guards server_
-  std::unique_ptr<http::Server> server_;  // GUARDED_BY(control_)
+  Mutex control_;  // serialises start()/stop()
+  std::unique_ptr<http::Server> server_ GUARDED_BY(control_);
   std::atomic<bool> running_{false};
   std::atomic<std::uint16_t> port_{0};
   std::atomic<int> max_connections_{0};

@@ -13,7 +13,7 @@ LoginPool::~LoginPool() {
 
 bool LoginPool::trySubmit(Job& job) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ || jobs_.size() >= capacity_) return false;
     jobs_.push_back(std::move(job));
   }
@@ -22,14 +22,14 @@ bool LoginPool::trySubmit(Job& job) {
 }
 
 std::size_t LoginPool::queued() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return jobs_.size();
 }
 
 void LoginPool::stop() {
   std::deque<Job> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     dropped.swap(jobs_);
   }
@@ -45,8 +45,11 @@ void LoginPool::work() {
   for (;;) {
     Job job;
     {
-      std::unique_lock lock(mu_);
-      ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      MutexLock lock(mu_);
+      ready_.wait(lock.native(), [this] {
+        mu_.assertHeld();
+        return stopping_ || !jobs_.empty();
+      });
       if (stopping_) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
+
 namespace seams::http {
 
 class LoginPool {
@@ -48,10 +50,10 @@ class LoginPool {
   void work();
 
   const std::size_t capacity_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable ready_;
-  std::deque<Job> jobs_;   // GUARDED_BY(mu_)
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::deque<Job> jobs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

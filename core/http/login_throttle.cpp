@@ -44,7 +44,7 @@ std::chrono::milliseconds LoginThrottle::remaining(const Record& r, int free, Mo
 std::optional<LoginThrottle::Wait> LoginThrottle::admit(std::string_view user,
                                                         std::string_view address) const {
   const MonoTime now = clock_.now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = by_address_.find(std::string(address)); it != by_address_.end()) {
     if (auto w = remaining(it->second, options_.free_per_address, now); w.count() > 0) {
       return Wait{Scope::address, w};
@@ -89,20 +89,20 @@ void LoginThrottle::bump(Table& table, const std::string& key, MonoTime now) {
 
 void LoginThrottle::failed(std::string_view user, std::string_view address) {
   const MonoTime now = clock_.now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   bump(by_address_, std::string(address), now);
   bump(by_user_, std::string(user), now);
   bump(by_pair_, pairKey(user, address), now);
 }
 
 void LoginThrottle::succeeded(std::string_view user, std::string_view address) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   by_address_.erase(std::string(address));
   by_pair_.erase(pairKey(user, address));
 }
 
 std::size_t LoginThrottle::records() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return by_address_.size() + by_user_.size() + by_pair_.size();
 }
 

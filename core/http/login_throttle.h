@@ -35,6 +35,7 @@
 #include <unordered_map>
 
 #include "core/common/clock.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 
 namespace seams::http {
@@ -81,15 +82,15 @@ class LoginThrottle {
   std::chrono::milliseconds delay(std::uint32_t failures, int free) const;
   // The wait a record still imposes at `now` (0 when none).
   std::chrono::milliseconds remaining(const Record& r, int free, MonoTime now) const;
-  void bump(Table& table, const std::string& key, MonoTime now);  // REQUIRES: mu_ held
+  void bump(Table& table, const std::string& key, MonoTime now) REQUIRES(mu_);
   static std::string pairKey(std::string_view user, std::string_view address);
 
   const Options options_;
   const Clock& clock_;
-  mutable std::mutex mu_;
-  Table by_address_;  // GUARDED_BY(mu_)
-  Table by_user_;     // GUARDED_BY(mu_)
-  Table by_pair_;     // GUARDED_BY(mu_): user '\0' address -> that address's failures on it
+  mutable Mutex mu_;
+  Table by_address_ GUARDED_BY(mu_);
+  Table by_user_ GUARDED_BY(mu_);
+  Table by_pair_ GUARDED_BY(mu_);  // user '\0' address -> that address's failures on it
 };
 
 }  // namespace seams::http

@@ -24,6 +24,8 @@
 #include <typeindex>
 #include <utility>
 
+#include "core/common/thread_annotations.h"
+
 namespace seams {
 
 class Deps {
@@ -33,9 +35,9 @@ class Deps {
   };
   template <typename T>
   struct Slot final : SlotBase {
-    mutable std::mutex mutex;
-    std::shared_ptr<T> object;     // GUARDED_BY(mutex)
-    std::uint64_t generation = 0;  // GUARDED_BY(mutex): bumped on every publish and withdraw
+    mutable Mutex mutex;
+    std::shared_ptr<T> object GUARDED_BY(mutex);
+    std::uint64_t generation GUARDED_BY(mutex) = 0;  // bumped on every publish and withdraw
   };
 
  public:
@@ -44,12 +46,12 @@ class Deps {
    public:
     // A snapshot of the current object; null while none is published.
     std::shared_ptr<T> get() const {
-      std::lock_guard<std::mutex> lock(slot_->mutex);
+      MutexLock lock(slot_->mutex);
       return slot_->object;
     }
     // Changes on every publish and withdraw: a reader caching derived state can compare.
     std::uint64_t generation() const {
-      std::lock_guard<std::mutex> lock(slot_->mutex);
+      MutexLock lock(slot_->mutex);
       return slot_->generation;
     }
 
@@ -76,7 +78,7 @@ class Deps {
   void publish(std::shared_ptr<T> object, std::string_view name = {}) {
     Slot<T>& s = slot<T>(name);
     std::shared_ptr<T> previous;  // released outside the lock: its destructor may be slow
-    std::lock_guard<std::mutex> lock(s.mutex);
+    MutexLock lock(s.mutex);
     previous = std::exchange(s.object, std::move(object));
     ++s.generation;
   }
@@ -88,16 +90,16 @@ class Deps {
  private:
   template <typename T>
   Slot<T>& slot(std::string_view name) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     auto key = std::make_pair(std::type_index(typeid(T)), std::string(name));
     auto it = slots_.find(key);
     if (it == slots_.end()) it = slots_.emplace(std::move(key), std::make_unique<Slot<T>>()).first;
     return static_cast<Slot<T>&>(*it->second);
   }
 
-  std::mutex mutex_;
-  std::map<std::pair<std::type_index, std::string>, std::unique_ptr<SlotBase>>
-      slots_;  // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::map<std::pair<std::type_index, std::string>, std::unique_ptr<SlotBase>> slots_
+      GUARDED_BY(mutex_);
 };
 
 }  // namespace seams

@@ -28,7 +28,7 @@ std::thread SystemEnv::spawn(std::string_view name, std::function<void()> body) 
 }
 
 double SystemEnv::jitter() {
-  std::lock_guard<std::mutex> lock(rng_mutex_);
+  MutexLock lock(rng_mutex_);
   return std::uniform_real_distribution<double>(-1.0, 1.0)(rng_);
 }
 
@@ -39,7 +39,7 @@ bool SimulatedEnv::waitUntil(std::unique_lock<std::mutex>& lock, std::condition_
   if (start >= deadline) return false;
   {
     // Lock order: the caller's mutex, then mutex_ (mutex_ is never held while taking another).
-    std::lock_guard<std::mutex> guard(mutex_);
+    MutexLock guard(mutex_);
     ++timed_waiters_;
     timeouts_seen_.push_back(deadline - start);
   }
@@ -55,7 +55,7 @@ bool SimulatedEnv::waitUntil(std::unique_lock<std::mutex>& lock, std::condition_
     cv.wait_for(lock, std::chrono::milliseconds(1));
   }
   {
-    std::lock_guard<std::mutex> guard(mutex_);
+    MutexLock guard(mutex_);
     --timed_waiters_;
   }
   return result;
@@ -63,7 +63,7 @@ bool SimulatedEnv::waitUntil(std::unique_lock<std::mutex>& lock, std::condition_
 
 std::thread SimulatedEnv::spawn(std::string_view name, std::function<void()> body) {
   {
-    std::lock_guard<std::mutex> guard(mutex_);
+    MutexLock guard(mutex_);
     ++threads_spawned_;
   }
   std::thread t(std::move(body));
@@ -72,27 +72,30 @@ std::thread SimulatedEnv::spawn(std::string_view name, std::function<void()> bod
 }
 
 double SimulatedEnv::jitter() {
-  std::lock_guard<std::mutex> guard(mutex_);
+  MutexLock guard(mutex_);
   return jitter_;
 }
 
 void SimulatedEnv::setJitter(double value) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  MutexLock guard(mutex_);
   jitter_ = value;
 }
 
 void SimulatedEnv::awaitTimedWaiters(int n) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  waiters_cv_.wait(lock, [&] { return timed_waiters_ >= n; });
+  MutexLock lock(mutex_);
+  waiters_cv_.wait(lock.native(), [&] {
+    mutex_.assertHeld();
+    return timed_waiters_ >= n;
+  });
 }
 
 int SimulatedEnv::threadsSpawned() const {
-  std::lock_guard<std::mutex> guard(mutex_);
+  MutexLock guard(mutex_);
   return threads_spawned_;
 }
 
 std::vector<Duration> SimulatedEnv::timeoutsSeen() const {
-  std::lock_guard<std::mutex> guard(mutex_);
+  MutexLock guard(mutex_);
   return timeouts_seen_;
 }
 

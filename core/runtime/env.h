@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/thread_annotations.h"
 
 namespace seams {
 
@@ -52,8 +53,8 @@ class SystemEnv final : public RuntimeEnv {
 
  private:
   SystemClock clock_;
-  std::mutex rng_mutex_;
-  std::mt19937_64 rng_;  // GUARDED_BY(rng_mutex_)
+  Mutex rng_mutex_;
+  std::mt19937_64 rng_ GUARDED_BY(rng_mutex_);
 };
 
 // Simulated time for tests. The clock moves only in advance(); a waiter re-checks the clock at
@@ -80,12 +81,12 @@ class SimulatedEnv final : public RuntimeEnv {
 
  private:
   ManualClock clock_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable waiters_cv_;
-  int timed_waiters_ = 0;                // GUARDED_BY(mutex_)
-  int threads_spawned_ = 0;              // GUARDED_BY(mutex_)
-  double jitter_ = 0;                    // GUARDED_BY(mutex_)
-  std::vector<Duration> timeouts_seen_;  // GUARDED_BY(mutex_)
+  int timed_waiters_ GUARDED_BY(mutex_) = 0;
+  int threads_spawned_ GUARDED_BY(mutex_) = 0;
+  double jitter_ GUARDED_BY(mutex_) = 0;
+  std::vector<Duration> timeouts_seen_ GUARDED_BY(mutex_);
 };
 
 }  // namespace seams

@@ -62,7 +62,7 @@ RunContext::RunContext(RuntimeEnv& env, WatchdogThresholds deadlines, Duration s
 
 void RunContext::ready() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     ready_ = true;
   }
   heartbeat_.touch();
@@ -70,13 +70,14 @@ void RunContext::ready() {
 }
 
 bool RunContext::stopRequested() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return stop_requested_;
 }
 
 bool RunContext::waitForStop(Duration timeout) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return env_.waitUntil(lock, cv_, env_.clock().now() + timeout, [&] {
+  MutexLock lock(mutex_);
+  return env_.waitUntil(lock.native(), cv_, env_.clock().now() + timeout, [&] {
+    mutex_.assertHeld();
     return stop_requested_ || fault_.has_value();
   }) && stop_requested_;
 }
@@ -94,7 +95,7 @@ void RunContext::heartbeat() {
 }
 
 void RunContext::checkpoint() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!fault_) return;
   const FaultKind kind = *fault_;
   fault_.reset();
@@ -108,7 +109,10 @@ void RunContext::checkpoint() {
     case FaultKind::hang:
       // Blocks without touching the heartbeat, as a deadlocked thread would. Only the manager's
       // teardown releases it, so tests can join the abandoned thread.
-      cv_.wait(lock, [&] { return hang_released_; });
+      cv_.wait(lock.native(), [&] {
+        mutex_.assertHeld();
+        return hang_released_;
+      });
       return;
     case FaultKind::abort_process:
       std::abort();
@@ -117,7 +121,7 @@ void RunContext::checkpoint() {
 
 void RunContext::requestStop() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stop_requested_ = true;
   }
   cv_.notify_all();
@@ -125,7 +129,7 @@ void RunContext::requestStop() {
 
 void RunContext::abandon() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     abandoned_ = true;
     stop_requested_ = true;
   }
@@ -134,7 +138,7 @@ void RunContext::abandon() {
 
 void RunContext::releaseHang() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     hang_released_ = true;
   }
   cv_.notify_all();
@@ -142,7 +146,7 @@ void RunContext::releaseHang() {
 
 void RunContext::setFault(FaultKind kind) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     fault_ = kind;
   }
   cv_.notify_all();
@@ -150,59 +154,68 @@ void RunContext::setFault(FaultKind kind) {
 
 Status RunContext::followReplaced(const std::string& what) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     follows_replaced_ = true;
   }
   return Status(Errc::unavailable, what + " was replaced; restarting to use the new one");
 }
 
 bool RunContext::followsReplaced() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return follows_replaced_;
 }
 
 void RunContext::finish(Exit exit) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     exit_ = std::move(exit);
   }
   cv_.notify_all();
 }
 
 bool RunContext::isReady() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return ready_;
 }
 
 std::optional<RunContext::Exit> RunContext::exit() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return exit_;
 }
 
 bool RunContext::abandoned() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return abandoned_;
 }
 
 bool RunContext::faultPending() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return fault_.has_value();
 }
 
 bool RunContext::waitReadyOrExit(MonoTime deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  env_.waitUntil(lock, cv_, deadline, [&] { return ready_ || exit_.has_value(); });
+  MutexLock lock(mutex_);
+  env_.waitUntil(lock.native(), cv_, deadline, [&] {
+    mutex_.assertHeld();
+    return ready_ || exit_.has_value();
+  });
   return ready_;
 }
 
 bool RunContext::waitExit(MonoTime deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return env_.waitUntil(lock, cv_, deadline, [&] { return exit_.has_value(); });
+  MutexLock lock(mutex_);
+  return env_.waitUntil(lock.native(), cv_, deadline, [&] {
+    mutex_.assertHeld();
+    return exit_.has_value();
+  });
 }
 
 bool RunContext::waitExitRealTime(std::chrono::milliseconds bound) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return cv_.wait_for(lock, bound, [&] { return exit_.has_value(); });
+  MutexLock lock(mutex_);
+  return cv_.wait_for(lock.native(), bound, [&] {
+    mutex_.assertHeld();
+    return exit_.has_value();
+  });
 }
 
 }  // namespace seams

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/runtime/env.h"
 #include "core/runtime/heartbeat.h"
 #include "core/runtime/watchdog.h"
@@ -128,15 +129,15 @@ class RunContext {
   const WatchdogThresholds deadlines_;
   const Duration start_timeout_;
   Heartbeat heartbeat_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable cv_;
-  bool ready_ = false;              // GUARDED_BY(mutex_)
-  bool stop_requested_ = false;     // GUARDED_BY(mutex_)
-  bool abandoned_ = false;          // GUARDED_BY(mutex_)
-  bool hang_released_ = false;      // GUARDED_BY(mutex_)
-  bool follows_replaced_ = false;   // GUARDED_BY(mutex_)
-  std::optional<FaultKind> fault_;  // GUARDED_BY(mutex_)
-  std::optional<Exit> exit_;        // GUARDED_BY(mutex_)
+  bool ready_ GUARDED_BY(mutex_) = false;
+  bool stop_requested_ GUARDED_BY(mutex_) = false;
+  bool abandoned_ GUARDED_BY(mutex_) = false;
+  bool hang_released_ GUARDED_BY(mutex_) = false;
+  bool follows_replaced_ GUARDED_BY(mutex_) = false;
+  std::optional<FaultKind> fault_ GUARDED_BY(mutex_);
+  std::optional<Exit> exit_ GUARDED_BY(mutex_);
 };
 
 // The interface every supervised service implements. run() is called on a runtime thread;

@@ -79,6 +79,8 @@ struct ServiceManager::Entry {
   bool accepts_faults;
   std::vector<Entry*> deps;  // resolved by start()
 
+  // Entry's fields are guarded by its manager's mutexes, which an annotation on a nested struct
+  // cannot name (clang would look for them in the Entry), so these stay comments.
   std::thread thread;  // GUARDED_BY(lifecycle_mutex_): the current run's thread
 
   // GUARDED_BY(mutex_):
@@ -115,7 +117,7 @@ ServiceManager::~ServiceManager() {
   (void)shutdown();
   // Injected hangs are released so their threads can be joined; a thread stuck in real code is
   // left running and its Service leaked, since it may still touch it when it wakes.
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   for (Abandoned& a : abandoned_) {
     a.run->releaseHang();
     if (a.run->waitExitRealTime(std::chrono::seconds(5))) {
@@ -128,9 +130,9 @@ ServiceManager::~ServiceManager() {
 }
 
 Status ServiceManager::add(std::unique_ptr<Service> service, RestartPolicy policy) {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (started_) return Status(Errc::conflict, "services must be added before start()");
   }
   auto e = std::make_unique<Entry>();
@@ -144,7 +146,7 @@ Status ServiceManager::add(std::unique_ptr<Service> service, RestartPolicy polic
   e->backoff = Backoff(backoff_options_);
   e->accepts_faults = service->acceptsFaults();
   e->service = std::move(service);
-  std::lock_guard<std::mutex> lock(mutex_);  // status() may read entries_ from any thread
+  MutexLock lock(mutex_);  // status() may read entries_ from any thread
   entries_.push_back(std::move(e));
   return okStatus();
 }
@@ -192,7 +194,7 @@ Status ServiceManager::resolveOrder() {
     return okStatus();
   };
   for (auto& e : entries_) SEAMS_RETURN_IF_ERROR(visit(e.get()));
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   order_ = std::move(order);
   return okStatus();
 }
@@ -221,9 +223,9 @@ void ServiceManager::emit(RuntimeEventKind kind, const std::string& service, std
 }
 
 Status ServiceManager::start() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (started_) return Status(Errc::conflict, "start() called twice");
     started_ = true;
   }
@@ -256,7 +258,7 @@ Status ServiceManager::start() {
       unwound.push_back((*it)->name);
     }
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
     }
     stopped_ = true;
@@ -293,7 +295,7 @@ Status ServiceManager::startOne(Entry& e) {
 ServiceManager::PendingStart ServiceManager::beginStart(Entry& e) {
   auto run = std::make_shared<RunContext>(env_, watchdog_.thresholds(), start_timeout_);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     e.run = run;
     e.state = ServiceState::starting;
     e.watch = Watchdog::Record{};
@@ -314,7 +316,7 @@ Status ServiceManager::finishStart(const PendingStart& pending) {
   const std::shared_ptr<RunContext>& run = pending.run;
   if (run->waitReadyOrExit(pending.deadline)) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       e.state = ServiceState::running;
       e.up_since = env_.clock().now();
     }
@@ -346,7 +348,7 @@ Status ServiceManager::finishStart(const PendingStart& pending) {
     }
   }
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     e.state = ServiceState::failed;
     e.last_exit = reason;
     e.last_error = reason;
@@ -360,7 +362,7 @@ Status ServiceManager::finishStart(const PendingStart& pending) {
 Status ServiceManager::stopOne(Entry& e, std::string_view why) {
   std::shared_ptr<RunContext> run;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (e.state != ServiceState::running && e.state != ServiceState::starting) {
       if (e.state == ServiceState::backoff) e.state = ServiceState::stopped;
       return okStatus();
@@ -374,7 +376,7 @@ Status ServiceManager::stopOne(Entry& e, std::string_view why) {
   if (run->waitExit(deadline)) {
     if (e.thread.joinable()) e.thread.join();
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       e.state = ServiceState::stopped;
       e.last_exit = fmt::format("stopped ({})", why);
       e.last_exit_at = env_.clock().wallNow();
@@ -387,7 +389,7 @@ Status ServiceManager::stopOne(Entry& e, std::string_view why) {
   std::string reason =
       fmt::format("did not stop within {} ms; its thread was abandoned", toMs(stop_timeout_));
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     e.state = ServiceState::failed;
     e.last_exit = reason;
     e.last_error = reason;
@@ -401,7 +403,7 @@ Status ServiceManager::stopOne(Entry& e, std::string_view why) {
 void ServiceManager::abandonRun(Entry& e) {
   std::shared_ptr<RunContext> run;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     run = e.run;
     ++e.abandoned;
     ++abandoned_count_;
@@ -414,14 +416,14 @@ void ServiceManager::abandonRun(Entry& e) {
 
 void ServiceManager::wakeWatchdog() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     wake_pending_ = true;
   }
   cv_.notify_all();
 }
 
 void ServiceManager::startWatchdog() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   if (watchdog_thread_.joinable() || stopped_) return;
   watchdog_thread_ = env_.spawn("seams-watchdog", [this] { watchdogLoop(); });
 }
@@ -431,9 +433,12 @@ void ServiceManager::watchdogLoop() {
     // The next pass is due one interval after this one began, however long this one took.
     const MonoTime next_pass = env_.clock().now() + interval_;
     checkOnce();
-    std::unique_lock<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (watchdog_stop_ || escalated_) return;
-    env_.waitUntil(lock, cv_, next_pass, [&] { return watchdog_stop_ || wake_pending_; });
+    env_.waitUntil(lock.native(), cv_, next_pass, [&] {
+      mutex_.assertHeld();
+      return watchdog_stop_ || wake_pending_;
+    });
     wake_pending_ = false;
     if (watchdog_stop_) return;
   }
@@ -473,7 +478,7 @@ void ServiceManager::checkOnce() {
   std::vector<std::pair<Entry*, Duration>> misses;
   bool ping = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!started_ || stopping_ || escalated_ || order_.empty()) return;
     const MonoTime now = env_.clock().now();
     for (Entry* e : order_) {
@@ -518,11 +523,11 @@ void ServiceManager::checkOnce() {
   if (findings.empty() && due.empty() && requests.empty()) return;
 
   // Acting happens here, after mutex_ was released: starting and stopping call into services.
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   if (stopped_) return;
   for (Finding& f : findings) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (f.entry->run != f.run || f.entry->state != ServiceState::running) continue;
     }
     handleEnd(*f.entry, f.hung, f.reason, f.clean, f.follows_replaced);
@@ -530,7 +535,7 @@ void ServiceManager::checkOnce() {
   }
   for (Entry* e : due) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (e->state != ServiceState::backoff || e->held_for != nullptr) continue;
     }
     restartNow(*e);
@@ -549,7 +554,7 @@ void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, b
       emit(RuntimeEventKind::hung, e.name, reason + "; escalating");
       abandonRun(e);  // it will not stop: do not wait for it during the orderly stop
       {
-        std::lock_guard<std::mutex> lock(mutex_);
+        MutexLock lock(mutex_);
         e.state = ServiceState::failed;
         e.last_exit = reason;
         e.last_error = reason;
@@ -567,7 +572,7 @@ void ServiceManager::handleEnd(Entry& e, bool hung, const std::string& reason, b
   const bool restart =
       e.policy == RestartPolicy::permanent || (e.policy == RestartPolicy::transient && !clean);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     e.last_exit = reason;
     e.last_exit_at = env_.clock().wallNow();
     if (!clean && !follows_replaced) e.last_error = reason;
@@ -588,7 +593,7 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool f
   }
   Duration delay;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (failure) {
       if (e.up_since) e.backoff.ranFor(now - *e.up_since);
       delay = e.backoff.next(env_.jitter());
@@ -609,7 +614,7 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool f
     std::vector<Entry*> dependents = dependentsOf(e);
     for (auto it = dependents.rbegin(); it != dependents.rend(); ++it) {
       (void)stopOne(**it, "restarting with " + e.name);
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if ((*it)->state == ServiceState::stopped || (*it)->state == ServiceState::backoff) {
         (*it)->state = ServiceState::backoff;
         (*it)->held_for = &e;
@@ -622,7 +627,7 @@ bool ServiceManager::scheduleRestart(Entry& e, const std::string& reason, bool f
 
 void ServiceManager::restartNow(Entry& e) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     ++e.restarts;
   }
   Status st = startOne(e);
@@ -637,7 +642,7 @@ void ServiceManager::restartNow(Entry& e) {
 void ServiceManager::restartHeldDependents(Entry& e) {
   for (Entry* d : dependentsOf(e)) {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (d->held_for == nullptr) continue;
       bool deps_up = std::all_of(d->deps.begin(), d->deps.end(),
                                  [](const Entry* x) { return x->state == ServiceState::running; });
@@ -657,7 +662,7 @@ void ServiceManager::restartLocked(Entry& e) {
     std::vector<Entry*> dependents = dependentsOf(e);
     for (auto it = dependents.rbegin(); it != dependents.rend(); ++it) {
       (void)stopOne(**it, "restarting with " + e.name);
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if ((*it)->state == ServiceState::stopped) {
         (*it)->state = ServiceState::backoff;
         (*it)->held_for = &e;
@@ -671,15 +676,15 @@ void ServiceManager::restartLocked(Entry& e) {
 Status ServiceManager::restart(std::string_view name) {
   Entry* e = find(name);
   if (e == nullptr) return Status(Errc::not_found, fmt::format("no service named '{}'", name));
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!started_ || stopping_ || escalated_) {
       return Status(Errc::unavailable, "the service manager is not running");
     }
   }
   restartLocked(*e);
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (e->state == ServiceState::running) return okStatus();
   return Status(Errc::unavailable,
                 fmt::format("service '{}' did not come back: {}", e->name, e->last_error));
@@ -689,7 +694,7 @@ Status ServiceManager::requestRestart(std::string_view name) {
   Entry* e = find(name);
   if (e == nullptr) return Status(Errc::not_found, fmt::format("no service named '{}'", name));
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!started_ || stopping_ || escalated_) {
       return Status(Errc::unavailable, "the service manager is not running");
     }
@@ -707,7 +712,7 @@ Status ServiceManager::injectFault(std::string_view name, FaultKind kind) {
     return Status(Errc::not_supported,
                   fmt::format("service '{}' does not take injected faults", e->name));
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (e->state != ServiceState::running) {
     return Status(Errc::unavailable, fmt::format("service '{}' is not running (it is {})", e->name,
                                                  serviceStateName(e->state)));
@@ -718,7 +723,7 @@ Status ServiceManager::injectFault(std::string_view name, FaultKind kind) {
 
 void ServiceManager::escalate(const std::string& reason) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     escalated_ = true;
     stop_requested_ = true;
     exit_code_ = kEscalationExitCode;
@@ -738,7 +743,7 @@ void ServiceManager::escalate(const std::string& reason) {
 Status ServiceManager::stopAllLocked() {
   if (stopped_) return okStatus();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     if (!started_) {
       stopped_ = true;
@@ -759,20 +764,20 @@ Status ServiceManager::stopAllLocked() {
 
 Status ServiceManager::shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     watchdog_stop_ = true;
   }
   cv_.notify_all();
   if (watchdog_thread_.joinable() && watchdog_thread_.get_id() != std::this_thread::get_id()) {
     watchdog_thread_.join();
   }
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  MutexLock lifecycle(lifecycle_mutex_);
   return stopAllLocked();
 }
 
 void ServiceManager::requestStop(int exit_code) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (!stop_requested_) exit_code_ = exit_code;
     stop_requested_ = true;
   }
@@ -780,13 +785,16 @@ void ServiceManager::requestStop(int exit_code) {
 }
 
 int ServiceManager::waitForStopRequest() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  cv_.wait(lock, [&] { return stop_requested_; });
+  MutexLock lock(mutex_);
+  cv_.wait(lock.native(), [&] {
+    mutex_.assertHeld();
+    return stop_requested_;
+  });
   return exit_code_;
 }
 
 std::vector<ServiceStatus> ServiceManager::status() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   const MonoTime now = env_.clock().now();
   std::vector<ServiceStatus> rows;
   std::vector<const Entry*> entries;
@@ -818,24 +826,24 @@ std::vector<ServiceStatus> ServiceManager::status() const {
 }
 
 bool ServiceManager::healthy() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return started_ && !stopping_ && healthyLocked(env_.clock().now());
 }
 
 std::vector<std::string> ServiceManager::startOrder() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<std::string> names;
   for (const Entry* e : order_) names.push_back(e->name);
   return names;
 }
 
 std::uint32_t ServiceManager::abandonedThreads() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return abandoned_count_;
 }
 
 bool ServiceManager::escalated() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return escalated_;
 }
 

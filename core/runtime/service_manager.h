@@ -76,6 +76,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/runtime/env.h"
 #include "core/runtime/notifier.h"
@@ -195,7 +196,7 @@ class ServiceManager {
             Duration delay = Duration(0));
   void wakeWatchdog();
   void watchdogLoop();
-  bool healthyLocked(MonoTime now) const;
+  bool healthyLocked(MonoTime now) const REQUIRES(mutex_);
 
   // The waves of start(): each service in the wave after the last of its dependencies; with
   // parallel_start off, one service per wave, in start order.
@@ -207,22 +208,23 @@ class ServiceManager {
     MonoTime deadline;
   };
 
-  // REQUIRES: lifecycle_mutex_ held (and not mutex_).
-  Status startOne(Entry& e);
-  PendingStart beginStart(Entry& e);
-  Status finishStart(const PendingStart& pending);
-  Status stopOne(Entry& e, std::string_view why);
-  void abandonRun(Entry& e);
+  // These run with lifecycle_mutex_ held (and not mutex_): they start and stop services.
+  Status startOne(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  PendingStart beginStart(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  Status finishStart(const PendingStart& pending) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  Status stopOne(Entry& e, std::string_view why) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  void abandonRun(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
   void handleEnd(Entry& e, bool hung, const std::string& reason, bool clean,
-                 bool follows_replaced = false);
+                 bool follows_replaced = false) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
   // `failure` false: the run ended through RunContext::followReplaced (see there): restarted
   // at once, outside the backoff and the restart intensity.
-  bool scheduleRestart(Entry& e, const std::string& reason, bool failure = true);
-  void restartNow(Entry& e);
-  void restartLocked(Entry& e);
-  void restartHeldDependents(Entry& e);
-  void escalate(const std::string& reason);
-  Status stopAllLocked();
+  bool scheduleRestart(Entry& e, const std::string& reason, bool failure = true)
+      REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  void restartNow(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  void restartLocked(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  void restartHeldDependents(Entry& e) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  void escalate(const std::string& reason) REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
+  Status stopAllLocked() REQUIRES(lifecycle_mutex_) EXCLUDES(mutex_);
 
   RuntimeEnv& env_;
   const ManagerOptions options_;
@@ -235,23 +237,23 @@ class ServiceManager {
   std::vector<std::unique_ptr<Entry>> entries_;  // registration order
   std::vector<Entry*> order_;                    // start order
 
-  mutable std::mutex lifecycle_mutex_;
-  std::vector<Abandoned> abandoned_;  // GUARDED_BY(lifecycle_mutex_)
-  RestartIntensity intensity_;        // GUARDED_BY(lifecycle_mutex_)
-  bool stopped_ = false;              // GUARDED_BY(lifecycle_mutex_)
+  mutable Mutex lifecycle_mutex_;
+  std::vector<Abandoned> abandoned_ GUARDED_BY(lifecycle_mutex_);
+  RestartIntensity intensity_ GUARDED_BY(lifecycle_mutex_);
+  bool stopped_ GUARDED_BY(lifecycle_mutex_) = false;
 
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;            // watchdog wake-ups and stop requests
-  bool started_ = false;                  // GUARDED_BY(mutex_)
-  bool stopping_ = false;                 // GUARDED_BY(mutex_)
-  bool escalated_ = false;                // GUARDED_BY(mutex_)
-  bool watchdog_stop_ = false;            // GUARDED_BY(mutex_)
-  bool wake_pending_ = false;             // GUARDED_BY(mutex_)
-  bool stop_requested_ = false;           // GUARDED_BY(mutex_)
-  int exit_code_ = 0;                     // GUARDED_BY(mutex_)
-  std::optional<MonoTime> last_ping_;     // GUARDED_BY(mutex_)
-  std::vector<Entry*> restart_requests_;  // GUARDED_BY(mutex_)
-  std::uint32_t abandoned_count_ = 0;     // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::condition_variable cv_;  // watchdog wake-ups and stop requests
+  bool started_ GUARDED_BY(mutex_) = false;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  bool escalated_ GUARDED_BY(mutex_) = false;
+  bool watchdog_stop_ GUARDED_BY(mutex_) = false;
+  bool wake_pending_ GUARDED_BY(mutex_) = false;
+  bool stop_requested_ GUARDED_BY(mutex_) = false;
+  int exit_code_ GUARDED_BY(mutex_) = 0;
+  std::optional<MonoTime> last_ping_ GUARDED_BY(mutex_);
+  std::vector<Entry*> restart_requests_ GUARDED_BY(mutex_);
+  std::uint32_t abandoned_count_ GUARDED_BY(mutex_) = 0;
 
   std::thread watchdog_thread_;  // started once; joined by shutdown()
 };

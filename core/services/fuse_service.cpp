@@ -14,7 +14,7 @@ FuseService::FuseService(FuseConfig config, Deps& deps, std::vector<std::string>
     : config_(std::move(config)), deps_(deps), dependencies_(std::move(dependencies)) {}
 
 FuseService::~FuseService() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (current_) current_->stop();
 }
 
@@ -36,7 +36,7 @@ Status FuseService::run(RunContext& ctx) {
 
   std::shared_ptr<FuseFrontend> previous;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     previous = std::move(current_);
   }
   if (previous) previous->stop();  // a hung run's mount: unmount before mounting again
@@ -57,7 +57,7 @@ Status FuseService::run(RunContext& ctx) {
     return s;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = frontend;
   }
   struct StopOnExit {  // a crashed run unmounts; only a hung one leaves it to the next run
@@ -65,7 +65,7 @@ Status FuseService::run(RunContext& ctx) {
     std::shared_ptr<FuseFrontend> frontend;
     ~StopOnExit() {
       frontend->stop();
-      std::lock_guard lock(self->mutex_);
+      MutexLock lock(self->mutex_);
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};

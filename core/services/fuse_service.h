@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
@@ -35,8 +36,8 @@ class FuseService final : public Service {
   const std::vector<std::string> dependencies_;
   // The latest run's frontend: a run abandoned as hung keeps its mount until the next run
   // unmounts it (see HttpService for the same reason).
-  std::mutex mutex_;
-  std::shared_ptr<FuseFrontend> current_;  // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::shared_ptr<FuseFrontend> current_ GUARDED_BY(mutex_);
 };
 
 }  // namespace seams

@@ -17,12 +17,12 @@ HttpService::HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics
       dependencies_(std::move(dependencies)) {}
 
 HttpService::~HttpService() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (current_) current_->stop();
 }
 
 std::uint16_t HttpService::port() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return current_ ? current_->port() : 0;
 }
 
@@ -35,7 +35,7 @@ Status HttpService::run(RunContext& ctx) {
 
   std::shared_ptr<HttpFrontend> previous;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     previous = std::move(current_);
   }
   if (previous) previous->stop();  // a hung run's frontend: release its port first
@@ -55,7 +55,7 @@ Status HttpService::run(RunContext& ctx) {
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = frontend;
   }
   // However this run ends (stop, error, injected crash unwinding through here), the frontend
@@ -66,7 +66,7 @@ Status HttpService::run(RunContext& ctx) {
     std::shared_ptr<HttpFrontend> frontend;
     ~StopOnExit() {
       frontend->stop();
-      std::lock_guard lock(self->mutex_);
+      MutexLock lock(self->mutex_);
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/runtime/deps.h"
 #include "core/runtime/service.h"
@@ -41,8 +42,8 @@ class HttpService final : public Service {
   const std::vector<std::string> dependencies_;
   // The frontend of the latest run. Kept here, not only in run()'s frame, so that a run
   // abandoned as hung still has its frontend stopped (its port released) by the next run.
-  mutable std::mutex mutex_;
-  std::shared_ptr<HttpFrontend> current_;  // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::shared_ptr<HttpFrontend> current_ GUARDED_BY(mutex_);
 };
 
 }  // namespace seams

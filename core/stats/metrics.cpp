@@ -166,7 +166,7 @@ MetricsRegistry::Series& MetricsRegistry::seriesFor(std::string_view name, std::
       misuse("label 'quantile' is reserved for summaries", name);
     }
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = families_.find(name);
   if (it == families_.end()) {
     auto family = std::make_unique<Family>();
@@ -197,7 +197,7 @@ Histogram& MetricsRegistry::histogram(std::string_view name, std::string_view he
 
 std::string MetricsRegistry::renderPrometheus() const {
   std::string out;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (const auto& [name, family] : families_) {
     out += "# HELP ";
     out += name;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/thread_annotations.h"
 #include "core/stats/histogram.h"
 
 namespace seams {
@@ -90,8 +91,8 @@ class MetricsRegistry {
   struct Family;
   Series& seriesFor(std::string_view name, std::string_view help, Type type, const Labels& labels);
 
-  mutable std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;  // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::map<std::string, std::unique_ptr<Family>, std::less<>> families_ GUARDED_BY(mutex_);
 };
 
 // Records the time from construction to destruction (or to stop()) into a histogram, in ns.

@@ -360,7 +360,7 @@ void Storage::remember(int fd, std::uint64_t version, bool published) {
   if (::fstat(fd, &st) != 0) return;  // unrecorded only costs an extra bump on refresh
   std::int64_t ctime =
       static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
-  std::lock_guard lock(recorded_mutex_);
+  MutexLock lock(recorded_mutex_);
   if (recorded_.size() >= kMaxRecorded) recorded_.clear();
   recorded_[st.st_ino] = Recorded{static_cast<std::uint64_t>(st.st_dev), ctime, version, published};
 }
@@ -370,7 +370,7 @@ bool Storage::unchangedSinceRecorded(int fd, bool* known_unpublished) {
   if (::fstat(fd, &st) != 0) return false;
   std::int64_t ctime =
       static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
-  std::lock_guard lock(recorded_mutex_);
+  MutexLock lock(recorded_mutex_);
   auto it = recorded_.find(st.st_ino);
   // Any change to an inode (data, size, mode, xattr, link count, rename) moves its ctime.
   if (it == recorded_.end() || it->second.dev != static_cast<std::uint64_t>(st.st_dev) ||

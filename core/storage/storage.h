@@ -68,6 +68,7 @@
 
 #include "core/common/file_attr.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/unique_fd.h"
 #include "core/common/vault_path.h"
 #include "core/storage/version_counter.h"
@@ -233,8 +234,8 @@ class Storage {
     bool published;
   };
   static constexpr std::size_t kMaxRecorded = 1 << 18;
-  std::mutex recorded_mutex_;
-  std::unordered_map<std::uint64_t, Recorded> recorded_;  // by inode; guarded by recorded_mutex_
+  Mutex recorded_mutex_;
+  std::unordered_map<std::uint64_t, Recorded> recorded_ GUARDED_BY(recorded_mutex_);  // by inode
 };
 
 }  // namespace seams

@@ -89,7 +89,7 @@ Result<std::uint64_t> VersionCounter::next() {
     std::uint64_t v = next_.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t hi = block_hi_.load(std::memory_order_acquire);
     if (v > block_lo_.load(std::memory_order_relaxed) && v <= hi) return v;
-    std::lock_guard lock(mark_mutex_);
+    MutexLock lock(mark_mutex_);
     if (v <= block_lo_.load(std::memory_order_relaxed)) continue;  // from a block left behind
     if (v > block_hi_.load(std::memory_order_relaxed)) SEAMS_RETURN_IF_ERROR(reserveBlock(v));
     if (v > block_lo_.load(std::memory_order_relaxed) &&

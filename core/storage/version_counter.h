@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/unique_fd.h"
 
 namespace seams {
@@ -53,8 +54,7 @@ class VersionCounter {
   VersionCounter(int state_dir_fd, UniqueFd mark_lock_fd, std::uint64_t mark);
 
   // Reserves a block holding a version > block_hi_ (and >= at_least) above the mark on disk.
-  // REQUIRES: mark_mutex_ held.
-  Status reserveBlock(std::uint64_t at_least);
+  Status reserveBlock(std::uint64_t at_least) REQUIRES(mark_mutex_);
   Status persistMark(std::uint64_t mark);
 
   const int state_dir_fd_;       // <root>/.seams, borrowed
@@ -64,7 +64,7 @@ class VersionCounter {
   std::atomic<std::uint64_t> next_;
   std::atomic<std::uint64_t> block_lo_;
   std::atomic<std::uint64_t> block_hi_;
-  std::mutex mark_mutex_;  // one reserving thread per object
+  Mutex mark_mutex_;  // one reserving thread per object
 };
 
 }  // namespace seams

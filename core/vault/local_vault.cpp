@@ -46,12 +46,12 @@ void LocalVault::invalidateChanged(const VaultPath& path, bool subtree) {
 }
 
 void LocalVault::publish(const ChangeEvent& event) {
-  std::shared_lock lock(listeners_mutex_);
+  ReaderLock lock(listeners_mutex_);
   for (const ListenerSlot& slot : listeners_) callListener(slot.listener, event);
 }
 
 std::unique_ptr<Subscription> LocalVault::subscribe(ChangeListener listener) {
-  std::unique_lock lock(listeners_mutex_);
+  WriterLock lock(listeners_mutex_);
   std::uint64_t id = next_listener_id_++;
   listeners_.push_back(ListenerSlot{id, std::move(listener)});
   return std::make_unique<SubscriptionImpl>(*this, id);
@@ -59,7 +59,7 @@ std::unique_ptr<Subscription> LocalVault::subscribe(ChangeListener listener) {
 
 void LocalVault::unsubscribe(std::uint64_t id) {
   // Exclusive: waits for every publish in flight, so the listener is never called after this.
-  std::unique_lock lock(listeners_mutex_);
+  WriterLock lock(listeners_mutex_);
   std::erase_if(listeners_, [id](const ListenerSlot& s) { return s.id == id; });
 }
 
@@ -234,7 +234,7 @@ Status LocalVault::fsync(const VaultPath& path) {
 
 std::shared_ptr<LocalVault::OpenHandle> LocalVault::findHandle(
     HandleId id, std::optional<VaultPath>* name) const {
-  std::shared_lock lock(handles_mutex_);
+  ReaderLock lock(handles_mutex_);
   auto it = handles_.find(id);
   if (it == handles_.end()) return nullptr;
   if (name != nullptr && it->second->named) *name = it->second->path;
@@ -242,7 +242,7 @@ std::shared_ptr<LocalVault::OpenHandle> LocalVault::findHandle(
 }
 
 std::optional<VaultPath> LocalVault::nameOf(const OpenHandle& h) const {
-  std::shared_lock lock(handles_mutex_);
+  ReaderLock lock(handles_mutex_);
   if (!h.named) return std::nullopt;
   return h.path;
 }
@@ -261,7 +261,7 @@ std::optional<VaultPath> LocalVault::lockName(const OpenHandle& h,
 }
 
 void LocalVault::handlesUnnamed(const VaultPath& path) {
-  std::unique_lock lock(handles_mutex_);
+  WriterLock lock(handles_mutex_);
   auto [first, last] = by_path_.equal_range(path.str());
   for (auto it = first; it != last; ++it) {
     if (auto h = handles_.find(it->second); h != handles_.end()) h->second->named = false;
@@ -270,7 +270,7 @@ void LocalVault::handlesUnnamed(const VaultPath& path) {
 }
 
 void LocalVault::handlesRenamed(const VaultPath& from, const VaultPath& to) {
-  std::unique_lock lock(handles_mutex_);
+  WriterLock lock(handles_mutex_);
   if (by_path_.empty()) return;
   // The file replaced at `to` (if any) lost its name; handles at or beneath `from` move.
   {
@@ -283,6 +283,7 @@ void LocalVault::handlesRenamed(const VaultPath& from, const VaultPath& to) {
   std::vector<std::pair<std::string, HandleId>> moved;
   auto take = [&](std::multimap<std::string, HandleId>::iterator first,
                   std::multimap<std::string, HandleId>::iterator last) {
+    handles_mutex_.assertHeld();  // a lambda is its own function to the analysis
     for (auto it = first; it != last; ++it) moved.emplace_back(it->first, it->second);
     by_path_.erase(first, last);
   };
@@ -321,7 +322,7 @@ Result<OpenedFile> LocalVault::open(const VaultPath& path, std::uint32_t mode) {
   }
   {
     // A cheap early refusal; the count is checked again when the handle is added.
-    std::shared_lock lock(handles_mutex_);
+    ReaderLock lock(handles_mutex_);
     if (handles_.size() >= max_open_handles_) {
       return Status(Errc::too_many_open, "open " + path.str() + ": too many open files");
     }
@@ -339,7 +340,7 @@ Result<OpenedFile> LocalVault::open(const VaultPath& path, std::uint32_t mode) {
   OpenedFile opened;
   opened.attr = backing->attr;
   {
-    std::unique_lock lock(handles_mutex_);
+    WriterLock lock(handles_mutex_);
     if (handles_.size() >= max_open_handles_) {
       return Status(Errc::too_many_open, "open " + path.str() + ": too many open files");
     }
@@ -444,14 +445,14 @@ Status LocalVault::fsyncHandle(HandleId id) {
 }
 
 std::size_t LocalVault::openHandles() const {
-  std::shared_lock lock(handles_mutex_);
+  ReaderLock lock(handles_mutex_);
   return handles_.size();
 }
 
 Status LocalVault::release(HandleId id) {
   std::shared_ptr<OpenHandle> h;
   {
-    std::unique_lock lock(handles_mutex_);
+    WriterLock lock(handles_mutex_);
     auto it = handles_.find(id);
     if (it == handles_.end()) {
       return Status(Errc::bad_handle, "release: handle " + std::to_string(id) + " is not open");

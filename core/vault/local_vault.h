@@ -75,6 +75,7 @@
 #include <vector>
 
 #include "core/cache/fs_cache.h"
+#include "core/common/thread_annotations.h"
 #include "core/storage/storage.h"
 #include "core/vault/vault.h"
 
@@ -163,16 +164,16 @@ class LocalVault final : public Vault {
   FsCache& cache_;
   std::array<std::mutex, kPathLocks> path_locks_;
 
-  std::shared_mutex listeners_mutex_;
-  std::vector<ListenerSlot> listeners_;  // guarded by listeners_mutex_
-  std::uint64_t next_listener_id_ = 1;   // guarded by listeners_mutex_
+  SharedMutex listeners_mutex_;
+  std::vector<ListenerSlot> listeners_ GUARDED_BY(listeners_mutex_);
+  std::uint64_t next_listener_id_ GUARDED_BY(listeners_mutex_) = 1;
 
   const std::size_t max_open_handles_;
-  mutable std::shared_mutex handles_mutex_;
-  std::unordered_map<HandleId, std::shared_ptr<OpenHandle>> handles_;  // guarded by handles_mutex_
-  // Named handles by path, ordered so a directory's subtree is one range. Guarded likewise.
-  std::multimap<std::string, HandleId> by_path_;
-  HandleId next_handle_ = 1;  // guarded by handles_mutex_
+  mutable SharedMutex handles_mutex_;
+  std::unordered_map<HandleId, std::shared_ptr<OpenHandle>> handles_ GUARDED_BY(handles_mutex_);
+  // Named handles by path, ordered so a directory's subtree is one range.
+  std::multimap<std::string, HandleId> by_path_ GUARDED_BY(handles_mutex_);
+  HandleId next_handle_ GUARDED_BY(handles_mutex_) = 1;
 };
 
 }  // namespace seams

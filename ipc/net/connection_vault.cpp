@@ -17,7 +17,7 @@ ClientHandles::~ClientHandles() {
   // The last connection of the client is gone: nobody else can reach this table any more.
   std::vector<HandleId> left;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     left.assign(held_.begin(), held_.end());
     held_.clear();
   }
@@ -31,12 +31,12 @@ ClientHandles::~ClientHandles() {
 }
 
 std::size_t ClientHandles::openCount() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return held_.size();
 }
 
 Status ClientHandles::owns(HandleId handle) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (held_.count(handle) == 0) {
     return Status(Errc::bad_handle, fmt::format("handle {} is not open by this client", handle));
   }
@@ -45,7 +45,7 @@ Status ClientHandles::owns(HandleId handle) const {
 
 Result<OpenedFile> ClientHandles::open(const VaultPath& path, std::uint32_t mode) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (held_.size() + opening_ >= max_open_) {
       return Status(
           Errc::too_many_open,
@@ -54,7 +54,7 @@ Result<OpenedFile> ClientHandles::open(const VaultPath& path, std::uint32_t mode
     ++opening_;
   }
   auto opened = inner_.open(path, mode);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   --opening_;
   if (opened) held_.insert(opened->handle);
   return opened;
@@ -62,7 +62,7 @@ Result<OpenedFile> ClientHandles::open(const VaultPath& path, std::uint32_t mode
 
 Status ClientHandles::release(HandleId handle) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (held_.erase(handle) == 0) {
       return Status(Errc::bad_handle, fmt::format("handle {} is not open by this client", handle));
     }
@@ -77,7 +77,7 @@ ClientRegistry::ClientRegistry(Vault& inner, std::size_t max_open)
 
 std::shared_ptr<ClientHandles> ClientRegistry::join(int pid) {
   if (pid <= 0) return std::make_shared<ClientHandles>(inner_, max_open_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Forget clients that are gone (their tables released their handles), so the map stays as
   // small as the set of connected processes.
   for (auto it = clients_.begin(); it != clients_.end();) {

@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/common/thread_annotations.h"
 #include "core/vault/vault.h"
 
 namespace seams::ipc {
@@ -59,9 +60,9 @@ class ClientHandles {
  private:
   Vault& inner_;
   const std::size_t max_open_;
-  mutable std::mutex mu_;
-  std::unordered_set<HandleId> held_;  // guarded by mu_
-  std::size_t opening_ = 0;            // guarded by mu_: opens in flight, counted in the bound
+  mutable Mutex mu_;
+  std::unordered_set<HandleId> held_ GUARDED_BY(mu_);
+  std::size_t opening_ GUARDED_BY(mu_) = 0;  // opens in flight, counted in the bound
 };
 
 // One server's clients, by peer pid. A table lives while some connection of its client holds
@@ -86,8 +87,8 @@ class ClientRegistry {
  private:
   Vault& inner_;
   const std::size_t max_open_;
-  std::mutex mu_;
-  std::unordered_map<int, std::weak_ptr<ClientHandles>> clients_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<int, std::weak_ptr<ClientHandles>> clients_ GUARDED_BY(mu_);
 };
 
 class ConnectionVault final : public Vault {

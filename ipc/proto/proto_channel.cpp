@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/common/thread_annotations.h"
 #include "core/runtime/restart_policy.h"
 #include "ipc/net/connection_vault.h"
 
@@ -56,7 +57,7 @@ class LoopbackChannel final : public ProtoChannel {
   std::uint64_t addFeed(pb::Request start, EventFn fn, std::function<void()>) override {
     std::lock_guard lock(mu_);
     std::uint64_t key = ++next_key_;
-    auto deliver = [fn = std::move(fn), key](const pb::Event& ev) {
+    auto deliver = [fn = std::move(fn)](const pb::Event& ev) {
       // Through the codec, as it would cross a socket.
       std::string bytes;
       appendFrame(ev, &bytes);
@@ -140,10 +141,10 @@ class LoopbackChannel final : public ProtoChannel {
 // - channel ids are never reused, so a stale entry is never found by a new channel.
 
 struct CallConn {
-  std::mutex mu;  // held by the owning thread during a call; by ~SocketChannel to close fd
-  UniqueFd fd;    // guarded by mu
-  std::unique_ptr<FrameDecoder> decoder;  // guarded by mu; remade with each connection
-  std::uint64_t next_id = 0;              // guarded by mu
+  Mutex mu;  // held by the owning thread during a call; by ~SocketChannel to close fd
+  UniqueFd fd GUARDED_BY(mu);
+  std::unique_ptr<FrameDecoder> decoder GUARDED_BY(mu);  // remade with each connection
+  std::uint64_t next_id GUARDED_BY(mu) = 0;
 };
 
 struct ThreadCallConns {
@@ -180,7 +181,7 @@ class SocketChannel final : public ProtoChannel {
       call_conns_.clear();
     }
     for (auto& c : conns) {
-      std::lock_guard lock(c->mu);
+      MutexLock lock(c->mu);
       c->fd.reset();
     }
     {
@@ -340,8 +341,8 @@ class SocketChannel final : public ProtoChannel {
     return n != 0;
   }
 
-  // Connects `c` (the shared backoff decides whether we may try now). REQUIRES: c.mu held.
-  Status connectCallConnection(CallConn& c) {
+  // Connects `c` (the shared backoff decides whether we may try now).
+  Status connectCallConnection(CallConn& c) REQUIRES(c.mu) {
     {
       std::lock_guard lock(call_mu_);
       auto now = Clock::now();
@@ -409,7 +410,7 @@ class SocketChannel final : public ProtoChannel {
   }
 
   // Reads more bytes into c.decoder before `deadline`.
-  Status recvBefore(CallConn& c, Clock::time_point deadline) const {
+  Status recvBefore(CallConn& c, Clock::time_point deadline) const REQUIRES(c.mu) {
     thread_local std::string buf(64 * 1024, '\0');
     for (;;) {
       auto left = deadline - Clock::now();
@@ -444,7 +445,7 @@ class SocketChannel final : public ProtoChannel {
     const auto deadline = Clock::now() + options_.call_timeout;
     auto conn = threadConnection();
     CallConn& c = *conn;
-    std::lock_guard lock(c.mu);
+    MutexLock lock(c.mu);
     if (c.fd.valid() && idleConnectionLost(c.fd.get())) c.fd.reset();
     if (!c.fd.valid()) {
       Status st = connectCallConnection(c);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/common/thread_annotations.h"
 #include "ipc/net/log_registry.h"
 #include "ipc/proto/proto_codec.h"
 
@@ -27,14 +28,14 @@ namespace {
 struct Writer {
   explicit Writer(int fd) : fd(fd) {}
   int fd;
-  std::mutex mu;
-  bool closed = false;  // guarded by mu
+  Mutex mu;
+  bool closed GUARDED_BY(mu) = false;
 
   // False when the peer is gone or too slow; the connection is then shut down.
   bool send(const google::protobuf::MessageLite& frame) {
     std::string bytes;
     appendFrame(frame, &bytes);
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (closed) return false;
     if (!writeAll(fd, bytes).ok()) {
       closed = true;
@@ -78,7 +79,7 @@ class ProtoServer::Impl {
     if (accept_thread_.joinable()) accept_thread_.join();
     std::list<Conn> conns;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
       for (auto& c : conns_) ::shutdown(c.fd.get(), SHUT_RDWR);
       conns.splice(conns.end(), conns_);
@@ -146,7 +147,7 @@ class ProtoServer::Impl {
     tv.tv_sec = options_.write_timeout.count() / 1000;
     tv.tv_usec = (options_.write_timeout.count() % 1000) * 1000;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     reapLocked();
     accepted_.fetch_add(1);
@@ -156,8 +157,8 @@ class ProtoServer::Impl {
     conn.thread = std::thread([this, c = &conn, peer, pid = creds.pid] { serve(*c, peer, pid); });
   }
 
-  // Joins connection threads that have finished. REQUIRES: mu_ held.
-  void reapLocked() {
+  // Joins connection threads that have finished.
+  void reapLocked() REQUIRES(mu_) {
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->done) {
         it->thread.join();
@@ -237,11 +238,11 @@ class ProtoServer::Impl {
     feeds.clear();  // waits for listener calls in flight
     vault.reset();  // the client's last connection releases every handle it still holds
     {
-      std::lock_guard lock(writer->mu);
+      MutexLock lock(writer->mu);
       writer->closed = true;
       ::shutdown(fd, SHUT_RDWR);
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     conn.done = true;
   }
 
@@ -294,9 +295,9 @@ class ProtoServer::Impl {
   std::thread accept_thread_;
   std::atomic<std::uint64_t> accepted_{0}, refused_{0}, closed_on_error_{0};
 
-  std::mutex mu_;          // guards conns_ and stopping_
-  std::list<Conn> conns_;  // stable addresses: each thread holds its Conn&
-  bool stopping_ = false;
+  Mutex mu_;
+  std::list<Conn> conns_ GUARDED_BY(mu_);  // stable addresses: each thread holds its Conn&
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 ProtoServer::ProtoServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

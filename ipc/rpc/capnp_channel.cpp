@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
 #include "ipc/net/log_registry.h"
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/read_buffered_stream.h"
@@ -239,8 +240,9 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
 // The raw fd of a link's socket, shared with the channel so ~CapnpChannel can shut it down from
 // its own thread. The owning thread sets fd = -1 (under mu) before its KJ stream closes the fd.
 struct CapnpChannel::LinkFd {
-  std::mutex mu;
-  int fd = -1;  // guarded by mu
+  explicit LinkFd(int fd) : fd(fd) {}
+  Mutex mu;
+  int fd GUARDED_BY(mu);
 };
 
 class CapnpChannel::ThreadLink {
@@ -253,7 +255,7 @@ class CapnpChannel::ThreadLink {
   // Ends the connection (on the owning thread, like every use of a link).
   void drop() {
     if (fd_) {
-      std::lock_guard lock(fd_->mu);
+      MutexLock lock(fd_->mu);
       fd_->fd = -1;
     }
     fd_ = nullptr;
@@ -348,7 +350,7 @@ Result<capnp::Capability::Client> CapnpChannel::connectLink(ThreadLink& link) {
   if (fd) {
     if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
   }
-  auto share = std::make_shared<LinkFd>();
+  std::shared_ptr<LinkFd> share;
   {
     std::lock_guard lock(link_mu_);
     if (!fd) {
@@ -359,7 +361,7 @@ Result<capnp::Capability::Client> CapnpChannel::connectLink(ThreadLink& link) {
     }
     link_backoff_.reset();
     link_next_attempt_ = {};
-    share->fd = fd->get();
+    share = std::make_shared<LinkFd>(fd->get());
     std::erase_if(link_fds_, [](const auto& w) { return w.expired(); });
     link_fds_.push_back(share);
   }
@@ -404,7 +406,7 @@ CapnpChannel::~CapnpChannel() {
     link_fds_.clear();
   }
   for (auto& f : fds) {
-    std::lock_guard lock(f->mu);
+    MutexLock lock(f->mu);
     if (f->fd >= 0) ::shutdown(f->fd, SHUT_RDWR);
   }
   inbox_.runSync([this] { stop_->fulfill(); });

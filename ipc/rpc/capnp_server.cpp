@@ -312,7 +312,7 @@ struct ServerConn {
 }  // namespace
 
 // Lives on (and is used only from) the loop thread, except for the atomics and start/stop.
-class CapnpServer::Impl : private kj::TaskSet::ErrorHandler {
+class CapnpServer::Impl final : private kj::TaskSet::ErrorHandler {
  public:
   // Makes a connection's bootstrap object; `pid` is its peer's (0 when unknown).
   using MakeBootstrap = std::function<capnp::Capability::Client(ServerContext&, int pid)>;

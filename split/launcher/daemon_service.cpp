@@ -81,7 +81,7 @@ Status DaemonService::run(RunContext& ctx) {
   live->pidfd.reset(::fcntl(child.pidfd(), F_DUPFD_CLOEXEC, 0));
   live->mailbox = *mailbox;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     current_ = live;
   }
   spdlog::info("{}: spawned {} (pid {})", spec_.name, spec_.program, live->pid);
@@ -91,7 +91,7 @@ Status DaemonService::run(RunContext& ctx) {
   // supervise() returns only once the child is reaped.
   router_.detach(live->pid);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     current_.reset();
   }
   clearLeftovers();
@@ -183,17 +183,17 @@ Status DaemonService::stopChild(ChildProcess& child) {
 }
 
 void DaemonService::wake() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (current_) current_->mailbox->wake();
 }
 
 pid_t DaemonService::pid() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return current_ ? current_->pid : 0;
 }
 
 std::optional<Duration> DaemonService::signAge(MonoTime now) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!current_) return std::nullopt;
   std::optional<MonoTime> sign = current_->mailbox->lastSign();
   if (!sign) return std::nullopt;
@@ -201,7 +201,7 @@ std::optional<Duration> DaemonService::signAge(MonoTime now) const {
 }
 
 Status DaemonService::signal(int sig) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   if (!current_) return Status(Errc::unavailable, "daemon '" + spec_.name + "' is not running");
   // Through the pidfd: a reaped daemon gives ESRCH, never a signal to a recycled pid.
   if (::syscall(SYS_pidfd_send_signal, current_->pidfd.get(), sig, nullptr, 0) != 0) {

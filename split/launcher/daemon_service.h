@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/thread_annotations.h"
 #include "core/config/config.h"
 #include "core/process/child_process.h"
 #include "core/runtime/service.h"
@@ -76,8 +77,8 @@ class DaemonService final : public Service {
   const WatchdogConfig watchdog_;
   NotifyRouter& router_;
 
-  mutable std::mutex mutex_;
-  std::shared_ptr<Live> current_;  // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::shared_ptr<Live> current_ GUARDED_BY(mutex_);
 };
 
 }  // namespace seams::split

@@ -13,7 +13,7 @@ namespace seams::split {
 
 LauncherTarget::LauncherTarget(ServiceManager& manager, RuntimeEnv& env,
                                std::vector<const DaemonService*> daemons)
-    : manager_(manager), env_(env), daemons_(std::move(daemons)), inner_(manager, [this] {
+    : env_(env), daemons_(std::move(daemons)), inner_(manager, [this] {
         std::string text =
             "# HELP seams_daemon_pid The pid of each running daemon (0 while it is down).\n"
             "# TYPE seams_daemon_pid gauge\n";

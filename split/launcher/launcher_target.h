@@ -48,7 +48,6 @@ class LauncherTarget final : public ControlTarget {
   // calling thread.
   void askDaemons(std::vector<CacheEntryRow>& all) const;
 
-  ServiceManager& manager_;
   RuntimeEnv& env_;
   const std::vector<const DaemonService*> daemons_;
   ServiceManagerTarget inner_;

@@ -17,7 +17,7 @@ Result<std::shared_ptr<NotifyMailbox>> NotifyMailbox::create(const Clock& clock)
 
 void NotifyMailbox::deliver(const NotifyMessage& message) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     if (message.has("READY", "1")) {
       ready_ = true;
       last_sign_ = clock_.now();
@@ -40,17 +40,17 @@ void NotifyMailbox::drain() {
 }
 
 bool NotifyMailbox::ready() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return ready_;
 }
 
 std::optional<MonoTime> NotifyMailbox::lastSign() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return last_sign_;
 }
 
 std::string NotifyMailbox::statusText() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   return status_;
 }
 
@@ -77,7 +77,7 @@ void NotifyRouter::stop() {
 void NotifyRouter::attach(pid_t pid, std::shared_ptr<NotifyMailbox> mailbox) {
   std::vector<NotifyMessage> early;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto it = unclaimed_.begin(); it != unclaimed_.end();) {
       if (it->pid == pid) {
         early.push_back(std::move(*it));
@@ -92,7 +92,7 @@ void NotifyRouter::attach(pid_t pid, std::shared_ptr<NotifyMailbox> mailbox) {
 }
 
 void NotifyRouter::detach(pid_t pid) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  MutexLock lock(mutex_);
   routes_.erase(pid);
 }
 
@@ -104,7 +104,7 @@ void NotifyRouter::loop() {
     if (!message.ok()) continue;  // timeout, or a datagram we could not read: not fatal
     std::shared_ptr<NotifyMailbox> mailbox;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(mutex_);
       if (auto it = routes_.find(message->pid); it != routes_.end()) {
         mailbox = it->second;
       } else {

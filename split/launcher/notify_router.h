@@ -25,6 +25,7 @@
 
 #include "core/common/clock.h"
 #include "core/common/status.h"
+#include "core/common/thread_annotations.h"
 #include "core/common/unique_fd.h"
 #include "core/process/notify_socket.h"
 
@@ -55,10 +56,10 @@ class NotifyMailbox {
 
   const Clock& clock_;
   UniqueFd event_fd_;
-  mutable std::mutex mutex_;
-  bool ready_ = false;                 // GUARDED_BY(mutex_)
-  std::optional<MonoTime> last_sign_;  // GUARDED_BY(mutex_)
-  std::string status_;                 // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  bool ready_ GUARDED_BY(mutex_) = false;
+  std::optional<MonoTime> last_sign_ GUARDED_BY(mutex_);
+  std::string status_ GUARDED_BY(mutex_);
 };
 
 class NotifyRouter {
@@ -89,9 +90,9 @@ class NotifyRouter {
   const std::string path_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  std::mutex mutex_;
-  std::map<pid_t, std::shared_ptr<NotifyMailbox>> routes_;  // GUARDED_BY(mutex_)
-  std::deque<NotifyMessage> unclaimed_;                     // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::map<pid_t, std::shared_ptr<NotifyMailbox>> routes_ GUARDED_BY(mutex_);
+  std::deque<NotifyMessage> unclaimed_ GUARDED_BY(mutex_);
 };
 
 }  // namespace seams::split
