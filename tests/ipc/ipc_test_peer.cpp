@@ -22,81 +22,24 @@
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_client.h"
 #include "ipc/rpc/capnp_server.h"
+#include "tests/support/interposed_vault.h"
 
 namespace {
 
 // Forwards to a real vault, except that stat("/hang") blocks for good.
-class HangingVault final : public seams::Vault {
+class HangingVault final : public seams::testing::InterposedVault {
  public:
-  explicit HangingVault(seams::Vault& inner) : inner_(inner) {}
-  seams::Result<seams::FileAttr> stat(const seams::VaultPath& p) override {
-    if (p.str() == "/hang") {
+  using InterposedVault::InterposedVault;
+
+ protected:
+  seams::Status before(std::string_view call, const seams::VaultPath* path) override {
+    if (call == "stat" && path->str() == "/hang") {
       std::puts("hanging");
       std::fflush(stdout);
       for (;;) ::pause();
     }
-    return inner_.stat(p);
+    return seams::okStatus();
   }
-  seams::Result<std::vector<seams::DirEntry>> list(const seams::VaultPath& p) override {
-    return inner_.list(p);
-  }
-  seams::Result<seams::ReadResult> read(const seams::VaultPath& p, std::uint64_t o,
-                                        std::uint64_t n) override {
-    return inner_.read(p, o, n);
-  }
-  seams::Result<seams::FileAttr> write(const seams::VaultPath& p, std::uint64_t o,
-                                       std::string_view d) override {
-    return inner_.write(p, o, d);
-  }
-  seams::Result<seams::FileAttr> put(const seams::VaultPath& p, std::string_view d) override {
-    return inner_.put(p, d);
-  }
-  seams::Result<seams::FileAttr> create(const seams::VaultPath& p, std::uint32_t m) override {
-    return inner_.create(p, m);
-  }
-  seams::Result<seams::FileAttr> mkdir(const seams::VaultPath& p, std::uint32_t m) override {
-    return inner_.mkdir(p, m);
-  }
-  seams::Status unlink(const seams::VaultPath& p) override { return inner_.unlink(p); }
-  seams::Status rmdir(const seams::VaultPath& p) override { return inner_.rmdir(p); }
-  seams::Result<seams::FileAttr> rename(const seams::VaultPath& a,
-                                        const seams::VaultPath& b) override {
-    return inner_.rename(a, b);
-  }
-  seams::Result<seams::FileAttr> truncate(const seams::VaultPath& p, std::uint64_t s) override {
-    return inner_.truncate(p, s);
-  }
-  seams::Result<seams::FileAttr> setAttributes(const seams::VaultPath& p,
-                                               const seams::AttrChange& c) override {
-    return inner_.setAttributes(p, c);
-  }
-  seams::Status fsync(const seams::VaultPath& p) override { return inner_.fsync(p); }
-  seams::Result<seams::OpenedFile> open(const seams::VaultPath& p, std::uint32_t m) override {
-    return inner_.open(p, m);
-  }
-  seams::Result<seams::ReadResult> readHandle(seams::HandleId h, std::uint64_t o,
-                                              std::uint64_t l) override {
-    return inner_.readHandle(h, o, l);
-  }
-  seams::Result<seams::FileAttr> writeHandle(seams::HandleId h, std::uint64_t o,
-                                             std::string_view d) override {
-    return inner_.writeHandle(h, o, d);
-  }
-  seams::Result<seams::FileAttr> statHandle(seams::HandleId h) override {
-    return inner_.statHandle(h);
-  }
-  seams::Result<seams::FileAttr> truncateHandle(seams::HandleId h, std::uint64_t s) override {
-    return inner_.truncateHandle(h, s);
-  }
-  seams::Status fsyncHandle(seams::HandleId h) override { return inner_.fsyncHandle(h); }
-  seams::Status release(seams::HandleId h) override { return inner_.release(h); }
-  seams::Status reconcile(const seams::VaultPath& p) override { return inner_.reconcile(p); }
-  std::unique_ptr<seams::Subscription> subscribe(seams::ChangeListener l) override {
-    return inner_.subscribe(std::move(l));
-  }
-
- private:
-  seams::Vault& inner_;
 };
 
 int runClient(const std::string& mode, const std::string& socket, int count,

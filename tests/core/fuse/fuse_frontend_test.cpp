@@ -37,6 +37,7 @@
 #include "core/fuse/mount_util.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "tests/support/interposed_vault.h"
 #include "tests/support/sanitizer_reports.h"
 
 namespace seams {
@@ -126,63 +127,16 @@ bool mountedAt(const std::string& path) {
 
 // A Vault that forwards to another and can be told to throw or to block on one path, for the
 // tests of exceptions and of the heartbeat.
-class HookedVault final : public Vault {
+class HookedVault final : public testing::InterposedVault {
  public:
-  explicit HookedVault(Vault& inner) : inner_(inner) {}
+  using InterposedVault::InterposedVault;
   std::function<void(const VaultPath&)> on_stat;  // set before mounting
 
-  Result<FileAttr> stat(const VaultPath& p) override {
-    if (on_stat) on_stat(p);
-    return inner_.stat(p);
+ protected:
+  Status before(std::string_view call, const VaultPath* path) override {
+    if (call == "stat" && on_stat) on_stat(*path);
+    return okStatus();
   }
-  Result<std::vector<DirEntry>> list(const VaultPath& p) override { return inner_.list(p); }
-  Result<ReadResult> read(const VaultPath& p, std::uint64_t o, std::uint64_t l) override {
-    return inner_.read(p, o, l);
-  }
-  Result<FileAttr> write(const VaultPath& p, std::uint64_t o, std::string_view d) override {
-    return inner_.write(p, o, d);
-  }
-  Result<FileAttr> put(const VaultPath& p, std::string_view d) override { return inner_.put(p, d); }
-  Result<FileAttr> create(const VaultPath& p, std::uint32_t m) override {
-    return inner_.create(p, m);
-  }
-  Result<FileAttr> mkdir(const VaultPath& p, std::uint32_t m) override {
-    return inner_.mkdir(p, m);
-  }
-  Status unlink(const VaultPath& p) override { return inner_.unlink(p); }
-  Status rmdir(const VaultPath& p) override { return inner_.rmdir(p); }
-  Result<FileAttr> rename(const VaultPath& a, const VaultPath& b) override {
-    return inner_.rename(a, b);
-  }
-  Result<FileAttr> truncate(const VaultPath& p, std::uint64_t s) override {
-    return inner_.truncate(p, s);
-  }
-  Result<FileAttr> setAttributes(const VaultPath& p, const AttrChange& c) override {
-    return inner_.setAttributes(p, c);
-  }
-  Status fsync(const VaultPath& p) override { return inner_.fsync(p); }
-  Result<OpenedFile> open(const VaultPath& p, std::uint32_t m) override {
-    return inner_.open(p, m);
-  }
-  Result<ReadResult> readHandle(HandleId h, std::uint64_t o, std::uint64_t l) override {
-    return inner_.readHandle(h, o, l);
-  }
-  Result<FileAttr> writeHandle(HandleId h, std::uint64_t o, std::string_view d) override {
-    return inner_.writeHandle(h, o, d);
-  }
-  Result<FileAttr> statHandle(HandleId h) override { return inner_.statHandle(h); }
-  Result<FileAttr> truncateHandle(HandleId h, std::uint64_t s) override {
-    return inner_.truncateHandle(h, s);
-  }
-  Status fsyncHandle(HandleId h) override { return inner_.fsyncHandle(h); }
-  Status release(HandleId h) override { return inner_.release(h); }
-  Status reconcile(const VaultPath& p) override { return inner_.reconcile(p); }
-  std::unique_ptr<Subscription> subscribe(ChangeListener l) override {
-    return inner_.subscribe(std::move(l));
-  }
-
- private:
-  Vault& inner_;
 };
 
 class FuseFrontendTest : public ::testing::Test {

@@ -23,6 +23,8 @@
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
 #include "tests/core/http/test_client.h"
+#include "tests/support/interposed_auth.h"
+#include "tests/support/interposed_vault.h"
 
 namespace seams {
 namespace {
@@ -770,42 +772,20 @@ TEST_F(HttpFrontendTest, HeartbeatAdvancesWhileTheLoopsRun) {
   EXPECT_GT(frontend_->lastHeartbeat(), first);
 }
 
-// A vault whose backing service is down: every call is unavailable.
-class DownVault : public Vault {
+// The test's vault as if its backing service were down: every call is unavailable and the real
+// vault is never reached.
+class DownVault : public testing::InterposedVault {
  public:
+  using InterposedVault::InterposedVault;
   static Status down() { return Status(Errc::unavailable, "storage service is down"); }
-  Result<FileAttr> stat(const VaultPath&) override { return down(); }
-  Result<std::vector<DirEntry>> list(const VaultPath&) override { return down(); }
-  Result<ReadResult> read(const VaultPath&, std::uint64_t, std::uint64_t) override {
-    return down();
-  }
-  Result<FileAttr> write(const VaultPath&, std::uint64_t, std::string_view) override {
-    return down();
-  }
-  Result<FileAttr> put(const VaultPath&, std::string_view) override { return down(); }
-  Result<FileAttr> create(const VaultPath&, std::uint32_t) override { return down(); }
-  Result<FileAttr> mkdir(const VaultPath&, std::uint32_t) override { return down(); }
-  Status unlink(const VaultPath&) override { return down(); }
-  Status rmdir(const VaultPath&) override { return down(); }
-  Result<FileAttr> rename(const VaultPath&, const VaultPath&) override { return down(); }
-  Result<FileAttr> truncate(const VaultPath&, std::uint64_t) override { return down(); }
-  Result<FileAttr> setAttributes(const VaultPath&, const AttrChange&) override { return down(); }
-  Status fsync(const VaultPath&) override { return down(); }
-  Result<OpenedFile> open(const VaultPath&, std::uint32_t) override { return down(); }
-  Result<ReadResult> readHandle(HandleId, std::uint64_t, std::uint64_t) override { return down(); }
-  Result<FileAttr> writeHandle(HandleId, std::uint64_t, std::string_view) override {
-    return down();
-  }
-  Result<FileAttr> statHandle(HandleId) override { return down(); }
-  Result<FileAttr> truncateHandle(HandleId, std::uint64_t) override { return down(); }
-  Status fsyncHandle(HandleId) override { return down(); }
-  Status release(HandleId) override { return down(); }
-  Status reconcile(const VaultPath&) override { return down(); }
   std::unique_ptr<Subscription> subscribe(ChangeListener) override { return nullptr; }
+
+ protected:
+  Status before(std::string_view, const VaultPath*) override { return down(); }
 };
 
 TEST_F(HttpFrontendTest, AVaultThatIsDownAnswers503AndNotReady) {
-  DownVault down;
+  DownVault down(*vault_);
   HttpFrontend frontend(down, *auth_, metrics_, config_);
   ASSERT_TRUE(frontend.start().ok());
   TestClient c(frontend.port());
@@ -822,6 +802,7 @@ TEST_F(HttpFrontendTest, AVaultThatIsDownAnswers503AndNotReady) {
 // A vault whose reads block until released: a hung handler.
 class HangingVault final : public DownVault {
  public:
+  using DownVault::DownVault;
   Result<FileAttr> stat(const VaultPath&) override { return FileAttr{}; }
   Result<ReadResult> read(const VaultPath&, std::uint64_t, std::uint64_t) override {
     std::unique_lock lock(mutex_);
@@ -851,7 +832,10 @@ class HangingVault final : public DownVault {
 TEST_F(HttpFrontendTest, StopAbandonsAHungWorkerAndStartServesAgain) {
   // What an abandoned thread may still touch must live until the process exits (in seamd: Deps);
   // here, objects that stay reachable from statics.
-  static HangingVault* hanging = new HangingVault();
+  // The real vault behind the hanging one is never called, but it stays alive with it.
+  [[maybe_unused]] static Storage* storage = storage_.release();
+  [[maybe_unused]] static FsCache* cache = cache_.release();
+  static HangingVault* hanging = new HangingVault(*vault_.release());
   static MetricsRegistry* metrics = new MetricsRegistry();
   static LocalAuth* auth = auth_.release();
   config_.threads = 1;
@@ -887,18 +871,9 @@ namespace {
 
 // An Auth whose login() waits until the test opens the gate: a password check that takes as
 // long as the test needs, so "nothing else waits for it" is shown without measuring time.
-class GatedAuth final : public Auth {
+class GatedAuth final : public testing::InterposedAuth {
  public:
-  explicit GatedAuth(Auth& inner) : inner_(inner) {}
-  Result<Session> login(std::string_view user, std::string_view password) override {
-    {
-      std::unique_lock lock(mu_);
-      ++entered_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-    }
-    return inner_.login(user, password);
-  }
+  using InterposedAuth::InterposedAuth;
   // True once `n` logins have entered (bounded wait).
   bool waitEntered(int n) {
     std::unique_lock lock(mu_);
@@ -909,26 +884,18 @@ class GatedAuth final : public Auth {
     open_ = true;
     cv_.notify_all();
   }
-  Status logout(std::string_view t) override { return inner_.logout(t); }
-  Result<Principal> validate(std::string_view t) override { return inner_.validate(t); }
-  Status check(const Principal& w, const VaultPath& p, Access a) override {
-    return inner_.check(w, p, a);
-  }
-  Result<Principal> authorize(std::string_view t, const VaultPath& p, Access a) override {
-    return inner_.authorize(t, p, a);
-  }
-  Result<Principal> principalForUid(std::uint32_t uid) override {
-    return inner_.principalForUid(uid);
-  }
-  Status grant(const Principal& a, const Rule& r) override { return inner_.grant(a, r); }
-  Status revoke(const Principal& a, const Rule& r) override { return inner_.revoke(a, r); }
-  Result<std::vector<Rule>> rules() override { return inner_.rules(); }
-  std::unique_ptr<Subscription> subscribe(AuthListener l) override {
-    return inner_.subscribe(std::move(l));
+
+ protected:
+  Status before(std::string_view call, const VaultPath*) override {
+    if (call != "login") return okStatus();
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    return okStatus();
   }
 
  private:
-  Auth& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   int entered_ = 0;    // GUARDED_BY(mu_)
