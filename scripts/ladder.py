@@ -61,6 +61,17 @@ def loadavg():
         return None
 
 
+def git_revision():
+    """HEAD of this checkout, `+dirty` when the work tree differs; None outside git."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rc, head, _ = run(["git", "-C", root, "rev-parse", "--short=12", "HEAD"], timeout=10)
+    if rc != 0:
+        return None
+    rc, status, _ = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                        timeout=10)
+    return head.strip() + ("+dirty" if rc == 0 and status.strip() else "")
+
+
 def run(cmd, timeout=CHILD_TIMEOUT_S):
     """(returncode, stdout, stderr) of cmd; a timeout or a missing program is a failed run."""
     try:
@@ -216,6 +227,7 @@ def main(argv):
     started = datetime.datetime.now(datetime.timezone.utc)
     doc = {"schema": SCHEMA, "started": started.isoformat(timespec="seconds"),
            "command": ["scripts/ladder.py"] + argv,
+           "git": git_revision(), "binary": os.path.abspath(args.bin),
            "machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
                        "loadavg_before": loadavg()},
            "settings": {"calls": settings["calls"], "repetitions": settings["repetitions"],

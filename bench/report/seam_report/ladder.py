@@ -127,7 +127,9 @@ def describe(doc):
     pinned = modes.get("pinned", {}).get("pinned", "?")
     qos = {modes.get(k, {}).get("pm_qos", "?") for k in MODES}
     n1, n2 = (s.get("syscall_calls") or [None, None])[:2]
-    text = (f"`{' '.join(doc.get('command', ['scripts/ladder.py']))}`, {doc.get('started', '?')}, "
+    git = f" at `{doc['git']}`" if doc.get("git") else ""
+    text = (f"`{' '.join(doc.get('command', ['scripts/ladder.py']))}`{git}, "
+            f"{doc.get('started', '?')}, "
             f"{m.get('nproc', '?')} CPUs, load average {m.get('loadavg_before', '?')} before and "
             f"{m.get('loadavg_after', '?')} after. Each rung made {s.get('calls', '?')} calls per "
             f"repetition, {s.get('repetitions', '?')} repetitions; cells are the medians over the "
