@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: installs dependencies, builds the release preset, runs seam-bench on
 # mono and every split deployment that is built (the bench skips, and says so, what is not), and
-# writes the JSON, report.md and report.html; prints the headline table at the end.
+# writes the JSON, report.md and report.html; prints the headline table at the end. Then the IPC
+# ladder (scripts/ladder.py: seam-micro pinned and unpinned, syscalls per call; about a minute
+# quick), which the report shows as its "IPC ladder" section.
 #   scripts/bench.sh              quick run (seam-bench run --quick: 2 interleaved repeats), into results/latest/
 #   scripts/bench.sh --full       the long matrix (2 s measurements, 20 starts, 20 drift trials, 3 repeats)
 #   scripts/bench.sh --out DIR    write into DIR instead (CI uses results/ci)
@@ -37,7 +39,7 @@ done
 cmake --build --preset release -j"$(nproc)" --target "${targets[@]}"
 mkdir -p "$out"
 # A fresh folder per run: the report reads every seam-bench-*.json it finds there.
-rm -f "$out"/seam-bench-*.json "$out"/report.md "$out"/report.html "$out"/headline.md
+rm -f "$out"/seam-bench-*.json "$out"/seam-ladder.json "$out"/report.md "$out"/report.html "$out"/headline.md
 if [ "$full" = 1 ]; then
   mode=(--repeat 3)
 else
@@ -49,14 +51,34 @@ echo "== seam-bench run ${mode[*]} (output: $out)"
 rc=0
 "$B/bench/seam-bench/seam-bench" run "${mode[@]}" --bin-dir "$PWD/$B" --out "$out" || rc=$?
 
+ladder_rc=0
+if [ -x "$B/bench/micro/seam-micro" ]; then
+  ladder_args=()
+  if [ "$full" = 1 ]; then ladder_args=(--full); fi
+  echo "== IPC ladder: scripts/ladder.py ${ladder_args[*]} (output: $out/seam-ladder.json)"
+  # Exits 1 when a run failed: the document is still written, the failures listed in the report.
+  python3 scripts/ladder.py --bin "$B/bench/micro/seam-micro" --out "$out/seam-ladder.json" \
+    "${ladder_args[@]}" || ladder_rc=$?
+else
+  echo "bench.sh: seam-micro is not built: no IPC ladder in this report" >&2
+fi
+
 echo "== seam-report"
 python3 bench/report/seam-report.py "$out" --out "$out" --quiet
 echo
 echo "Headline ($out/report.md, charts in $out/report.html):"
 echo
 cat "$out/headline.md"
+if [ -f "$out/seam-ladder.json" ]; then
+  echo
+  echo "IPC ladder, pinned and unpinned: section \"IPC ladder\" of $out/report.md"
+fi
 if [ "$rc" -ne 0 ]; then
   echo
   echo "bench.sh: seam-bench exited $rc: a run FAILED (see the FAILED section of $out/report.md)" >&2
+fi
+if [ "$ladder_rc" -ne 0 ]; then
+  echo "bench.sh: scripts/ladder.py exited $ladder_rc (its failures are listed in $out/report.md)" >&2
+  if [ "$rc" -eq 0 ]; then rc=$ladder_rc; fi
 fi
 exit "$rc"

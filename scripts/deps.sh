@@ -14,6 +14,7 @@ PACKAGES=(
   # tests, bench and baselines (valgrind: callgrind for seam-counts, and its <valgrind/callgrind.h>;
   # fio, tar and git: seam-bench's fio and git workloads on the mount)
   curl nginx-light wrk hyperfine linux-perf valgrind gnuplot-nox attr procps psmisc python3 fio tar
+  strace  # scripts/ladder.py: syscalls per call of the IPC ladder
   chromium
 )
 

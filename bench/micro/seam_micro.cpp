@@ -26,7 +26,9 @@
 // The machine (bench/machine/): /dev/cpu_dma_latency is held at 0 for the whole run, so idle
 // vCPUs poll instead of halting and a call's figure is not a wake-up's (--no-pm-qos turns it
 // off); --pin[=CPU] runs every thread (callers, loops, servers) on one CPU, for the software cost
-// without cross-CPU wake-ups. Both are recorded in the output's context ("pm_qos", "pinned"),
+// without cross-CPU wake-ups; --ladder-iterations=N makes every ladder/ benchmark exactly N calls
+// per repetition (scripts/ladder.py counts syscalls per call that way). Pinning and PM QoS are
+// recorded in the output's context ("pm_qos", "pinned"),
 // which --benchmark_format=json writes into its "context" object.
 #include <benchmark/benchmark.h>
 #include <capnp/rpc-twoparty.h>
@@ -538,16 +540,19 @@ constexpr Named kRungs[] = {{"direct", Rung::direct},
                             {"protobuf_socket_shared", Rung::proto_socket_shared},
                             {"floor_raw_socket", Rung::floor}};
 
-void registerAll() {
+// ladder_iterations > 0: every ladder/ benchmark makes exactly that many calls per repetition
+// (--ladder-iterations), so a run's syscall count divides into calls and runs are of known length.
+void registerAll(std::int64_t ladder_iterations) {
   const std::pair<const char*, Op> ops[] = {{"stat", Op::stat},
                                             {"read4k", Op::read4k},
                                             {"read64k", Op::read64k},
                                             {"authorize", Op::authorize}};
   for (auto [op_name, op] : ops) {
     for (auto r : kRungs) {
-      benchmark::RegisterBenchmark(
+      auto* b = benchmark::RegisterBenchmark(
           (std::string("ladder/") + op_name + "/" + r.name).c_str(),
           [op = op, rung = r.rung](benchmark::State& s) { ladder(s, op, rung); });
+      if (ladder_iterations > 0) b->Iterations(ladder_iterations);
     }
   }
   for (auto r : kRungs) {
@@ -613,7 +618,8 @@ namespace {
 // Our own flags, taken out of argv before Google Benchmark sees the rest.
 struct MachineFlags {
   bool pm_qos = true;
-  int pin_cpu = -1;  // -1: not pinned
+  int pin_cpu = -1;                    // -1: not pinned
+  std::int64_t ladder_iterations = 0;  // 0: Google Benchmark picks the count (--benchmark_min_time)
   std::string error;
 };
 
@@ -634,6 +640,16 @@ MachineFlags takeMachineFlags(int& argc, char** argv) {
         f.error = "--pin=CPU needs a CPU number, not '" + v + "'";
       } else {
         f.pin_cpu = static_cast<int>(cpu);
+      }
+    } else if (arg.rfind("--ladder-iterations=", 0) == 0) {
+      // Google Benchmark 1.7 (Debian 12) has no --benchmark_min_time=<N>x: a fixed count is ours.
+      const std::string v(arg.substr(20));
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n <= 0) {
+        f.error = "--ladder-iterations=N needs a positive count, not '" + v + "'";
+      } else {
+        f.ladder_iterations = n;
       }
     } else {
       argv[out++] = argv[i];
@@ -658,7 +674,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  seams::bench::registerAll();
+  seams::bench::registerAll(flags.ladder_iterations);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   // The hold covers every benchmark and is withdrawn when they end, however they end.

@@ -5,6 +5,11 @@
       DIR (or the FILEs), writes OUT/report.md (tables),
       OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG) and
       OUT/headline.md (the headline table, also printed on stdout).
+      A seam-ladder.json (scripts/ladder.py) in a DIR, or named as a FILE, adds the "IPC ladder"
+      section: per op, each rung's p50 pinned and unpinned with its ratio to the floor, CPU-µs and
+      syscalls per call.
+  seam-report ladder DIR|FILE...
+      that section alone, Markdown on stdout (ipc/README.md's Measurements table is pasted from it).
   seam-report compare BASE NEW [--threshold PCT]
       flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
   seam-report spread RUN RUN... [--metric M]... [--goal PCT]

@@ -8,10 +8,12 @@ from .load import deployments_of, load_docs, runs_by_dep, summary_figures
 from .tables import headline_table, render_markdown
 from .html_page import render_html
 from .compare import compare_command, counts_command, spread_command
+from .ladder import is_ladder_file, ladder_markdown, load_ladder
 
 
 def report_command(args):
-    docs = load_docs(args.inputs)
+    # A seam-ladder document named on the command line is the ladder's, not a seam-bench run.
+    docs = load_docs([p for p in args.inputs if os.path.isdir(p) or not is_ladder_file(p)])
     if not docs:
         print("seam-report: no seam-bench JSON found in " + " ".join(args.inputs), file=sys.stderr)
         return 2
@@ -21,6 +23,9 @@ def report_command(args):
                        os.path.dirname(os.path.abspath(args.inputs[0])))
     os.makedirs(out, exist_ok=True)
     md = render_markdown(docs, figs, deps)
+    ladder = ladder_markdown(load_ladder(args.inputs))
+    if ladder:
+        md = md.rstrip("\n") + "\n\n" + ladder
     head = headline_table(deps, figs, runs_by_dep(docs))
     with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(md)
@@ -34,7 +39,22 @@ def report_command(args):
     return 0
 
 
+def ladder_command(args):
+    docs = load_ladder(args.inputs)
+    if not docs:
+        print("seam-report ladder: no seam-ladder JSON in " + " ".join(args.inputs), file=sys.stderr)
+        return 2
+    print(ladder_markdown(docs), end="")
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "ladder":
+        p = argparse.ArgumentParser(prog="seam-report ladder",
+                                    description="the IPC ladder section alone (Markdown on stdout)")
+        p.add_argument("inputs", nargs="+", metavar="DIR|FILE",
+                       help="seam-ladder.json (scripts/ladder.py), or folders holding one")
+        return ladder_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "counts":
         p = argparse.ArgumentParser(prog="seam-report counts",
                                     description="compare two seam-counts documents")
