@@ -27,11 +27,11 @@ Stub<T> makeStub(const Config& config, const std::string& socket) {
   const auto timeout = std::chrono::milliseconds(config.split.call_timeout_ms);
   if (config.split.codec == Codec::capnp) {
     auto stub = std::make_shared<CapnpT>(
-        ipc::CapnpClientOptions{.socket_path = socket, .call_timeout = timeout});
+        ipc::ClientOptions{.socket_path = socket, .call_timeout = timeout});
     return {stub, [stub = stub.get()] { return stub->roundTrips(); }};
   }
   auto stub = std::make_shared<ProtoT>(
-      ipc::ProtoClientOptions{.socket_path = socket, .call_timeout = timeout});
+      ipc::ClientOptions{.socket_path = socket, .call_timeout = timeout});
   return {stub, [stub = stub.get()] { return stub->roundTrips(); }};
 }
 
