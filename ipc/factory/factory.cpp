@@ -10,6 +10,45 @@
 namespace seams::ipc {
 namespace {
 
+// What the factory needs of a codec: its stub classes and how it serves.
+struct CapnpKind {
+  using VaultClient = CapnpVaultClient;
+  using AuthClient = CapnpAuthClient;
+  static Result<std::unique_ptr<Server>> serve(Vault* vault, Auth* auth, ServerOptions options) {
+    if (vault != nullptr && auth != nullptr) {
+      return Status(Errc::invalid_argument,
+                    "serve: Cap'n Proto serves one object per socket (vault or auth)");
+    }
+    auto server = vault != nullptr ? CapnpServer::serve(*vault, std::move(options))
+                                   : CapnpServer::serve(*auth, std::move(options));
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<Server>(std::move(*server));
+  }
+};
+
+struct ProtoKind {
+  using VaultClient = ProtoVaultClient;
+  using AuthClient = ProtoAuthClient;
+  static Result<std::unique_ptr<Server>> serve(Vault* vault, Auth* auth, ServerOptions options) {
+    auto server = ProtoServer::serve(vault, auth, std::move(options));
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<Server>(std::move(*server));
+  }
+};
+
+// Calls fn(Kind{}) with the codec's kind: the one switch over the codecs (no default, so a new
+// Codec value without its case is a compiler warning here).
+template <typename Fn>
+auto withCodec(Codec codec, Fn&& fn) {
+  switch (codec) {
+    case Codec::capnp:
+      return fn(CapnpKind{});
+    case Codec::protobuf:
+      return fn(ProtoKind{});
+  }
+  return fn(CapnpKind{});  // not reached: Codec values come from the config's parser
+}
+
 template <typename T, typename Stub>
 ClientStub<T> wrap(std::shared_ptr<Stub> stub) {
   std::weak_ptr<Stub> weak = stub;
@@ -19,52 +58,30 @@ ClientStub<T> wrap(std::shared_ptr<Stub> stub) {
           }};
 }
 
-template <typename T>
-Result<std::unique_ptr<Server>> upcast(Result<T> server) {
-  if (!server.ok()) return server.status();
-  return std::unique_ptr<Server>(std::move(*server));
-}
-
 }  // namespace
 
 ClientStub<Vault> makeVaultClient(Codec codec, ClientOptions options) {
-  switch (codec) {
-    case Codec::capnp:
-      return wrap<Vault>(std::make_shared<CapnpVaultClient>(std::move(options)));
-    case Codec::protobuf:
-      return wrap<Vault>(std::make_shared<ProtoVaultClient>(std::move(options)));
-  }
-  return wrap<Vault>(std::make_shared<CapnpVaultClient>(std::move(options)));  // not reached
+  return withCodec(codec, [&]<typename K>(K) {
+    return wrap<Vault>(std::make_shared<typename K::VaultClient>(std::move(options)));
+  });
 }
 
 ClientStub<Auth> makeAuthClient(Codec codec, ClientOptions options) {
-  switch (codec) {
-    case Codec::capnp:
-      return wrap<Auth>(std::make_shared<CapnpAuthClient>(std::move(options)));
-    case Codec::protobuf:
-      return wrap<Auth>(std::make_shared<ProtoAuthClient>(std::move(options)));
-  }
-  return wrap<Auth>(std::make_shared<CapnpAuthClient>(std::move(options)));  // not reached
+  return withCodec(codec, [&]<typename K>(K) {
+    return wrap<Auth>(std::make_shared<typename K::AuthClient>(std::move(options)));
+  });
 }
 
 ClientStub<Vault> makeLoopbackVaultClient(Codec codec, Vault& local) {
-  switch (codec) {
-    case Codec::capnp:
-      return wrap<Vault>(std::make_shared<CapnpVaultClient>(local));
-    case Codec::protobuf:
-      return wrap<Vault>(std::make_shared<ProtoVaultClient>(local));
-  }
-  return wrap<Vault>(std::make_shared<CapnpVaultClient>(local));  // not reached
+  return withCodec(codec, [&]<typename K>(K) {
+    return wrap<Vault>(std::make_shared<typename K::VaultClient>(local));
+  });
 }
 
 ClientStub<Auth> makeLoopbackAuthClient(Codec codec, Auth& local) {
-  switch (codec) {
-    case Codec::capnp:
-      return wrap<Auth>(std::make_shared<CapnpAuthClient>(local));
-    case Codec::protobuf:
-      return wrap<Auth>(std::make_shared<ProtoAuthClient>(local));
-  }
-  return wrap<Auth>(std::make_shared<CapnpAuthClient>(local));  // not reached
+  return withCodec(codec, [&]<typename K>(K) {
+    return wrap<Auth>(std::make_shared<typename K::AuthClient>(local));
+  });
 }
 
 Result<std::unique_ptr<Server>> serve(Codec codec, Vault* vault, Auth* auth,
@@ -72,18 +89,7 @@ Result<std::unique_ptr<Server>> serve(Codec codec, Vault* vault, Auth* auth,
   if (vault == nullptr && auth == nullptr) {
     return Status(Errc::invalid_argument, "serve: neither a vault nor auth to serve");
   }
-  switch (codec) {
-    case Codec::capnp:
-      if (vault != nullptr && auth != nullptr) {
-        return Status(Errc::invalid_argument,
-                      "serve: Cap'n Proto serves one object per socket (vault or auth)");
-      }
-      return vault != nullptr ? upcast(CapnpServer::serve(*vault, std::move(options)))
-                              : upcast(CapnpServer::serve(*auth, std::move(options)));
-    case Codec::protobuf:
-      return upcast(ProtoServer::serve(vault, auth, std::move(options)));
-  }
-  return Status(Errc::invalid_argument, "serve: unknown codec");
+  return withCodec(codec, [&]<typename K>(K) { return K::serve(vault, auth, std::move(options)); });
 }
 
 }  // namespace seams::ipc

@@ -1,7 +1,8 @@
 // One place that knows every codec: client stubs and servers by `Codec` (core/config/config.h,
 // split.codec), so composition roots never branch on the codec. Adding a codec: its folder
-// (schema, codec, stub classes, a server deriving from ipc::Server) plus one `case` in each
-// function of factory.cpp (the switches have no default, so the compiler names what is missing).
+// (schema, codec, stub classes taking ClientOptions or the local object, a server deriving from
+// ipc::Server) plus, in factory.cpp, a `Kind` struct naming them and one `case` in withCodec()
+// (the switch has no default, so the compiler names a Codec value without its case).
 //
 // Thread-safety: the functions are; the objects are as their codec's header says.
 #pragma once

@@ -204,9 +204,7 @@ class SocketChannel final : public ProtoChannel {
       if (!written.ok()) {
         out.emplace_back(written);
       } else if (!p.cv.wait_until(lock, deadline, [&] { return p.done; })) {
-        out.emplace_back(Status(Errc::unavailable,
-                                fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                            options_.call_timeout.count())));
+        out.emplace_back(timedOut());
       } else if (!p.failure.ok()) {
         out.emplace_back(p.failure);
       } else {
@@ -330,10 +328,7 @@ class SocketChannel final : public ProtoChannel {
     return std::max(t, std::chrono::microseconds(1000));
   }
 
-  Status timedOut() const {
-    return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                                 options_.call_timeout.count()));
-  }
+  Status timedOut() const { return callTimedOut(options_); }
 
   // Writes all of `bytes` before `deadline`.
   Status sendBefore(int fd, std::string_view bytes, Clock::time_point deadline) const {

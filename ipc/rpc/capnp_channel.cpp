@@ -373,8 +373,7 @@ void CapnpChannel::track(kj::Promise<void> promise) {
 }
 
 Status CapnpChannel::timeoutStatus() const {
-  return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                               options_.call_timeout.count()));
+  return callTimedOut(options_);
 }
 
 void CapnpChannel::addFeed(Feed* feed) {

@@ -11,6 +11,11 @@ Result<UniqueFd> dial(const ClientOptions& options) {
   return fd;
 }
 
+Status callTimedOut(const ClientOptions& options) {
+  return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options.socket_path,
+                                               options.call_timeout.count()));
+}
+
 ReconnectGate::ReconnectGate(const ClientOptions& options)
     : backoff_({.initial = options.backoff_initial, .max = options.backoff_max}) {}
 

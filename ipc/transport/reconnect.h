@@ -18,6 +18,9 @@ namespace seams::ipc {
 // squatted). Errors: connectUnix's, or permission_denied for a foreign server.
 Result<UniqueFd> dial(const ClientOptions& options);
 
+// What a call that got no answer within options.call_timeout returns (unavailable).
+Status callTimedOut(const ClientOptions& options);
+
 // The runtime's one backoff (core/runtime/restart_policy.h) in front of dial(), shared by all of
 // a stub's per-thread connections, so while the peer is down every thread fails fast instead of
 // each dialling it.
