@@ -205,20 +205,17 @@ struct Env {
     raw_server = std::make_unique<RawEchoServer>(run + "/raw.sock");
     raw_sock = run + "/raw.sock";
 
-    capnp_vault =
-        std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{capnp_vault_sock});
+    capnp_vault = std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{capnp_vault_sock});
     capnp_auth =
-        std::make_unique<ipc::CapnpAuthClient>(ipc::CapnpClientOptions{run + "/authd-capnp.sock"});
-    proto_vault =
-        std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
-    proto_auth =
-        std::make_unique<ipc::ProtoAuthClient>(ipc::ProtoClientOptions{run + "/proto.sock"});
-    ipc::CapnpClientOptions capnp_shared{capnp_vault_sock};
+        std::make_unique<ipc::CapnpAuthClient>(ipc::ClientOptions{run + "/authd-capnp.sock"});
+    proto_vault = std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{run + "/proto.sock"});
+    proto_auth = std::make_unique<ipc::ProtoAuthClient>(ipc::ClientOptions{run + "/proto.sock"});
+    ipc::ClientOptions capnp_shared{capnp_vault_sock};
     capnp_shared.per_thread_connections = false;
     capnp_vault_shared = std::make_unique<ipc::CapnpVaultClient>(capnp_shared);
     capnp_shared.socket_path = run + "/authd-capnp.sock";
     capnp_auth_shared = std::make_unique<ipc::CapnpAuthClient>(capnp_shared);
-    ipc::ProtoClientOptions proto_shared{run + "/proto.sock"};
+    ipc::ClientOptions proto_shared{run + "/proto.sock"};
     proto_shared.per_thread_connections = false;
     proto_vault_shared = std::make_unique<ipc::ProtoVaultClient>(proto_shared);
     proto_auth_shared = std::make_unique<ipc::ProtoAuthClient>(proto_shared);

@@ -18,8 +18,9 @@
 #include <unordered_map>
 
 #include "core/common/thread_annotations.h"
-#include "core/runtime/restart_policy.h"
-#include "ipc/net/connection_vault.h"
+#include "ipc/transport/loopback.h"
+#include "ipc/transport/per_thread.h"
+#include "ipc/transport/reconnect.h"
 
 namespace seams::ipc {
 
@@ -42,10 +43,7 @@ class LoopbackChannel final : public ProtoChannel {
  public:
   // Loopback is one connection: the same per-connection view of the vault a server gives.
   LoopbackChannel(Vault* vault, Auth* auth)
-      : connection_(vault != nullptr
-                        ? std::make_unique<ConnectionVault>(*vault, kDefaultMaxOpenHandles)
-                        : nullptr),
-        dispatcher_(connection_.get(), auth) {}
+      : peer_(vault, auth), dispatcher_(peer_.vault(), auth) {}
 
   std::vector<Result<pb::Response>> callMany(std::vector<pb::Request>& requests, Route) override {
     std::vector<Result<pb::Response>> out;
@@ -117,7 +115,7 @@ class LoopbackChannel final : public ProtoChannel {
     return back;
   }
 
-  std::unique_ptr<ConnectionVault> connection_;
+  LoopbackPeer peer_;
   ProtoDispatcher dispatcher_;
   std::mutex mu_;  // guards feeds_, next_key_
   std::map<std::uint64_t, std::unique_ptr<Subscription>> feeds_;
@@ -128,62 +126,40 @@ class LoopbackChannel final : public ProtoChannel {
 //
 // With a socket path (no custom connector) every calling thread gets its own blocking
 // connection per channel: it writes its request and reads the answer itself, so a call costs
-// what a raw ping-pong costs plus the codec -- no hand-off to an I/O thread and back.
-//
-// Ownership (who may touch a CallConn, and when it dies):
-// - a CallConn is owned (shared_ptr) by the table of the thread that made it (t_call_conns),
-//   and the channel keeps a weak_ptr to each of its CallConns;
-// - only the owning thread calls through it, holding CallConn::mu for the whole call;
-// - the channel's destructor closes the fd of every CallConn still alive (under CallConn::mu),
-//   so the server ends those connections at once even if their threads live on;
-// - a thread's table drops the entries of channels that are gone (their `alive` token expired)
-//   whenever it adds one, and all of them when the thread ends (thread_local destructor);
-// - channel ids are never reused, so a stale entry is never found by a new channel.
+// what a raw ping-pong costs plus the codec -- no hand-off to an I/O thread and back. Who owns
+// it and how it ends: ipc/transport/per_thread.h.
 
 struct CallConn {
-  Mutex mu;  // held by the owning thread during a call; by ~SocketChannel to close fd
-  UniqueFd fd GUARDED_BY(mu);
-  std::unique_ptr<FrameDecoder> decoder GUARDED_BY(mu);  // remade with each connection
-  std::uint64_t next_id GUARDED_BY(mu) = 0;
+  UniqueFd fd;
+  std::shared_ptr<SocketShutdown> shutdown;  // shared with the channel (per_thread.h)
+  std::unique_ptr<FrameDecoder> decoder;     // remade with each connection
+  std::uint64_t next_id = 0;
+
+  void drop() {
+    if (shutdown) shutdown->forget();
+    shutdown = nullptr;
+    fd.reset();
+  }
+  ~CallConn() { drop(); }
 };
 
-struct ThreadCallConns {
-  struct Entry {
-    std::weak_ptr<const void> channel_alive;
-    std::shared_ptr<CallConn> conn;
-  };
-  std::unordered_map<std::uint64_t, Entry> by_channel;  // key: channel id
-};
-
-thread_local ThreadCallConns t_call_conns;  // NOLINT: one table per thread is the design
-
-std::atomic<std::uint64_t> g_next_channel_id{1};  // NOLINT: process-wide unique ids
+thread_local ThreadConnectionTable<CallConn> t_call_conns;  // NOLINT: one table per thread
 
 // ---- socket --------------------------------------------------------------------------------
 
-// Lock order: dispatch_mu_ -> mu_ -> write_mu_; CallConn::mu -> call_mu_; conns_mu_ alone.
+// Lock order: dispatch_mu_ -> mu_ -> write_mu_.
 class SocketChannel final : public ProtoChannel {
  public:
-  explicit SocketChannel(ProtoClientOptions options)
+  explicit SocketChannel(ClientOptions options)
       : options_(std::move(options)),
-        per_thread_(options_.per_thread_connections && !options_.connector),
-        call_backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}),
+        per_thread_(options_.perThread()),
+        gate_(options_),
         backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}),
         io_([this] { ioLoop(); }) {}
 
   ~SocketChannel() override {
-    alive_.reset();  // threads' tables drop our entries from now on
-    std::vector<std::shared_ptr<CallConn>> conns;
-    {
-      std::lock_guard lock(conns_mu_);
-      for (auto& w : call_conns_)
-        if (auto c = w.lock()) conns.push_back(std::move(c));
-      call_conns_.clear();
-    }
-    for (auto& c : conns) {
-      MutexLock lock(c->mu);
-      c->fd.reset();
-    }
+    // Other threads' call connections are theirs to destroy: end them at the server now.
+    per_thread_stub_.close();
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -228,9 +204,7 @@ class SocketChannel final : public ProtoChannel {
       if (!written.ok()) {
         out.emplace_back(written);
       } else if (!p.cv.wait_until(lock, deadline, [&] { return p.done; })) {
-        out.emplace_back(Status(Errc::unavailable,
-                                fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                            options_.call_timeout.count())));
+        out.emplace_back(timedOut());
       } else if (!p.failure.ok()) {
         out.emplace_back(p.failure);
       } else {
@@ -311,19 +285,9 @@ class SocketChannel final : public ProtoChannel {
 
   // ---- calls on the calling thread's own connection ----
 
-  std::shared_ptr<CallConn> threadConnection() {
-    auto& table = t_call_conns.by_channel;
-    auto it = table.find(id_);
-    if (it != table.end()) return it->second.conn;
-    std::erase_if(table, [](const auto& e) { return e.second.channel_alive.expired(); });
-    auto conn = std::make_shared<CallConn>();
-    {
-      std::lock_guard lock(conns_mu_);
-      std::erase_if(call_conns_, [](const auto& w) { return w.expired(); });
-      call_conns_.push_back(conn);
-    }
-    table.emplace(id_, ThreadCallConns::Entry{alive_, conn});
-    return conn;
+  CallConn& threadConnection() {
+    if (CallConn* c = t_call_conns.find(per_thread_stub_)) return *c;
+    return t_call_conns.add(per_thread_stub_, std::make_unique<CallConn>());
   }
 
   static std::vector<Result<pb::Response>> failAll(std::size_t n, const Status& st) {
@@ -342,29 +306,9 @@ class SocketChannel final : public ProtoChannel {
   }
 
   // Connects `c` (the shared backoff decides whether we may try now).
-  Status connectCallConnection(CallConn& c) REQUIRES(c.mu) {
-    {
-      std::lock_guard lock(call_mu_);
-      auto now = Clock::now();
-      if (now < call_next_attempt_) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(call_next_attempt_ - now);
-        return Status(Errc::unavailable, fmt::format("{} (next reconnect attempt in {} ms)",
-                                                     call_last_error_.toString(), ms.count()));
-      }
-    }
-    auto fd = connectUnix(options_.socket_path);
-    if (fd) {
-      if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
-    }
-    std::lock_guard lock(call_mu_);
-    if (!fd) {
-      call_last_error_ = fd.status();
-      auto now = Clock::now();
-      if (now >= call_next_attempt_) call_next_attempt_ = now + call_backoff_.next();
-      return Status(Errc::unavailable, call_last_error_.toString());
-    }
-    call_backoff_.reset();
-    call_next_attempt_ = {};
+  Status connectCallConnection(CallConn& c) {
+    auto fd = gate_.dial(options_);
+    if (!fd) return fd.status();
     // The first read of a call blocks in the kernel (no poll) for at most this long; the
     // deadline check below keeps the whole call within call_timeout.
     timeval tv{};
@@ -372,8 +316,9 @@ class SocketChannel final : public ProtoChannel {
     tv.tv_sec = static_cast<time_t>(us / 1000000);
     tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
     ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    c.shutdown = per_thread_stub_.track(fd->get());
     c.fd = std::move(*fd);
-    c.decoder = std::make_unique<FrameDecoder>(options_.max_frame_bytes);
+    c.decoder = std::make_unique<FrameDecoder>(options_.max_message_bytes);
     return okStatus();
   }
 
@@ -383,10 +328,7 @@ class SocketChannel final : public ProtoChannel {
     return std::max(t, std::chrono::microseconds(1000));
   }
 
-  Status timedOut() const {
-    return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                                 options_.call_timeout.count()));
-  }
+  Status timedOut() const { return callTimedOut(options_); }
 
   // Writes all of `bytes` before `deadline`.
   Status sendBefore(int fd, std::string_view bytes, Clock::time_point deadline) const {
@@ -410,7 +352,7 @@ class SocketChannel final : public ProtoChannel {
   }
 
   // Reads more bytes into c.decoder before `deadline`.
-  Status recvBefore(CallConn& c, Clock::time_point deadline) const REQUIRES(c.mu) {
+  Status recvBefore(CallConn& c, Clock::time_point deadline) const {
     thread_local std::string buf(64 * 1024, '\0');
     for (;;) {
       auto left = deadline - Clock::now();
@@ -443,10 +385,8 @@ class SocketChannel final : public ProtoChannel {
 
   std::vector<Result<pb::Response>> callOnThreadConnection(std::vector<pb::Request>& requests) {
     const auto deadline = Clock::now() + options_.call_timeout;
-    auto conn = threadConnection();
-    CallConn& c = *conn;
-    MutexLock lock(c.mu);
-    if (c.fd.valid() && idleConnectionLost(c.fd.get())) c.fd.reset();
+    CallConn& c = threadConnection();
+    if (c.fd.valid() && idleConnectionLost(c.fd.get())) c.drop();
     if (!c.fd.valid()) {
       Status st = connectCallConnection(c);
       if (!st.ok()) return failAll(requests.size(), st);
@@ -485,7 +425,7 @@ class SocketChannel final : public ProtoChannel {
       --missing;
     }
     // A connection that failed or timed out may still deliver a late answer: never reuse it.
-    if (!failure.ok()) c.fd.reset();
+    if (!failure.ok()) c.drop();
     std::vector<Result<pb::Response>> out;
     out.reserve(requests.size());
     for (auto& a : answers) {
@@ -552,10 +492,7 @@ class SocketChannel final : public ProtoChannel {
         continue;
       }
       lock.unlock();
-      auto fd = options_.connector ? options_.connector() : connectUnix(options_.socket_path);
-      if (fd) {
-        if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
-      }
+      auto fd = dial(options_);
       lock.lock();
       ++attempts_;
       want_connect_ = false;
@@ -622,7 +559,7 @@ class SocketChannel final : public ProtoChannel {
 
   // Reads frames until the connection ends; returns why.
   std::string readLoop(int fd) {
-    FrameDecoder decoder(options_.max_frame_bytes);
+    FrameDecoder decoder(options_.max_message_bytes);
     std::string buf(64 * 1024, '\0');
     pb::ServerFrame frame_msg;
     for (;;) {
@@ -690,18 +627,10 @@ class SocketChannel final : public ProtoChannel {
 
   static constexpr std::chrono::microseconds kRecvSlack{1000};
 
-  const ProtoClientOptions options_;
-  const bool per_thread_;  // calls on per-thread connections (a socket path, no connector)
-  const std::uint64_t id_ = g_next_channel_id.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<const void> alive_ = std::make_shared<int>(0);  // expires in the destructor
-
-  std::mutex conns_mu_;  // guards call_conns_
-  std::vector<std::weak_ptr<CallConn>> call_conns_;
-
-  std::mutex call_mu_;  // guards the call connections' shared reconnect state below
-  Status call_last_error_{Errc::unavailable, "not connected yet"};
-  Clock::time_point call_next_attempt_{};
-  Backoff call_backoff_;
+  const ClientOptions options_;
+  const bool per_thread_;          // calls on per-thread connections (a socket path, no connector)
+  PerThreadStub per_thread_stub_;  // this channel's id, alive token and call connections' fds
+  ReconnectGate gate_;             // the call connections' shared reconnect state
 
   // True while some feed exists and is not acknowledged on a live connection; written under mu_.
   std::atomic<bool> feeds_unsettled_{false};
@@ -733,7 +662,7 @@ class SocketChannel final : public ProtoChannel {
 
 }  // namespace
 
-std::unique_ptr<ProtoChannel> makeSocketChannel(ProtoClientOptions options) {
+std::unique_ptr<ProtoChannel> makeSocketChannel(ClientOptions options) {
   return std::make_unique<SocketChannel>(std::move(options));
 }
 

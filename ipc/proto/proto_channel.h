@@ -38,7 +38,7 @@ class ProtoChannel {
   virtual void removeFeed(std::uint64_t key) = 0;
 };
 
-std::unique_ptr<ProtoChannel> makeSocketChannel(ProtoClientOptions options);
+std::unique_ptr<ProtoChannel> makeSocketChannel(ClientOptions options);
 // REQUIRES: the local objects outlive the channel. Either may be null.
 std::unique_ptr<ProtoChannel> makeLoopbackChannel(Vault* vault, Auth* auth);
 

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "ipc/proto/proto_channel.h"
+#include "ipc/transport/wire.h"
 
 namespace seams::ipc {
 
@@ -47,7 +48,7 @@ class FeedSubscription final : public Subscription {
 
 // ---- Vault ---------------------------------------------------------------------------------
 
-ProtoVaultClient::ProtoVaultClient(ProtoClientOptions options)
+ProtoVaultClient::ProtoVaultClient(ClientOptions options)
     : channel_(makeSocketChannel(std::move(options))) {}
 ProtoVaultClient::ProtoVaultClient(Vault& local) : channel_(makeLoopbackChannel(&local, nullptr)) {}
 ProtoVaultClient::~ProtoVaultClient() = default;
@@ -245,18 +246,13 @@ std::unique_ptr<Subscription> ProtoVaultClient::subscribe(ChangeListener listene
         auto change = fromWire(ev.change());
         if (change) (*shared)(*change);
       },
-      [shared] {
-        ChangeEvent resync;
-        resync.kind = ChangeEvent::Kind::modified;
-        resync.version = 0;
-        (*shared)(resync);
-      });
+      [shared] { deliverVaultResync(*shared); });
   return std::make_unique<FeedSubscription>(*channel_, key);
 }
 
 // ---- Auth ----------------------------------------------------------------------------------
 
-ProtoAuthClient::ProtoAuthClient(ProtoClientOptions options)
+ProtoAuthClient::ProtoAuthClient(ClientOptions options)
     : channel_(makeSocketChannel(std::move(options))) {}
 ProtoAuthClient::ProtoAuthClient(Auth& local) : channel_(makeLoopbackChannel(nullptr, &local)) {}
 ProtoAuthClient::~ProtoAuthClient() = default;
@@ -341,14 +337,7 @@ std::unique_ptr<Subscription> ProtoAuthClient::subscribe(AuthListener listener) 
       [shared](const pb::Event& ev) {
         if (ev.has_auth()) (*shared)(fromWire(ev.auth()));
       },
-      [shared] {
-        AuthEvent rules;
-        rules.kind = AuthEvent::Kind::rules_changed;
-        (*shared)(rules);
-        AuthEvent sessions;
-        sessions.kind = AuthEvent::Kind::session_ended;
-        (*shared)(sessions);
-      });
+      [shared] { deliverAuthResync(*shared); });
   return std::make_unique<FeedSubscription>(*channel_, key);
 }
 

@@ -30,36 +30,20 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <string>
 
 #include "core/auth/auth.h"
 #include "core/vault/vault.h"
-#include "ipc/net/unix_socket.h"
+#include "ipc/transport/client_options.h"
 
 namespace seams::ipc {
-
-struct ProtoClientOptions {
-  std::string socket_path;
-  std::chrono::milliseconds call_timeout{5000};  // split.call_timeout_ms
-  std::chrono::milliseconds backoff_initial{20};
-  std::chrono::milliseconds backoff_max{1000};
-  std::size_t max_frame_bytes = 96u << 20;
-  std::function<Result<UniqueFd>()> connector;  // default: connectUnix(socket_path)
-  // Calls on a connection of the calling thread's own (see Threading above). A connector
-  // (which may not be redialable) implies the shared connection.
-  bool per_thread_connections = true;
-};
 
 class ProtoChannel;
 
 class ProtoVaultClient final : public Vault {
  public:
-  explicit ProtoVaultClient(ProtoClientOptions options);
+  explicit ProtoVaultClient(ClientOptions options);
   // Loopback. REQUIRES: `local` outlives this stub.
   explicit ProtoVaultClient(Vault& local);
   ~ProtoVaultClient() override;
@@ -107,7 +91,7 @@ class ProtoVaultClient final : public Vault {
 
 class ProtoAuthClient final : public Auth {
  public:
-  explicit ProtoAuthClient(ProtoClientOptions options);
+  explicit ProtoAuthClient(ClientOptions options);
   explicit ProtoAuthClient(Auth& local);
   ~ProtoAuthClient() override;
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "ipc/transport/wire.h"
+
 namespace seams::ipc::protocodec {
 
 void appendFrame(const google::protobuf::MessageLite& message, std::string* out) {
@@ -213,21 +215,6 @@ OpenedFile fromWire(const pb::OpenedFile& in) {
 }
 
 namespace {
-
-Result<Access> accessFromWire(std::uint32_t bits) {
-  switch (bits) {
-    case 1:
-      return Access::read;
-    case 2:
-      return Access::write;
-    case 4:
-      return Access::list;
-    case 8:
-      return Access::admin;
-    default:
-      return Status(Errc::invalid_argument, "access must be one of read, write, list, admin");
-  }
-}
 
 void answer(const Status& st, pb::Response* out) {
   if (!st.ok()) setError(st, out->mutable_error());

@@ -50,7 +50,7 @@ struct Writer {
 
 class ProtoServer::Impl {
  public:
-  Impl(Vault* vault, Auth* auth, ProtoServerOptions options)
+  Impl(Vault* vault, Auth* auth, ServerOptions options)
       : dispatcher_(vault, auth),
         options_(std::move(options)),
         clients_(vault != nullptr
@@ -180,7 +180,7 @@ class ProtoServer::Impl {
     }
     ProtoDispatcher dispatcher(vault.get(), dispatcher_.auth());
     std::map<std::uint64_t, std::unique_ptr<Subscription>> feeds;
-    FrameDecoder decoder(options_.max_frame_bytes);
+    FrameDecoder decoder(options_.max_message_bytes);
     std::string buf(64 * 1024, '\0');
     pb::Request request;
     pb::ServerFrame reply;
@@ -288,7 +288,7 @@ class ProtoServer::Impl {
   }
 
   ProtoDispatcher dispatcher_;
-  ProtoServerOptions options_;
+  ServerOptions options_;
   std::unique_ptr<ClientRegistry> clients_;  // null without a vault; after options_ (uses it)
   UniqueFd listen_fd_;
   UniqueFd wake_;
@@ -304,7 +304,7 @@ ProtoServer::ProtoServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ProtoServer::~ProtoServer() = default;
 
 Result<std::unique_ptr<ProtoServer>> ProtoServer::serve(Vault* vault, Auth* auth,
-                                                        ProtoServerOptions options) {
+                                                        ServerOptions options) {
   auto impl = std::make_unique<Impl>(vault, auth, std::move(options));
   SEAMS_RETURN_IF_ERROR(impl->start());
   return std::make_unique<ProtoServer>(std::move(impl));

@@ -12,7 +12,7 @@
 // still holds is released when the thread of its last connection ends (the peer closed, died,
 // or sent a bad frame, or the server stops).
 //
-// Untrusted input: the length prefix is checked against `max_frame_bytes` before the frame is
+// Untrusted input: the length prefix is checked against `max_message_bytes` before the frame is
 // read; a frame that is oversized or does not parse closes that connection with a logged reason
 // (spdlog); other connections are untouched. A peer whose SO_PEERCRED uid is neither ours nor
 // root is refused. Writes time out after `write_timeout` so a client that stops reading cannot
@@ -30,26 +30,20 @@
 #include "core/vault/vault.h"
 #include "ipc/net/connection_vault.h"
 #include "ipc/net/unix_socket.h"
+#include "ipc/transport/server.h"
 
 namespace seams::ipc {
 
-struct ProtoServerOptions {
-  std::string socket_path;  // empty: serve only adopt()ed connections
-  std::size_t max_frame_bytes = 96u << 20;
-  std::chrono::milliseconds write_timeout{5000};
-  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per client; too_many_open above
-};
-
-class ProtoServer {
+class ProtoServer final : public Server {
  public:
   // Either object may be null (its calls then answer not_supported). REQUIRES: they outlive
   // the server.
   static Result<std::unique_ptr<ProtoServer>> serve(Vault* vault, Auth* auth,
-                                                    ProtoServerOptions options);
-  ~ProtoServer();
+                                                    ServerOptions options);
+  ~ProtoServer() override;
 
-  Status adopt(UniqueFd fd);
-  ServerCounters counters() const;
+  Status adopt(UniqueFd fd) override;
+  ServerCounters counters() const override;
 
   class Impl;
   explicit ProtoServer(std::unique_ptr<Impl> impl);

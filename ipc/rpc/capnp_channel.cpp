@@ -61,7 +61,7 @@ struct Connection {
 // The loop thread's state: the connection, the reconnect schedule and the feeds.
 class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
  public:
-  Loop(kj::AsyncIoContext& io, const CapnpClientOptions& options, std::atomic<bool>& unsettled)
+  Loop(kj::AsyncIoContext& io, const ClientOptions& options, std::atomic<bool>& unsettled)
       : io_(io),
         options_(options),
         backoff_({.initial = options.backoff_initial, .max = options.backoff_max}),
@@ -119,13 +119,10 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
  private:
   void connect() {
     auto attempt = kj::evalNow([this]() -> kj::Promise<void> {
-      auto fd = options_.connector ? options_.connector() : connectUnix(options_.socket_path);
+      auto fd = dial(options_);
       if (!fd) {
         kj::throwFatalException(
             KJ_EXCEPTION(DISCONNECTED, "connect failed", fd.status().toString()));
-      }
-      if (auto peer = checkServerPeer(fd->get()); !peer.ok()) {
-        kj::throwFatalException(KJ_EXCEPTION(DISCONNECTED, "refused server", peer.toString()));
       }
       auto stream = io_.lowLevelProvider->wrapSocketFd(
           fd->release(), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
@@ -220,7 +217,7 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
   }
 
   kj::AsyncIoContext& io_;
-  const CapnpClientOptions& options_;
+  const ClientOptions& options_;
   Backoff backoff_;
   kj::TimePoint next_attempt_;
   std::string last_error_;
@@ -237,44 +234,27 @@ class CapnpChannel::Loop : private kj::TaskSet::ErrorHandler {
 
 // ---- per-thread links ------------------------------------------------------------------------
 
-// The raw fd of a link's socket, shared with the channel so ~CapnpChannel can shut it down from
-// its own thread. The owning thread sets fd = -1 (under mu) before its KJ stream closes the fd.
-struct CapnpChannel::LinkFd {
-  explicit LinkFd(int fd) : fd(fd) {}
-  Mutex mu;
-  int fd GUARDED_BY(mu);
-};
-
 class CapnpChannel::ThreadLink {
  public:
-  explicit ThreadLink(std::weak_ptr<const void> alive) : alive_(std::move(alive)) {}
   ~ThreadLink() { drop(); }
-
-  bool channelGone() const { return alive_.expired(); }
 
   // Ends the connection (on the owning thread, like every use of a link).
   void drop() {
-    if (fd_) {
-      MutexLock lock(fd_->mu);
-      fd_->fd = -1;
-    }
-    fd_ = nullptr;
+    if (shutdown_) shutdown_->forget();  // the KJ stream closes the fd
+    shutdown_ = nullptr;
     conn_ = nullptr;
   }
 
   // A connection whose peer hung up while this thread was not calling is no use.
   void dropIfPeerHungUp() {
-    if (conn_.get() == nullptr || !fd_) return;
+    if (conn_.get() == nullptr || !shutdown_) return;
     pollfd p{raw_fd_, POLLRDHUP, 0};
     if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) drop();
   }
 
   kj::Own<Connection> conn_;  // null when not connected
-  std::shared_ptr<LinkFd> fd_;
+  std::shared_ptr<SocketShutdown> shutdown_;
   int raw_fd_ = -1;
-
- private:
-  std::weak_ptr<const void> alive_;
 };
 
 namespace {
@@ -283,14 +263,12 @@ namespace {
 // thread calls; owned by a thread_local, destroyed at thread exit: links first, then the loop.
 struct ThreadKj {
   kj::AsyncIoContext io = kj::setupAsyncIo();
-  std::unordered_map<std::uint64_t, kj::Own<CapnpChannel::ThreadLink>> links;  // by channel id
+  ThreadConnectionTable<CapnpChannel::ThreadLink> links;
   ~ThreadKj() { links.clear(); }
 };
 
 thread_local std::unique_ptr<ThreadKj> t_kj;  // NOLINT: one per thread is the design
 thread_local bool t_own_loop = false;         // NOLINT: this thread runs a KJ loop of its own
-
-std::atomic<std::uint64_t> g_next_channel_id{1};  // NOLINT: process-wide unique ids
 
 }  // namespace
 
@@ -311,14 +289,8 @@ CapnpChannel::ThreadLink* CapnpChannel::threadLink() {
       return nullptr;
     }
   }
-  auto& links = t_kj->links;
-  auto it = links.find(id_);
-  if (it != links.end()) return it->second.get();
-  std::erase_if(links, [](const auto& e) { return e.second->channelGone(); });
-  auto link = kj::heap<ThreadLink>(alive_);
-  ThreadLink* raw = link.get();
-  links.emplace(id_, kj::mv(link));
-  return raw;
+  if (ThreadLink* link = t_kj->links.find(per_thread_stub_)) return link;
+  return &t_kj->links.add(per_thread_stub_, std::make_unique<ThreadLink>());
 }
 
 kj::WaitScope& CapnpChannel::linkWaitScope(ThreadLink&) {
@@ -335,41 +307,13 @@ kj::Promise<void> CapnpChannel::linkTimeout(ThreadLink&) {
 Result<capnp::Capability::Client> CapnpChannel::connectLink(ThreadLink& link) {
   link.dropIfPeerHungUp();
   if (link.conn_.get() != nullptr) return link.conn_->bootstrap;
-  {
-    std::lock_guard lock(link_mu_);
-    auto now = std::chrono::steady_clock::now();
-    if (now < link_next_attempt_) {
-      auto ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(link_next_attempt_ - now).count();
-      return Status(Errc::unavailable,
-                    fmt::format("peer unavailable: {} (next reconnect attempt in {} ms)",
-                                link_last_error_, ms));
-    }
-  }
-  auto fd = connectUnix(options_.socket_path);
-  if (fd) {
-    if (auto peer = checkServerPeer(fd->get()); !peer.ok()) fd = Result<UniqueFd>(peer);
-  }
-  std::shared_ptr<LinkFd> share;
-  {
-    std::lock_guard lock(link_mu_);
-    if (!fd) {
-      link_last_error_ = fd.status().toString();
-      auto now = std::chrono::steady_clock::now();
-      if (now >= link_next_attempt_) link_next_attempt_ = now + link_backoff_.next();
-      return Status(Errc::unavailable, "peer unavailable: " + link_last_error_);
-    }
-    link_backoff_.reset();
-    link_next_attempt_ = {};
-    share = std::make_shared<LinkFd>(fd->get());
-    std::erase_if(link_fds_, [](const auto& w) { return w.expired(); });
-    link_fds_.push_back(share);
-  }
+  auto fd = gate_.dial(options_);
+  if (!fd) return fd.status();
+  link.shutdown_ = per_thread_stub_.track(fd->get());
   link.raw_fd_ = fd->get();
   auto stream = t_kj->io.lowLevelProvider->wrapSocketFd(
       fd->release(),
       kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP | kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC);
-  link.fd_ = std::move(share);
   link.conn_ =
       kj::heap<Connection>(kj::mv(stream), capnpcodec::readerOptions(options_.max_message_bytes));
   return link.conn_->bootstrap;
@@ -381,12 +325,8 @@ void CapnpChannel::linkCallEnded(ThreadLink& link, bool disconnected) {
 
 // ---- the channel -----------------------------------------------------------------------------
 
-CapnpChannel::CapnpChannel(CapnpClientOptions options)
-    : options_(std::move(options)),
-      per_thread_(options_.per_thread_connections && !options_.connector),
-      id_(g_next_channel_id.fetch_add(1, std::memory_order_relaxed)),
-      alive_(std::make_shared<int>(0)),
-      link_backoff_({.initial = options_.backoff_initial, .max = options_.backoff_max}) {
+CapnpChannel::CapnpChannel(ClientOptions options)
+    : options_(std::move(options)), per_thread_(options_.perThread()), gate_(options_) {
   std::promise<void> ready;
   auto done = ready.get_future();
   touchLogRegistry();
@@ -396,19 +336,8 @@ CapnpChannel::CapnpChannel(CapnpClientOptions options)
 
 CapnpChannel::~CapnpChannel() {
   // Other threads' links cannot be destroyed here (KJ objects die on their own thread): end
-  // their connections, and let those threads drop the links (alive_ has expired).
-  alive_.reset();
-  std::vector<std::shared_ptr<LinkFd>> fds;
-  {
-    std::lock_guard lock(link_mu_);
-    for (auto& w : link_fds_)
-      if (auto f = w.lock()) fds.push_back(std::move(f));
-    link_fds_.clear();
-  }
-  for (auto& f : fds) {
-    MutexLock lock(f->mu);
-    if (f->fd >= 0) ::shutdown(f->fd, SHUT_RDWR);
-  }
+  // their connections, and let those threads drop the links (the alive token has expired).
+  per_thread_stub_.close();
   inbox_.runSync([this] { stop_->fulfill(); });
   thread_.join();
 }
@@ -444,8 +373,7 @@ void CapnpChannel::track(kj::Promise<void> promise) {
 }
 
 Status CapnpChannel::timeoutStatus() const {
-  return Status(Errc::unavailable, fmt::format("{}: no answer within {} ms", options_.socket_path,
-                                               options_.call_timeout.count()));
+  return callTimedOut(options_);
 }
 
 void CapnpChannel::addFeed(Feed* feed) {

@@ -12,11 +12,8 @@
 // Ownership of per-thread KJ objects (they must die on the thread that made them):
 // - ThreadKj and its ThreadLinks are owned by a thread_local of the calling thread and are only
 //   ever touched by it; they are destroyed at thread exit (links before the loop);
-// - a ThreadLink never points at its channel: it holds a weak token (`alive_`), so a thread
-//   drops the links of channels that are gone the next time it calls any capnp channel;
-// - ~CapnpChannel cannot destroy other threads' links; it shuts their sockets down (through the
-//   LinkFd each link shares with the channel, under its mutex, so an fd number is never used
-//   after its owner closed it), which ends the connection at the server at once.
+// - the rest (weak alive token, stale entries dropped, ~CapnpChannel shutting other threads'
+//   sockets down) is ipc/transport/per_thread.h's, as for every codec.
 //
 // Thread-safety: call(), addFeed() and removeFeed() from any thread except the loop thread
 // itself (a listener must not call back). Everything in Loop is touched only on the loop thread.
@@ -38,9 +35,10 @@
 #include <vector>
 
 #include "core/common/status.h"
-#include "core/runtime/restart_policy.h"
 #include "ipc/rpc/capnp_client.h"
 #include "ipc/rpc/loop_inbox.h"
+#include "ipc/transport/per_thread.h"
+#include "ipc/transport/reconnect.h"
 
 namespace seams::ipc {
 
@@ -61,7 +59,7 @@ class CapnpChannel {
     virtual void detach() = 0;
   };
 
-  explicit CapnpChannel(CapnpClientOptions options);
+  explicit CapnpChannel(ClientOptions options);
   ~CapnpChannel();
 
   // Runs `f(bootstrap) -> kj::Promise<R>` on the loop thread and waits for it, bounded by the
@@ -103,7 +101,7 @@ class CapnpChannel {
   // Runs `fn` on the loop thread and waits.
   void runOnLoop(const std::function<void()>& fn);
 
-  const CapnpClientOptions& options() const { return options_; }
+  const ClientOptions& options() const { return options_; }
 
   // Marks the calling thread as one that runs a KJ loop of its own (a channel's or a server's
   // loop thread): calls made from it hop to the channel's loop thread.
@@ -113,7 +111,6 @@ class CapnpChannel {
 
  private:
   class Loop;
-  struct LinkFd;
 
   // The calling thread's link for this channel, made lazily; null when calls from this thread
   // must hop to the loop thread instead.
@@ -154,16 +151,10 @@ class CapnpChannel {
   Status timeoutStatus() const;
   void run(std::promise<void>* ready);
 
-  CapnpClientOptions options_;
+  ClientOptions options_;
   const bool per_thread_;  // calls on per-thread links (a socket path, no connector, not off)
-  const std::uint64_t id_;
-  std::shared_ptr<const void> alive_;  // links hold it weakly; expires in the destructor
-
-  std::mutex link_mu_;  // guards link_fds_ and the links' shared reconnect state below
-  std::vector<std::weak_ptr<LinkFd>> link_fds_;
-  std::string link_last_error_ = "not connected yet";
-  std::chrono::steady_clock::time_point link_next_attempt_{};
-  Backoff link_backoff_;
+  PerThreadStub per_thread_stub_;  // this channel's id, alive token and links' fds
+  ReconnectGate gate_;             // the links' shared reconnect state
 
   // True while some feed exists and is not acknowledged on a live loop connection. Written by
   // the loop thread.

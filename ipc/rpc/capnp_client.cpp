@@ -4,6 +4,7 @@
 
 #include "ipc/rpc/capnp_channel.h"
 #include "ipc/rpc/capnp_codec.h"
+#include "ipc/transport/wire.h"
 
 namespace seams::ipc {
 namespace {
@@ -62,10 +63,6 @@ Result<Principal> decodePrincipal(Results r) {
 template <typename Results>
 Status decodeStatus(Results r) {
   return errorOf(r);
-}
-
-CapnpClientOptions withDefaults(CapnpClientOptions o) {
-  return o;
 }
 
 // A Subscription that ends a feed: on the channel's loop (socket mode) or locally (loopback).
@@ -137,11 +134,7 @@ class VaultFeed final : public CapnpChannel::Feed {
     return promise.ignoreResult();
   }
   void resync() override {
-    if (!state_->live) return;
-    ChangeEvent ev;
-    ev.kind = ChangeEvent::Kind::modified;
-    ev.version = 0;
-    state_->fn(ev);
+    if (state_->live) deliverVaultResync(state_->fn);
   }
   void detach() override { handle_ = nullptr; }
 
@@ -165,13 +158,7 @@ class AuthFeed final : public CapnpChannel::Feed {
     return promise.ignoreResult();
   }
   void resync() override {
-    if (!state_->live) return;
-    AuthEvent rules;
-    rules.kind = AuthEvent::Kind::rules_changed;
-    state_->fn(rules);
-    AuthEvent sessions;
-    sessions.kind = AuthEvent::Kind::session_ended;
-    state_->fn(sessions);
+    if (state_->live) deliverAuthResync(state_->fn);
   }
   void detach() override { handle_ = nullptr; }
 
@@ -203,15 +190,14 @@ AuthEvent roundTripEvent(const AuthEvent& ev) {
 
 // ---- Vault ---------------------------------------------------------------------------------
 
-CapnpVaultClient::CapnpVaultClient(CapnpClientOptions options)
+CapnpVaultClient::CapnpVaultClient(ClientOptions options)
     : max_message_bytes_(options.max_message_bytes) {
-  channel_ = std::make_unique<CapnpChannel>(withDefaults(std::move(options)));
+  channel_ = std::make_unique<CapnpChannel>(std::move(options));
 }
 
 // Loopback is one connection: the same per-connection view of the vault a server gives.
 CapnpVaultClient::CapnpVaultClient(Vault& local)
-    : loopback_(std::make_unique<ConnectionVault>(local, kDefaultMaxOpenHandles)),
-      local_(loopback_.get()) {}
+    : loopback_(std::make_unique<LoopbackPeer>(&local, nullptr)), local_(loopback_->vault()) {}
 
 CapnpVaultClient::~CapnpVaultClient() = default;
 
@@ -484,7 +470,7 @@ std::unique_ptr<Subscription> CapnpVaultClient::subscribe(ChangeListener listene
 
 // ---- Auth ----------------------------------------------------------------------------------
 
-CapnpAuthClient::CapnpAuthClient(CapnpClientOptions options)
+CapnpAuthClient::CapnpAuthClient(ClientOptions options)
     : max_message_bytes_(options.max_message_bytes) {
   channel_ = std::make_unique<CapnpChannel>(std::move(options));
 }

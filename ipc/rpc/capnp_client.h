@@ -51,28 +51,16 @@
 #include "core/auth/auth.h"
 #include "core/vault/vault.h"
 #include "ipc/net/connection_vault.h"
-#include "ipc/net/unix_socket.h"
+#include "ipc/transport/client_options.h"
+#include "ipc/transport/loopback.h"
 
 namespace seams::ipc {
-
-struct CapnpClientOptions {
-  std::string socket_path;
-  std::chrono::milliseconds call_timeout{5000};  // split.call_timeout_ms
-  std::chrono::milliseconds backoff_initial{20};
-  std::chrono::milliseconds backoff_max{1000};
-  std::size_t max_message_bytes = 96u << 20;
-  // How a connection is made; default: connectUnix(socket_path). Tests hand out socketpair ends.
-  // With a connector, all calls share the loop thread's one connection.
-  std::function<Result<UniqueFd>()> connector;
-  // Calls on a connection of the calling thread's own (see Threading above).
-  bool per_thread_connections = true;
-};
 
 class CapnpChannel;
 
 class CapnpVaultClient final : public Vault {
  public:
-  explicit CapnpVaultClient(CapnpClientOptions options);
+  explicit CapnpVaultClient(ClientOptions options);
   // Loopback. REQUIRES: `local` outlives this stub.
   explicit CapnpVaultClient(Vault& local);
   ~CapnpVaultClient() override;
@@ -115,16 +103,16 @@ class CapnpVaultClient final : public Vault {
   std::uint64_t roundTrips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
 
  private:
-  std::unique_ptr<CapnpChannel> channel_;      // socket mode
-  std::unique_ptr<ConnectionVault> loopback_;  // loopback mode: one "connection"; local_ = it
-  Vault* local_ = nullptr;                     // loopback mode
+  std::unique_ptr<CapnpChannel> channel_;   // socket mode
+  std::unique_ptr<LoopbackPeer> loopback_;  // loopback mode; local_ = its vault
+  Vault* local_ = nullptr;                  // loopback mode
   std::size_t max_message_bytes_ = 96u << 20;
   std::atomic<std::uint64_t> round_trips_{0};
 };
 
 class CapnpAuthClient final : public Auth {
  public:
-  explicit CapnpAuthClient(CapnpClientOptions options);
+  explicit CapnpAuthClient(ClientOptions options);
   explicit CapnpAuthClient(Auth& local);
   ~CapnpAuthClient() override;
 

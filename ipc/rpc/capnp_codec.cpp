@@ -1,5 +1,7 @@
 #include "ipc/rpc/capnp_codec.h"
 
+#include "ipc/transport/wire.h"
+
 namespace seams::ipc::capnpcodec {
 
 void setError(wire::Error::Builder out, const Status& status) {
@@ -162,21 +164,6 @@ void toWire(const OpenedFile& in, wire::OpenedFile::Builder out) {
 
 OpenedFile fromWire(wire::OpenedFile::Reader in) {
   return OpenedFile{in.getHandle(), fromWire(in.getAttr())};
-}
-
-Result<Access> accessFromWire(std::uint32_t bits) {
-  switch (bits) {
-    case 1:
-      return Access::read;
-    case 2:
-      return Access::write;
-    case 4:
-      return Access::list;
-    case 8:
-      return Access::admin;
-    default:
-      return Status(Errc::invalid_argument, "access must be one of read, write, list, admin");
-  }
 }
 
 capnp::ReaderOptions readerOptions(std::size_t max_bytes) {

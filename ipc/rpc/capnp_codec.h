@@ -67,8 +67,6 @@ void toWire(const AttrChange& in, wire::AttrChange::Builder out);
 AttrChange fromWire(wire::AttrChange::Reader in);
 void toWire(const OpenedFile& in, wire::OpenedFile::Builder out);
 OpenedFile fromWire(wire::OpenedFile::Reader in);
-// A single Access bit (1, 2, 4 or 8); anything else is invalid_argument.
-Result<Access> accessFromWire(std::uint32_t bits);
 
 // ---- serving from a local object: one function per call ------------------------------------
 // Each decodes params (paths are parsed again: never trust a peer), calls the local object and

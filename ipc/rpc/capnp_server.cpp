@@ -19,6 +19,7 @@
 #include "ipc/rpc/capnp_codec.h"
 #include "ipc/rpc/loop_inbox.h"
 #include "ipc/rpc/read_buffered_stream.h"
+#include "ipc/transport/wire.h"
 
 namespace seams::ipc {
 namespace {
@@ -317,7 +318,7 @@ class CapnpServer::Impl final : private kj::TaskSet::ErrorHandler {
   // Makes a connection's bootstrap object; `pid` is its peer's (0 when unknown).
   using MakeBootstrap = std::function<capnp::Capability::Client(ServerContext&, int pid)>;
 
-  Impl(CapnpServerOptions options, MakeBootstrap make)
+  Impl(ServerOptions options, MakeBootstrap make)
       : options_(std::move(options)), make_(std::move(make)) {}
 
   Status start() {
@@ -451,7 +452,7 @@ class CapnpServer::Impl final : private kj::TaskSet::ErrorHandler {
     spdlog::warn("capnp server {}: {}", options_.socket_path, e.getDescription().cStr());
   }
 
-  CapnpServerOptions options_;
+  ServerOptions options_;
   MakeBootstrap make_;
   UniqueFd listen_fd_;
   std::thread thread_;
@@ -472,7 +473,7 @@ CapnpServer::~CapnpServer() {
   impl_->stop();
 }
 
-Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Vault& local, CapnpServerOptions options) {
+Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Vault& local, ServerOptions options) {
   // Shared by the connections (the loop thread makes them; tables die on any thread).
   auto clients = std::make_shared<ClientRegistry>(local, options.max_open_handles);
   auto impl =
@@ -483,7 +484,7 @@ Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Vault& local, CapnpServe
   return std::make_unique<CapnpServer>(std::move(impl));
 }
 
-Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Auth& local, CapnpServerOptions options) {
+Result<std::unique_ptr<CapnpServer>> CapnpServer::serve(Auth& local, ServerOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options), [&local](ServerContext& ctx, int) {
     return capnp::Capability::Client(kj::heap<AuthServer>(local, ctx));
   });

@@ -37,28 +37,23 @@
 #include "core/vault/vault.h"
 #include "ipc/net/connection_vault.h"
 #include "ipc/net/unix_socket.h"
+#include "ipc/transport/server.h"
 
 namespace seams::ipc {
 
-struct CapnpServerOptions {
-  std::string socket_path;                    // empty: serve only adopt()ed connections
-  std::size_t max_message_bytes = 96u << 20;  // above http.max_body_bytes (64 MiB) plus framing
-  std::size_t max_open_handles = kDefaultMaxOpenHandles;  // per client; too_many_open above
-};
-
-class CapnpServer {
+class CapnpServer final : public Server {
  public:
   // Starts serving `local`. REQUIRES: `local` outlives the server.
-  static Result<std::unique_ptr<CapnpServer>> serve(Vault& local, CapnpServerOptions options);
-  static Result<std::unique_ptr<CapnpServer>> serve(Auth& local, CapnpServerOptions options);
+  static Result<std::unique_ptr<CapnpServer>> serve(Vault& local, ServerOptions options);
+  static Result<std::unique_ptr<CapnpServer>> serve(Auth& local, ServerOptions options);
   // Stops listening, closes every connection and joins the loop thread.
-  ~CapnpServer();
+  ~CapnpServer() override;
 
   // Serves an already-connected socket (one end of a socketpair); its peer is checked like an
   // accepted one.
-  Status adopt(UniqueFd fd);
+  Status adopt(UniqueFd fd) override;
 
-  ServerCounters counters() const;
+  ServerCounters counters() const override;
 
   class Impl;
   explicit CapnpServer(std::unique_ptr<Impl> impl);

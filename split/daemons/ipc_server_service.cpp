@@ -11,8 +11,7 @@
 #include "core/common/stale_socket.h"
 #include "core/services/supervised_loop.h"
 #include "core/vault/vault.h"
-#include "ipc/proto/proto_server.h"
-#include "ipc/rpc/capnp_server.h"
+#include "ipc/factory/factory.h"
 
 namespace seams::split {
 namespace {
@@ -48,31 +47,19 @@ Status IpcServerService::run(RunContext& ctx) {
   }
 
   SEAMS_RETURN_IF_ERROR(clearSocket(name(), socket));
-  // Declared after the objects they serve, so they stop (joining their threads) before those
-  // are released.
-  std::unique_ptr<ipc::CapnpServer> capnp;
-  std::unique_ptr<ipc::ProtoServer> proto;
-  if (config_.split.codec == Codec::capnp) {
-    auto server = vault ? ipc::CapnpServer::serve(*local_vault, {.socket_path = socket})
-                        : ipc::CapnpServer::serve(*local_auth, {.socket_path = socket});
-    if (!server.ok()) return server.status();
-    capnp = std::move(*server);
-  } else {
-    auto server =
-        ipc::ProtoServer::serve(local_vault.get(), local_auth.get(), {.socket_path = socket});
-    if (!server.ok()) return server.status();
-    proto = std::move(*server);
-  }
+  // Declared after the objects it serves, so it stops (joining its threads) before those are
+  // released.
+  auto server =
+      ipc::serve(config_.split.codec, local_vault.get(), local_auth.get(), {.socket_path = socket});
+  if (!server.ok()) return server.status();
   struct Cleanup {
-    std::unique_ptr<ipc::CapnpServer>& capnp;
-    std::unique_ptr<ipc::ProtoServer>& proto;
+    std::unique_ptr<ipc::Server> server;
     const std::string& socket;
     ~Cleanup() {
-      capnp.reset();
-      proto.reset();
-      (void)removeStaleSocket(socket);  // ours: the servers are gone, nobody listens now
+      server.reset();
+      (void)removeStaleSocket(socket);  // ours: the server is gone, nobody listens now
     }
-  } cleanup{capnp, proto, socket};
+  } cleanup{std::move(*server), socket};
   spdlog::info("{}: serving {} over {} ({})", name(), vault ? "the vault" : "auth", socket,
                codecName(config_.split.codec));
   ctx.ready();

@@ -9,30 +9,14 @@
 #include "core/coherence/caching_auth.h"
 #include "core/coherence/caching_vault.h"
 #include "core/runtime/service_names.h"
-#include "ipc/proto/proto_client.h"
-#include "ipc/rpc/capnp_client.h"
+#include "ipc/factory/factory.h"
 
 namespace seams::split {
 namespace {
 
-// A stub and how to read its round-trip count (not part of the Vault/Auth interfaces).
-template <typename T>
-struct Stub {
-  std::shared_ptr<T> object;
-  std::function<std::uint64_t()> round_trips;
-};
-
-template <typename T, typename CapnpT, typename ProtoT>
-Stub<T> makeStub(const Config& config, const std::string& socket) {
-  const auto timeout = std::chrono::milliseconds(config.split.call_timeout_ms);
-  if (config.split.codec == Codec::capnp) {
-    auto stub = std::make_shared<CapnpT>(
-        ipc::CapnpClientOptions{.socket_path = socket, .call_timeout = timeout});
-    return {stub, [stub = stub.get()] { return stub->roundTrips(); }};
-  }
-  auto stub = std::make_shared<ProtoT>(
-      ipc::ProtoClientOptions{.socket_path = socket, .call_timeout = timeout});
-  return {stub, [stub = stub.get()] { return stub->roundTrips(); }};
+ipc::ClientOptions clientOptions(const Config& config, const std::string& socket) {
+  return {.socket_path = socket,
+          .call_timeout = std::chrono::milliseconds(config.split.call_timeout_ms)};
 }
 
 }  // namespace
@@ -51,8 +35,8 @@ Status UpstreamService::run(RunContext& ctx) {
   std::function<std::uint64_t()> stub_round_trips;
   std::function<std::uint64_t()> cache_upstream_calls = [] { return std::uint64_t{0}; };
   if (vault) {
-    Stub<Vault> stub =
-        makeStub<Vault, ipc::CapnpVaultClient, ipc::ProtoVaultClient>(config_, socket);
+    ipc::ClientStub<Vault> stub =
+        ipc::makeVaultClient(config_.split.codec, clientOptions(config_, socket));
     if (Result<FileAttr> root = stub.object->stat(VaultPath::root()); !root.ok()) {
       return Status(Errc::unavailable, "seam-fsd at " + socket + ": " + root.status().toString());
     }
@@ -70,7 +54,8 @@ Status UpstreamService::run(RunContext& ctx) {
     stub_round_trips = stub.round_trips;
     deps_.publish<Vault>(published);
   } else {
-    Stub<Auth> stub = makeStub<Auth, ipc::CapnpAuthClient, ipc::ProtoAuthClient>(config_, socket);
+    ipc::ClientStub<Auth> stub =
+        ipc::makeAuthClient(config_.split.codec, clientOptions(config_, socket));
     if (auto rules = stub.object->rules(); !rules.ok()) {
       return Status(Errc::unavailable,
                     "seam-authd at " + socket + ": " + rules.status().toString());

@@ -39,10 +39,10 @@ std::string codecName(Codec c) {
 std::unique_ptr<Vault> makeStub(Codec c, const std::string& socket,
                                 std::chrono::milliseconds timeout) {
   if (c == Codec::capnp) {
-    ipc::CapnpClientOptions o{socket, timeout, 10ms, 100ms};
+    ipc::ClientOptions o{socket, timeout, 10ms, 100ms};
     return std::make_unique<ipc::CapnpVaultClient>(o);
   }
-  ipc::ProtoClientOptions o{socket, timeout, 10ms, 100ms};
+  ipc::ClientOptions o{socket, timeout, 10ms, 100ms};
   return std::make_unique<ipc::ProtoVaultClient>(o);
 }
 

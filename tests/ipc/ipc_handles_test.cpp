@@ -67,12 +67,12 @@ class HandleWorld {
     if (isLoopback(t)) return;
     bool pair = t == Transport::capnp_pair || t == Transport::proto_pair;
     if (isCapnp(t)) {
-      ipc::CapnpServerOptions o;
+      ipc::ServerOptions o;
       o.socket_path = pair ? "" : socket_;
       o.max_open_handles = kBound;
       capnp_ = ipc::CapnpServer::serve(vault_, o).value();
     } else {
-      ipc::ProtoServerOptions o;
+      ipc::ServerOptions o;
       o.socket_path = pair ? "" : socket_;
       o.max_open_handles = kBound;
       proto_ = ipc::ProtoServer::serve(&vault_, nullptr, o).value();
@@ -89,13 +89,13 @@ class HandleWorld {
         return std::make_unique<ipc::ProtoVaultClient>(vault_);
       case Transport::capnp_pair:
       case Transport::capnp_socket: {
-        ipc::CapnpClientOptions o{socket_, 10s};
+        ipc::ClientOptions o{socket_, 10s};
         if (transport_ == Transport::capnp_pair) o.connector = PairConnector::make(*capnp_);
         return std::make_unique<ipc::CapnpVaultClient>(o);
       }
       case Transport::proto_pair:
       case Transport::proto_socket: {
-        ipc::ProtoClientOptions o{socket_, 10s};
+        ipc::ClientOptions o{socket_, 10s};
         if (transport_ == Transport::proto_pair) o.connector = PairConnector::make(*proto_);
         return std::make_unique<ipc::ProtoVaultClient>(o);
       }
@@ -385,7 +385,7 @@ TEST(IpcHandlesOlderOwner, ACapnpOwnerWithoutTheHandleCallsAnswersNotSupported) 
   });
   set_up.wait();
   {
-    ipc::CapnpClientOptions o{"", 10s};
+    ipc::ClientOptions o{"", 10s};
     o.connector = [client_end]() -> Result<ipc::UniqueFd> {
       if (!client_end->valid()) return Status(Errc::unavailable, "socketpair already used");
       return std::move(*client_end);
@@ -517,9 +517,9 @@ TEST_P(IpcHandlesClientDeath, AClientKilledWithHandlesOpenLeaksNoneAtTheOwner) {
   // A survivor with a handle of its own, which the death must not touch.
   std::unique_ptr<Vault> survivor;
   if (GetParam() == Codec::capnp) {
-    survivor = std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{socket, 10s});
+    survivor = std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{socket, 10s});
   } else {
-    survivor = std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{socket, 10s});
+    survivor = std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{socket, 10s});
   }
   auto kept = survivor->open(path("/docs/a.txt"), OpenMode::kRead);
   ASSERT_TRUE(kept.ok()) << kept.status().toString();
@@ -547,15 +547,15 @@ TEST_P(IpcHandlesOtherProcess, AnotherProcessGetsBadHandleForOurIdsAndHasABoundO
   std::unique_ptr<ipc::ProtoServer> proto;
   std::unique_ptr<Vault> stub;
   if (GetParam() == Codec::capnp) {
-    ipc::CapnpServerOptions o{socket};
+    ipc::ServerOptions o{socket};
     o.max_open_handles = kBound;
     capnp = ipc::CapnpServer::serve(vault, o).value();
-    stub = std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{socket, 10s});
+    stub = std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{socket, 10s});
   } else {
-    ipc::ProtoServerOptions o{socket};
+    ipc::ServerOptions o{socket};
     o.max_open_handles = kBound;
     proto = ipc::ProtoServer::serve(&vault, nullptr, o).value();
-    stub = std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{socket, 10s});
+    stub = std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{socket, 10s});
   }
   std::vector<HandleId> mine;
   for (std::size_t i = 0; i < kBound; ++i) {

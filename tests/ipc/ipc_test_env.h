@@ -133,8 +133,8 @@ class Stubs {
         capnp_vault_server_ =
             ipc::CapnpServer::serve(world.vault(), {pair ? "" : vault_sock}).value();
         capnp_auth_server_ = ipc::CapnpServer::serve(world.auth(), {pair ? "" : auth_sock}).value();
-        ipc::CapnpClientOptions vo{vault_sock, timeout};
-        ipc::CapnpClientOptions ao{auth_sock, timeout};
+        ipc::ClientOptions vo{vault_sock, timeout};
+        ipc::ClientOptions ao{auth_sock, timeout};
         if (pair) {
           vo.connector = PairConnector::make(*capnp_vault_server_);
           ao.connector = PairConnector::make(*capnp_auth_server_);
@@ -154,8 +154,8 @@ class Stubs {
             ipc::ProtoServer::serve(&world.vault(), nullptr, {pair ? "" : vault_sock}).value();
         proto_auth_server_ =
             ipc::ProtoServer::serve(nullptr, &world.auth(), {pair ? "" : auth_sock}).value();
-        ipc::ProtoClientOptions vo{vault_sock, timeout};
-        ipc::ProtoClientOptions ao{auth_sock, timeout};
+        ipc::ClientOptions vo{vault_sock, timeout};
+        ipc::ClientOptions ao{auth_sock, timeout};
         if (pair) {
           vo.connector = PairConnector::make(*proto_vault_server_);
           ao.connector = PairConnector::make(*proto_auth_server_);

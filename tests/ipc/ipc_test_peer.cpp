@@ -46,9 +46,9 @@ int runClient(const std::string& mode, const std::string& socket, int count,
               const char* try_handle) {
   std::unique_ptr<seams::Vault> stub;
   if (mode == "client-capnp") {
-    stub = std::make_unique<seams::ipc::CapnpVaultClient>(seams::ipc::CapnpClientOptions{socket});
+    stub = std::make_unique<seams::ipc::CapnpVaultClient>(seams::ipc::ClientOptions{socket});
   } else {
-    stub = std::make_unique<seams::ipc::ProtoVaultClient>(seams::ipc::ProtoClientOptions{socket});
+    stub = std::make_unique<seams::ipc::ProtoVaultClient>(seams::ipc::ClientOptions{socket});
   }
   auto file = seams::VaultPath::parse("/docs/a.txt").value();
   for (int i = 0; i < count; ++i) {

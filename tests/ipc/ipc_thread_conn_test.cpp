@@ -101,8 +101,8 @@ class IpcThreadConnections : public ::testing::TestWithParam<Codec> {
 
   std::unique_ptr<Vault> makeStub() {
     if (GetParam() == Codec::capnp)
-      return std::make_unique<ipc::CapnpVaultClient>(ipc::CapnpClientOptions{socket(), 10s});
-    return std::make_unique<ipc::ProtoVaultClient>(ipc::ProtoClientOptions{socket(), 10s});
+      return std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{socket(), 10s});
+    return std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{socket(), 10s});
   }
 
   // True when stub.read() of file i answers its content.
