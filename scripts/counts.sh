@@ -24,6 +24,7 @@ done
 
 command -v valgrind >/dev/null || { echo "counts.sh: valgrind is missing (scripts/deps.sh)" >&2; exit 2; }
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+scripts/capnp.sh  # Cap'n Proto 1.1.0 into build/_deps once (nothing when it is there)
 [ -f build/release/build.ninja ] || cmake --preset release >/dev/null
 cmake --build --preset release --target seam-counts >/dev/null
 mkdir -p "$out"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package Seams needs to build, test and bench.
 # Idempotent and quiet: a second run on a ready machine does nothing but check.
+# Then builds Cap'n Proto 1.1.0 once into the build tree (build_capnp below, scripts/capnp.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -23,12 +24,23 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# ---- Cap'n Proto 1.1.0 (scripts/capnp.sh) ------------------------------------------------------
+# Debian 12 has only 0.9.2 (libcapnp-dev above: the -DSEAMS_CAPNP=system fallback). capnp.sh fetches
+# Debian 13's 1.1.0 tarball through a private apt configuration, checks it against the Sources
+# index and builds it once into build/_deps/capnproto-1.1.0, which CMake uses by default. A second
+# run finds it there and does nothing. It needs the toolchain above, so it runs last.
+build_capnp() {
+  "$(dirname "$0")/capnp.sh"
+}
+# ---- end of Cap'n Proto 1.1.0 -------------------------------------------------------------------
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  build_capnp
   exit 0
 fi
 
@@ -45,3 +57,4 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/seams
   exit 1
 fi
 echo "deps.sh: done"
+build_capnp

@@ -40,6 +40,7 @@ if [ -n "$only" ]; then IFS=, read -r -a targets <<<"$only"; fi
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 start=$(date +%s)
 echo "== fuzz: configure and build (clang, -fsanitize=fuzzer,address,undefined)"
+scripts/capnp.sh  # Cap'n Proto 1.1.0 into build/_deps once (nothing when it is there)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)"
 built=$(date +%s)

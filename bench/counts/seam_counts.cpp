@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "bench/counts/alloc_counter.h"
+#include "bench/machine/codec_versions.h"
 #include "core/auth/local_auth.h"
 #include "core/auth/permissions.h"
 #include "core/auth/sessions.h"
@@ -409,6 +410,9 @@ std::string toJson(const std::vector<Measured>& ms, const Options& o, double sec
   std::string j = "{\n  \"tool\": \"seam-counts\",\n  \"format\": 1,\n";
   j += "  \"label\": " + jsonString(o.label) + ",\n";
   j += "  \"counter\": " + jsonString(o.callgrind ? "callgrind Ir" : "none") + ",\n";
+  // The codec libraries behind the ipc/ ops: a Cap'n Proto upgrade moves their counts.
+  j += "  \"codecs\": " + bench::codecVersions().dump() + ",\n";
+  j += "  \"capnp_source\": " + jsonString(bench::capnpSource()) + ",\n";
   j += "  \"iterations\": " + std::to_string(o.iterations) + ",\n";
   j += "  \"warmup\": " + std::to_string(o.warmup) + ",\n";
   j += "  \"seconds\": " + fixed(seconds, 1) + ",\n";

@@ -50,6 +50,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/machine/codec_versions.h"
 #include "bench/machine/cpu_pin.h"
 #include "bench/machine/pm_qos.h"
 #include "core/auth/local_auth.h"
@@ -683,6 +684,7 @@ int main(int argc, char** argv) {
         benchmark::AddCustomContext("pm_qos_held", hold.held() ? "true" : "false");
         benchmark::AddCustomContext(
             "pinned", flags.pin_cpu >= 0 ? "CPU " + std::to_string(flags.pin_cpu) : "no");
+        benchmark::AddCustomContext("codecs", seams::bench::codecVersionsLine());
         benchmark::RunSpecifiedBenchmarks();
         return 0;
       });

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "bench/machine/codec_versions.h"
 #include "bench/machine/cpu_pin.h"
 #include "bench/machine/pm_qos.h"
 #include "bench/seam-bench/dataset.h"
@@ -152,6 +153,8 @@ nlohmann::json buildInfo(const std::string& scratch) {
   b["compiler"] = "gcc " __VERSION__;
 #endif
   b["build_type"] = SEAMS_BUILD_TYPE;
+  b["codecs"] = codecVersions();
+  b["capnp_source"] = capnpSource();
   auto [code, rev] = runProgram("git", {"-C", SEAMS_SOURCE_DIR, "rev-parse", "HEAD"}, 10, scratch);
   b["git_revision"] = code == 0 ? firstLine(rev) : "unknown";
   auto [code2, dirty] =

@@ -76,6 +76,26 @@ class CountsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("missing from NEW", r.stdout)
 
+    def test_the_codec_versions_are_recorded_and_reported(self):
+        base, b = counts("codecs-base", "--only", "selftest/spin", "--spin", "10",
+                         "--iterations", "10")
+        self.assertRegex(b["codecs"]["capnp"], r"^\d+\.\d+\.\d+$")
+        self.assertRegex(b["codecs"]["protobuf"], r"^\d+\.\d+\.\d+$")
+        self.assertIn(b["capnp_source"], ("bundled", "system"))
+        if b["capnp_source"] == "bundled":  # scripts/capnp.sh's version
+            self.assertEqual(b["codecs"]["capnp"], "1.1.0")
+        # A baseline from before the versions were recorded says so instead of guessing.
+        old = dict(b)
+        del old["codecs"], old["capnp_source"]
+        old_path = os.path.join(WORK, "codecs-old.json")
+        with open(old_path, "w", encoding="utf-8") as f:
+            json.dump(old, f)
+        r = report(old_path, base)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Base: codec versions not recorded. New: codecs capnp "
+                      f"{b['codecs']['capnp']} ({b['capnp_source']}), protobuf "
+                      f"{b['codecs']['protobuf']}.", r.stdout)
+
 
 if __name__ == "__main__":
     os.makedirs(WORK, exist_ok=True)

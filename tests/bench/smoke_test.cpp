@@ -9,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bench/machine/codec_versions.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -186,6 +188,9 @@ TEST(SeamBenchQuick, WritesAJsonDocumentOfTheDocumentedShape) {
   for (const char* k : {"compiler", "build_type", "git_revision"}) {
     EXPECT_TRUE(doc["build"].contains(k)) << k;
   }
+  // Every codec library's version, as this test binary was built against the same ones.
+  EXPECT_EQ(doc["build"]["codecs"], seams::bench::codecVersions()) << doc["build"].dump();
+  EXPECT_EQ(doc["build"]["capnp_source"], seams::bench::capnpSource());
   // PM QoS is held by default wherever the device can be written, and says why where not.
   const bool device_writable = ::access("/dev/cpu_dma_latency", W_OK) == 0;
   EXPECT_TRUE(doc["pm_qos"]["requested"].get<bool>());

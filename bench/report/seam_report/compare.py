@@ -5,7 +5,7 @@ import os
 import sys
 
 from .load import comparable, deployment_key, higher_is_better, load_docs, summary_figures
-from .tables import cell, fmt, md_table, measurement_mode
+from .tables import cell, codecs_text, fmt, md_table, measurement_mode
 
 
 def compare_command(args):
@@ -161,7 +161,9 @@ def counts_command(args):
     label = lambda d, p: d.get("label") or os.path.basename(p)
     text = (f"Instructions (callgrind Ir) and allocations per operation: "
             f"{label(base_doc, args.base)} -> {label(new_doc, args.new)} "
-            f"({new_doc.get('iterations', '?')} iterations per op)\n\n" + md_table(header, rows))
+            f"({new_doc.get('iterations', '?')} iterations per op)\n\n"
+            f"Base: {codecs_text(base_doc)}. New: {codecs_text(new_doc)}."
+            f"\n\n" + md_table(header, rows))
     if failures:
         text += (f"\n\nFAIL: {', '.join(failures)} grew by more than {args.fail:g}% (or went "
                  f"missing). If the growth is intended, update the baseline in the same commit "

@@ -499,6 +499,22 @@ def measurement_mode(d):
     return text
 
 
+def codecs_text(build):
+    """The codec libraries a build used ("codecs capnp 1.1.0 (bundled), protobuf 3.21.12"), or a note
+    that the document predates their recording. `build` holds "codecs" and "capnp_source" (a
+    seam-bench document's "build", or a seam-counts document itself)."""
+    codecs = build.get("codecs")
+    if not isinstance(codecs, dict) or not codecs:
+        return "codec versions not recorded"
+    parts = []
+    for name, version in sorted(codecs.items()):
+        part = f"{name} {version}"
+        if name == "capnp" and build.get("capnp_source"):
+            part += f" ({build['capnp_source']})"
+        parts.append(part)
+    return "codecs " + ", ".join(parts)
+
+
 def machine_lines(docs):
     lines = []
     for d in docs:
@@ -511,6 +527,7 @@ def machine_lines(docs):
             f"machine {m.get('hostname', '?')} ({m.get('cpu_model', '?')}, {m.get('cores', '?')} "
             f"cores, {m.get('arch', '?')}), kernel {m.get('kernel', '?')}; "
             f"{b.get('compiler', '?')}, {b.get('build_type', '?')} build, revision {rev}; "
+            f"{codecs_text(b)}; "
             f"{measurement_mode(d)}")
     return lines
 
