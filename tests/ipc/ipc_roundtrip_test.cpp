@@ -271,7 +271,9 @@ TEST_P(IpcRoundTrip, EachCallCountsOneRoundTripAndAuthorizeNeedsOnlyOne) {
 INSTANTIATE_TEST_SUITE_P(AllTransports, IpcRoundTrip,
                          ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair,
                                            Transport::capnp_socket, Transport::proto_loopback,
-                                           Transport::proto_pair, Transport::proto_socket),
+                                           Transport::proto_pair, Transport::proto_socket,
+                                           Transport::grpc_loopback, Transport::grpc_pair,
+                                           Transport::grpc_socket),
                          [](const auto& info) { return transportName(info.param); });
 
 }  // namespace
