@@ -11,6 +11,7 @@
 #include "core/common/stale_socket.h"
 #include "core/services/supervised_loop.h"
 #include "core/vault/vault.h"
+#include "ipc/grpc/grpc_server.h"
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_server.h"
 
@@ -52,7 +53,13 @@ Status IpcServerService::run(RunContext& ctx) {
   // are released.
   std::unique_ptr<ipc::CapnpServer> capnp;
   std::unique_ptr<ipc::ProtoServer> proto;
-  if (config_.split.codec == Codec::capnp) {
+  std::unique_ptr<ipc::GrpcServer> grpc;
+  if (config_.split.codec == Codec::grpc) {
+    auto server =
+        ipc::GrpcServer::serve(local_vault.get(), local_auth.get(), {.socket_path = socket});
+    if (!server.ok()) return server.status();
+    grpc = std::move(*server);
+  } else if (config_.split.codec == Codec::capnp) {
     auto server = vault ? ipc::CapnpServer::serve(*local_vault, {.socket_path = socket})
                         : ipc::CapnpServer::serve(*local_auth, {.socket_path = socket});
     if (!server.ok()) return server.status();
@@ -66,13 +73,15 @@ Status IpcServerService::run(RunContext& ctx) {
   struct Cleanup {
     std::unique_ptr<ipc::CapnpServer>& capnp;
     std::unique_ptr<ipc::ProtoServer>& proto;
+    std::unique_ptr<ipc::GrpcServer>& grpc;
     const std::string& socket;
     ~Cleanup() {
       capnp.reset();
       proto.reset();
+      grpc.reset();
       (void)removeStaleSocket(socket);  // ours: the servers are gone, nobody listens now
     }
-  } cleanup{capnp, proto, socket};
+  } cleanup{capnp, proto, grpc, socket};
   spdlog::info("{}: serving {} over {} ({})", name(), vault ? "the vault" : "auth", socket,
                codecName(config_.split.codec));
   ctx.ready();

@@ -9,6 +9,7 @@
 #include "core/coherence/caching_auth.h"
 #include "core/coherence/caching_vault.h"
 #include "core/runtime/service_names.h"
+#include "ipc/grpc/grpc_client.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/rpc/capnp_client.h"
 
@@ -22,9 +23,14 @@ struct Stub {
   std::function<std::uint64_t()> round_trips;
 };
 
-template <typename T, typename CapnpT, typename ProtoT>
+template <typename T, typename CapnpT, typename ProtoT, typename GrpcT>
 Stub<T> makeStub(const Config& config, const std::string& socket) {
   const auto timeout = std::chrono::milliseconds(config.split.call_timeout_ms);
+  if (config.split.codec == Codec::grpc) {
+    auto stub = std::make_shared<GrpcT>(
+        ipc::GrpcClientOptions{.socket_path = socket, .call_timeout = timeout});
+    return {stub, [stub = stub.get()] { return stub->roundTrips(); }};
+  }
   if (config.split.codec == Codec::capnp) {
     auto stub = std::make_shared<CapnpT>(
         ipc::CapnpClientOptions{.socket_path = socket, .call_timeout = timeout});
@@ -52,7 +58,8 @@ Status UpstreamService::run(RunContext& ctx) {
   std::function<std::uint64_t()> cache_upstream_calls = [] { return std::uint64_t{0}; };
   if (vault) {
     Stub<Vault> stub =
-        makeStub<Vault, ipc::CapnpVaultClient, ipc::ProtoVaultClient>(config_, socket);
+        makeStub<Vault, ipc::CapnpVaultClient, ipc::ProtoVaultClient, ipc::GrpcVaultClient>(config_,
+                                                                                            socket);
     if (Result<FileAttr> root = stub.object->stat(VaultPath::root()); !root.ok()) {
       return Status(Errc::unavailable, "seam-fsd at " + socket + ": " + root.status().toString());
     }
@@ -70,7 +77,9 @@ Status UpstreamService::run(RunContext& ctx) {
     stub_round_trips = stub.round_trips;
     deps_.publish<Vault>(published);
   } else {
-    Stub<Auth> stub = makeStub<Auth, ipc::CapnpAuthClient, ipc::ProtoAuthClient>(config_, socket);
+    Stub<Auth> stub =
+        makeStub<Auth, ipc::CapnpAuthClient, ipc::ProtoAuthClient, ipc::GrpcAuthClient>(config_,
+                                                                                        socket);
     if (auto rules = stub.object->rules(); !rules.ok()) {
       return Status(Errc::unavailable,
                     "seam-authd at " + socket + ": " + rules.status().toString());
