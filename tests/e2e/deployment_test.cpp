@@ -1068,23 +1068,26 @@ std::string deploymentName(const ::testing::TestParamInfo<std::string>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Deployments, DeploymentTest,
-                         ::testing::Values("mono", "split/capnp", "split/protobuf"),
+                         ::testing::Values("mono", "split/capnp", "split/protobuf",
+                                           "split/grpc/push"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, VisibilityTest,
                          ::testing::Values("mono", "split/capnp", "split/protobuf",
-                                           "split/capnp/ttl"),
+                                           "split/capnp/ttl", "split/grpc/push"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, AttributeVisibilityTest,
                          ::testing::Values("mono", "split/capnp/push", "split/capnp/off",
                                            "split/capnp/ttl", "split/protobuf/push",
-                                           "split/protobuf/off", "split/protobuf/ttl"),
+                                           "split/protobuf/off", "split/protobuf/ttl",
+                                           "split/grpc/push"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, InodeIdentityTest,
                          ::testing::Values("mono", "split/capnp/push", "split/protobuf/off",
                                            "split/capnp/ttl"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, SplitFaultTest,
-                         ::testing::Values("split/capnp", "split/protobuf"), deploymentName);
+                         ::testing::Values("split/capnp", "split/protobuf", "split/grpc/push"),
+                         deploymentName);
 
 }  // namespace
 }  // namespace seams::e2e

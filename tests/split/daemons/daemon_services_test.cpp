@@ -165,13 +165,12 @@ std::string caseName(const ::testing::TestParamInfo<Case>& info) {
          std::string(coherenceName(info.param.coherence));
 }
 
-INSTANTIATE_TEST_SUITE_P(Codecs, DaemonServicesTest,
-                         ::testing::Values(Case{Codec::capnp, Coherence::off},
-                                           Case{Codec::capnp, Coherence::ttl},
-                                           Case{Codec::capnp, Coherence::push},
-                                           Case{Codec::protobuf, Coherence::off},
-                                           Case{Codec::protobuf, Coherence::push}),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(
+    Codecs, DaemonServicesTest,
+    ::testing::Values(Case{Codec::capnp, Coherence::off}, Case{Codec::capnp, Coherence::ttl},
+                      Case{Codec::capnp, Coherence::push}, Case{Codec::protobuf, Coherence::off},
+                      Case{Codec::protobuf, Coherence::push}, Case{Codec::grpc, Coherence::push}),
+    caseName);
 
 }  // namespace
 }  // namespace seams::split
