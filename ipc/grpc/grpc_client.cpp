@@ -2,6 +2,10 @@
 
 // Before gRPC's headers: abseil (under them) defines the same legacy annotation names, and the
 // later definition warns unless it is in a system header.
+// clang-format off
+#include "core/common/thread_annotations.h"
+// clang-format on
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grpcpp/create_channel_posix.h>
@@ -15,7 +19,6 @@
 #include <mutex>
 #include <thread>
 
-#include "core/common/thread_annotations.h"
 #include "core/runtime/restart_policy.h"
 #include "ipc/grpc/grpc_server.h"
 #include "ipc/grpc/seams_grpc.grpc.pb.h"
