@@ -123,9 +123,6 @@ class GrpcServer::Impl {
     if (auth_ != nullptr) builder.RegisterService(&auth_service_);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) return Status(Errc::internal, "gRPC server did not start");
-    if (vault_ != nullptr) {
-      loopback_ = std::make_shared<ConnectionVault>(*vault_, options_.max_open_handles);
-    }
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!options_.socket_path.empty()) {
       auto fd = listenUnix(options_.socket_path);
@@ -151,8 +148,8 @@ class GrpcServer::Impl {
     {
       MutexLock lock(mu_);
       conns_.clear();  // every connection's share: clients' last shares release their handles
+      loopback_.reset();
     }
-    loopback_.reset();
     if (listen_fd_.valid() && !options_.socket_path.empty()) {
       ::unlink(options_.socket_path.c_str());
     }
@@ -171,6 +168,12 @@ class GrpcServer::Impl {
   }
 
   std::shared_ptr<grpc::Channel> inProcessChannel() {
+    {
+      MutexLock lock(mu_);
+      if (vault_ != nullptr && loopback_ == nullptr) {
+        loopback_ = std::make_shared<ConnectionVault>(*vault_, options_.max_open_handles);
+      }
+    }
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(static_cast<int>(
         std::min<std::size_t>(options_.max_frame_bytes, std::numeric_limits<int>::max())));
@@ -178,13 +181,14 @@ class GrpcServer::Impl {
   }
 
   // The view of the vault a call's connection has: by its cookie; without one, the in-process
-  // client (only in-process channels reach a server without sending one). Null: unknown.
+  // client, once inProcessChannel() made one (a socket client that sends no cookie gets null
+  // otherwise, and so cannot share it). Null: unknown.
   std::shared_ptr<Vault> connectionOf(grpc::ServerContext* ctx) {
     const auto& md = ctx->client_metadata();
     auto it = md.find(kGrpcCookieKey);
+    MutexLock lock(mu_);
     if (it == md.end()) return loopback_;
     std::string cookie(it->second.data(), it->second.size());
-    MutexLock lock(mu_);
     auto c = conns_.find(cookie);
     if (c == conns_.end()) return nullptr;
     return c->second.vault;
@@ -425,7 +429,7 @@ class GrpcServer::Impl {
   VaultService vault_service_;
   AuthService auth_service_;
   std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<ConnectionVault> loopback_;  // the in-process client's view
+  std::shared_ptr<ConnectionVault> loopback_ GUARDED_BY(mu_);  // the in-process client's view
   UniqueFd listen_fd_;
   UniqueFd wake_;
   std::thread watch_thread_;
