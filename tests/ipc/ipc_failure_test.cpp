@@ -29,6 +29,7 @@
 #include "ipc/proto/proto_codec.h"
 #include "ipc/rpc/vault.capnp.h"
 #include "tests/ipc/ipc_test_env.h"
+#include "tests/support/grpc_under_tsan.h"
 
 #ifndef SEAMS_IPC_TEST_PEER
 #error "SEAMS_IPC_TEST_PEER must name the ipc_test_peer binary"
@@ -412,10 +413,12 @@ TEST_P(IpcHostileInput, AConnectionFromAnotherUidIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcFailure,
-                         ::testing::Values(Codec::capnp, Codec::protobuf, Codec::grpc),
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
                          [](const auto& info) { return codecName(info.param); });
 INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcHostileInput,
-                         ::testing::Values(Codec::capnp, Codec::protobuf, Codec::grpc),
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
                          [](const auto& info) { return codecName(info.param); });
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "tests/core/storage/temp_dir.h"
 #include "tests/fuzz/memory_vault.h"
 #include "tests/ipc/ipc_test_env.h"
+#include "tests/support/grpc_under_tsan.h"
 
 #ifndef SEAMS_IPC_TEST_PEER
 #error "SEAMS_IPC_TEST_PEER must name the ipc_test_peer binary"
@@ -361,22 +362,25 @@ TEST_P(IpcHandles, AClientKeepsItsHandlesUntilItsLastConnectionCloses) {
   EXPECT_TRUE(openCountBecomes(vault(), 0)) << vault().openCount();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTransports, IpcHandles,
-                         ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair,
-                                           Transport::capnp_socket, Transport::proto_loopback,
-                                           Transport::proto_pair, Transport::proto_socket,
-                                           Transport::grpc_loopback, Transport::grpc_pair,
-                                           Transport::grpc_socket),
-                         [](const auto& info) { return transportName(info.param); });
-INSTANTIATE_TEST_SUITE_P(ServerTransports, IpcHandlesOverAServer,
-                         ::testing::Values(Transport::capnp_pair, Transport::capnp_socket,
-                                           Transport::proto_pair, Transport::proto_socket,
-                                           Transport::grpc_pair, Transport::grpc_socket),
-                         [](const auto& info) { return transportName(info.param); });
-INSTANTIATE_TEST_SUITE_P(Loopback, IpcHandlesLoopback,
-                         ::testing::Values(Transport::capnp_loopback, Transport::proto_loopback,
-                                           Transport::grpc_loopback),
-                         [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    AllTransports, IpcHandles,
+    ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair, Transport::capnp_socket,
+                      Transport::proto_loopback, Transport::proto_pair,
+                      Transport::proto_socket SEAMS_WITH_GRPC(Transport::grpc_loopback,
+                                                              Transport::grpc_pair,
+                                                              Transport::grpc_socket)),
+    [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    ServerTransports, IpcHandlesOverAServer,
+    ::testing::Values(Transport::capnp_pair, Transport::capnp_socket, Transport::proto_pair,
+                      Transport::proto_socket SEAMS_WITH_GRPC(Transport::grpc_pair,
+                                                              Transport::grpc_socket)),
+    [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    Loopback, IpcHandlesLoopback,
+    ::testing::Values(Transport::capnp_loopback,
+                      Transport::proto_loopback SEAMS_WITH_GRPC(Transport::grpc_loopback)),
+    [](const auto& info) { return transportName(info.param); });
 
 // ---- peers of different ages ----------------------------------------------------------------
 
@@ -616,11 +620,13 @@ TEST_P(IpcHandlesOtherProcess, AnotherProcessGetsBadHandleForOurIdsAndHasABoundO
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcHandlesOtherProcess,
-                         ::testing::Values(Codec::capnp, Codec::protobuf, Codec::grpc),
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
                          [](const auto& info) { return codecName(info.param); });
 
 INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcHandlesClientDeath,
-                         ::testing::Values(Codec::capnp, Codec::protobuf, Codec::grpc),
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
                          [](const auto& info) { return codecName(info.param); });
 
 }  // namespace

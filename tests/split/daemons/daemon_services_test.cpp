@@ -20,6 +20,7 @@
 #include "split/daemons/ipc_server_service.h"
 #include "split/daemons/upstream_service.h"
 #include "tests/core/storage/temp_dir.h"
+#include "tests/support/grpc_under_tsan.h"
 
 namespace seams::split {
 namespace {
@@ -169,7 +170,8 @@ INSTANTIATE_TEST_SUITE_P(
     Codecs, DaemonServicesTest,
     ::testing::Values(Case{Codec::capnp, Coherence::off}, Case{Codec::capnp, Coherence::ttl},
                       Case{Codec::capnp, Coherence::push}, Case{Codec::protobuf, Coherence::off},
-                      Case{Codec::protobuf, Coherence::push}, Case{Codec::grpc, Coherence::push}),
+                      Case{Codec::protobuf,
+                           Coherence::push} SEAMS_WITH_GRPC(Case{Codec::grpc, Coherence::push})),
     caseName);
 
 }  // namespace
