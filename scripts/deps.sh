@@ -10,6 +10,7 @@ PACKAGES=(
   libclang-rt-14-dev
   # libraries
   libboost-dev capnproto libcapnp-dev protobuf-compiler libprotobuf-dev
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   libfuse3-dev fuse3 libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libsystemd-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests, bench and baselines (valgrind: callgrind for seam-counts, and its <valgrind/callgrind.h>;

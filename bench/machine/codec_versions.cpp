@@ -2,6 +2,7 @@
 
 #include <capnp/common.h>
 #include <google/protobuf/stubs/common.h>
+#include <grpcpp/version_info.h>
 
 #include <string>
 
@@ -20,7 +21,9 @@ nlohmann::json codecVersions() {
   // GOOGLE_PROTOBUF_VERSION is major * 1000000 + minor * 1000 + micro (3021012 for 3.21.12).
   v["protobuf"] = dotted(GOOGLE_PROTOBUF_VERSION / 1000000, GOOGLE_PROTOBUF_VERSION / 1000 % 1000,
                          GOOGLE_PROTOBUF_VERSION % 1000);
-  // gRPC (issue 16 section 3): v["grpc"] = grpc::Version(); once the codec is built.
+  // The headers the build compiled against; Debian links gRPC dynamically, and its package pins
+  // the library to the headers' version.
+  v["grpc"] = GRPC_CPP_VERSION_STRING;
   return v;
 }
 

@@ -6,6 +6,8 @@
 //              calling thread on a connection of its own (the default)
 //   socket_shared  the same stub with per_thread_connections off: calls share one connection
 //              through the stub's loop / I/O thread (the design before the per-thread links)
+//   grpc_*     the gRPC stubs: loopback is gRPC's in-process channel (serialised, no HTTP/2,
+//              but a hop to a server thread); socket is one HTTP/2 connection per stub
 //   floor      a raw UNIX-socket ping-pong moving the same payload (no codec, no dispatch)
 //
 // Benchmarks (names are the ladder coordinates):
@@ -60,6 +62,8 @@
 #include "core/common/clock.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "ipc/grpc/grpc_client.h"
+#include "ipc/grpc/grpc_server.h"
 #include "ipc/net/unix_socket.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/proto/proto_server.h"
@@ -203,6 +207,7 @@ struct Env {
     capnp_vault_server = ipc::CapnpServer::serve(*vault, {capnp_vault_sock}).value();
     capnp_auth_server = ipc::CapnpServer::serve(*auth, {run + "/authd-capnp.sock"}).value();
     proto_server = ipc::ProtoServer::serve(vault.get(), auth.get(), {run + "/proto.sock"}).value();
+    grpc_server = ipc::GrpcServer::serve(vault.get(), auth.get(), {run + "/grpc.sock"}).value();
     raw_server = std::make_unique<RawEchoServer>(run + "/raw.sock");
     raw_sock = run + "/raw.sock";
 
@@ -224,6 +229,10 @@ struct Env {
     capnp_auth_loop = std::make_unique<ipc::CapnpAuthClient>(*auth);
     proto_vault_loop = std::make_unique<ipc::ProtoVaultClient>(*vault);
     proto_auth_loop = std::make_unique<ipc::ProtoAuthClient>(*auth);
+    grpc_vault = std::make_unique<ipc::GrpcVaultClient>(ipc::GrpcClientOptions{run + "/grpc.sock"});
+    grpc_auth = std::make_unique<ipc::GrpcAuthClient>(ipc::GrpcClientOptions{run + "/grpc.sock"});
+    grpc_vault_loop = std::make_unique<ipc::GrpcVaultClient>(*vault);
+    grpc_auth_loop = std::make_unique<ipc::GrpcAuthClient>(*auth);
   }
 
   std::filesystem::path dir;
@@ -241,6 +250,9 @@ struct Env {
   std::unique_ptr<ipc::CapnpAuthClient> capnp_auth, capnp_auth_loop, capnp_auth_shared;
   std::unique_ptr<ipc::ProtoVaultClient> proto_vault, proto_vault_loop, proto_vault_shared;
   std::unique_ptr<ipc::ProtoAuthClient> proto_auth, proto_auth_loop, proto_auth_shared;
+  std::unique_ptr<ipc::GrpcServer> grpc_server;
+  std::unique_ptr<ipc::GrpcVaultClient> grpc_vault, grpc_vault_loop;
+  std::unique_ptr<ipc::GrpcAuthClient> grpc_auth, grpc_auth_loop;
 };
 
 Env& env() {
@@ -259,6 +271,8 @@ enum class Rung {
   proto_socket,
   capnp_socket_shared,
   proto_socket_shared,
+  grpc_loopback,
+  grpc_socket,
   floor
 };
 
@@ -306,6 +320,14 @@ void ladder(benchmark::State& state, Op op, Rung rung) {
       vault = e.proto_vault_shared.get();
       auth = e.proto_auth_shared.get();
       break;
+    case Rung::grpc_loopback:
+      vault = e.grpc_vault_loop.get();
+      auth = e.grpc_auth_loop.get();
+      break;
+    case Rung::grpc_socket:
+      vault = e.grpc_vault.get();
+      auth = e.grpc_auth.get();
+      break;
     case Rung::floor:
       break;
   }
@@ -350,6 +372,8 @@ void sweep(benchmark::State& state, Rung rung) {
       : rung == Rung::proto_socket_shared ? static_cast<Vault*>(e.proto_vault_shared.get())
       : rung == Rung::capnp_loopback      ? static_cast<Vault*>(e.capnp_vault_loop.get())
       : rung == Rung::proto_loopback      ? static_cast<Vault*>(e.proto_vault_loop.get())
+      : rung == Rung::grpc_socket         ? static_cast<Vault*>(e.grpc_vault.get())
+      : rung == Rung::grpc_loopback       ? static_cast<Vault*>(e.grpc_vault_loop.get())
                                           : static_cast<Vault*>(e.vault.get());
   Recorder rec(state);
   bool ok = true;
@@ -536,6 +560,8 @@ constexpr Named kRungs[] = {{"direct", Rung::direct},
                             {"protobuf_socket", Rung::proto_socket},
                             {"capnp_socket_shared", Rung::capnp_socket_shared},
                             {"protobuf_socket_shared", Rung::proto_socket_shared},
+                            {"grpc_loopback", Rung::grpc_loopback},
+                            {"grpc_socket", Rung::grpc_socket},
                             {"floor_raw_socket", Rung::floor}};
 
 // ladder_iterations > 0: every ladder/ benchmark makes exactly that many calls per repetition

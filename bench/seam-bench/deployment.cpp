@@ -35,6 +35,9 @@ const std::vector<Variant>& knownVariants() {
       {"split/capnp/off", "seam-split", "capnp", "off"},
       {"split/capnp/ttl", "seam-split", "capnp", "ttl"},
       {"split/protobuf/push", "seam-split", "protobuf", "push"},
+      {"split/grpc/push", "seam-split", "grpc", "push"},
+      {"split/grpc/off", "seam-split", "grpc", "off"},
+      {"split/grpc/ttl", "seam-split", "grpc", "ttl"},
   };
   return v;
 }

@@ -92,7 +92,7 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
 
 struct Options {
   std::string deployments =
-      "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push";
+      "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push,split/grpc/push";
   std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,baselines";
   bool quick = false;
   int repeat = -1;  // default: 2 with --quick, 1 otherwise
@@ -608,10 +608,10 @@ int main(int argc, char** argv) {
   Options o;
   auto* run =
       app.add_subcommand("run", "run scenarios against deployments and write a JSON document");
-  run->add_option(
-         "--deployments", o.deployments,
-         "comma-separated: mono, split/capnp/push, split/capnp/off, split/capnp/ttl, "
-         "split/protobuf/push (a split one is skipped, and says so, while seam-split is not built)")
+  run->add_option("--deployments", o.deployments,
+                  "comma-separated: mono, split/capnp/push, split/capnp/off, split/capnp/ttl, "
+                  "split/protobuf/push, split/grpc/{push,off,ttl} (a split one is skipped, and "
+                  "says so, while seam-split is not built)")
       ->capture_default_str();
   run->add_option("--scenarios", o.scenarios,
                   "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "

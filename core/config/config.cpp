@@ -517,7 +517,8 @@ void readWatchdog(Section& top, WatchdogConfig& c) {
 
 void readSplit(Section& top, SplitConfig& c) {
   Section s(top.errors(), top.table("split"), "split");
-  s.choice("codec", c.codec, {{"capnp", Codec::capnp}, {"protobuf", Codec::protobuf}});
+  s.choice("codec", c.codec,
+           {{"capnp", Codec::capnp}, {"protobuf", Codec::protobuf}, {"grpc", Codec::grpc}});
   s.string("fsd_socket", c.fsd_socket);
   s.string("authd_socket", c.authd_socket);
   s.string("bin_dir", c.bin_dir);
@@ -644,6 +645,8 @@ std::string_view codecName(Codec c) noexcept {
       return "capnp";
     case Codec::protobuf:
       return "protobuf";
+    case Codec::grpc:
+      return "grpc";
   }
   return "unknown";
 }

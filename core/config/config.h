@@ -20,7 +20,7 @@
 
 namespace seams {
 
-enum class Codec : std::uint8_t { capnp = 0, protobuf = 1 };
+enum class Codec : std::uint8_t { capnp = 0, protobuf = 1, grpc = 2 };
 enum class Coherence : std::uint8_t { off = 0, ttl = 1, push = 2 };
 enum class RestartStrategy : std::uint8_t { one_for_one = 0, rest_for_one = 1 };
 // What the watchdog does with a hang (core/runtime/service_manager.h): restart abandons the hung
@@ -106,7 +106,7 @@ struct WatchdogConfig {                          // [watchdog]
 };
 
 struct SplitConfig {           // [split]
-  Codec codec = Codec::capnp;  // codec = "capnp" | "protobuf"
+  Codec codec = Codec::capnp;  // codec = "capnp" | "protobuf" | "grpc"
   // Socket paths; empty means "<runtime_dir>/<daemon>.sock".
   std::string fsd_socket;      // fsd_socket
   std::string authd_socket;    // authd_socket

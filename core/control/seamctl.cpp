@@ -282,7 +282,7 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   init_cmd->add_option("--http", init.http_listen, "HOST:PORT for the HTTP API");
   init_cmd->add_option("--mount", init.mountpoint, "FUSE mountpoint (default DIR/mnt)");
   init_cmd->add_option("--codec", codec, "split deployment IPC codec")
-      ->check(CLI::IsMember({"capnp", "protobuf"}));
+      ->check(CLI::IsMember({"capnp", "protobuf", "grpc"}));
   init_cmd->add_option("--coherence", coherence, "split frontend cache coherence")
       ->check(CLI::IsMember({"off", "ttl", "push"}));
   init_cmd->add_flag("--faults", init.faults_enabled, "enable fault injection (seamctl fault)");
@@ -295,7 +295,9 @@ int runSeamctl(int argc, const char* const* argv, std::ostream& out, std::ostrea
   }
 
   if (init_cmd->parsed()) {
-    init.codec = codec == "protobuf" ? Codec::protobuf : Codec::capnp;
+    init.codec = codec == "protobuf" ? Codec::protobuf
+                 : codec == "grpc"   ? Codec::grpc
+                                     : Codec::capnp;
     init.coherence = coherence == "off"   ? Coherence::off
                      : coherence == "ttl" ? Coherence::ttl
                                           : Coherence::push;

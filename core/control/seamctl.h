@@ -8,7 +8,7 @@
 // ./seams.toml when it exists. `wait` polls until the socket answers and every row of `status`
 // is running (a deployment that is READY), failing after SECONDS (60), at once if --pid P exits
 // or if the socket answered once and then went away.
-//   seamctl init DIR [--http HOST:PORT] [--mount PATH] [--codec capnp|protobuf]
+//   seamctl init DIR [--http HOST:PORT] [--mount PATH] [--codec capnp|protobuf|grpc]
 //                    [--coherence off|ttl|push] [--faults]
 //
 // Output is a readable table (or text) by default and JSON with --json. Errors go to `err` as

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "ipc/grpc/grpc_client.h"
+#include "ipc/grpc/grpc_server.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_client.h"
@@ -36,6 +38,16 @@ struct ProtoKind {
   }
 };
 
+struct GrpcKind {
+  using VaultClient = GrpcVaultClient;
+  using AuthClient = GrpcAuthClient;
+  static Result<std::unique_ptr<Server>> serve(Vault* vault, Auth* auth, ServerOptions options) {
+    auto server = GrpcServer::serve(vault, auth, std::move(options));
+    if (!server.ok()) return server.status();
+    return std::unique_ptr<Server>(std::move(*server));
+  }
+};
+
 // Calls fn(Kind{}) with the codec's kind: the one switch over the codecs (no default, so a new
 // Codec value without its case is a compiler warning here).
 template <typename Fn>
@@ -45,6 +57,8 @@ auto withCodec(Codec codec, Fn&& fn) {
       return fn(CapnpKind{});
     case Codec::protobuf:
       return fn(ProtoKind{});
+    case Codec::grpc:
+      return fn(GrpcKind{});
   }
   return fn(CapnpKind{});  // not reached: Codec values come from the config's parser
 }

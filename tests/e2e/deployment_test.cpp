@@ -21,6 +21,7 @@
 
 #include "core/runtime/service_names.h"
 #include "tests/core/http/test_client.h"
+#include "tests/support/grpc_under_tsan.h"
 
 namespace seams::e2e {
 namespace {
@@ -1068,23 +1069,27 @@ std::string deploymentName(const ::testing::TestParamInfo<std::string>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Deployments, DeploymentTest,
-                         ::testing::Values("mono", "split/capnp", "split/protobuf"),
+                         ::testing::Values("mono", "split/capnp",
+                                           "split/protobuf" SEAMS_WITH_GRPC("split/grpc/push")),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, VisibilityTest,
                          ::testing::Values("mono", "split/capnp", "split/protobuf",
-                                           "split/capnp/ttl"),
+                                           "split/capnp/ttl" SEAMS_WITH_GRPC("split/grpc/push")),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, AttributeVisibilityTest,
                          ::testing::Values("mono", "split/capnp/push", "split/capnp/off",
                                            "split/capnp/ttl", "split/protobuf/push",
-                                           "split/protobuf/off", "split/protobuf/ttl"),
+                                           "split/protobuf/off",
+                                           "split/protobuf/ttl" SEAMS_WITH_GRPC("split/grpc/push")),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, InodeIdentityTest,
                          ::testing::Values("mono", "split/capnp/push", "split/protobuf/off",
                                            "split/capnp/ttl"),
                          deploymentName);
 INSTANTIATE_TEST_SUITE_P(Deployments, SplitFaultTest,
-                         ::testing::Values("split/capnp", "split/protobuf"), deploymentName);
+                         ::testing::Values("split/capnp",
+                                           "split/protobuf" SEAMS_WITH_GRPC("split/grpc/push")),
+                         deploymentName);
 
 }  // namespace
 }  // namespace seams::e2e

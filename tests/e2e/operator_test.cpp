@@ -332,7 +332,8 @@ TEST(OperatorErrorsTest, SeamBenchListsTheDeploymentsItKnows) {
   Shell r = sh(std::string(SEAMS_SEAM_BENCH_PATH) + " run --deployments mono,bogus");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_NE(r.output.find("unknown deployment 'bogus' (known: mono, split/capnp/push, "
-                          "split/capnp/off, split/capnp/ttl, split/protobuf/push)"),
+                          "split/capnp/off, split/capnp/ttl, split/protobuf/push, "
+                          "split/grpc/push, split/grpc/off, split/grpc/ttl)"),
             std::string::npos)
       << r.output;
 #endif

@@ -31,6 +31,7 @@
 #include "tests/core/storage/temp_dir.h"
 #include "tests/fuzz/memory_vault.h"
 #include "tests/ipc/ipc_test_env.h"
+#include "tests/support/grpc_under_tsan.h"
 
 #ifndef SEAMS_IPC_TEST_PEER
 #error "SEAMS_IPC_TEST_PEER must name the ipc_test_peer binary"
@@ -46,7 +47,8 @@ constexpr std::size_t kBound = 3;  // the servers' max_open_handles in these tes
 constexpr std::uint32_t kRW = OpenMode::kRead | OpenMode::kWrite;
 
 bool isLoopback(Transport t) {
-  return t == Transport::capnp_loopback || t == Transport::proto_loopback;
+  return t == Transport::capnp_loopback || t == Transport::proto_loopback ||
+         t == Transport::grpc_loopback;
 }
 
 // Waits (bounded: a server thread does the work) until the vault holds `n` open handles.
@@ -65,8 +67,14 @@ class HandleWorld {
   explicit HandleWorld(Transport t) : transport_(t) {
     socket_ = dir_.str() + "/run/fsd.sock";
     if (isLoopback(t)) return;
-    bool pair = t == Transport::capnp_pair || t == Transport::proto_pair;
-    if (isCapnp(t)) {
+    bool pair =
+        t == Transport::capnp_pair || t == Transport::proto_pair || t == Transport::grpc_pair;
+    if (t == Transport::grpc_pair || t == Transport::grpc_socket) {
+      ipc::ServerOptions o;
+      o.socket_path = pair ? "" : socket_;
+      o.max_open_handles = kBound;
+      grpc_ = ipc::GrpcServer::serve(&vault_, nullptr, o).value();
+    } else if (isCapnp(t)) {
       ipc::ServerOptions o;
       o.socket_path = pair ? "" : socket_;
       o.max_open_handles = kBound;
@@ -87,6 +95,14 @@ class HandleWorld {
         return std::make_unique<ipc::CapnpVaultClient>(vault_);
       case Transport::proto_loopback:
         return std::make_unique<ipc::ProtoVaultClient>(vault_);
+      case Transport::grpc_loopback:
+        return std::make_unique<ipc::GrpcVaultClient>(vault_);
+      case Transport::grpc_pair:
+      case Transport::grpc_socket: {
+        ipc::ClientOptions o{socket_, 10s};
+        if (transport_ == Transport::grpc_pair) o.connector = PairConnector::make(*grpc_);
+        return std::make_unique<ipc::GrpcVaultClient>(o);
+      }
       case Transport::capnp_pair:
       case Transport::capnp_socket: {
         ipc::ClientOptions o{socket_, 10s};
@@ -115,6 +131,7 @@ class HandleWorld {
   MemoryVault vault_;  // declared before the servers: it outlives them
   std::unique_ptr<ipc::CapnpServer> capnp_;
   std::unique_ptr<ipc::ProtoServer> proto_;
+  std::unique_ptr<ipc::GrpcServer> grpc_;
 };
 
 class IpcHandles : public ::testing::TestWithParam<Transport> {
@@ -345,18 +362,25 @@ TEST_P(IpcHandles, AClientKeepsItsHandlesUntilItsLastConnectionCloses) {
   EXPECT_TRUE(openCountBecomes(vault(), 0)) << vault().openCount();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTransports, IpcHandles,
-                         ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair,
-                                           Transport::capnp_socket, Transport::proto_loopback,
-                                           Transport::proto_pair, Transport::proto_socket),
-                         [](const auto& info) { return transportName(info.param); });
-INSTANTIATE_TEST_SUITE_P(ServerTransports, IpcHandlesOverAServer,
-                         ::testing::Values(Transport::capnp_pair, Transport::capnp_socket,
-                                           Transport::proto_pair, Transport::proto_socket),
-                         [](const auto& info) { return transportName(info.param); });
-INSTANTIATE_TEST_SUITE_P(Loopback, IpcHandlesLoopback,
-                         ::testing::Values(Transport::capnp_loopback, Transport::proto_loopback),
-                         [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    AllTransports, IpcHandles,
+    ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair, Transport::capnp_socket,
+                      Transport::proto_loopback, Transport::proto_pair,
+                      Transport::proto_socket SEAMS_WITH_GRPC(Transport::grpc_loopback,
+                                                              Transport::grpc_pair,
+                                                              Transport::grpc_socket)),
+    [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    ServerTransports, IpcHandlesOverAServer,
+    ::testing::Values(Transport::capnp_pair, Transport::capnp_socket, Transport::proto_pair,
+                      Transport::proto_socket SEAMS_WITH_GRPC(Transport::grpc_pair,
+                                                              Transport::grpc_socket)),
+    [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    Loopback, IpcHandlesLoopback,
+    ::testing::Values(Transport::capnp_loopback,
+                      Transport::proto_loopback SEAMS_WITH_GRPC(Transport::grpc_loopback)),
+    [](const auto& info) { return transportName(info.param); });
 
 // ---- peers of different ages ----------------------------------------------------------------
 
@@ -449,7 +473,11 @@ TEST(IpcHandlesOlderOwner,
 
 // ---- a client process killed with its handles open -------------------------------------------
 
-enum class Codec { capnp, protobuf };
+enum class Codec { capnp, protobuf, grpc };
+
+std::string codecName(Codec c) {
+  return c == Codec::capnp ? "Capnp" : c == Codec::protobuf ? "Protobuf" : "Grpc";
+}
 
 // tests/ipc/ipc_test_peer.cpp in client mode: opens `count` handles, prints "opened", and with
 // `try_handle` then prints "tried E1 E2" (the errnos of readHandle and release of that id); waits.
@@ -462,7 +490,9 @@ class ClientProcess {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
-      const char* mode = c == Codec::capnp ? "client-capnp" : "client-protobuf";
+      const char* mode = c == Codec::capnp      ? "client-capnp"
+                         : c == Codec::protobuf ? "client-protobuf"
+                                                : "client-grpc";
       std::string n = std::to_string(count);
       std::string h = try_handle ? std::to_string(*try_handle) : "";
       ::execl(SEAMS_IPC_TEST_PEER, SEAMS_IPC_TEST_PEER, mode, socket.c_str(), n.c_str(),
@@ -509,8 +539,11 @@ TEST_P(IpcHandlesClientDeath, AClientKilledWithHandlesOpenLeaksNoneAtTheOwner) {
   MemoryVault vault;
   std::unique_ptr<ipc::CapnpServer> capnp;
   std::unique_ptr<ipc::ProtoServer> proto;
+  std::unique_ptr<ipc::GrpcServer> grpc;
   if (GetParam() == Codec::capnp) {
     capnp = ipc::CapnpServer::serve(vault, {socket}).value();
+  } else if (GetParam() == Codec::grpc) {
+    grpc = ipc::GrpcServer::serve(&vault, nullptr, {socket}).value();
   } else {
     proto = ipc::ProtoServer::serve(&vault, nullptr, {socket}).value();
   }
@@ -518,6 +551,8 @@ TEST_P(IpcHandlesClientDeath, AClientKilledWithHandlesOpenLeaksNoneAtTheOwner) {
   std::unique_ptr<Vault> survivor;
   if (GetParam() == Codec::capnp) {
     survivor = std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{socket, 10s});
+  } else if (GetParam() == Codec::grpc) {
+    survivor = std::make_unique<ipc::GrpcVaultClient>(ipc::ClientOptions{socket, 10s});
   } else {
     survivor = std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{socket, 10s});
   }
@@ -545,8 +580,14 @@ TEST_P(IpcHandlesOtherProcess, AnotherProcessGetsBadHandleForOurIdsAndHasABoundO
   MemoryVault vault;
   std::unique_ptr<ipc::CapnpServer> capnp;
   std::unique_ptr<ipc::ProtoServer> proto;
+  std::unique_ptr<ipc::GrpcServer> grpc;
   std::unique_ptr<Vault> stub;
-  if (GetParam() == Codec::capnp) {
+  if (GetParam() == Codec::grpc) {
+    ipc::ServerOptions o{socket};
+    o.max_open_handles = kBound;
+    grpc = ipc::GrpcServer::serve(&vault, nullptr, o).value();
+    stub = std::make_unique<ipc::GrpcVaultClient>(ipc::ClientOptions{socket, 10s});
+  } else if (GetParam() == Codec::capnp) {
     ipc::ServerOptions o{socket};
     o.max_open_handles = kBound;
     capnp = ipc::CapnpServer::serve(vault, o).value();
@@ -578,15 +619,15 @@ TEST_P(IpcHandlesOtherProcess, AnotherProcessGetsBadHandleForOurIdsAndHasABoundO
   stub.reset();
 }
 
-INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcHandlesOtherProcess,
-                         ::testing::Values(Codec::capnp, Codec::protobuf), [](const auto& info) {
-                           return std::string(info.param == Codec::capnp ? "Capnp" : "Protobuf");
-                         });
+INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcHandlesOtherProcess,
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
+                         [](const auto& info) { return codecName(info.param); });
 
-INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcHandlesClientDeath,
-                         ::testing::Values(Codec::capnp, Codec::protobuf), [](const auto& info) {
-                           return std::string(info.param == Codec::capnp ? "Capnp" : "Protobuf");
-                         });
+INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcHandlesClientDeath,
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
+                         [](const auto& info) { return codecName(info.param); });
 
 }  // namespace
 }  // namespace seams::testing

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "tests/ipc/ipc_test_env.h"
+#include "tests/support/grpc_under_tsan.h"
 
 namespace seams::testing {
 namespace {
@@ -268,11 +269,14 @@ TEST_P(IpcRoundTrip, EachCallCountsOneRoundTripAndAuthorizeNeedsOnlyOne) {
   EXPECT_EQ(stubs_.vaultRoundTrips() - vbefore, 2u);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTransports, IpcRoundTrip,
-                         ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair,
-                                           Transport::capnp_socket, Transport::proto_loopback,
-                                           Transport::proto_pair, Transport::proto_socket),
-                         [](const auto& info) { return transportName(info.param); });
+INSTANTIATE_TEST_SUITE_P(
+    AllTransports, IpcRoundTrip,
+    ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair, Transport::capnp_socket,
+                      Transport::proto_loopback, Transport::proto_pair,
+                      Transport::proto_socket SEAMS_WITH_GRPC(Transport::grpc_loopback,
+                                                              Transport::grpc_pair,
+                                                              Transport::grpc_socket)),
+    [](const auto& info) { return transportName(info.param); });
 
 }  // namespace
 }  // namespace seams::testing

@@ -19,6 +19,8 @@
 #include "core/common/clock.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "ipc/grpc/grpc_client.h"
+#include "ipc/grpc/grpc_server.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_client.h"
@@ -34,7 +36,10 @@ enum class Transport {
   capnp_socket,
   proto_loopback,
   proto_pair,
-  proto_socket
+  proto_socket,
+  grpc_loopback,
+  grpc_pair,
+  grpc_socket
 };
 
 inline std::string transportName(Transport t) {
@@ -51,6 +56,12 @@ inline std::string transportName(Transport t) {
       return "ProtobufSocketPair";
     case Transport::proto_socket:
       return "ProtobufUnixSocket";
+    case Transport::grpc_loopback:
+      return "GrpcLoopback";
+    case Transport::grpc_pair:
+      return "GrpcSocketPair";
+    case Transport::grpc_socket:
+      return "GrpcUnixSocket";
   }
   return "?";
 }
@@ -164,6 +175,27 @@ class Stubs {
         auth_ = std::make_unique<ipc::ProtoAuthClient>(ao);
         break;
       }
+      case Transport::grpc_loopback:
+        vault_ = std::make_unique<ipc::GrpcVaultClient>(world.vault());
+        auth_ = std::make_unique<ipc::GrpcAuthClient>(world.auth());
+        break;
+      case Transport::grpc_pair:
+      case Transport::grpc_socket: {
+        bool pair = t == Transport::grpc_pair;
+        grpc_vault_server_ =
+            ipc::GrpcServer::serve(&world.vault(), nullptr, {pair ? "" : vault_sock}).value();
+        grpc_auth_server_ =
+            ipc::GrpcServer::serve(nullptr, &world.auth(), {pair ? "" : auth_sock}).value();
+        ipc::ClientOptions vo{vault_sock, timeout};
+        ipc::ClientOptions ao{auth_sock, timeout};
+        if (pair) {
+          vo.connector = PairConnector::make(*grpc_vault_server_);
+          ao.connector = PairConnector::make(*grpc_auth_server_);
+        }
+        vault_ = std::make_unique<ipc::GrpcVaultClient>(vo);
+        auth_ = std::make_unique<ipc::GrpcAuthClient>(ao);
+        break;
+      }
     }
   }
 
@@ -177,10 +209,12 @@ class Stubs {
   Auth& auth() { return *auth_; }
   std::uint64_t vaultRoundTrips() const {
     if (auto* c = dynamic_cast<ipc::CapnpVaultClient*>(vault_.get())) return c->roundTrips();
+    if (auto* g = dynamic_cast<ipc::GrpcVaultClient*>(vault_.get())) return g->roundTrips();
     return dynamic_cast<ipc::ProtoVaultClient*>(vault_.get())->roundTrips();
   }
   std::uint64_t authRoundTrips() const {
     if (auto* c = dynamic_cast<ipc::CapnpAuthClient*>(auth_.get())) return c->roundTrips();
+    if (auto* g = dynamic_cast<ipc::GrpcAuthClient*>(auth_.get())) return g->roundTrips();
     return dynamic_cast<ipc::ProtoAuthClient*>(auth_.get())->roundTrips();
   }
 
@@ -188,6 +222,7 @@ class Stubs {
   Transport transport_;
   std::unique_ptr<ipc::CapnpServer> capnp_vault_server_, capnp_auth_server_;
   std::unique_ptr<ipc::ProtoServer> proto_vault_server_, proto_auth_server_;
+  std::unique_ptr<ipc::GrpcServer> grpc_vault_server_, grpc_auth_server_;
   std::unique_ptr<Vault> vault_;
   std::unique_ptr<Auth> auth_;
 };

@@ -1,12 +1,12 @@
 // ipc_test_peer CODEC SOCKET ROOT: a separate process serving a LocalVault over ROOT on SOCKET
-// with CODEC (capnp | protobuf), so tests can kill -9 a real peer. Prints "ready" once serving,
-// and "hanging" when a stat of /hang arrives (that call never returns).
+// with CODEC (capnp | protobuf | grpc), so tests can kill -9 a real peer. Prints "ready" once
+// serving, and "hanging" when a stat of /hang arrives (that call never returns).
 //
-// ipc_test_peer client-capnp|client-protobuf SOCKET COUNT [HANDLE]: a client instead, so tests can
-// kill -9 a client with handles open: opens /docs/a.txt COUNT times for reading through a stub,
-// prints "opened COUNT" (or the error), and waits to be killed. With HANDLE (another process's
-// id), it then tries readHandle and release on it and prints "tried E1 E2" (their errnos, 0 for
-// success), so tests can see what a different client process gets.
+// ipc_test_peer client-capnp|client-protobuf|client-grpc SOCKET COUNT [HANDLE]: a client instead,
+// so tests can kill -9 a client with handles open: opens /docs/a.txt COUNT times for reading
+// through a stub, prints "opened COUNT" (or the error), and waits to be killed. With HANDLE
+// (another process's id), it then tries readHandle and release on it and prints "tried E1 E2"
+// (their errnos, 0 for success), so tests can see what a different client process gets.
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +18,8 @@
 #include "core/common/clock.h"
 #include "core/storage/storage.h"
 #include "core/vault/local_vault.h"
+#include "ipc/grpc/grpc_client.h"
+#include "ipc/grpc/grpc_server.h"
 #include "ipc/proto/proto_client.h"
 #include "ipc/proto/proto_server.h"
 #include "ipc/rpc/capnp_client.h"
@@ -47,6 +49,8 @@ int runClient(const std::string& mode, const std::string& socket, int count,
   std::unique_ptr<seams::Vault> stub;
   if (mode == "client-capnp") {
     stub = std::make_unique<seams::ipc::CapnpVaultClient>(seams::ipc::ClientOptions{socket});
+  } else if (mode == "client-grpc") {
+    stub = std::make_unique<seams::ipc::GrpcVaultClient>(seams::ipc::ClientOptions{socket});
   } else {
     stub = std::make_unique<seams::ipc::ProtoVaultClient>(seams::ipc::ClientOptions{socket});
   }
@@ -78,8 +82,10 @@ int main(int argc, char** argv) {
   std::string codec = argc > 1 ? argv[1] : "";
   bool client = codec.rfind("client-", 0) == 0;
   if (argc != 4 && !(client && argc == 5)) {
-    std::fprintf(stderr, "usage: %s capnp|protobuf SOCKET ROOT\n", argv[0]);
-    std::fprintf(stderr, "       %s client-capnp|client-protobuf SOCKET COUNT [HANDLE]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s capnp|protobuf|grpc SOCKET ROOT\n", argv[0]);
+    std::fprintf(stderr,
+                 "       %s client-capnp|client-protobuf|client-grpc SOCKET COUNT [HANDLE]\n",
+                 argv[0]);
     return 2;
   }
   if (client) return runClient(codec, argv[2], std::atoi(argv[3]), argc == 5 ? argv[4] : nullptr);
@@ -92,7 +98,12 @@ int main(int argc, char** argv) {
   HangingVault vault(local);
   std::unique_ptr<seams::ipc::CapnpServer> capnp_server;
   std::unique_ptr<seams::ipc::ProtoServer> proto_server;
-  if (codec == "capnp") {
+  std::unique_ptr<seams::ipc::GrpcServer> grpc_server;
+  if (codec == "grpc") {
+    auto s = seams::ipc::GrpcServer::serve(&vault, nullptr, {argv[2]});
+    if (!s.ok()) return 4;
+    grpc_server = std::move(*s);
+  } else if (codec == "capnp") {
     auto s = seams::ipc::CapnpServer::serve(vault, {argv[2]});
     if (!s.ok()) return 4;
     capnp_server = std::move(*s);

@@ -1,4 +1,4 @@
-// Calls from many threads over a real socket, for both codecs: the protobuf stubs give every
+// Calls from many threads over a real socket, for every codec: the protobuf stubs give every
 // calling thread its own connection (proto_channel.cpp), so these pin down the lifetimes that
 // design must get right: threads that end, stubs destroyed while threads still hold their
 // connections, and a peer that restarts under all of them.
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/ipc/ipc_test_env.h"
+#include "tests/support/grpc_under_tsan.h"
 
 namespace seams::testing {
 namespace {
@@ -25,7 +26,7 @@ VaultPath path(const std::string& p) {
   return VaultPath::parse(p).value();
 }
 
-enum class Codec { capnp, protobuf };
+enum class Codec { capnp, protobuf, grpc };
 
 // A thread that stays alive between tasks, so a test can decide when it ends.
 class Worker {
@@ -91,17 +92,22 @@ class IpcThreadConnections : public ::testing::TestWithParam<Codec> {
   void startServer() {
     if (GetParam() == Codec::capnp)
       capnp_ = ipc::CapnpServer::serve(world_.vault(), {socket()}).value();
+    else if (GetParam() == Codec::grpc)
+      grpc_ = ipc::GrpcServer::serve(&world_.vault(), nullptr, {socket()}).value();
     else
       proto_ = ipc::ProtoServer::serve(&world_.vault(), nullptr, {socket()}).value();
   }
   void stopServer() {
     capnp_.reset();
     proto_.reset();
+    grpc_.reset();
   }
 
   std::unique_ptr<Vault> makeStub() {
     if (GetParam() == Codec::capnp)
       return std::make_unique<ipc::CapnpVaultClient>(ipc::ClientOptions{socket(), 10s});
+    if (GetParam() == Codec::grpc)
+      return std::make_unique<ipc::GrpcVaultClient>(ipc::ClientOptions{socket(), 10s});
     return std::make_unique<ipc::ProtoVaultClient>(ipc::ClientOptions{socket(), 10s});
   }
 
@@ -124,6 +130,7 @@ class IpcThreadConnections : public ::testing::TestWithParam<Codec> {
   LocalWorld world_;
   std::unique_ptr<ipc::CapnpServer> capnp_;
   std::unique_ptr<ipc::ProtoServer> proto_;
+  std::unique_ptr<ipc::GrpcServer> grpc_;
 };
 
 TEST_P(IpcThreadConnections, SixteenThreadsCallingAtOnceEachGetTheirOwnAnswers) {
@@ -217,9 +224,13 @@ TEST_P(IpcThreadConnections, ACallMadeRightAfterSubscribingFromAnyThreadRaisesAn
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BothCodecs, IpcThreadConnections,
-                         ::testing::Values(Codec::capnp, Codec::protobuf), [](const auto& info) {
-                           return info.param == Codec::capnp ? "Capnp" : "Protobuf";
+INSTANTIATE_TEST_SUITE_P(AllCodecs, IpcThreadConnections,
+                         ::testing::Values(Codec::capnp,
+                                           Codec::protobuf SEAMS_WITH_GRPC(Codec::grpc)),
+                         [](const auto& info) {
+                           return info.param == Codec::capnp      ? "Capnp"
+                                  : info.param == Codec::protobuf ? "Protobuf"
+                                                                  : "Grpc";
                          });
 
 }  // namespace

@@ -218,6 +218,18 @@ TEST(ConfigTest, RenderedConfigParsesBackIntoAnEqualConfig) {
   EXPECT_EQ(*second, *first);
 }
 
+TEST(ConfigTest, TheGrpcCodecParsesAndRendersBack) {
+  auto first =
+      parseConfig("vault_root = \"/v\"\n[fuse]\nmountpoint = \"/m\"\n[split]\ncodec = \"grpc\"\n",
+                  "g.toml", "/x");
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  EXPECT_EQ(first->split.codec, Codec::grpc);
+  EXPECT_EQ(codecName(Codec::grpc), "grpc");
+  auto second = parseConfig(renderConfig(*first), "g.toml", "/x");
+  ASSERT_TRUE(second.ok()) << second.status().toString();
+  EXPECT_EQ(second->split.codec, Codec::grpc);
+}
+
 TEST(ConfigTest, RenderedDefaultsParseBack) {
   auto first = parseConfig("vault_root = \"/v\"\n[fuse]\nmountpoint = \"/m\"\n", "d.toml", "/x");
   ASSERT_TRUE(first.ok());
@@ -390,7 +402,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "effect = \"allow\"\n",
                 "rules[0].prefix", "(got \"/a/../b\")"},
         BadCase{"bad codec", "[split]\ncodec = \"json\"\n", "split.codec",
-                "must be one of capnp, protobuf (got \"json\")"},
+                "must be one of capnp, protobuf, grpc (got \"json\")"},
         BadCase{"bad coherence", "[cache]\ncoherence = \"eventual\"\n", "cache.coherence",
                 "must be one of off, ttl, push"},
         BadCase{"bad strategy", "[watchdog]\nstrategy = \"all_for_one\"\n", "watchdog.strategy",

@@ -20,6 +20,7 @@
 #include "split/daemons/ipc_server_service.h"
 #include "split/daemons/upstream_service.h"
 #include "tests/core/storage/temp_dir.h"
+#include "tests/support/grpc_under_tsan.h"
 
 namespace seams::split {
 namespace {
@@ -165,13 +166,13 @@ std::string caseName(const ::testing::TestParamInfo<Case>& info) {
          std::string(coherenceName(info.param.coherence));
 }
 
-INSTANTIATE_TEST_SUITE_P(Codecs, DaemonServicesTest,
-                         ::testing::Values(Case{Codec::capnp, Coherence::off},
-                                           Case{Codec::capnp, Coherence::ttl},
-                                           Case{Codec::capnp, Coherence::push},
-                                           Case{Codec::protobuf, Coherence::off},
-                                           Case{Codec::protobuf, Coherence::push}),
-                         caseName);
+INSTANTIATE_TEST_SUITE_P(
+    Codecs, DaemonServicesTest,
+    ::testing::Values(Case{Codec::capnp, Coherence::off}, Case{Codec::capnp, Coherence::ttl},
+                      Case{Codec::capnp, Coherence::push}, Case{Codec::protobuf, Coherence::off},
+                      Case{Codec::protobuf,
+                           Coherence::push} SEAMS_WITH_GRPC(Case{Codec::grpc, Coherence::push})),
+    caseName);
 
 }  // namespace
 }  // namespace seams::split
