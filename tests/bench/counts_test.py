@@ -81,6 +81,7 @@ class CountsTest(unittest.TestCase):
                          "--iterations", "10")
         self.assertRegex(b["codecs"]["capnp"], r"^\d+\.\d+\.\d+$")
         self.assertRegex(b["codecs"]["protobuf"], r"^\d+\.\d+\.\d+$")
+        self.assertRegex(b["codecs"]["grpc"], r"^\d+\.\d+\.\d+$")
         self.assertIn(b["capnp_source"], ("bundled", "system"))
         if b["capnp_source"] == "bundled":  # scripts/capnp.sh's version
             self.assertEqual(b["codecs"]["capnp"], "1.1.0")
@@ -93,8 +94,8 @@ class CountsTest(unittest.TestCase):
         r = report(old_path, base)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Base: codec versions not recorded. New: codecs capnp "
-                      f"{b['codecs']['capnp']} ({b['capnp_source']}), protobuf "
-                      f"{b['codecs']['protobuf']}.", r.stdout)
+                      f"{b['codecs']['capnp']} ({b['capnp_source']}), grpc "
+                      f"{b['codecs']['grpc']}, protobuf {b['codecs']['protobuf']}.", r.stdout)
 
 
 if __name__ == "__main__":
