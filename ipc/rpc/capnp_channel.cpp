@@ -39,7 +39,7 @@ namespace {
 
 struct Connection {
   Connection(kj::Own<kj::AsyncIoStream> s, capnp::ReaderOptions options)
-      : stream(kj::heap<ReadBufferedStream>(kj::mv(s))),
+      : stream(bufferReadsForCapnp09(kj::mv(s))),
         network(*stream, capnp::rpc::twoparty::Side::CLIENT, options),
         rpc(capnp::makeRpcClient(network)) {
     capnp::word scratch[4];

@@ -252,12 +252,12 @@ class AuthServer final : public wire::Auth::Server {
 class GuardedMessageStream final : public capnp::MessageStream {
  public:
   GuardedMessageStream(kj::AsyncIoStream& stream, std::string peer)
-      : inner_(stream), peer_(std::move(peer)) {}
+      : inner_(messageStreamFor(stream)), peer_(std::move(peer)) {}
 
   kj::Promise<kj::Maybe<capnp::MessageReaderAndFds>> tryReadMessage(
       kj::ArrayPtr<kj::AutoCloseFd> fdSpace, capnp::ReaderOptions options,
       kj::ArrayPtr<capnp::word> scratchSpace) override {
-    return inner_.tryReadMessage(fdSpace, options, scratchSpace)
+    return inner_->tryReadMessage(fdSpace, options, scratchSpace)
         .then([](kj::Maybe<capnp::MessageReaderAndFds>&& m) {
           KJ_IF_MAYBE (msg, m) {
             msg->reader->getRoot<capnp::AnyPointer>().targetSize();
@@ -278,20 +278,32 @@ class GuardedMessageStream final : public capnp::MessageStream {
   kj::Promise<void> writeMessage(
       kj::ArrayPtr<const int> fds,
       kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) override {
-    return inner_.writeMessage(fds, segments);
+    return inner_->writeMessage(fds, segments);
   }
   kj::Promise<void> writeMessages(
       kj::ArrayPtr<kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>> messages) override {
-    return inner_.writeMessages(messages);
+    return inner_->writeMessages(messages);
   }
-  kj::Maybe<int> getSendBufferSize() override { return inner_.getSendBufferSize(); }
-  kj::Promise<void> end() override { return inner_.end(); }
+  kj::Maybe<int> getSendBufferSize() override { return inner_->getSendBufferSize(); }
+  kj::Promise<void> end() override { return inner_->end(); }
 
   bool failed() const { return failed_; }
   const std::string& peer() const { return peer_; }
 
  private:
-  capnp::AsyncIoMessageStream inner_;
+  // The message stream TwoPartyVatNetwork would make itself for a plain stream: under 1.x one
+  // that reads into its own buffer (a message that fits arrives by one read(2)); under 0.9 the
+  // piecewise reader, over the ReadBufferedStream that ServerConn puts under it.
+  static kj::Own<capnp::MessageStream> messageStreamFor(kj::AsyncIoStream& stream) {
+#if CAPNP_VERSION < 1000000
+    return kj::heap<capnp::AsyncIoMessageStream>(stream);
+#else
+    return kj::heap<capnp::BufferedMessageStream>(
+        stream, capnp::IncomingRpcMessage::getShortLivedCallback());
+#endif
+  }
+
+  kj::Own<capnp::MessageStream> inner_;
   std::string peer_;
   bool failed_ = false;
 };
@@ -299,7 +311,7 @@ class GuardedMessageStream final : public capnp::MessageStream {
 struct ServerConn {
   ServerConn(kj::Own<kj::AsyncIoStream> s, std::string peer, capnp::ReaderOptions options,
              capnp::Capability::Client bootstrap)
-      : stream(kj::heap<ReadBufferedStream>(kj::mv(s))),
+      : stream(bufferReadsForCapnp09(kj::mv(s))),
         messages(*stream, std::move(peer)),
         network(messages, capnp::rpc::twoparty::Side::SERVER, options),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}

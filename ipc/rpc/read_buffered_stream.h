@@ -5,7 +5,8 @@
 // read(2) — and each read that finds nothing yet into an EAGAIN read plus an epoll_wait. strace of
 // seam-micro showed ~9 reads and ~6.5 epoll_waits per RPC call (Call, Return and Finish messages)
 // against ~2.5 recvs for the protobuf codec. Reading up to 64 KiB at a time lets one read(2)
-// deliver a whole message, or several. Newer capnp releases buffer in the message stream itself.
+// deliver a whole message, or several. capnp 1.x buffers in the message stream itself, so there
+// the connections read the socket directly (bufferReadsForCapnp09 below).
 //
 // Writes, shutdown and socket options pass straight through. Reads larger than the buffer go
 // directly into the caller's memory.
@@ -13,6 +14,7 @@
 // Thread-safety: as any KJ object, used on the thread (event loop) that made it.
 #pragma once
 
+#include <capnp/common.h>
 #include <kj/async-io.h>
 
 #include <cstddef>
@@ -60,5 +62,16 @@ class ReadBufferedStream final : public kj::AsyncIoStream {
   std::size_t begin_ = 0;  // buffered bytes are [begin_, end_)
   std::size_t end_ = 0;
 };
+
+// What a capnp connection reads through: under 0.9 a ReadBufferedStream over `stream`; under
+// 1.x `stream` itself, as 1.x's message streams buffer their reads (a second buffer under them
+// only added a copy: ipc/README.md "Cap'n Proto version").
+inline kj::Own<kj::AsyncIoStream> bufferReadsForCapnp09(kj::Own<kj::AsyncIoStream> stream) {
+#if CAPNP_VERSION < 1000000
+  return kj::heap<ReadBufferedStream>(kj::mv(stream));
+#else
+  return stream;
+#endif
+}
 
 }  // namespace seams::ipc
