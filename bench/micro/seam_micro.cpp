@@ -229,8 +229,8 @@ struct Env {
     capnp_auth_loop = std::make_unique<ipc::CapnpAuthClient>(*auth);
     proto_vault_loop = std::make_unique<ipc::ProtoVaultClient>(*vault);
     proto_auth_loop = std::make_unique<ipc::ProtoAuthClient>(*auth);
-    grpc_vault = std::make_unique<ipc::GrpcVaultClient>(ipc::GrpcClientOptions{run + "/grpc.sock"});
-    grpc_auth = std::make_unique<ipc::GrpcAuthClient>(ipc::GrpcClientOptions{run + "/grpc.sock"});
+    grpc_vault = std::make_unique<ipc::GrpcVaultClient>(ipc::ClientOptions{run + "/grpc.sock"});
+    grpc_auth = std::make_unique<ipc::GrpcAuthClient>(ipc::ClientOptions{run + "/grpc.sock"});
     grpc_vault_loop = std::make_unique<ipc::GrpcVaultClient>(*vault);
     grpc_auth_loop = std::make_unique<ipc::GrpcAuthClient>(*auth);
   }
