@@ -175,6 +175,10 @@ struct FsCache::PrefixHistory {
 FsCache::FsCache(Options options, const Clock& clock)
     : options_(options), clock_(clock), prefixes_(std::make_unique<PrefixHistory>()) {
   options_.shards = std::clamp(options_.shards, 1, kMaxShards);
+  // An entry larger than the whole budget could never be held, so it must not count as small:
+  // callers size their whole-file fills by maxEntryBytes().
+  options_.max_entry_bytes =
+      std::min(options_.max_entry_bytes, maxContentFor(options_.budget_bytes));
   shards_ = std::make_unique<Shard[]>(static_cast<std::size_t>(options_.shards));
 }
 

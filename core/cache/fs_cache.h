@@ -18,7 +18,11 @@
 //
 // Charging. An entry costs key bytes + payload bytes + kEntryOverhead (an honest estimate of the
 // list node, hash-map node and shared_ptr control block). Content whose data is larger than
-// max_entry_bytes is never cached; neither is a listing whose charge exceeds it.
+// max_entry_bytes is never cached; neither is a listing whose charge exceeds it. max_entry_bytes
+// is clamped to what the budget can hold (maxEntryBytes() reports the clamped value): the
+// frontends read a file whole, to cache it, only when it is at most maxEntryBytes(), and with a
+// budget below the option (seam-bench's 512 KiB) a 1 MiB file was fetched whole for every 128 KiB
+// FUSE read and then refused (issue 16: 8 MiB over IPC per 1 MiB read).
 //
 // The fill race and FillTicket. A reader that misses takes beginFill(path) BEFORE it reads the
 // backing store, reads, then puts with the ticket. A writer changes the backing store and THEN
@@ -170,6 +174,11 @@ class FsCache {
   // meant for introspection, not for a hot path.
   std::vector<FsCacheEntryInfo> entries() const;
   std::size_t maxEntryBytes() const { return options_.max_entry_bytes; }
+  // The largest content whose entry (payload + kEntryOverhead + a short key) fits `budget`.
+  static constexpr std::size_t maxContentFor(std::size_t budget) {
+    constexpr std::size_t kSlack = kEntryOverhead + 4096;  // overhead, key, CachedContent
+    return budget > kSlack ? budget - kSlack : 0;
+  }
   std::size_t budgetBytes() const { return options_.budget_bytes; }
 
  private:

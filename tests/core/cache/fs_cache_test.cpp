@@ -47,6 +47,26 @@ class FsCacheTest : public ::testing::Test {
   ManualClock clock_;
 };
 
+TEST_F(FsCacheTest, TheLargestEntryIsOneTheBudgetCanHold) {
+  // The frontends read a file whole (to cache it) only when it is at most maxEntryBytes(); one
+  // the budget can never hold must not count as small (issue 16: 1 MiB files under seam-bench's
+  // 512 KiB budget were fetched whole for every 128 KiB FUSE read, then refused).
+  FsCache::Options o = opts(512 * 1024);
+  o.max_entry_bytes = 4 << 20;
+  FsCache cache(o, clock_);
+  ASSERT_LE(cache.maxEntryBytes(), o.budget_bytes);
+  ASSERT_GT(cache.maxEntryBytes(), 0u);
+  cache.putContent(P("/big"), 1, std::string(cache.maxEntryBytes(), 'x'),
+                   cache.beginFill(P("/big")));
+  auto held = cache.getContent(P("/big"));
+  ASSERT_NE(held, nullptr) << "an entry of maxEntryBytes() is cached";
+  EXPECT_EQ(held->data.size(), cache.maxEntryBytes());
+  expectBalanced(cache);
+  // A budget above the option leaves the option as it is.
+  FsCache roomy(opts(64 << 20), clock_);
+  EXPECT_EQ(roomy.maxEntryBytes(), FsCache::Options{}.max_entry_bytes);
+}
+
 TEST_F(FsCacheTest, AMissThenAPutThenAHit) {
   FsCache cache(opts(), clock_);
   const VaultPath a = P("/a");
