@@ -319,25 +319,6 @@ class GrpcFeed final : public Subscription {
   grpc::ClientContext* ctx_ = nullptr;  // the stream's, while it is open
 };
 
-Result<FileAttr> attrOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  SEAMS_RETURN_IF_ERROR(errorOf(*r));
-  if (!r->has_attr()) return Status(Errc::internal, "response without attributes");
-  return fromWire(r->attr());
-}
-
-Status statusOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  return errorOf(*r);
-}
-
-Result<Principal> principalOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  SEAMS_RETURN_IF_ERROR(errorOf(*r));
-  if (!r->has_principal()) return Status(Errc::internal, "response without principal");
-  return fromWire(r->principal());
-}
-
 Result<ReadResult> readOf(Result<pb::Response> r) {
   if (!r) return r.status();
   SEAMS_RETURN_IF_ERROR(errorOf(*r));

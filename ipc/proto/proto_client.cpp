@@ -11,25 +11,6 @@ using namespace protocodec;  // NOLINT(google-build-using-namespace): codec help
 
 namespace {
 
-Result<FileAttr> attrOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  SEAMS_RETURN_IF_ERROR(errorOf(*r));
-  if (!r->has_attr()) return Status(Errc::internal, "response without attributes");
-  return fromWire(r->attr());
-}
-
-Status statusOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  return errorOf(*r);
-}
-
-Result<Principal> principalOf(const Result<pb::Response>& r) {
-  if (!r) return r.status();
-  SEAMS_RETURN_IF_ERROR(errorOf(*r));
-  if (!r->has_principal()) return Status(Errc::internal, "response without principal");
-  return fromWire(r->principal());
-}
-
 std::uint32_t accessBits(Access a) {
   return static_cast<std::uint32_t>(a);
 }

@@ -59,6 +59,25 @@ Status errorOf(const pb::Response& r) {
   return Status(code, r.error().message());
 }
 
+Status statusOf(const Result<pb::Response>& r) {
+  if (!r) return r.status();
+  return errorOf(*r);
+}
+
+Result<FileAttr> attrOf(const Result<pb::Response>& r) {
+  if (!r) return r.status();
+  SEAMS_RETURN_IF_ERROR(errorOf(*r));
+  if (!r->has_attr()) return Status(Errc::internal, "response without attributes");
+  return fromWire(r->attr());
+}
+
+Result<Principal> principalOf(const Result<pb::Response>& r) {
+  if (!r) return r.status();
+  SEAMS_RETURN_IF_ERROR(errorOf(*r));
+  if (!r->has_principal()) return Status(Errc::internal, "response without principal");
+  return fromWire(r->principal());
+}
+
 void toWire(const FileAttr& in, pb::FileAttr* out) {
   out->set_type(in.type == FileType::directory ? pb::DIRECTORY : pb::FILE);
   out->set_size(in.size);

@@ -56,6 +56,12 @@ Status parseFrame(std::string_view frame, Message* out) {
 
 void setError(const Status& status, pb::Error* out);
 Status errorOf(const pb::Response& r);
+// A stub's view of an answer (or of the transport's failure to get one): the error it carries,
+// or the part the call asked for (internal when the peer left it out). Shared by every codec
+// that answers with pb::Response (protobuf, gRPC).
+Status statusOf(const Result<pb::Response>& r);
+Result<FileAttr> attrOf(const Result<pb::Response>& r);
+Result<Principal> principalOf(const Result<pb::Response>& r);
 
 void toWire(const FileAttr& in, pb::FileAttr* out);
 FileAttr fromWire(const pb::FileAttr& in);
