@@ -37,8 +37,9 @@ std::size_t rankOf(const std::vector<double>& levels, double v) {
                                   levels.begin());
 }
 
-// Relative least squares: an unweighted pass, then twice weights 1/ŷ² from the previous pass.
-// ŷ is floored at 5% of the median |y| so a cell predicted near zero cannot take all the weight.
+// Relative least squares: weights 1/s² with s each cell's noise_scale when every cell has one;
+// otherwise an unweighted pass, then twice weights 1/ŷ² from the previous pass. Either scale is
+// floored at 5% of the median (of |y|, or of the scales), so no cell can take all the weight.
 Result<LinearFit> fitRelative(const Form& form, const std::vector<Cell>& cells) {
   std::vector<std::vector<double>> x;
   std::vector<double> y, abs_y;
@@ -48,6 +49,16 @@ Result<LinearFit> fitRelative(const Form& form, const std::vector<Cell>& cells) 
     abs_y.push_back(std::abs(c.value));
   }
   const std::vector<Term> terms = form.plainTerms();
+  const bool scaled = !cells.empty() && std::all_of(cells.begin(), cells.end(), [](const Cell& c) {
+    return c.noise_scale > 0 && std::isfinite(c.noise_scale);
+  });
+  if (scaled) {
+    std::vector<double> scales, w;
+    for (const Cell& c : cells) scales.push_back(c.noise_scale);
+    const double floor = 0.05 * median(scales);
+    for (double sc : scales) w.push_back(1 / (std::max(sc, floor) * std::max(sc, floor)));
+    return leastSquares(x, y, terms, w);
+  }
   auto fit = leastSquares(x, y, terms);
   if (!fit.ok()) return fit;
   double floor = 0.05 * median(abs_y);
@@ -306,8 +317,15 @@ Result<SweepCells> readSweep(const json& doc) {
                             "delta_cpu_us", "tax_cpu"}) {
       if (auto v = num(c, key)) m[key] = *v;
     }
-    if (auto v = num(c, "delta_latency_us")) out.delta_latency[dep].push_back({*k, *w, *b, *v});
-    if (auto v = num(c, "delta_cpu_us")) out.delta_cpu[dep].push_back({*k, *w, *b, *v});
+    // The split figure and mono's (split − Δ) set the Δ's noise scale; 0 when either is absent.
+    auto scale = [&](const char* figure, double delta) {
+      const auto v = num(c, figure);
+      return v ? std::hypot(*v, *v - delta) : 0.0;
+    };
+    if (auto v = num(c, "delta_latency_us"))
+      out.delta_latency[dep].push_back({*k, *w, *b, *v, scale("p50_us", *v)});
+    if (auto v = num(c, "delta_cpu_us"))
+      out.delta_cpu[dep].push_back({*k, *w, *b, *v, scale("cpu_us_per_req", *v)});
     out.measured[dep].push_back(m);
   }
   if (out.reference_latency.empty())
@@ -542,8 +560,9 @@ json toJson(const Model& model) {
   return {{"fitted_on", "connections=1"},
           {"reference", model.reference},
           {"method",
-           "least squares on relative error (weights 1/yhat^2, iterated twice); 95% intervals "
-           "Student t at n - p degrees of freedom"},
+           "weighted least squares, noise proportional to size: a delta's weight 1/(split^2 + "
+           "mono^2) (the two figures it is the difference of), mono's 1/yhat^2 (iterated twice); "
+           "95% intervals Student t at n - p degrees of freedom"},
           {"reference_fit",
            {{"latency", fitJson(model.reference_latency, "us")},
             {"cpu", fitJson(model.reference_cpu, "us")},

@@ -14,10 +14,12 @@
 //            [+ c]  [+ K·d·W]              kept only when the data need them (ChooseDelta below)
 //   mono   = c0 + K·(c1 + w·W + c2·B)      a per-request cost, then K in-process calls, each its
 //                                          work (w ≈ 1 if the calibration holds) and its bytes
-// Fitting: least squares on relative error (weights 1/ŷ², ŷ from an unweighted first pass,
-// iterated twice), because the cells span three orders of magnitude and their noise grows with
-// the figure: unweighted, the 1 MiB × 16-call cells alone would decide every parameter and the
-// small cells' predictions would be off by more than their size.
+// Fitting: weighted least squares with the noise taken as proportional to a cell's size, because
+// the cells span three orders of magnitude and their noise grows with the figure: unweighted,
+// the 1 MiB × 16-call cells alone would decide every parameter and the small cells' predictions
+// would be off by more than their size. The weight is 1/s², s the cell's noise_scale (for a Δ:
+// hypot of the split and mono figures it is the difference of); where a cell has none, s is the
+// prediction ŷ (an unweighted first pass, then twice reweighted).
 // Hold-out: cells whose ranks in K, W and B (among the fitted values) sum to 3 modulo 4 — about
 // a quarter, spread over every level of each dimension — are left out, the rest fitted, and the
 // held-out cells predicted; the reported parameters are then refitted on all cells.
@@ -40,6 +42,10 @@ struct Cell {
   double work_us = 0;        // W
   double payload_bytes = 0;  // B
   double value = 0;          // µs
+  // What the cell's noise scales with, µs; 0: the figure itself. A Δ is the difference of two
+  // measured figures, each noisy in proportion to its size, so its noise scales with
+  // hypot(split, mono), not with Δ: at 1000 µs of work a 40 µs Δ carries the noise of 1000 µs.
+  double noise_scale = 0;
 };
 
 // What one column of a form is, as a function of (K, W, B).
