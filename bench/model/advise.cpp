@@ -130,6 +130,10 @@ std::string modelText(const json& fit) {
     s += fmt::format("; held-out error median {:.1f}%, worst {:.1f}% ({} cells)",
                      h["median_abs_error_pct"].get<double>(),
                      h["worst_abs_error_pct"].get<double>(), h["cells"].size());
+    if (h.value("median_abs_error_pct_of_total", json()).is_number())
+      s += fmt::format(" (of the split figure: median {:.1f}%, worst {:.1f}%)",
+                       h["median_abs_error_pct_of_total"].get<double>(),
+                       h["worst_abs_error_pct_of_total"].get<double>());
   } else {
     s += "; no hold-out (" + h.value("why_not", std::string()) + ")";
   }

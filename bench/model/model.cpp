@@ -180,14 +180,23 @@ Result<ModelFit> fitForm(const Form& form, const std::vector<Cell>& cells) {
         "the cells left once the hold-out is taken out: " + part.status().message();
     return out;
   }
-  std::vector<double> abs_errors;
+  std::vector<double> abs_errors, abs_errors_total;
   for (const Cell& c : held) {
-    HeldOutCell h{c, part->predict(form.features(c.calls, c.work_us, c.payload_bytes)), {}};
+    HeldOutCell h{c, part->predict(form.features(c.calls, c.work_us, c.payload_bytes)), {}, {}};
     if (c.value != 0) {
       h.error_pct = 100 * (h.predicted - c.value) / std::abs(c.value);
       abs_errors.push_back(std::abs(*h.error_pct));
     }
+    if (c.total > 0) {
+      h.error_pct_of_total = 100 * (h.predicted - c.value) / c.total;
+      abs_errors_total.push_back(std::abs(*h.error_pct_of_total));
+    }
     out.holdout.cells.push_back(h);
+  }
+  if (abs_errors_total.size() == held.size()) {
+    out.holdout.median_abs_error_pct_of_total = median(abs_errors_total);
+    out.holdout.worst_abs_error_pct_of_total =
+        *std::max_element(abs_errors_total.begin(), abs_errors_total.end());
   }
   if (abs_errors.empty()) {
     out.holdout.why_not = "every held-out cell measured exactly 0";
@@ -318,14 +327,14 @@ Result<SweepCells> readSweep(const json& doc) {
       if (auto v = num(c, key)) m[key] = *v;
     }
     // The split figure and mono's (split − Δ) set the Δ's noise scale; 0 when either is absent.
-    auto scale = [&](const char* figure, double delta) {
+    auto deltaCell = [&](double delta, const char* figure) {
       const auto v = num(c, figure);
-      return v ? std::hypot(*v, *v - delta) : 0.0;
+      return Cell{*k, *w, *b, delta, v ? std::hypot(*v, *v - delta) : 0.0, v ? *v : 0.0};
     };
     if (auto v = num(c, "delta_latency_us"))
-      out.delta_latency[dep].push_back({*k, *w, *b, *v, scale("p50_us", *v)});
+      out.delta_latency[dep].push_back(deltaCell(*v, "p50_us"));
     if (auto v = num(c, "delta_cpu_us"))
-      out.delta_cpu[dep].push_back({*k, *w, *b, *v, scale("cpu_us_per_req", *v)});
+      out.delta_cpu[dep].push_back(deltaCell(*v, "cpu_us_per_req"));
     out.measured[dep].push_back(m);
   }
   if (out.reference_latency.empty())
@@ -447,13 +456,25 @@ json fitJson(const ModelFit& m, const std::string& unit) {
                        {"measured", h.cell.value},
                        {"predicted", h.predicted},
                        {"error_pct", h.error_pct ? json(*h.error_pct) : json()}});
+      if (h.error_pct_of_total) cells.back()["error_pct_of_total"] = *h.error_pct_of_total;
     }
-    holdout = {{"cells", cells},
-               {"median_abs_error_pct", m.holdout.median_abs_error_pct},
-               {"worst_abs_error_pct", m.holdout.worst_abs_error_pct},
-               {"rule",
-                "cells whose ranks in calls, work_us and payload_bytes sum to 3 mod 4; "
-                "fitted on the others"}};
+    holdout = {
+        {"cells", cells},
+        {"median_abs_error_pct", m.holdout.median_abs_error_pct},
+        {"worst_abs_error_pct", m.holdout.worst_abs_error_pct},
+        {"median_abs_error_pct_of_total", m.holdout.median_abs_error_pct_of_total
+                                              ? json(*m.holdout.median_abs_error_pct_of_total)
+                                              : json()},
+        {"worst_abs_error_pct_of_total", m.holdout.worst_abs_error_pct_of_total
+                                             ? json(*m.holdout.worst_abs_error_pct_of_total)
+                                             : json()},
+        {"rule",
+         "cells whose ranks in calls, work_us and payload_bytes sum to 3 mod 4; "
+         "fitted on the others"},
+        {"error",
+         "error_pct: (predicted - measured) / |measured| of the fitted figure; "
+         "error_pct_of_total: the same difference over the split deployment's "
+         "own figure"}};
   } else {
     holdout = {{"cells", json::array()},
                {"median_abs_error_pct", nullptr},

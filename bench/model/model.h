@@ -46,6 +46,9 @@ struct Cell {
   // measured figures, each noisy in proportion to its size, so its noise scales with
   // hypot(split, mono), not with Δ: at 1000 µs of work a 40 µs Δ carries the noise of 1000 µs.
   double noise_scale = 0;
+  // For a Δ: the split deployment's own figure (0 if unknown), so a held-out error can also be
+  // read against what a user sees: a 40 µs Δ missed by 20 µs is 50% of Δ but 2% of 1000 µs.
+  double total = 0;
 };
 
 // What one column of a form is, as a function of (K, W, B).
@@ -73,6 +76,7 @@ struct HeldOutCell {
   Cell cell;
   double predicted = 0;
   std::optional<double> error_pct;  // 100·(predicted − measured)/|measured|; none if measured 0
+  std::optional<double> error_pct_of_total;  // 100·(predicted − measured)/total, if total > 0
 };
 
 struct Holdout {
@@ -80,6 +84,7 @@ struct Holdout {
   std::string why_not;  // when not available
   std::vector<HeldOutCell> cells;
   double median_abs_error_pct = 0, worst_abs_error_pct = 0;
+  std::optional<double> median_abs_error_pct_of_total, worst_abs_error_pct_of_total;
 };
 
 // A form considered for a figure, and why it was or was not kept.

@@ -266,6 +266,10 @@ TEST(Model, TheRunDocumentHasTheContractsShape) {
     EXPECT_EQ(f["n_fit"], 80);  // the connections = 4 cells are not fitted
     EXPECT_TRUE(f["holdout"]["median_abs_error_pct"].is_number());
     EXPECT_TRUE(f["holdout"]["cells"][0].contains("error_pct"));
+    // Also against the split figure a user sees, which the Δ is a part of.
+    EXPECT_TRUE(f["holdout"]["cells"][0].contains("error_pct_of_total"));
+    EXPECT_LT(f["holdout"]["median_abs_error_pct_of_total"].get<double>(),
+              f["holdout"]["median_abs_error_pct"].get<double>() + 1e-9);
   }
   EXPECT_EQ(d["range"]["calls"], json({1.0, 16.0}));
   EXPECT_EQ(d["range"]["payload_bytes"], json({64.0, 1048576.0}));
