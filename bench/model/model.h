@@ -1,6 +1,6 @@
 // The boundary-cost model: what a call across the seam costs, fitted from a seam-bench sweep.
 //
-// Input: the top-level "sweep" of a seam-bench JSON (scenario_sweep, DESIGN.md "Bench"): per
+// Input: the top-level "sweep" of a seam-bench JSON (bench/seam-bench/scenario_sweep.cpp): per
 // deployment and cell (calls per request K, work per call W µs, reply payload B bytes,
 // connections) the medians over repeats, and for each split deployment its difference from the
 // reference (mono) in p50 latency ("delta_latency_us") and CPU per request ("delta_cpu_us").
@@ -171,7 +171,7 @@ std::optional<double> workAtFraction(const ModelFit& delta, const ModelFit& refe
 // payload nearest to it (on a log scale).
 double representativePayload(const Range& range);
 
-// doc["model"] as DESIGN.md's Bench section and the issue-14 contract show it.
+// doc["model"]: its shape is in README.md beside this file.
 nlohmann::json toJson(const Model& model);
 nlohmann::json fitJson(const ModelFit& fit, const std::string& unit);
 

@@ -210,6 +210,24 @@ TEST(DeltaModel, APerRequestCostInTheDataBringsInTheIntercept) {
   expectWithin(param(*m, "a"), 30);
 }
 
+TEST(DeltaModel, TheQuickGridStillHasAHoldOutAndTheTruthInsideTheIntervals) {
+  // --quick's grid: 3 K × 2 W × 2 B = 12 cells, 3 of them held out.
+  std::vector<Cell> quick;
+  for (const Cell& c : deltaCells(0.02)) {
+    if ((c.calls == 1 || c.calls == 4 || c.calls == 16) && (c.work_us == 0 || c.work_us == 100) &&
+        (c.payload_bytes == 64 || c.payload_bytes == 65536))
+      quick.push_back(c);
+  }
+  ASSERT_EQ(quick.size(), 12u);
+  auto m = chooseDelta(quick);
+  ASSERT_TRUE(m.ok()) << m.status().toString();
+  ASSERT_TRUE(m->holdout.available) << m->holdout.why_not;
+  EXPECT_EQ(m->holdout.cells.size(), 3u);
+  EXPECT_EQ(m->fit.n, 12);  // the reported parameters are refitted on every cell
+  expectWithin(param(*m, "a"), 30);
+  expectWithin(param(*m, "b"), 0.001);
+}
+
 TEST(DeltaModel, DegenerateSweepsAreRefusedSayingWhy) {
   std::vector<Cell> one_k;
   for (const Cell& c : deltaCells(0)) {
