@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -81,17 +82,30 @@ json workJson(const std::optional<double>& w, const Range& r) {
   return {{"work_us", *w}, {"reached", true}, {"within_measured_range", *w <= r.work_us[1]}};
 }
 
-// "calls 32 is outside the measured 1..16" for each input outside `r`.
-std::vector<std::string> outside(const Range& r, const AdviseInputs& in, const std::string& who) {
+// "calls 32 is outside the measured 1..16 (mono, split/capnp/push)": each input outside the
+// range of any fit, the fits that share a range named together.
+std::vector<std::string> outside(const std::vector<std::pair<std::string, const Range*>>& fits,
+                                 const AdviseInputs& in) {
+  std::vector<std::pair<std::string, std::string>> found;  // (what is outside, who)
+  for (const auto& [who, r] : fits) {
+    auto check = [&](const char* what, double v, const double(&lim)[2]) {
+      if (v >= lim[0] && v <= lim[1]) return;
+      const std::string key = fmt::format("{} {} is outside the measured {}..{}", what, plain(v),
+                                          plain(lim[0]), plain(lim[1]));
+      auto it =
+          std::find_if(found.begin(), found.end(), [&](const auto& f) { return f.first == key; });
+      if (it == found.end()) {
+        found.emplace_back(key, who);
+      } else {
+        it->second += ", " + who;
+      }
+    };
+    check("calls", in.calls, r->calls);
+    check("work_us", in.work_us, r->work_us);
+    check("payload_bytes", in.payload_bytes, r->payload_bytes);
+  }
   std::vector<std::string> out;
-  auto check = [&](const char* what, double v, const double(&lim)[2]) {
-    if (v < lim[0] || v > lim[1])
-      out.push_back(fmt::format("{} {} is outside {}'s measured {}..{}", what, plain(v), who,
-                                plain(lim[0]), plain(lim[1])));
-  };
-  check("calls", in.calls, r.calls);
-  check("work_us", in.work_us, r.work_us);
-  check("payload_bytes", in.payload_bytes, r.payload_bytes);
+  for (const auto& [what, who] : found) out.push_back(what + " (" + who + ")");
   return out;
 }
 
@@ -147,10 +161,10 @@ Result<json> advise(const json& doc, const AdviseInputs& in) {
   if (!cells.ok()) return cells.status();
   auto model = buildModel(*cells);
   if (!model.ok()) return model.status();
-  std::vector<std::string> out_of_range = outside(model->reference_range, in, model->reference);
-  for (const auto& [name, dm] : model->deployments) {
-    for (auto& s : outside(dm.range, in, name)) out_of_range.push_back(s);
-  }
+  std::vector<std::pair<std::string, const Range*>> fits = {
+      {model->reference, &model->reference_range}};
+  for (const auto& [name, dm] : model->deployments) fits.emplace_back(name, &dm.range);
+  const std::vector<std::string> out_of_range = outside(fits, in);
   if (!out_of_range.empty() && !in.extrapolate) {
     std::string msg;
     for (const auto& s : out_of_range) msg += (msg.empty() ? "" : "; ") + s;
