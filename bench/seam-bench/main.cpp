@@ -16,6 +16,8 @@
 #include "bench/machine/codec_versions.h"
 #include "bench/machine/cpu_pin.h"
 #include "bench/machine/pm_qos.h"
+#include "bench/model/advise.h"
+#include "bench/model/model.h"
 #include "bench/seam-bench/dataset.h"
 #include "bench/seam-bench/deployment.h"
 #include "bench/seam-bench/floor_probe.h"
@@ -81,7 +83,10 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
    "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong",
                    "fio": {"direct"|"passthrough_ll": FIO}, "git": {"direct"|"passthrough_ll": GIT}} ],
-   "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
+   "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ],
+   "model": the boundary-cost model fitted from "sweep" (only when the sweep ran; bench/model/
+            model.h): per split deployment the latency and CPU tax's form, parameters with 95%
+            intervals, R2, hold-out errors and the break-even grid, or {"error": why}}
   LOAD = {"workers", "seconds", "ok", "errors", "throughput", "latency": {"unit": "us", "count",
           "mean", "p50", "p90", "p99", "p99.9", "max"}, "histogram_ns": {"count","sum","min","max",
           "buckets": [[low, high, count], ...]}, "cpu_per_request", "ctx_switches_per_request"}
@@ -546,6 +551,7 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   doc["duration_s"] = double(nowNs() - t_start) / 1e9;
   doc["loadavg"]["end"] = loadAverage();
   doc["summary"] = summary.toJson();
+  if (doc.contains("sweep")) doc["model"] = model::modelOfRun(doc);
 
   std::error_code ec;
   fs::create_directories(o.out, ec);
@@ -653,9 +659,27 @@ int main(int argc, char** argv) {
                   "starts per deployment in the startup scenario, the last one serving the load "
                   "scenarios (default 20, --quick 5)")
       ->check(CLI::Range(1, 1000));
+  model::AdviseOptions advise_opts;
+  auto* advise = app.add_subcommand(
+      "advise",
+      "predict the seam's latency and CPU tax for a workload from a run's sweep: per split "
+      "deployment, the tax with a 95% interval, the work per call at which it falls below 10% "
+      "and 1%, and the measured cells it rests on");
+  advise->add_option("--from", advise_opts.from, "a seam-bench JSON with a sweep");
+  advise->add_option("--calls", advise_opts.calls, "K: calls across the seam per request (>= 1)");
+  advise->add_option("--work-us", advise_opts.work_us, "W: work per call, us (>= 0)");
+  advise->add_option("--payload", advise_opts.payload,
+                     "B: bytes per reply (K, M, G suffixes: powers of 1024)");
+  advise->add_option("--rtt-us", advise_opts.rtt_us,
+                     "the round trip between the daemons, us (refused until a JSON has "
+                     "placements with a measured RTT, issue 17)");
+  advise->add_flag("--extrapolate", advise_opts.extrapolate,
+                   "predict outside the measured range of K, W and B (and say so)");
+  advise->add_flag("--json", advise_opts.json, "print the advice as JSON");
   app.footer(kJsonHelp);
   run->footer(kJsonHelp);
   CLI11_PARSE(app, argc, argv);
+  if (advise->parsed()) return model::runAdvise(advise_opts, std::cout, std::cerr);
   if (o.repeat == 0 || o.repeat < -1 || o.repeat > 1000) {
     std::cerr << "seam-bench: --repeat must be between 1 and 1000\n";
     return 2;
