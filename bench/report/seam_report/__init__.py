@@ -9,6 +9,9 @@
       A seam-ladder.json (scripts/ladder.py) in a DIR, or named as a FILE, adds the "IPC ladder"
       section: per op, each rung's p50 pinned and unpinned with its ratio to the floor, CPU-µs and
       syscalls per call.
+  seam-report verdict DIR|FILE...
+      the Verdict section alone, Markdown on stdout (results/README.md's findings are pasted
+      from it).
   seam-report ladder DIR|FILE...
       that section alone, Markdown on stdout (ipc/README.md's Measurements table is pasted from it).
   seam-report compare BASE NEW [--threshold PCT] [--allow-mixed]

@@ -43,6 +43,20 @@ def report_command(args):
     return 0
 
 
+def verdict_command(args):
+    docs = load_docs([p for p in args.inputs if os.path.isdir(p) or not is_ladder_file(p)])
+    if not docs:
+        print("seam-report verdict: no seam-bench JSON in " + " ".join(args.inputs),
+              file=sys.stderr)
+        return 2
+    from .verdict import verdict_markdown
+    figs = summary_figures(docs)
+    figs.update(derived_figures(docs, figs))
+    deps = deployments_of(docs, figs)
+    print("\n".join(verdict_markdown(docs, figs, deps, runs_by_dep(docs))), end="")
+    return 0
+
+
 def ladder_command(args):
     docs = load_ladder(args.inputs)
     if not docs:
@@ -59,6 +73,11 @@ def main(argv):
         p.add_argument("inputs", nargs="+", metavar="DIR|FILE",
                        help="seam-ladder.json (scripts/ladder.py), or folders holding one")
         return ladder_command(p.parse_args(argv[1:]))
+    if argv and argv[0] == "verdict":
+        p = argparse.ArgumentParser(prog="seam-report verdict",
+                                    description="the Verdict section alone (Markdown on stdout)")
+        p.add_argument("inputs", nargs="+", metavar="DIR|FILE", help="seam-bench JSON, or folders")
+        return verdict_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "counts":
         p = argparse.ArgumentParser(prog="seam-report counts",
                                     description="compare two seam-counts documents")
