@@ -337,38 +337,68 @@ class CompareRulesTest(Scratch):
         self.assertNotIn("| http get_cached c1 p50 |", p.stdout)
 
 
+# A real quick run (five deployments, committed with issue 13): wide enough to test the layout.
+REAL_RUN = os.path.join(HERE, "..", "..", "results", "2026-12-07-issue13", "bench-quick")
+
+# Written into a copy of the page so that --dump-dom can tell the page's width and every table
+# wider than the element holding it (the report itself has no script).
+PROBE = ("<script>document.body.setAttribute('data-width', document.documentElement.scrollWidth);"
+         "var w = []; document.querySelectorAll('table').forEach(function (t) {"
+         " if (t.scrollWidth > t.parentElement.clientWidth + 1)"
+         " w.push(t.rows[0].cells[0].textContent + ':' + t.scrollWidth); });"
+         "document.body.setAttribute('data-wide', w.join('|'));</script></body>")
+
+
 class VerdictHtmlTest(Scratch):
-    def test_the_verdict_is_first_and_the_break_even_chart_is_drawn(self):
-        chromium = shutil.which("chromium") or "/usr/bin/chromium"
-        if not os.path.exists(chromium) or not shutil.which("gnuplot"):
+    def setUp(self):
+        super().setUp()
+        self.chromium = shutil.which("chromium") or "/usr/bin/chromium"
+        if not os.path.exists(self.chromium) or not shutil.which("gnuplot"):
             print("skipped: chromium or gnuplot is not installed (scripts/deps.sh installs both)")
             sys.exit(SKIP)
-        folder = self.write_dir(with_sweep_and_model(fixture_doc()))
-        out = os.path.join(self.tmp, "out")
+
+    def chromium_run(self, path, *extra):
+        profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
+        return subprocess.run(
+            [self.chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,3000",
+             "--enable-logging=stderr", "--v=0", *extra, "file://" + path],
+            capture_output=True, text=True, timeout=180)
+
+    def render(self, doc, name):
+        folder = self.write_dir(doc)
+        out = os.path.join(self.tmp, name)
         p = seam_report(folder, "--out", out, "--quiet")
         self.assertEqual(p.returncode, 0, p.stderr)
         page = os.path.join(out, "report.html")
         with open(page) as fh:
             source = fh.read()
+        probe = os.path.join(out, "probe.html")
+        with open(probe, "w") as fh:
+            fh.write(source.replace("</body>", PROBE))
+        dom = self.chromium_run(probe, "--dump-dom")
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        return page, source, dom
+
+    def test_a_real_run_of_five_deployments_fits_1400_px(self):
+        files = glob.glob(os.path.join(REAL_RUN, "seam-bench-*.json.gz"))
+        if not files:
+            self.skipTest("the committed quick run is not in this tree")
+        import gzip
+        with gzip.open(files[0], "rt") as fh:
+            doc = with_sweep_and_model(json.load(fh))
+        _, _, dom = self.render(doc, "real")
+        width = int(re.search(r"data-width=\"(\d+)\"", dom.stdout).group(1))
+        self.assertLessEqual(width, 1400, "the page fits 1400 px")
+        wide = re.search(r"data-wide=\"([^\"]*)\"", dom.stdout).group(1)
+        self.assertEqual(wide, "", "tables wider than their place: " + wide)
+
+    def test_the_verdict_is_first_and_the_break_even_chart_is_drawn(self):
+        page, source, dom = self.render(with_sweep_and_model(fixture_doc()), "fixture")
         self.assertNotRegex(source, r"(src|href)=['\"]https?:", "the page must need no network")
         # 14 charts without a model (report_test.py's HtmlTest) and the break-even chart.
         self.assertEqual(source.count("<figure class='chart'>"), 15)
-        # A copy that writes the page's width into the DOM, so that --dump-dom can tell it.
-        probe = os.path.join(out, "probe.html")
-        with open(probe, "w") as fh:
-            fh.write(source.replace("</body>", "<script>document.body.setAttribute('data-width',"
-                                    " document.documentElement.scrollWidth)</script></body>"))
-
-        def chromium_run(path, *extra):
-            profile = tempfile.mkdtemp(prefix="chromium-", dir=self.tmp)
-            return subprocess.run(
-                [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,3000",
-                 "--enable-logging=stderr", "--v=0", *extra, "file://" + path],
-                capture_output=True, text=True, timeout=180)
-
-        dom = chromium_run(probe, "--dump-dom")
         self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
         sections = re.findall(r"<section\b[^>]*>\s*<h2[^>]*>([^<]+)</h2>", dom.stdout)
         self.assertEqual(sections[0], "Verdict", sections[:3])
@@ -376,14 +406,14 @@ class VerdictHtmlTest(Scratch):
         self.assertLess(body.index(">Verdict</h2>"), body.index("<table"))
         verdict = body[body.index(">Verdict</h2>"):body.index("</section>")]
         self.assertEqual(len(re.findall(r"<svg\b", verdict)), 1, "the break-even chart")
-        self.assertIn("split/capnp/push", verdict)
+        self.assertIn("split/<wbr>capnp/<wbr>push", source[source.index(">Verdict</h2>"):])
         svgs = re.findall(r"<svg\b.*?</svg>", dom.stdout, re.S)
         self.assertEqual(len(svgs), 15)
         width = int(re.search(r"data-width=\"(\d+)\"", dom.stdout).group(1))
         self.assertLessEqual(width, 1400, "the page fits 1400 px")
         self.assertNotRegex(dom.stderr, r"Uncaught|:CONSOLE[:(]")
         shot = os.path.join(BUILD_DIR, "verdict-screenshot.png")
-        pic = chromium_run(page, f"--screenshot={shot}")
+        pic = self.chromium_run(page, f"--screenshot={shot}")
         self.assertEqual(pic.returncode, 0, pic.stderr[-2000:])
         self.assertGreater(os.path.getsize(shot), 10000)
 

@@ -19,6 +19,7 @@ CSS = ("body{font-family:sans-serif;margin:2em auto;max-width:1400px;padding:0 1
        ".pair{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}"
        ".pair>.tables{flex:1 1 760px;min-width:0}.pair>.charts{flex:1 1 520px;min-width:0}"
        "section.verdict{border:2px solid #444;padding:0 1em;margin-bottom:2em}"
+       ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:1em}"
        "pre{white-space:pre-wrap}")
 
 
@@ -60,6 +61,13 @@ def render_html(docs, figs, deps, md_text, with_charts=True):
             if with_charts and title in groups and not charts and title != "Verdict":
                 charts = f"<p class='nm'>Charts: {NOT_MEASURED} in these runs.</p>"
             cls = " class='verdict'" if title == "Verdict" else ""
+            # A chart goes beside its table when both fit in 1400 px; beside a wide table (more
+            # than 8 columns) it would squeeze it, so the charts follow it, two per row.
+            wide = max((l.count(" | ") + 1 for l in lines if l.startswith("| ")), default=0) > 8
+            if charts and wide:
+                body.append(f"<section{cls}><h2 id='{slug(title)}'>{md_inline(title)}</h2>"
+                            f"{inner}<div class='grid'>{charts}</div></section>")
+                continue
             head = f"<h2 id='{slug(title)}'>{md_inline(title)}</h2>"
             if charts:
                 body.append(f"<section{cls}>{head}<div class='pair'><div class='tables'>{inner}"
@@ -88,7 +96,9 @@ def md_inline(s):
     s = html.escape(s)
     s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
     s = re.sub(r"\[([^\]]+)\]\((#[\w-]+)\)", r"<a href='\2'>\1</a>", s)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+    # A deployment's name may break after a slash: headers of five deployments then fit 1400 px.
+    return re.sub(r"`([^`]+)`", lambda m: "<code>" + m.group(1).replace("/", "/<wbr>") + "</code>",
+                  s)
 
 
 def md_to_html(md):
