@@ -598,7 +598,7 @@ def render_markdown(docs, figs, deps, tail=""):
     out = verdict_markdown(docs, figs, deps, runs)
     out += ["## How to read the tables", "",
             "Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
-            "run was repeated. `÷ mono` and `÷ floor` are ratios of medians (for throughput a "
+            "run was repeated. `÷ mono` columns are ratios of medians (for throughput a "
             "ratio above 1 is better, for every other unit below 1 is better). A best figure "
             "whose interval overlaps the runner-up's is not called a win. "
             "\"bimodal in k/n\" beside a figure: k of the n latency histograms behind it have "
