@@ -182,15 +182,21 @@ class VerdictTest(unittest.TestCase):
     def test_not_recovered_is_a_state_that_loses_to_a_number(self):
         fault = lambda rec: {"fault": {"hard": [{"http": {"requests": 10, "failed": 5,
                                                           "recovery": {"value": rec}}}]}}
-        runs = {"mono": [fault(-1.0)], "split/capnp/push": [fault(300.0)]}
+        runs = {"mono": [fault(-1.0), fault(200.0)],
+                "split/capnp/push": [fault(300.0), fault(320.0)]}
         r = self.decide({}, ["mono", "split/capnp/push"], runs)["recovery"]
         self.assertEqual(r.mono.state, "not recovered")
         self.assertEqual(r.winner, "split/capnp/push")
+        self.assertEqual(r.margin, "the other: not recovered")
         self.assertEqual(r.clear, "yes")
+        # From one run each, the same outcome is not called clear.
+        one = {d: v[:1] for d, v in runs.items()}
+        self.assertEqual(self.decide({}, ["mono", "split/capnp/push"], one)["recovery"].clear,
+                         "no: one sample, no interval")
         table = self.v.decision_table([r])
         self.assertIn("| not recovered |", table)
         blast = self.decide({}, ["mono", "split/capnp/push"], runs)["blast"]
-        self.assertEqual(blast.mono.median, 50.0)
+        self.assertEqual(blast.mono.median, 50.0)  # 5 of 10 failed in each run
 
     def test_the_model_gives_the_cost_of_a_call_and_the_break_even_sentence(self):
         doc = with_sweep_and_model(fixture_doc())

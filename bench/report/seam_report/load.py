@@ -12,7 +12,8 @@ import sys
 
 
 DEPLOYMENT_ORDER = ["mono", "split/capnp/push", "split/capnp/off", "split/capnp/ttl",
-                    "split/protobuf/push"]
+                    "split/protobuf/push", "split/protobuf/off", "split/protobuf/ttl",
+                    "split/grpc/push", "split/grpc/off", "split/grpc/ttl"]
 
 
 def bench_files(paths):

@@ -126,9 +126,9 @@ def worst_recovery(ctx, dep):
     """Per run, the longest recovery (ms) of any path after any fault; a path that had not
     recovered by the end of its window (the bench records a negative recovery) makes the run's
     figure the state "not recovered", which loses to every number."""
-    values, never = [], 0
+    values, never, measured = [], 0, 0
     for r in ctx.runs.get(dep, []):
-        recs = []
+        recs, before = [], never
         for f in fault_entries(r):
             for p in ("http", "fuse"):
                 rec = num(dig(f, p, "recovery"))
@@ -140,8 +140,9 @@ def worst_recovery(ctx, dep):
                     recs.append(rec)
         if recs:
             values.append(max(recs))
+        measured += bool(recs) or never > before
     if never:
-        return Estimate(math.inf, n=max(len(values), 1), state="not recovered")
+        return Estimate(math.inf, n=measured, state="not recovered")
     return Estimate.of_values(values)
 
 
@@ -271,7 +272,9 @@ def decide(dims, ctx, deps):
             continue
         w, l, name = (m, s, mono) if b < 0 else (s, m, sd)
         if w.state is None and l.state is not None:
-            rows.append(Row(dim, m, sd, s, name, f"the other: {l.state}", "yes"))
+            # A state against a number: as clear as the samples behind it allow.
+            clear = "yes" if w.n > 1 and l.n > 1 else "no: one sample, no interval"
+            rows.append(Row(dim, m, sd, s, name, f"the other: {l.state}", clear))
             continue
         rows.append(Row(dim, m, sd, s, name, margin_text(dim, w, l), clear_text(m, s)))
     return rows
@@ -433,10 +436,10 @@ def sentences(rows, docs, deps):
         text = (f"An injected fault failed on average {fmt_num(rb.mono.median)}% of the requests "
                 f"in its window in one daemon and {fmt_num(rb.split.median)}% in `{rb.split_dep}`")
         if rr and rr.mono is not None and rr.split is not None:
-            rec = lambda e: ("never (a path was still failing when its window closed)" if e.state
-                             else f"{fmt_num(e.median)} ms")
-            text += (f"; the longest recovery took {rec(rr.mono)} in one daemon and "
-                     f"{rec(rr.split)} in `{rr.split_dep}`")
+            rec = lambda e: ("no recovery (a path was still failing when its fault window "
+                             "closed)" if e.state else f"{fmt_num(e.median)} ms")
+            text += (f"; the longest recovery: {rec(rr.mono)} in one daemon, {rec(rr.split)} in "
+                     f"`{rr.split_dep}`")
         out.append(text + ".")
     # 7. The tally.
     decided = [r for r in rows if r.mono is not None and r.split is not None]
