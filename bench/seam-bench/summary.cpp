@@ -83,8 +83,13 @@ std::string num(double v) {
     }
     return (v < 0 ? "-" : "") + out;
   }
+  if (std::abs(v) >= 100) return fmt::format("{:.0f}", v);
   if (std::abs(v) >= 10) return fmt::format("{:.1f}", v);
   return fmt::format("{:.3g}", v);
+}
+
+std::string ratio(double r) {
+  return r < 10 ? fmt::format("x{:.2f}", r) : fmt::format("x{:.1f}", r);
 }
 
 }  // namespace
@@ -129,7 +134,7 @@ std::string Summary::table() const {
       auto v = median(d, c.metric);
       auto mono = median("mono", c.metric);
       row.push_back(v ? num(*v) : "-");
-      row.push_back(v && mono && *mono != 0 ? fmt::format("x{:.2f}", *v / *mono) : "");
+      row.push_back(v && mono && *mono != 0 ? ratio(*v / *mono) : "");
     }
     cells.push_back(row);
   }
