@@ -64,6 +64,16 @@ def render_html(docs, figs, deps, md_text, with_charts=True):
             # A chart goes beside its table when both fit in 1400 px; beside a wide table (more
             # than 8 columns) it would squeeze it, so the charts follow it, two per row.
             wide = max((l.count(" | ") + 1 for l in lines if l.startswith("| ")), default=0) > 8
+            if charts and title == "Verdict":
+                # The sentences beside the break-even chart, the decision table below at full
+                # width: the verdict's table is the one the reader must not have squeezed.
+                cut = next((i for i, l in enumerate(lines) if l.startswith("| ")), len(lines))
+                cut = max((i for i in range(cut) if not lines[i].strip()), default=cut)
+                top, rest = md_to_html("\n".join(lines[:cut])), md_to_html("\n".join(lines[cut:]))
+                body.append(f"<section{cls}><h2 id='{slug(title)}'>{md_inline(title)}</h2>"
+                            f"<div class='pair'><div class='tables'>{top}</div>"
+                            f"<div class='charts'>{charts}</div></div>{rest}</section>")
+                continue
             if charts and wide:
                 body.append(f"<section{cls}><h2 id='{slug(title)}'>{md_inline(title)}</h2>"
                             f"{inner}<div class='grid'>{charts}</div></section>")
