@@ -349,6 +349,11 @@ def breakeven_at(model, dep, which="work_us_at_10pct"):
 
 # --- the sentences ---
 
+def both(r):
+    """Whether a row has a figure on both sides (a sentence about it can be written)."""
+    return r is not None and r.mono is not None and r.split is not None
+
+
 def sentences(rows, docs, deps):
     """Five to eight sentences in plain words, each from figures present in the documents."""
     out = []
@@ -394,7 +399,7 @@ def sentences(rows, docs, deps):
 
     def said(key, lead, unit, faster):
         r = by_key.get(key)
-        if not r or r.mono is None or r.split is None or r.mono.state or r.split.state:
+        if not both(r) or r.mono.state or r.split.state:
             return None
         m, s = r.mono.median, r.split.median
         if r.winner == "tie":
@@ -407,7 +412,7 @@ def sentences(rows, docs, deps):
 
     # 3. Memory, as a factor.
     r = by_key.get("memory")
-    if r and r.mono is not None and r.split is not None and r.mono.median > 0 and r.split.median > 0:
+    if both(r) and r.mono.median > 0 and r.split.median > 0:
         f = r.split.median / r.mono.median
         who = "less" if f >= 1 else "more"
         f = f if f >= 1 else 1 / f
@@ -419,10 +424,10 @@ def sentences(rows, docs, deps):
     if s:
         out.append(s)
     rc, rx = by_key.get("cpu"), by_key.get("ctx")
-    if rc and rc.mono is not None and rc.split is not None:
+    if both(rc):
         text = (f"Each such read costs {fmt_num(rc.mono.median)} CPU-µs in one daemon and "
                 f"{fmt_num(rc.split.median)} CPU-µs in `{rc.split_dep}`")
-        if rx and rx.mono is not None and rx.split is not None:
+        if both(rx):
             text += (f", with {fmt_num(rx.mono.median)} and {fmt_num(rx.split.median)} context "
                      f"switches per request")
         out.append(text + ".")
@@ -432,17 +437,17 @@ def sentences(rows, docs, deps):
         out.append(s)
     # 6. Faults.
     rb, rr = by_key.get("blast"), by_key.get("recovery")
-    if rb and rb.mono is not None and rb.split is not None:
+    if both(rb):
         text = (f"An injected fault failed on average {fmt_num(rb.mono.median)}% of the requests "
                 f"in its window in one daemon and {fmt_num(rb.split.median)}% in `{rb.split_dep}`")
-        if rr and rr.mono is not None and rr.split is not None:
+        if both(rr):
             rec = lambda e: ("no recovery (a path was still failing when its fault window "
                              "closed)" if e.state else f"{fmt_num(e.median)} ms")
             text += (f"; the longest recovery: {rec(rr.mono)} in one daemon, {rec(rr.split)} in "
                      f"`{rr.split_dep}`")
         out.append(text + ".")
     # 7. The tally.
-    decided = [r for r in rows if r.mono is not None and r.split is not None]
+    decided = [r for r in rows if both(r)]
     if decided:
         mono_wins = sum(1 for r in decided if r.clear == "yes" and base_name(r.winner) == "mono")
         split_wins = sum(1 for r in decided if r.clear == "yes" and r.winner != "tie"
