@@ -3,7 +3,7 @@ import html
 import re
 import tempfile
 
-from .load import dig, runs_by_dep
+from .load import runs_by_dep
 from .tables import NOT_MEASURED, slug
 from .charts import (Charts, breakeven_chart, drift_charts, fault_charts, fault_timeline_charts,
     floor_chart, latency_cdf_charts, memory_chart, startup_chart, sweep_charts)

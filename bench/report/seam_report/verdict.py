@@ -17,7 +17,7 @@ import math
 import re
 import statistics
 
-from .load import base_name, bootstrap_ci, dig, doc_mode, mode_of, num, Figure
+from .load import base_name, bootstrap_ci, dig, mode_of, num
 
 
 NOT_MEASURED = "not measured"
