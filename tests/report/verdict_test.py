@@ -58,7 +58,11 @@ def with_sweep_and_model(doc):
     """The fixture with `sweep` and `model` keys shaped as issue 14's contract says."""
     doc = copy.deepcopy(doc)
     cells = []
-    for dep, extra in (("mono", 0.0), ("split/capnp/push", 30.0)):
+    splits = []
+    for r in doc.get("runs") or []:
+        if str(r.get("deployment", "")).startswith("split/") and r["deployment"] not in splits:
+            splits.append(r["deployment"])
+    for dep, extra in [("mono", 0.0)] + [(d, 30.0) for d in splits]:
         for k in (1, 4):
             for w in (0, 100):
                 mono = k * (5.0 + w)
@@ -233,7 +237,10 @@ class ReportTest(Scratch):
         md = self.report(with_sweep_and_model(fixture_doc()))
         sweep = md[md.index("## Sweep"):md.index("## Model")]
         # K=4, W=0: mono 20 us, split 140 us: a tax of +600%.
-        self.assertIn("| 1 | 64 | 4 | 0 | 20.0 | 30.0 | 140 | +600.0% | +600.0% |", sweep)
+        # Every split deployment of the fixture has a column (the crafted sweep gives each one
+        # the same figures).
+        self.assertIn("| 1 | 64 | 4 | 0 | 20.0 | 30.0 | 140 (+600.0% / +600.0%) | "
+                      "140 (+600.0% / +600.0%) |", sweep)
         model = md[md.index("## Model"):]
         self.assertIn("a = 30.1 us [27.1–33.1]", model)
         self.assertIn("| 0.97 | 20 | 1 | 4.00 | 9.00 |", model)
