@@ -2,16 +2,24 @@
 
   seam-report DIR|FILE... [--out DIR] [--no-charts]
       reads every seam-bench-*.json (or .json.gz, as committed reference runs are kept) under each
-      DIR (or the FILEs), writes OUT/report.md (tables),
-      OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG) and
-      OUT/headline.md (the headline table, also printed on stdout).
+      DIR (or the FILEs). With --out, writes OUT/report.md (the Verdict first, then the tables),
+      OUT/report.html (self-contained, charts rendered by gnuplot as inline SVG, each beside its
+      table) and OUT/headline.md (the headline table, also printed on stdout). Without --out it
+      writes nothing (a DIR is never written into unless --out names it) and prints report.md.
       A seam-ladder.json (scripts/ladder.py) in a DIR, or named as a FILE, adds the "IPC ladder"
       section: per op, each rung's p50 pinned and unpinned with its ratio to the floor, CPU-µs and
       syscalls per call.
+  seam-report verdict DIR|FILE...
+      the Verdict section alone, Markdown on stdout (results/README.md's findings are pasted
+      from it).
   seam-report ladder DIR|FILE...
       that section alone, Markdown on stdout (ipc/README.md's Measurements table is pasted from it).
-  seam-report compare BASE NEW [--threshold PCT]
+  seam-report compare BASE NEW [--threshold PCT] [--allow-mixed]
       flags every figure that moved beyond its noise; exits 1 on a regression past PCT percent.
+      Refuses (exit 2) a quick run against a full one unless --allow-mixed, and then warns on
+      every line; the floors (direct, passthrough_ll, nginx, the raw socket ping-pongs) are listed
+      but never regressions; "not recovered" is a state, compared as such; figures present in
+      only one run are listed apart.
   seam-report spread RUN RUN... [--metric M]... [--goal PCT]
       the same figures of several runs side by side (each with its load average and PM QoS),
       and per deployment the spread between the runs that have it (largest over smallest, minus

@@ -143,8 +143,9 @@ def startup_marks(runs, dep):
         if ms is None:
             continue
         who = str(e.get("who", "?"))
-        # Label by process, not pid or thread: "seamd", "split", "seam-fsd".
+        # Label by process, not pid or thread: "seamd", "seam-split", "seam-fsd".
         proc = "seamd" if who.isdigit() else who.split(" ")[0]
+        proc = "seam-split" if proc == "split" else proc
         event = str(e.get("event", ""))
         lo, hi = spans.get(proc, (ms, ms))
         spans[proc] = (min(lo, ms), max(hi, ms))
@@ -162,6 +163,7 @@ def startup_marks(runs, dep):
             opened[key] = ms
         elif key in opened:
             bars.append((f"{proc}: {label}", opened.pop(key), ms))
+    launcher = str(first(runs, dep, "launcher") or "")
     for proc, (lo, hi) in spans.items():
         bars.append((f"{proc}: process (first to last event)", lo, hi))
     for e in notify if isinstance(notify, list) else []:
@@ -170,12 +172,17 @@ def startup_marks(runs, dep):
             continue
         fields = e.get("fields") or {}
         what = "READY=1" if fields.get("READY") == "1" else ",".join(sorted(fields)) or "notify"
-        bars.append((f"pid {e.get('pid', '?')}: {what} received", 0.0, ms))
+        # The notification comes from the deployment's top process (seamd, or seam-split for
+        # the daemons it launched): name it, not its pid.
+        who = launcher or f"pid {e.get('pid', '?')}"
+        bars.append((f"{who}: {what} received", 0.0, ms))
     for name, key in (("first HTTP GET", "first_http_get"), ("first FUSE stat", "first_fuse_stat")):
         ms = num(dig(first(runs, dep, "startup", key), "median"))
         if ms is not None:
             bars.append((f"client: {name} (median)", 0.0, ms))
-    bars.sort(key=lambda b: (b[2], b[1]))
+    # One order for every deployment: by start, then by end (the whole-deployment bars, which
+    # start at the spawn, first).
+    bars.sort(key=lambda b: (b[1], b[2], b[0]))
     return bars
 
 
@@ -354,3 +361,70 @@ def fault_timeline_charts(ch, runs, deps):
             svg += "<p class=\"legend\">" + html.escape("; ".join(legend)) + "</p>"
         out.append((f"{dep}: fault timeline", svg))
     return out
+
+
+def log_index(w, grid):
+    """The position of work w on an axis that puts grid value j at j, interpolated on log(1 + w)
+    between grid points (the grid starts at 0 µs, so a plain log axis cannot hold it)."""
+    g = [math.log1p(max(x, 0.0)) for x in grid]
+    v = math.log1p(max(w, 0.0))
+    if v <= g[0]:
+        return 0.0
+    for j in range(len(g) - 1):
+        if g[j] <= v <= g[j + 1]:
+            return j + (v - g[j]) / (g[j + 1] - g[j]) if g[j + 1] > g[j] else float(j)
+    return float(len(g) - 1)
+
+
+def breakeven_chart(ch, model):
+    """The boundary tax over calls per request × work per call, one panel per split deployment:
+    the model's predicted latency tax as coloured cells (log colour scale, percent), with the
+    work per call at which it falls below 10% (solid) and 1% (dashed) for each row of calls."""
+    deps = [(d, m["breakeven"]) for d, m in sorted((dig(model, "deployments") or {}).items())
+            if isinstance(m, dict) and isinstance(m.get("breakeven"), dict)]
+    panels, data = [], {}
+    for n, (dep, be) in enumerate(deps):
+        ks, ws = be.get("calls") or [], be.get("work_us") or []
+        tax = be.get("tax_latency") or []
+        cells = []
+        for i, k in enumerate(ks):
+            for j, w in enumerate(ws):
+                t = num(dig(tax, i, j))
+                if t is not None:
+                    cells.append((j, i, max(t * 100, 0.01)))
+        if not cells or not ws:
+            continue
+        data[f"h{n}"] = cells
+        series = [f"$DAT(h{n}.dat) using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder "
+                  "lc palette notitle"]
+        for key, style, label in (("work_us_at_10pct", "lw 3 lc rgb 'black'", "tax = 10%"),
+                                  ("work_us_at_1pct", "lw 3 dt 2 lc rgb '#333333'", "tax = 1%")):
+            pts = [(log_index(num(dig(be, key, i)), ws), i) for i in range(len(ks))
+                   if num(dig(be, key, i)) is not None]
+            if pts:
+                data[f"{key}{n}"] = pts
+                series.append(f"$DAT({key}{n}.dat) using 1:2 with linespoints pt 7 ps 0.6 "
+                              f"{style} title {gp_quote(label)}")
+        xt = ", ".join(f"{gp_quote(fmt_tic(w))} {j}" for j, w in enumerate(ws))
+        yt = ", ".join(f"{gp_quote(str(k))} {i}" for i, k in enumerate(ks))
+        panels.append(f"set title {gp_quote(dep)}\nset xtics ({xt}) rotate by -45\n"
+                      f"set ytics ({yt})\nset xrange [-0.5:{len(ws) - 0.5}]\n"
+                      f"set yrange [-0.5:{len(ks) - 0.5}]\nplot " + ", ".join(series) + "\n")
+    if not panels:
+        return []
+    cols = min(len(panels), 2)
+    rows = (len(panels) + cols - 1) // cols
+    svg = ch.render(
+        f"set multiplot layout {rows},{cols} title 'latency tax (split / mono - 1), predicted by "
+        "the model; lines: the work per call where it falls below 10% and 1%'\n"
+        "set xlabel 'work per call (us)'\nset ylabel 'calls per request'\nunset grid\n"
+        "set logscale cb\nset cbrange [0.1:1000]\nset cblabel 'tax (%)'\n"
+        "set palette defined (0 '#2c7bb6', 1 '#abd9e9', 2 '#ffffbf', 3 '#fdae61', 4 '#d7191c')\n"
+        "set key bottom left opaque box\n" + "".join(panels) + "unset multiplot",
+        data, width=min(1300, 640 * cols), height=380 * rows)
+    return [("break-even: the boundary tax over calls × work per call", svg)]
+
+
+def fmt_tic(w):
+    w = num(w) or 0.0
+    return f"{w:,.0f}" if w >= 1 or w == 0 else f"{w:g}"

@@ -4,7 +4,7 @@ import os
 import sys
 
 from . import __doc__ as USAGE
-from .load import deployments_of, load_docs, runs_by_dep, summary_figures
+from .load import deployments_of, derived_figures, load_docs, runs_by_dep, summary_figures
 from .tables import headline_table, render_markdown
 from .html_page import render_html
 from .compare import compare_command, counts_command, spread_command
@@ -18,15 +18,19 @@ def report_command(args):
         print("seam-report: no seam-bench JSON found in " + " ".join(args.inputs), file=sys.stderr)
         return 2
     figs = summary_figures(docs)
+    figs.update(derived_figures(docs, figs))
     deps = deployments_of(docs, figs)
-    out = args.out or (args.inputs[0] if os.path.isdir(args.inputs[0]) else
-                       os.path.dirname(os.path.abspath(args.inputs[0])))
-    os.makedirs(out, exist_ok=True)
-    md = render_markdown(docs, figs, deps)
     ladder = ladder_markdown(load_ladder(args.inputs))
-    if ladder:
-        md = md.rstrip("\n") + "\n\n" + ladder
+    md = render_markdown(docs, figs, deps, tail=ladder or "")
     head = headline_table(deps, figs, runs_by_dep(docs))
+    if not args.out:
+        # Without --out nothing is written: the Markdown report goes to stdout (issue 14: a
+        # report of a committed run must not overwrite the committed files by surprise).
+        if not args.quiet:
+            print(md, end="")
+        return 0
+    out = args.out
+    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(md)
     with open(os.path.join(out, "headline.md"), "w") as fh:
@@ -36,6 +40,20 @@ def report_command(args):
     if not args.quiet:
         print(head)
         print(f"\nseam-report: wrote {out}/report.md, {out}/report.html")
+    return 0
+
+
+def verdict_command(args):
+    docs = load_docs([p for p in args.inputs if os.path.isdir(p) or not is_ladder_file(p)])
+    if not docs:
+        print("seam-report verdict: no seam-bench JSON in " + " ".join(args.inputs),
+              file=sys.stderr)
+        return 2
+    from .verdict import verdict_markdown
+    figs = summary_figures(docs)
+    figs.update(derived_figures(docs, figs))
+    deps = deployments_of(docs, figs)
+    print("\n".join(verdict_markdown(docs, figs, deps, runs_by_dep(docs))), end="")
     return 0
 
 
@@ -55,6 +73,11 @@ def main(argv):
         p.add_argument("inputs", nargs="+", metavar="DIR|FILE",
                        help="seam-ladder.json (scripts/ladder.py), or folders holding one")
         return ladder_command(p.parse_args(argv[1:]))
+    if argv and argv[0] == "verdict":
+        p = argparse.ArgumentParser(prog="seam-report verdict",
+                                    description="the Verdict section alone (Markdown on stdout)")
+        p.add_argument("inputs", nargs="+", metavar="DIR|FILE", help="seam-bench JSON, or folders")
+        return verdict_command(p.parse_args(argv[1:]))
     if argv and argv[0] == "counts":
         p = argparse.ArgumentParser(prog="seam-report counts",
                                     description="compare two seam-counts documents")
@@ -81,11 +104,15 @@ def main(argv):
         p.add_argument("--threshold", type=float, default=10.0,
                        help="percent: a worse move past it is a regression (exit 1); also the "
                             "noise bound for figures without a confidence interval (default 10)")
+        p.add_argument("--allow-mixed", action="store_true",
+                       help="compare a quick run with a full one anyway (refused by default), "
+                            "with a warning above and below the table")
         return compare_command(p.parse_args(argv[1:]))
     p = argparse.ArgumentParser(
         prog="seam-report", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="DIR|FILE", help="seam-bench JSON, or folders of it")
-    p.add_argument("--out", help="output folder (default: the first DIR)")
+    p.add_argument("--out", help="output folder for report.md, report.html and headline.md "
+                                  "(without it nothing is written: report.md goes to stdout)")
     p.add_argument("--no-charts", action="store_true", help="skip gnuplot (tables only)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     return report_command(p.parse_args(argv))

@@ -8,21 +8,74 @@ from .load import comparable, deployment_key, higher_is_better, load_docs, summa
 from .tables import cell, codecs_text, fmt, md_table, measurement_mode
 
 
+FLOOR_PREFIXES = ("floor ", "direct ", "passthrough_ll ", "nginx ", "unix ping-pong",
+                  "wrk check (nginx)")
+
+
+def is_floor(dep, metric):
+    """A floor measures the machine, not the code: the baselines (direct, passthrough_ll, nginx,
+    the raw socket ping-pong) and the floor probes measured beside each deployment."""
+    return dep == "baseline" or dep.startswith("baseline ") or metric.startswith(FLOOR_PREFIXES)
+
+
+def not_recovered(metric, fig):
+    """"not recovered" for a recovery figure whose path had not recovered by the end of its fault
+    window in some repeat (the bench records a negative recovery), else None."""
+    if "recovery" not in metric or fig is None:
+        return None
+    if fig.median < 0:
+        return "not recovered"
+    if fig.low < 0:
+        return "not recovered in some repeats"
+    return None
+
+
+def run_length(docs):
+    q = (docs[-1].get("options") or {}).get("quick")
+    return {True: "quick", False: "full"}.get(q, "unknown")
+
+
 def compare_command(args):
     base_docs, new_docs = load_docs([args.base]), load_docs([args.new])
     if not base_docs or not new_docs:
         print("seam-report compare: no seam-bench JSON in BASE or NEW", file=sys.stderr)
         return 2
+    lb, ln = run_length(base_docs), run_length(new_docs)
+    warning = None
+    if lb != ln and "unknown" not in (lb, ln):
+        warning = (f"WARNING: BASE is a {lb} run and NEW a {ln} run: their figures are measured "
+                   "differently (a quick run's loads last 0.2 s at 4 connections, a full run's 2 s "
+                   "at 8), so a move between them is not a regression of the code.")
+        if not args.allow_mixed:
+            print(f"seam-report compare: refused. {warning} Compare runs of the same length, or "
+                  "pass --allow-mixed to list the moves anyway.", file=sys.stderr)
+            return 2
+        print(f"**{warning}**\n")
     # A directory means its newest document.
     base, new = summary_figures(base_docs[-1:]), summary_figures(new_docs[-1:])
     threshold = args.threshold
-    flagged, regressions = [], 0
+    flagged, floors, only = [], [], {"BASE": [], "NEW": []}
+    regressions = 0
     for key in sorted(set(base) | set(new)):
         b, n = base.get(key), new.get(key)
         if b is None or n is None:
-            flagged.append((key, "only in " + ("NEW" if b is None else "BASE"), "", "", "", ""))
+            only["NEW" if b is None else "BASE"].append(key)
             continue
         if not comparable(b.unit):
+            continue
+        floor = is_floor(*key)
+        sb, sn = not_recovered(key[1], b), not_recovered(key[1], n)
+        if sb or sn:
+            # A state, not a number: compare the states.
+            if bool(sb) == bool(sn):
+                continue
+            worse = bool(sn)
+            verdict = "REGRESSION" if worse and not floor else ("worse" if worse else "better")
+            regressions += verdict == "REGRESSION"
+            row = (key, verdict, sb or f"{fmt(b.median)} {b.unit}",
+                   sn or f"{fmt(n.median)} {n.unit}", "–", "recovered -> not" if worse
+                   else "not recovered -> recovered")
+            (floors if floor else flagged).append(row)
             continue
         if b.median == 0:
             change = 0.0 if n.median == 0 else math.inf
@@ -37,23 +90,38 @@ def compare_command(args):
             basis = f"beyond ±{threshold:g}% (no CI)" if moved else ""
         if not moved:
             continue
-        if worse and abs(change) > threshold:
+        if floor:
+            verdict = "floor moved (the machine, never a regression)"
+        elif worse and abs(change) > threshold:
             verdict = "REGRESSION"
             regressions += 1
         elif worse:
             verdict = "worse (within threshold)"
         else:
             verdict = "better"
-        flagged.append((key, verdict, f"{fmt(b.median)} {b.unit}", f"{fmt(n.median)} {n.unit}",
-                        f"{change:+.1f}%", basis))
+        row = (key, verdict, f"{fmt(b.median)} {b.unit}", f"{fmt(n.median)} {n.unit}",
+               f"{change:+.1f}%", basis)
+        (floors if floor else flagged).append(row)
+    header = ["deployment", "metric", "verdict", "base", "new", "change", "why flagged"]
     rows = [[f"`{d}`", m, v, bm, nm, c, basis] for (d, m), v, bm, nm, c, basis in flagged]
     if rows:
-        print(md_table(["deployment", "metric", "verdict", "base", "new", "change", "why flagged"],
-                       rows))
+        print(md_table(header, rows))
     else:
         print("No figure moved beyond its noise.")
-    print(f"\n{len([r for r in flagged if r[1] not in ('',)])} figure(s) flagged, "
-          f"{regressions} regression(s) past {threshold:g}%.")
+    if floors:
+        print("\nFloors (the machine, not the code; never a regression):\n")
+        print(md_table(header, [[f"`{d}`", m, v, bm, nm, c, basis]
+                                for (d, m), v, bm, nm, c, basis in floors]))
+    for side in ("BASE", "NEW"):
+        if only[side]:
+            print(f"\nOnly in {side} ({len(only[side])}; not compared):\n")
+            for d, m in only[side]:
+                print(f"- `{d}` {m}")
+    print(f"\n{len(flagged)} figure(s) flagged, {regressions} regression(s) past {threshold:g}%"
+          f"; {len(floors)} floor(s) moved; {len(only['BASE'])} only in BASE, "
+          f"{len(only['NEW'])} only in NEW.")
+    if warning:
+        print(f"\n**{warning}**")
     return 1 if regressions else 0
 
 

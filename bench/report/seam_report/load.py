@@ -12,7 +12,8 @@ import sys
 
 
 DEPLOYMENT_ORDER = ["mono", "split/capnp/push", "split/capnp/off", "split/capnp/ttl",
-                    "split/protobuf/push"]
+                    "split/protobuf/push", "split/protobuf/off", "split/protobuf/ttl",
+                    "split/grpc/push", "split/grpc/off", "split/grpc/ttl"]
 
 
 def bench_files(paths):
@@ -300,3 +301,39 @@ def cdf_points(hist):
             acc += b[2]
             pts.append((max(b[1], 1) / 1000.0, acc / total))
     return pts
+
+
+# Per-request CPU time and context switches, recorded in each run's HTTP and FUSE load points but
+# not in the summary: (scenario path, per-request key, metric suffix, unit).
+PER_REQUEST = [
+    (("http", "closed_loop"), "cpu_per_request", "CPU-us per request", "CPU-us"),
+    (("http", "closed_loop"), "ctx_switches_per_request", "context switches per request", "1"),
+    (("fuse", "ops"), "cpu_per_op", "CPU-us per op", "CPU-us"),
+    (("fuse", "ops"), "ctx_switches_per_op", "context switches per op", "1"),
+]
+
+
+def derived_figures(docs, figs):
+    """{(deployment, metric): Figure} of the per-request CPU-µs and context switches of every
+    HTTP and FUSE load point ("http get_cached c1 CPU-us per request", ...), the median over the
+    runs with its bootstrap interval, for the keys `figs` does not already have."""
+    values = {}
+    for d in docs:
+        mode = doc_mode(d)
+        for r in d.get("runs") or []:
+            if not isinstance(r, dict) or "skipped" in r or not r.get("deployment"):
+                continue
+            dep = str(r["deployment"]) + mode
+            for path, key, suffix, unit in PER_REQUEST:
+                for op, levels in (dig(r, *path) or {}).items():
+                    for level, load in (levels or {}).items() if isinstance(levels, dict) else []:
+                        v = num(dig(load, key))
+                        if v is not None:
+                            metric = f"{path[0]} {op} {level} {suffix}"
+                            values.setdefault((dep, metric), (unit, []))[1].append(v)
+    out = {}
+    for k, (unit, vals) in values.items():
+        if k not in figs:
+            lo, hi = bootstrap_ci(vals)
+            out[k] = Figure(statistics.median(vals), lo, hi, unit, len(vals))
+    return out

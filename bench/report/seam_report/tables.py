@@ -1,4 +1,5 @@
 """The Markdown report: per-scenario tables, the headline, the floor, notes on each run."""
+import json
 import math
 import re
 import statistics
@@ -370,8 +371,8 @@ def scenario_table(metrics, deps, figs, quiet=frozenset(), runs=None):
     measured = [d for d in deps if any((d, m) in figs for m in metrics)]
     if "mono" in measured and len(measured) > 1:
         header += [f"`{d}` ÷ mono" for d in measured if d != "mono"]
-    if floor_labels:
-        header += [f"`{d}` ÷ {floor_labels[0]}" for d in measured]
+    # No per-deployment "÷ floor" columns: with five deployments they pushed the tables past
+    # 1400 px; the floor's own column is here and "What this means" gives the ratios' range.
     rows = []
     for m in metrics:
         unit = next((figs[(d, m)].unit for d in deps if (d, m) in figs), "")
@@ -386,12 +387,6 @@ def scenario_table(metrics, deps, figs, quiet=frozenset(), runs=None):
                     f = figs.get((d, m))
                     usable = f and mono and not never_recovered(m, f) and not never_recovered(m, mono)
                     row.append(fmt_ratio(ratio(f.median, mono.median)) if usable else "–")
-        if floor_labels:
-            for d in measured:
-                # Each deployment against the floor measured the same way it was.
-                base = dict(floors_for(m, figs, mode_of(d))).get(floor_labels[0])
-                f = figs.get((d, m))
-                row.append(fmt_ratio(ratio(f.median, base.median)) if f and base else "–")
         rows.append(row)
     return md_table(header, rows)
 
@@ -539,11 +534,71 @@ def baseline_table(figs):
     return md_table(["baseline", "unit", "value"], rows) if rows else None
 
 
-def render_markdown(docs, figs, deps):
-    out = ["# Seams bench report", ""]
-    out += machine_lines(docs) + [""]
-    out += ["Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
-            "run was repeated. `÷ mono` and `÷ floor` are ratios of medians (for throughput a "
+def slug(title):
+    """The anchor of a heading, as md_to_html writes it."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def toc(lines):
+    """A table of contents of the `## ` headings among lines."""
+    items = [l[3:].strip() for l in lines if l.startswith("## ")]
+    return ["**Contents:** " + " · ".join(f"[{t}](#{slug(t)})" for t in items), ""]
+
+
+def workload_line(docs):
+    """The workload the documents were measured under (doc["workload"], written by seam-bench
+    run --workload and its flags), one line per document that records one."""
+    out = []
+    for d in docs:
+        w = d.get("workload")
+        if isinstance(w, dict) and w:
+            parts = []
+            for k, v in w.items():
+                if isinstance(v, (dict, list)):
+                    v = json.dumps(v, separators=(",", ":"), sort_keys=True)
+                parts.append(f"{k} `{v}`")
+            out.append(f"- workload of `{d['_file']}`: " + ", ".join(parts))
+    return out
+
+
+def order_by_operation(metrics):
+    """Keep each operation's rows together (the CPU and context-switch rows derived from the runs
+    come after the summary's): a stable sort on the operation's first appearance."""
+    ops = []
+    for m in metrics:
+        op = m.split(" ")[1] if " " in m else m
+        if op not in ops:
+            ops.append(op)
+    return sorted(metrics, key=lambda m: ops.index(m.split(" ")[1] if " " in m else m))
+
+
+def family_tables(metrics, deps, figs, quiet, runs):
+    """The fault table split by deployment family (one daemon, split), so that no column is half
+    "not measured": the two families inject faults into different units."""
+    out = []
+    for title, fam in (("One daemon", [d for d in deps if not is_split_name(d)]),
+                       ("Split deployments", [d for d in deps if is_split_name(d)])):
+        fm = [m for m in metrics if any((d, m) in figs or (d, m) in quiet for d in fam)]
+        if not fam or not fm:
+            continue
+        out += [f"### {title}", "", scenario_table(fm, fam, figs, quiet, runs), ""]
+    return out
+
+
+def is_split_name(dep):
+    return dep.startswith("split/")
+
+
+def render_markdown(docs, figs, deps, tail=""):
+    from .verdict import verdict_markdown
+    from .sweep import model_markdown, sweep_markdown
+    head = ["# Seams bench report", ""]
+    head += machine_lines(docs) + workload_line(docs) + [""]
+    runs = runs_by_dep(docs)
+    out = verdict_markdown(docs, figs, deps, runs)
+    out += ["## How to read the tables", "",
+            "Cells are medians; `[low–high]` is the 95% bootstrap interval of the median when the "
+            "run was repeated. `÷ mono` columns are ratios of medians (for throughput a "
             "ratio above 1 is better, for every other unit below 1 is better). A best figure "
             "whose interval overlaps the runner-up's is not called a win. "
             "\"bimodal in k/n\" beside a figure: k of the n latency histograms behind it have "
@@ -560,7 +615,6 @@ def render_markdown(docs, figs, deps):
                 out.append(f"- `{dep}`: {n}")
         out.append("")
     out += tool_failure_section(docs)
-    runs = runs_by_dep(docs)
     out += ["## Headline", "", headline_table(deps, figs, runs), ""]
     out += ["## The floor beside each deployment", "",
             "Each deployment's run has the machine's own round-trip floor measured right before "
@@ -569,6 +623,7 @@ def render_markdown(docs, figs, deps):
             "run whose floor moved by more than 25% (the larger p50 over the smaller) ran on a "
             "machine that changed under it.", ""]
     out += floor_section(docs)
+    quiet = faults_without_failure(docs)
     for key, title, prefixes in SCENARIOS:
         metrics = [m for m in scenario_metrics(figs, prefixes)
                    if not m.startswith("startup interval ")]
@@ -578,8 +633,13 @@ def render_markdown(docs, figs, deps):
             continue
         if key in SCENARIO_NOTES:
             out += [SCENARIO_NOTES[key], ""]
-        out += [scenario_table(metrics, deps, figs, faults_without_failure(docs), runs), "",
-                "**What this means.** " + meaning(title, metrics, deps, figs), ""]
+        if key in ("http", "fuse"):
+            metrics = order_by_operation(metrics)
+        if key == "fault":
+            out += family_tables(metrics, deps, figs, quiet, runs)
+        else:
+            out += [scenario_table(metrics, deps, figs, quiet, runs), ""]
+        out += ["**What this means.** " + meaning(title, metrics, deps, figs), ""]
         intervals = start_interval_table(deps, figs) if key == "startup" else None
         if intervals:
             out += ["Each unit's own start, ms: the median over the starts, and in brackets its "
@@ -587,7 +647,11 @@ def render_markdown(docs, figs, deps):
                     "start event (seamd's first from the spawn; a daemon's first from the "
                     "launcher's spawn of it) to its `started` line; a daemon's (`launcher: "
                     "NAME`) from its spawn to its READY=1.", "", intervals, ""]
+    out += sweep_markdown(docs)
+    out += model_markdown(docs)
     out += ["## Baselines (floors)", ""]
     bt = baseline_table(figs)
     out += [bt if bt else f"{NOT_MEASURED.capitalize()} in these runs.", ""]
-    return "\n".join(out)
+    if tail:
+        out += tail.rstrip("\n").split("\n") + [""]
+    return "\n".join(head + toc(out) + out)
