@@ -4,11 +4,16 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <sstream>
 
+#include "bench/seam-bench/metrics.h"
 #include "core/common/unique_fd.h"
+#include "core/stats/histogram.h"
 
 namespace seams::bench {
 
@@ -53,6 +58,63 @@ Result<std::vector<SizeClass>> parseSizeDist(const std::string& text) {
     }
   }
   if (out.empty()) return Status(Errc::invalid_argument, "--size-dist: empty");
+  return out;
+}
+
+std::string sizeLabel(std::uint64_t bytes) {
+  if (bytes >= (1u << 30) && bytes % (1u << 30) == 0) return std::to_string(bytes >> 30) + "G";
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + "M";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "K";
+  return std::to_string(bytes);
+}
+
+struct SizeClassTally::Class {
+  std::uint64_t size = 0;
+  std::uint64_t files = 0;
+  Histogram latency;
+  std::atomic<std::uint64_t> ok{0}, errors{0};
+};
+
+SizeClassTally::SizeClassTally(const DatasetInfo& data) {
+  std::map<std::uint64_t, std::uint64_t> files;
+  for (std::uint64_t s : data.data_sizes) ++files[s];
+  for (const auto& [size, n] : files) {
+    auto c = std::make_unique<Class>();
+    c->size = size;
+    c->files = n;
+    classes_.push_back(std::move(c));
+  }
+}
+
+SizeClassTally::~SizeClassTally() = default;
+
+void SizeClassTally::record(std::uint64_t size, std::uint64_t latency_ns, bool ok) {
+  auto it = std::lower_bound(classes_.begin(), classes_.end(), size,
+                             [](const auto& c, std::uint64_t s) { return c->size < s; });
+  if (it == classes_.end() || (*it)->size != size) return;
+  if (ok) {
+    (*it)->latency.record(latency_ns);
+    ++(*it)->ok;
+  } else {
+    ++(*it)->errors;
+  }
+}
+
+nlohmann::json SizeClassTally::toJson(double seconds) const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& c : classes_) {
+    const double ok = double(c->ok.load());
+    out[sizeLabel(c->size)] = {
+        {"bytes_per_file", c->size},
+        {"files", c->files},
+        {"ok", c->ok.load()},
+        {"errors", c->errors.load()},
+        {"latency", bench::toJson(summarise(c->latency))},
+        {"throughput", {{"value", seconds > 0 ? ok / seconds : 0.0}, {"unit", "req/s"}}},
+        {"bytes_per_s",
+         {{"value", seconds > 0 ? ok * double(c->size) / seconds / 1048576.0 : 0.0},
+          {"unit", "MiB/s"}}}};
+  }
   return out;
 }
 
@@ -112,10 +174,10 @@ Result<DatasetInfo> writeDataset(const std::string& vault_root, const DatasetOpt
     return writeWhole(vault_root + vpath, randomBytes(rng, size));
   };
   for (int i = 0; i < o.hot_files; ++i) {
-    if (Status s = put(hotPath(i), 4096); !s.ok()) return s;
+    if (Status s = put(hotPath(i), o.hot_bytes); !s.ok()) return s;
   }
   for (int i = 0; i < o.cold_files; ++i) {
-    if (Status s = put(coldPath(i), 4096); !s.ok()) return s;
+    if (Status s = put(coldPath(i), o.cold_bytes); !s.ok()) return s;
   }
   for (int i = 0; i < kBigFiles; ++i) {
     if (Status s = put(bigPath(i), 1 << 20); !s.ok()) return s;
