@@ -33,7 +33,7 @@ const std::vector<Variant>& knownVariants() {
   static const std::vector<Variant> v = [] {
     std::vector<Variant> out = {{"mono", "seamd", "capnp", "push"}};
     for (const char* codec : {"capnp", "protobuf", "grpc"}) {
-      for (const char* coherence : {"push", "ttl", "off"}) {
+      for (const char* coherence : {"push", "off", "ttl"}) {
         out.push_back(
             {std::string("split/") + codec + "/" + coherence, "seam-split", codec, coherence});
       }

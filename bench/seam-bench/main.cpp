@@ -39,6 +39,8 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                "cpu_model" (/proc/cpuinfo), "cores"},
    "build": {"compiler", "build_type", "git_revision", "git_dirty"},
    "options": every flag as used, "settings": the derived durations and counts,
+   "workload": every workload key as run (bench/workloads/README.md), "set": {KEY: value},
+               "config_overrides": {KEY: TOML text}, "given": {"file": [KEY], "flags": [KEY]},
    "pm_qos": {"requested", "held", "device", "max_latency_us", "status"} (/dev/cpu_dma_latency
              held at 0 for the whole run unless --no-pm-qos; "status" says why it is not held),
    "pinning": {"pinned", "cpu", "allowed_cpus"} (--pin: every process and thread on one CPU),
@@ -57,7 +59,9 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                           "spread": {FIGURE: {"n", "p50", "p90", "max", "spread"}},
                           "intervals": [{"unit_name", "n", "p50", "p90", "max", "spread",
                                          "samples_ms"}] (each service's or daemon's own start)},
-              "http": {"closed_loop": {OP: {"c1"|"cN": LOAD}}, "open_loop": {OP: {"points":
+              "http": {"closed_loop": {OP: {"c1"|"cN": LOAD (+ "payload_bytes"; dataset: +
+                        "by_size": {SIZE: {"files", "ok", "errors", "latency", "throughput",
+                        "bytes_per_s"}})}}, "open_loop": {OP: {"points":
                         [LOAD + target_rate, achieved_rate, keeps_up], "knee"}}, "wrk_crosscheck"},
               "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD (split: +
                         "fsd_calls_per_op", seam-fused's calls to seam-fsd per operation)}}},
