@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -19,6 +21,37 @@ namespace seams::bench {
 
 namespace fs = std::filesystem;
 
+std::optional<std::int64_t> parseScaledInteger(std::string text) {
+  std::int64_t mult = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K':
+      case 'k':
+        mult = 1024;
+        break;
+      case 'M':
+      case 'm':
+        mult = 1024 * 1024;
+        break;
+      case 'G':
+      case 'g':
+        mult = 1024LL * 1024 * 1024;
+        break;
+      default:
+        break;
+    }
+    if (mult != 1) text.pop_back();
+  }
+  std::int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || p != end) return std::nullopt;
+  if (v > std::numeric_limits<std::int64_t>::max() / mult ||
+      v < std::numeric_limits<std::int64_t>::min() / mult)
+    return std::nullopt;
+  return v * mult;
+}
+
 Result<std::vector<SizeClass>> parseSizeDist(const std::string& text) {
   std::vector<SizeClass> out;
   std::stringstream ss(text);
@@ -28,30 +61,11 @@ Result<std::vector<SizeClass>> parseSizeDist(const std::string& text) {
     if (colon == std::string::npos) {
       return Status(Errc::invalid_argument, "--size-dist: '" + item + "' is not SIZE:WEIGHT");
     }
-    std::string size = item.substr(0, colon);
-    std::uint64_t mult = 1;
-    if (!size.empty()) {
-      switch (size.back()) {
-        case 'K':
-        case 'k':
-          mult = 1024;
-          break;
-        case 'M':
-        case 'm':
-          mult = 1024 * 1024;
-          break;
-        case 'G':
-        case 'g':
-          mult = 1024ull * 1024 * 1024;
-          break;
-        default:
-          break;
-      }
-      if (mult != 1) size.pop_back();
-    }
+    const auto size = parseScaledInteger(item.substr(0, colon));
     try {
-      SizeClass c{std::stoull(size) * mult, std::stod(item.substr(colon + 1))};
-      if (c.weight <= 0) throw std::invalid_argument("weight");
+      if (!size || *size < 0) throw std::invalid_argument("size");
+      SizeClass c{static_cast<std::uint64_t>(*size), std::stod(item.substr(colon + 1))};
+      if (!(c.weight > 0)) throw std::invalid_argument("weight");
       out.push_back(c);
     } catch (const std::exception&) {
       return Status(Errc::invalid_argument, "--size-dist: bad entry '" + item + "'");

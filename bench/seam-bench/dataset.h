@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct SizeClass {
   std::uint64_t bytes = 0;
   double weight = 0;
 };
+// An integer with an optional K/M/G suffix (x1024, x1024^2, x1024^3): "512K" is 524288;
+// nullopt when it is not one or overflows.
+std::optional<std::int64_t> parseScaledInteger(std::string text);
 // "4K:70,64K:25,1M:5" (suffix K/M/G = KiB/MiB/GiB, weights relative).
 Result<std::vector<SizeClass>> parseSizeDist(const std::string& text);
 

@@ -117,15 +117,7 @@ WorkerFactory fsWorker(const std::string& root, const std::string& op, FsWorkerO
     if (op != "mix") return byName(op);
     // mix: each operation one of the mix's, by weight (default 60% stat, 25% read 4 KiB, 5%
     // readdir, 10% create).
-    std::vector<Op> ops;
-    std::vector<double> weights;
-    for (const auto& [name, weight] : o.mix) {
-      ops.push_back(byName(name));
-      weights.push_back(weight);
-    }
-    auto pick =
-        std::make_shared<std::discrete_distribution<std::size_t>>(weights.begin(), weights.end());
-    return [=] { return ops[(*pick)(*rng)](); };
+    return weightedMix(o.mix, byName, rng);
   };
 }
 

@@ -91,15 +91,7 @@ WorkerFactory httpWorker(const HttpTarget& t, const std::string& op) {
     if (op != "mixed") return byName(op);
     // mixed: each request one of the mix's operations, by weight (default 70% cached GET, 10%
     // stat, 5% list, 5% uncached GET, 10% PUT).
-    std::vector<Op> ops;
-    std::vector<double> weights;
-    for (const auto& [name, weight] : t.mix) {
-      ops.push_back(byName(name));
-      weights.push_back(weight);
-    }
-    auto pick =
-        std::make_shared<std::discrete_distribution<std::size_t>>(weights.begin(), weights.end());
-    return [=] { return ops[(*pick)(*rng)](); };
+    return weightedMix(t.mix, byName, rng);
   };
 }
 

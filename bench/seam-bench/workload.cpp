@@ -42,38 +42,6 @@ std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
-// An integer, with an optional K/M/G suffix (x1024, x1024^2, x1024^3).
-std::optional<std::int64_t> parseInteger(std::string text) {
-  std::int64_t mult = 1;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'K':
-      case 'k':
-        mult = 1024;
-        break;
-      case 'M':
-      case 'm':
-        mult = 1024 * 1024;
-        break;
-      case 'G':
-      case 'g':
-        mult = 1024LL * 1024 * 1024;
-        break;
-      default:
-        break;
-    }
-    if (mult != 1) text.pop_back();
-  }
-  std::int64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || p != end) return std::nullopt;
-  if (v > std::numeric_limits<std::int64_t>::max() / mult ||
-      v < std::numeric_limits<std::int64_t>::min() / mult)
-    return std::nullopt;
-  return v * mult;
-}
-
 std::optional<double> parseNumber(const std::string& text) {
   double v = 0;
   const char* end = text.data() + text.size();
@@ -110,7 +78,7 @@ struct Reader;
 template <>
 struct Reader<std::int64_t> {
   static std::string text(const std::string& s, std::int64_t& out) {
-    auto v = parseInteger(s);
+    auto v = parseScaledInteger(s);
     if (!v) return "must be an integer (K/M/G suffixes allowed), got " + quoted(s);
     out = *v;
     return {};

@@ -340,3 +340,23 @@ TEST(SizeClasses, TheTallyKeepsOneClassPerSizeOfTheDataSet) {
 
 }  // namespace
 }  // namespace seams::bench
+
+namespace seams::bench {
+namespace {
+
+TEST(ScaledIntegers, SuffixesScaleByPowersOf1024AndJunkIsRefused) {
+  EXPECT_EQ(parseScaledInteger("512K"), 524288);
+  EXPECT_EQ(parseScaledInteger("1m"), 1 << 20);
+  EXPECT_EQ(parseScaledInteger("2G"), 2LL << 30);
+  EXPECT_EQ(parseScaledInteger("-3"), -3);
+  for (const char* bad : {"", "K", "4KB", "1.5K", " 4", "99999999999999999G"})
+    EXPECT_FALSE(parseScaledInteger(bad).has_value()) << bad;
+  auto d = parseSizeDist("4K:70,1M:30");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)[1].bytes, 1u << 20);
+  EXPECT_FALSE(parseSizeDist("-4K:1").ok());
+  EXPECT_FALSE(parseSizeDist("4K:0").ok());
+}
+
+}  // namespace
+}  // namespace seams::bench
