@@ -229,7 +229,7 @@ nlohmann::json runHttp(Context& c) {
   // Open loop: a sweep of fixed rates (fractions of the closed-loop N throughput, or the
   // workload's own rates in req/s) to the knee: the highest rate still achieved (>= 95% of the
   // target) with p99 under 10x the lowest rate's.
-  nlohmann::json open;
+  nlohmann::json open = nlohmann::json::object();  // empty when no operation runs open loop
   for (const std::string& op : s.open_loop_ops) {
     if (!throughput_n.count(op)) continue;  // only operations measured closed loop (workload.h)
     nlohmann::json points = nlohmann::json::array();
