@@ -4,15 +4,53 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 
+#include "bench/seam-bench/metrics.h"
 #include "core/common/unique_fd.h"
+#include "core/stats/histogram.h"
 
 namespace seams::bench {
 
 namespace fs = std::filesystem;
+
+std::optional<std::int64_t> parseScaledInteger(std::string text) {
+  std::int64_t mult = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'K':
+      case 'k':
+        mult = 1024;
+        break;
+      case 'M':
+      case 'm':
+        mult = 1024 * 1024;
+        break;
+      case 'G':
+      case 'g':
+        mult = 1024LL * 1024 * 1024;
+        break;
+      default:
+        break;
+    }
+    if (mult != 1) text.pop_back();
+  }
+  std::int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || p != end) return std::nullopt;
+  if (v > std::numeric_limits<std::int64_t>::max() / mult ||
+      v < std::numeric_limits<std::int64_t>::min() / mult)
+    return std::nullopt;
+  return v * mult;
+}
 
 Result<std::vector<SizeClass>> parseSizeDist(const std::string& text) {
   std::vector<SizeClass> out;
@@ -23,36 +61,74 @@ Result<std::vector<SizeClass>> parseSizeDist(const std::string& text) {
     if (colon == std::string::npos) {
       return Status(Errc::invalid_argument, "--size-dist: '" + item + "' is not SIZE:WEIGHT");
     }
-    std::string size = item.substr(0, colon);
-    std::uint64_t mult = 1;
-    if (!size.empty()) {
-      switch (size.back()) {
-        case 'K':
-        case 'k':
-          mult = 1024;
-          break;
-        case 'M':
-        case 'm':
-          mult = 1024 * 1024;
-          break;
-        case 'G':
-        case 'g':
-          mult = 1024ull * 1024 * 1024;
-          break;
-        default:
-          break;
-      }
-      if (mult != 1) size.pop_back();
-    }
+    const auto size = parseScaledInteger(item.substr(0, colon));
     try {
-      SizeClass c{std::stoull(size) * mult, std::stod(item.substr(colon + 1))};
-      if (c.weight <= 0) throw std::invalid_argument("weight");
+      if (!size || *size < 0) throw std::invalid_argument("size");
+      SizeClass c{static_cast<std::uint64_t>(*size), std::stod(item.substr(colon + 1))};
+      if (!(c.weight > 0)) throw std::invalid_argument("weight");
       out.push_back(c);
     } catch (const std::exception&) {
       return Status(Errc::invalid_argument, "--size-dist: bad entry '" + item + "'");
     }
   }
   if (out.empty()) return Status(Errc::invalid_argument, "--size-dist: empty");
+  return out;
+}
+
+std::string sizeLabel(std::uint64_t bytes) {
+  if (bytes >= (1u << 30) && bytes % (1u << 30) == 0) return std::to_string(bytes >> 30) + "G";
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + "M";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + "K";
+  return std::to_string(bytes);
+}
+
+struct SizeClassTally::Class {
+  std::uint64_t size = 0;
+  std::uint64_t files = 0;
+  Histogram latency;
+  std::atomic<std::uint64_t> ok{0}, errors{0};
+};
+
+SizeClassTally::SizeClassTally(const DatasetInfo& data) {
+  std::map<std::uint64_t, std::uint64_t> files;
+  for (std::uint64_t s : data.data_sizes) ++files[s];
+  for (const auto& [size, n] : files) {
+    auto c = std::make_unique<Class>();
+    c->size = size;
+    c->files = n;
+    classes_.push_back(std::move(c));
+  }
+}
+
+SizeClassTally::~SizeClassTally() = default;
+
+void SizeClassTally::record(std::uint64_t size, std::uint64_t latency_ns, bool ok) {
+  auto it = std::lower_bound(classes_.begin(), classes_.end(), size,
+                             [](const auto& c, std::uint64_t s) { return c->size < s; });
+  if (it == classes_.end() || (*it)->size != size) return;
+  if (ok) {
+    (*it)->latency.record(latency_ns);
+    ++(*it)->ok;
+  } else {
+    ++(*it)->errors;
+  }
+}
+
+nlohmann::json SizeClassTally::toJson(double seconds) const {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& c : classes_) {
+    const double ok = double(c->ok.load());
+    out[sizeLabel(c->size)] = {
+        {"bytes_per_file", c->size},
+        {"files", c->files},
+        {"ok", c->ok.load()},
+        {"errors", c->errors.load()},
+        {"latency", bench::toJson(summarise(c->latency))},
+        {"throughput", {{"value", seconds > 0 ? ok / seconds : 0.0}, {"unit", "req/s"}}},
+        {"bytes_per_s",
+         {{"value", seconds > 0 ? ok * double(c->size) / seconds / 1048576.0 : 0.0},
+          {"unit", "MiB/s"}}}};
+  }
   return out;
 }
 
@@ -112,10 +188,10 @@ Result<DatasetInfo> writeDataset(const std::string& vault_root, const DatasetOpt
     return writeWhole(vault_root + vpath, randomBytes(rng, size));
   };
   for (int i = 0; i < o.hot_files; ++i) {
-    if (Status s = put(hotPath(i), 4096); !s.ok()) return s;
+    if (Status s = put(hotPath(i), o.hot_bytes); !s.ok()) return s;
   }
   for (int i = 0; i < o.cold_files; ++i) {
-    if (Status s = put(coldPath(i), 4096); !s.ok()) return s;
+    if (Status s = put(coldPath(i), o.cold_bytes); !s.ok()) return s;
   }
   for (int i = 0; i < kBigFiles; ++i) {
     if (Status s = put(bigPath(i), 1 << 20); !s.ok()) return s;

@@ -21,6 +21,7 @@
 #include "bench/seam-bench/http_client.h"
 #include "bench/seam-bench/load.h"
 #include "core/common/unique_fd.h"
+#include "core/config/config.h"
 #include "core/process/host.h"
 
 namespace seams::bench {
@@ -29,16 +30,16 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 const std::vector<Variant>& knownVariants() {
-  static const std::vector<Variant> v = {
-      {"mono", "seamd", "capnp", "push"},
-      {"split/capnp/push", "seam-split", "capnp", "push"},
-      {"split/capnp/off", "seam-split", "capnp", "off"},
-      {"split/capnp/ttl", "seam-split", "capnp", "ttl"},
-      {"split/protobuf/push", "seam-split", "protobuf", "push"},
-      {"split/grpc/push", "seam-split", "grpc", "push"},
-      {"split/grpc/off", "seam-split", "grpc", "off"},
-      {"split/grpc/ttl", "seam-split", "grpc", "ttl"},
-  };
+  static const std::vector<Variant> v = [] {
+    std::vector<Variant> out = {{"mono", "seamd", "capnp", "push"}};
+    for (const char* codec : {"capnp", "protobuf", "grpc"}) {
+      for (const char* coherence : {"push", "off", "ttl"}) {
+        out.push_back(
+            {std::string("split/") + codec + "/" + coherence, "seam-split", codec, coherence});
+      }
+    }
+    return out;
+  }();
   return v;
 }
 
@@ -47,6 +48,13 @@ std::optional<Variant> findVariant(const std::string& name) {
     if (v.name == name) return v;
   }
   return std::nullopt;
+}
+
+Result<Variant> parseDeployment(const std::string& name) {
+  if (auto v = findVariant(name)) return *v;
+  std::string valid;
+  for (const Variant& k : knownVariants()) valid += (valid.empty() ? "" : ", ") + k.name;
+  return Status(Errc::invalid_argument, "unknown deployment '" + name + "' (valid: " + valid + ")");
 }
 
 std::string Binaries::seamd() const {
@@ -191,18 +199,34 @@ Status BenchDeployment::prepare() {
   std::string user, pass;
   while (creds >> user >> pass) passwords_[user] = pass;
 
+  auto edited = applyConfigOverrides(readFile(configPath()), overrides_);
+  if (!edited.ok()) return edited.status();
+  std::ofstream(configPath(), std::ios::trunc) << *edited;
+  // The same check seamd makes at its start, here so a bad override names itself before the
+  // launcher's log would.
+  if (auto parsed = loadConfig(configPath()); !parsed.ok()) return parsed.status();
+  return okStatus();
+}
+
+Result<std::string> applyConfigOverrides(const std::string& text,
+                                         const std::map<std::string, std::string>& overrides) {
   // Edit keys in place: the [section] header, then `key = ...` beneath it.
-  std::istringstream in(readFile(configPath()));
+  std::istringstream in(text);
   std::ostringstream edited;
   std::string line, section;
-  auto pending = overrides_;
+  auto pending = overrides;
   const std::regex header(R"(^\s*\[([A-Za-z0-9_.]+)\]\s*$)");
+  const std::regex array_header(R"(^\s*\[\[.*$)");
   const std::regex keyline(R"(^\s*([A-Za-z0-9_]+)\s*=.*$)");
   std::smatch m;
+  bool in_array = false;  // [[users]], [[rules]]: their keys are not the config's own
   while (std::getline(in, line)) {
     if (std::regex_match(line, m, header)) {
       section = m[1];
-    } else if (std::regex_match(line, m, keyline)) {
+      in_array = false;
+    } else if (std::regex_match(line, array_header)) {
+      in_array = true;
+    } else if (!in_array && std::regex_match(line, m, keyline)) {
       std::string full = section.empty() ? std::string(m[1]) : section + "." + std::string(m[1]);
       if (auto it = pending.find(full); it != pending.end()) {
         line = std::string(m[1]) + " = " + it->second;
@@ -215,8 +239,7 @@ Status BenchDeployment::prepare() {
     return Status(Errc::invalid_argument,
                   "override key not in the config: " + pending.begin()->first);
   }
-  std::ofstream(configPath(), std::ios::trunc) << edited.str();
-  return okStatus();
+  return edited.str();
 }
 
 namespace {

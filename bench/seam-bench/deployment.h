@@ -1,11 +1,9 @@
 // Deployments under test, and the /proc accounting of their processes.
 //
 // A deployment name maps to (launcher binary, codec, coherence):
-//   mono                 seamd
-//   split/capnp/push     seam-split, [split] codec = capnp,    [cache] coherence = push
-//   split/capnp/off      seam-split, capnp, off
-//   split/capnp/ttl      seam-split, capnp, ttl
-//   split/protobuf/push  seam-split, protobuf, push
+//   mono                       seamd
+//   split/CODEC/COHERENCE      seam-split, [split] codec = CODEC, [cache] coherence = COHERENCE,
+//                              CODEC one of capnp, protobuf, grpc; COHERENCE one of push, ttl, off
 // BenchDeployment writes its config with `seamctl init` into a fresh temp dir (free loopback
 // port, mount point inside, faults enabled), edits keys (cache budget, ...), fills the vault with
 // the data set, and spawns the launcher with NOTIFY_SOCKET on a socket the bench owns, so READY=1
@@ -39,9 +37,12 @@ struct Variant {
   std::string codec;
   std::string coherence;
 };
-// The known names, in the default order.
+// Every valid name: mono, then split/CODEC/COHERENCE for each codec and coherence.
 const std::vector<Variant>& knownVariants();
 std::optional<Variant> findVariant(const std::string& name);
+// findVariant(), or invalid_argument "unknown deployment 'NAME' (valid: mono, split/capnp/push,
+// ...)".
+Result<Variant> parseDeployment(const std::string& name);
 
 // Where the binaries are: seamd, seamctl, seam-split (whichever exist).
 struct Binaries {
@@ -127,6 +128,12 @@ class BenchDeployment {
   std::atomic<bool> drain_stop_{false};
   std::atomic<std::uint64_t> notify_messages_{0};
 };
+
+// The text of a seams.toml with `overrides` (KEY -> TOML value text, KEY "section.key" or a
+// top-level "key") written over the lines of those keys, every other line as it was (comments
+// kept). invalid_argument naming the first key the text does not have.
+Result<std::string> applyConfigOverrides(const std::string& text,
+                                         const std::map<std::string, std::string>& overrides);
 
 // Free TCP port on 127.0.0.1; mount check in /proc/self/mountinfo; whole-file read.
 std::uint16_t freePort();

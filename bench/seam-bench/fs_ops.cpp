@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <random>
@@ -75,10 +76,10 @@ bool listDir(const std::string& path) {
 }
 }  // namespace
 
-WorkerFactory fsWorker(const std::string& root, const std::string& op, int hot_files,
-                       std::uint64_t seed) {
-  return [root, op, hot_files, seed](int w) -> Op {
-    auto rng = std::make_shared<std::mt19937_64>(seed * 7919 + static_cast<std::uint64_t>(w));
+WorkerFactory fsWorker(const std::string& root, const std::string& op, FsWorkerOptions o) {
+  return [root, op, o](int w) -> Op {
+    const int hot_files = std::max(1, o.hot_files);
+    auto rng = std::make_shared<std::mt19937_64>(o.seed * 7919 + static_cast<std::uint64_t>(w));
     auto buf = std::make_shared<std::vector<char>>(1 << 20);
     auto counter = std::make_shared<std::uint64_t>(0);
     auto payload = std::make_shared<std::string>(4096, 'w');
@@ -94,19 +95,29 @@ WorkerFactory fsWorker(const std::string& root, const std::string& op, int hot_f
           root + "/bench/wr/t" + std::to_string(w) + "_" + std::to_string((*counter)++ % 64);
       return writeSmall(p, *payload);
     };
-    if (op == "stat") return stat;
-    if (op == "read4k") return read4k;
-    if (op == "read1m") return read1m;
-    if (op == "readdir") return readdir;
-    if (op == "create") return create;
-    // mix: 60% stat, 25% read 4 KiB, 5% readdir, 10% create.
-    return [=] {
-      const auto r = (*rng)() % 100;
-      if (r < 60) return stat();
-      if (r < 85) return read4k();
-      if (r < 90) return readdir();
-      return create();
+    const DatasetInfo* data = o.data;
+    const std::shared_ptr<SizeClassTally> tally = o.tally;
+    auto dataset = [=] {
+      const std::size_t i = (*rng)() % data->data_paths.size();
+      const std::int64_t t0 = nowNs();
+      const bool ok = readAll(root + data->data_paths[i], *buf);
+      if (tally) tally->record(data->data_sizes[i], static_cast<std::uint64_t>(nowNs() - t0), ok);
+      return ok;
     };
+    const bool has_data = data != nullptr && !data->data_paths.empty();
+    auto byName = [=](const std::string& name) -> Op {
+      if (name == "stat") return stat;
+      if (name == "read4k") return read4k;
+      if (name == "read1m") return read1m;
+      if (name == "readdir") return readdir;
+      if (name == "create") return create;
+      if (name == "dataset" && has_data) return dataset;
+      return [] { return false; };  // the workload's checks refuse this before any run
+    };
+    if (op != "mix") return byName(op);
+    // mix: each operation one of the mix's, by weight (default 60% stat, 25% read 4 KiB, 5%
+    // readdir, 10% create).
+    return weightedMix(o.mix, byName, rng);
   };
 }
 

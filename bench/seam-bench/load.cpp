@@ -67,6 +67,20 @@ void runWorkers(int workers, const WorkerFactory& factory, std::int64_t& start_o
 }
 }  // namespace
 
+Op weightedMix(const std::vector<std::pair<std::string, double>>& mix,
+               const std::function<Op(const std::string&)>& op_named,
+               std::shared_ptr<std::mt19937_64> rng) {
+  std::vector<Op> ops;
+  std::vector<double> weights;
+  for (const auto& [name, weight] : mix) {
+    ops.push_back(op_named(name));
+    weights.push_back(weight);
+  }
+  auto pick =
+      std::make_shared<std::discrete_distribution<std::size_t>>(weights.begin(), weights.end());
+  return [ops, pick, rng] { return ops[(*pick)(*rng)](); };
+}
+
 LoadResult closedLoop(int workers, double seconds, const WorkerFactory& factory) {
   LoadResult r;
   r.workers = workers;

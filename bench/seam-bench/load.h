@@ -11,6 +11,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/seam-bench/metrics.h"
@@ -38,6 +41,12 @@ struct LoadResult {
 };
 
 LoadResult closedLoop(int workers, double seconds, const WorkerFactory& factory);
+
+// An operation that does one of `mix`'s operations per call, drawn by weight with `rng` (the
+// worker's own); `op_named` makes each from its name. For one worker thread, as any Op.
+Op weightedMix(const std::vector<std::pair<std::string, double>>& mix,
+               const std::function<Op(const std::string&)>& op_named,
+               std::shared_ptr<std::mt19937_64> rng);
 // Schedules `rate` requests per second over `workers` threads for `seconds`; latency of each
 // request is completion minus its scheduled send time.
 LoadResult openLoop(int workers, double rate, double seconds, const WorkerFactory& factory);

@@ -23,6 +23,7 @@
 #include "bench/seam-bench/floor_probe.h"
 #include "bench/seam-bench/scenarios.h"
 #include "bench/seam-bench/startup_stats.h"
+#include "bench/seam-bench/workload.h"
 
 namespace seams::bench {
 namespace {
@@ -40,6 +41,8 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                "cpu_model" (/proc/cpuinfo), "cores"},
    "build": {"compiler", "build_type", "git_revision", "git_dirty"},
    "options": every flag as used, "settings": the derived durations and counts,
+   "workload": every workload key as run (bench/workloads/README.md), "set": {KEY: value},
+               "config_overrides": {KEY: TOML text}, "given": {"file": [KEY], "flags": [KEY]},
    "pm_qos": {"requested", "held", "device", "max_latency_us", "status"} (/dev/cpu_dma_latency
              held at 0 for the whole run unless --no-pm-qos; "status" says why it is not held),
    "pinning": {"pinned", "cpu", "allowed_cpus"} (--pin: every process and thread on one CPU),
@@ -58,7 +61,9 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                           "spread": {FIGURE: {"n", "p50", "p90", "max", "spread"}},
                           "intervals": [{"unit_name", "n", "p50", "p90", "max", "spread",
                                          "samples_ms"}] (each service's or daemon's own start)},
-              "http": {"closed_loop": {OP: {"c1"|"cN": LOAD}}, "open_loop": {OP: {"points":
+              "http": {"closed_loop": {OP: {"c1"|"cN": LOAD (+ "payload_bytes"; dataset: +
+                        "by_size": {SIZE: {"files", "ok", "errors", "latency", "throughput",
+                        "bytes_per_s"}})}}, "open_loop": {OP: {"points":
                         [LOAD + target_rate, achieved_rate, keeps_up], "knee"}}, "wrk_crosscheck"},
               "fuse": {"kernel_cache_settings", "ops": {OP: {"t1"|"tN": LOAD (split: +
                         "fsd_calls_per_op", seam-fused's calls to seam-fsd per operation)}}},
@@ -96,33 +101,17 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
 )";
 
 struct Options {
-  std::string deployments =
-      "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push,split/grpc/push";
-  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,baselines";
   bool quick = false;
-  int repeat = -1;  // default: 2 with --quick, 1 otherwise
   bool no_pm_qos = false;
   bool pin = false;
   int pin_cpu = -1;  // default: defaultPinCpu()
   std::string out = "results/bench";
-  int files = -1;
-  std::string size_dist = "4K:70,64K:25,1M:5";
-  std::uint64_t seed = 1;
   std::string bin_dir = SEAMS_BUILD_DIR;
-  double seconds = -1;
-  int connections = -1;
-  int startup_reps = -1;
+  // The workload (workload.h): the file, each key's flag text, and --set.
+  std::string workload_file;
+  std::map<std::string, std::string> knob_text;  // knob key -> flag text (given ones only)
+  std::vector<std::string> sets;
 };
-
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 std::string firstLine(const std::string& s) {
   return s.substr(0, s.find('\n'));
@@ -242,6 +231,7 @@ nlohmann::json samplesJson(const std::vector<double>& v) {
 
 nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::string>& scenarios,
                              const Settings& settings, const DatasetOptions& data_opts,
+                             const std::map<std::string, std::string>& overrides,
                              Summary& summary) {
   nlohmann::json run = {{"deployment", v.name},
                         {"repeat", rep},
@@ -255,12 +245,9 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
     run["skipped"] = why;
     return run;
   }
-  // The cache budget is smaller than the cold set, so cycling through it misses every time; the
-  // hot set fits. Restart intensity is raised so the fault scenario's crashes do not escalate.
-  std::map<std::string, std::string> overrides = {
-      {"cache.budget_bytes", std::to_string(512 * 1024)},
-      {"watchdog.intensity_max_restarts", "1000"},
-  };
+  // The workload's (Workload::configOverrides): by default the cache budget is smaller than the
+  // cold set, so cycling through it misses every time, and the hot set fits; restart intensity
+  // is raised so the fault scenario's crashes do not escalate; then the user's --set / [set].
   nlohmann::json ov = overrides;
   run["config_overrides"] = ov;
   BenchDeployment dep(v, settings.bins, overrides);
@@ -405,47 +392,44 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
 }
 
 int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& pinning) {
-  Settings s;
-  s.quick = o.quick;
-  const int repeats = o.repeat > 0 ? o.repeat : (o.quick ? 2 : 1);
-  s.measure_s = o.seconds > 0 ? o.seconds : (o.quick ? 0.2 : 2.0);
-  s.floor_s = o.quick ? 0.1 : 0.5;
-  s.connections = o.connections > 0 ? o.connections : (o.quick ? 4 : 8);
-  s.fuse_threads = 4;
-  s.drift_trials = o.quick ? 4 : 20;
-  s.startup_reps = o.startup_reps > 0 ? o.startup_reps : (o.quick ? 5 : 20);
-  s.sweep = o.quick ? std::vector<double>{0.5, 0.9}
-                    : std::vector<double>{0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25};
-  s.bins.dir = o.bin_dir;
-  s.seed = o.seed;
-  s.cold_files = o.quick ? 512 : 1024;
-  s.source_dir = SEAMS_SOURCE_DIR;
-  std::vector<Variant> variants;
-  for (const auto& name : splitList(o.deployments)) {
-    auto v = findVariant(name);
-    if (!v) {
-      std::string known;
-      for (const Variant& k : knownVariants()) known += (known.empty() ? "" : ", ") + k.name;
-      std::cerr << "seam-bench: unknown deployment '" << name << "' (known: " << known << ")\n";
-      return 2;
-    }
-    variants.push_back(*v);
-  }
-  std::set<std::string> scenarios;
-  for (const auto& name : splitList(o.scenarios)) {
-    if (std::find(kScenarios.begin(), kScenarios.end(), name) == kScenarios.end()) {
-      std::string known;
-      for (const std::string& k : kScenarios) known += (known.empty() ? "" : ", ") + k;
-      std::cerr << "seam-bench: unknown scenario '" << name << "' (known: " << known << ")\n";
-      return 2;
-    }
-    scenarios.insert(name);
-  }
-  auto dist = parseSizeDist(o.size_dist);
-  if (!dist.ok()) {
-    std::cerr << "seam-bench: " << dist.status().message() << "\n";
+  auto resolved = resolveWorkload({o.quick, o.workload_file, o.knob_text, o.sets}, kScenarios);
+  if (!resolved.ok()) {
+    std::cerr << "seam-bench: " << resolved.status().message() << "\n";
     return 2;
   }
+  const Workload& w = *resolved;
+  Settings s;
+  s.quick = o.quick;
+  const int repeats = w.repeat;
+  s.measure_s = w.seconds;
+  s.floor_s = o.quick ? 0.1 : 0.5;
+  s.connections = w.connections;
+  s.fuse_threads = w.fuse_threads;
+  s.drift_trials = o.quick ? 4 : 20;
+  s.startup_reps = w.starts;
+  s.sweep = w.open_loop_fractions;
+  s.bins.dir = o.bin_dir;
+  s.seed = w.seed;
+  s.hot_files = w.hot_files;
+  s.cold_files = w.cold_files;
+  s.source_dir = SEAMS_SOURCE_DIR;
+  s.http_ops = w.http_ops;
+  s.open_loop_ops = w.open_loop_ops;
+  s.open_loop_rates = w.open_loop_rates;
+  s.http_mix = w.http_mix;
+  s.put_bytes = w.put_bytes;
+  s.hot_bytes = w.hot_bytes;
+  s.cold_bytes = w.cold_bytes;
+  s.fuse_ops = w.fuse_ops;
+  s.fuse_mix = w.fuse_mix;
+  std::vector<Variant> variants;
+  for (const auto& name : w.deployments) variants.push_back(*parseDeployment(name));
+  const std::set<std::string> scenarios(w.scenarios.begin(), w.scenarios.end());
+  const std::map<std::string, std::string> overrides = w.configOverrides();
+  if (std::uint64_t(w.hot_files) * w.hot_bytes > w.cache_budget_bytes)
+    progress("note: the hot set (" + std::to_string(w.hot_files) + " x " +
+             std::to_string(w.hot_bytes) + " B) does not fit the cache budget (" +
+             std::to_string(w.cache_budget_bytes) + " B): get_cached will miss");
   // Only once the arguments are known good, so a typo leaves nothing behind.
   char tmpl[] = "/tmp/seam-bench-scratch-XXXXXX";
   if (!::mkdtemp(tmpl)) {
@@ -453,8 +437,8 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
     return 1;
   }
   s.scratch = tmpl;
-  DatasetOptions data_opts{o.seed, o.files >= 0 ? o.files : (o.quick ? 200 : 1000), *dist,
-                           s.hot_files, s.cold_files};
+  const DatasetOptions data_opts{w.seed,       w.files,     w.size_classes, w.hot_files,
+                                 w.cold_files, w.hot_bytes, w.cold_bytes};
 
   const auto wall_start = std::chrono::system_clock::now();
   const std::int64_t t_start = nowNs();
@@ -473,17 +457,24 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   if (pinning.value("pinned", false))
     progress("pinned: every process and thread of the run on CPU " +
              std::to_string(pinning["cpu"].get<int>()));
-  doc["options"] = {{"deployments", o.deployments},
-                    {"scenarios", o.scenarios},
+  std::string joined_deployments, joined_scenarios;
+  for (const auto& d : w.deployments)
+    joined_deployments += (joined_deployments.empty() ? "" : ",") + d;
+  for (const auto& x : w.scenarios) joined_scenarios += (joined_scenarios.empty() ? "" : ",") + x;
+  doc["options"] = {{"deployments", joined_deployments},
+                    {"scenarios", joined_scenarios},
                     {"quick", o.quick},
                     {"repeat", repeats},
                     {"no_pm_qos", o.no_pm_qos},
                     {"pin", o.pin},
                     {"out", o.out},
                     {"files", data_opts.files},
-                    {"size_dist", o.size_dist},
-                    {"seed", o.seed},
-                    {"bin_dir", o.bin_dir}};
+                    {"size_dist", w.size_dist},
+                    {"seed", w.seed},
+                    {"bin_dir", o.bin_dir},
+                    {"workload_file", o.workload_file}};
+  // The workload actually run: every key after defaults, the file and the flags.
+  doc["workload"] = w.toJson();
   doc["settings"] = {
       {"measure_s", s.measure_s},
       {"floor_s", s.floor_s},
@@ -518,7 +509,7 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   for (int rep = 1; rep <= repeats; ++rep) {
     for (const auto& v : variants) {
       announce(v.name + " #" + std::to_string(rep));
-      doc["runs"].push_back(runDeployment(v, rep, scenarios, s, data_opts, summary));
+      doc["runs"].push_back(runDeployment(v, rep, scenarios, s, data_opts, overrides, summary));
       ++done;
     }
     if (scenarios.count("baselines")) {
@@ -536,7 +527,7 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       if (!data.ok()) {
         b["error"] = data.status().toString();
       } else {
-        b.update(runBaselines(s, root, summary, rep, tools));
+        b.update(runBaselines(s, root, summary, rep, tools, &*data));
         // A verify failure on a floor fails the run as one on a deployment does.
         for (const char* floor : {"direct", "passthrough_ll"}) {
           if (!b.contains("fio") || !b["fio"].contains(floor)) continue;
@@ -614,24 +605,27 @@ int main(int argc, char** argv) {
   Options o;
   auto* run =
       app.add_subcommand("run", "run scenarios against deployments and write a JSON document");
-  run->add_option("--deployments", o.deployments,
-                  "comma-separated: mono, split/capnp/push, split/capnp/off, split/capnp/ttl, "
-                  "split/protobuf/push, split/grpc/{push,off,ttl} (a split one is skipped, and "
-                  "says so, while seam-split is not built)")
-      ->capture_default_str();
-  run->add_option("--scenarios", o.scenarios,
-                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
-                  "baselines (fio and git also run on the direct and passthrough_ll floors "
-                  "when baselines is selected)")
-      ->capture_default_str();
+  run->add_option("--workload", o.workload_file,
+                  "a TOML file of workload keys (bench/workloads/README.md; every flag below "
+                  "marked [KEY] is one); a flag overrides the file")
+      ->check(CLI::ExistingFile);
+  run->add_option("--set", o.sets,
+                  "KEY=VALUE: a key of the deployments' seams.toml (e.g. http.threads=4, "
+                  "cache.budget_bytes=1M), typed by the config schema; repeatable; after the "
+                  "file's [set]")
+      ->allow_extra_args(false);
+  // One flag per workload key, from the table (workload.cpp): the value is parsed and checked
+  // there, so the file and the flag give the same answer and the same message.
+  std::vector<std::pair<const Knob*, CLI::Option*>> knob_options;
+  for (const Knob& k : workloadKnobs()) {
+    if (k.flag.empty()) continue;
+    knob_options.emplace_back(
+        &k, run->add_option(k.flag, o.knob_text[k.key], k.help + " [" + k.key + "]"));
+  }
   run->add_flag("--quick", o.quick,
                 "short measurements (0.2 s each, 4 connections, 4 drift trials, 5 starts, 200 "
                 "files, 2 repeats; fio jobs of 2 s over 8 MiB files; the fault, fio and git "
                 "scenarios and the wrk checks in the first repeat only) for CI");
-  run->add_option(
-      "--repeat", o.repeat,
-      "run every deployment N times, interleaved (A B A B); the summary gives the median "
-      "and a bootstrap 95% CI over repeats (default 2 with --quick, else 1)");
   run->add_flag("--no-pm-qos", o.no_pm_qos,
                 "do not hold /dev/cpu_dma_latency at 0 during the run (by default it is held, so "
                 "idle CPUs poll instead of halting and c1 figures measure code, not wake-ups)");
@@ -641,24 +635,9 @@ int main(int argc, char** argv) {
                 "the report keeps pinned runs apart)");
   run->add_option("--pin-cpu", o.pin_cpu, "the CPU of --pin (default: the highest allowed)");
   run->add_option("--out", o.out, "directory for the JSON document")->capture_default_str();
-  run->add_option("--files", o.files,
-                  "files in the generated data set (default 1000, --quick 200)");
-  run->add_option("--size-dist", o.size_dist,
-                  "file sizes of the data set as SIZE:WEIGHT,... (K/M/G suffixes)")
-      ->capture_default_str();
-  run->add_option("--seed", o.seed, "seed of the data set and of every random choice")
-      ->capture_default_str();
   run->add_option("--bin-dir", o.bin_dir,
                   "build tree holding mono/seamd, split/seam-split, core/control/seamctl")
       ->capture_default_str();
-  run->add_option("--seconds", o.seconds,
-                  "length of one load measurement (default 2, --quick 0.2)");
-  run->add_option("--connections", o.connections,
-                  "N of 'closed loop at 1 and N' (default 8, --quick 4)");
-  run->add_option("--starts", o.startup_reps,
-                  "starts per deployment in the startup scenario, the last one serving the load "
-                  "scenarios (default 20, --quick 5)")
-      ->check(CLI::Range(1, 1000));
   model::AdviseOptions advise_opts;
   auto* advise = app.add_subcommand(
       "advise",
@@ -680,9 +659,12 @@ int main(int argc, char** argv) {
   run->footer(kJsonHelp);
   CLI11_PARSE(app, argc, argv);
   if (advise->parsed()) return model::runAdvise(advise_opts, std::cout, std::cerr);
-  if (o.repeat == 0 || o.repeat < -1 || o.repeat > 1000) {
-    std::cerr << "seam-bench: --repeat must be between 1 and 1000\n";
-    return 2;
+  // Only the flags given reach the workload: the others leave the file's value or the default.
+  for (auto it = o.knob_text.begin(); it != o.knob_text.end();) {
+    const auto given = std::find_if(knob_options.begin(), knob_options.end(),
+                                    [&](const auto& e) { return e.first->key == it->first; });
+    it = given != knob_options.end() && given->second->count() > 0 ? std::next(it)
+                                                                   : o.knob_text.erase(it);
   }
   ::signal(SIGPIPE, SIG_IGN);
   // Pinned before any thread or child exists, so all of them inherit the one CPU.

@@ -22,24 +22,44 @@ namespace seams::bench {
 
 namespace {
 
-const std::vector<std::string> kFsOps = {"stat", "read4k", "read1m", "readdir", "create", "mix"};
-
-// Closed loops of every fs op at 1 and N threads under `root`; summary rows under `label`.
+// Closed loops of the workload's fs ops (Settings::fuse_ops) at 1 and N threads under `root`;
+// summary rows under `label`. `dataset` needs `data` (the data set written under `root`) and is
+// left out without it.
 nlohmann::json fsMatrix(const std::string& label, const std::string& root, const Settings& s,
-                        BenchDeployment* dep, Summary& summary, const std::string& deployment) {
+                        BenchDeployment* dep, Summary& summary, const std::string& deployment,
+                        const DatasetInfo* data) {
   nlohmann::json out;
+  std::vector<std::string> ops;
+  for (const auto& op : s.fuse_ops) {
+    if (op != "dataset" || (data != nullptr && !data->data_paths.empty())) ops.push_back(op);
+  }
   int step = 0;
-  const int steps = static_cast<int>(kFsOps.size()) * 2;
+  const int steps = static_cast<int>(ops.size()) * 2;
   // Split only: seam-fused's own count of its calls to seam-fsd, read between the phases, so an
   // op's calls per operation is the difference over its operations (HTTP's calls are not in it).
   std::optional<double> calls = fusedVaultCalls(dep);
-  for (const auto& op : kFsOps) {
+  for (const auto& op : ops) {
     for (int threads : {1, s.fuse_threads}) {
       progress(deployment + " " + label + ": " + op + " threads=" + std::to_string(threads) + " (" +
                std::to_string(++step) + "/" + std::to_string(steps) + ")");
+      FsWorkerOptions fo{s.hot_files, s.seed, s.fuse_mix, data, nullptr};
+      if (op == "dataset") fo.tally = std::make_shared<SizeClassTally>(*data);
       ProcCounters before = dep ? dep->counters() : ProcCounters{};
-      LoadResult r = closedLoop(threads, s.measure_s, fsWorker(root, op, s.hot_files, s.seed));
+      LoadResult r = closedLoop(threads, s.measure_s, fsWorker(root, op, fo));
       nlohmann::json j = r.toJson();
+      if (op == "read4k") j["payload_bytes"] = s.hot_bytes;
+      if (fo.tally) {
+        j["by_size"] = fo.tally->toJson(r.seconds);
+        for (const auto& [size, cls] : j["by_size"].items()) {
+          if (threads == 1)
+            summary.add(deployment, label + " dataset " + size + " t1 p50",
+                        cls["latency"]["p50"].get<double>(), "us");
+          else
+            summary.add(deployment,
+                        label + " dataset " + size + " t" + std::to_string(threads) + " bytes/s",
+                        cls["bytes_per_s"]["value"].get<double>(), "MiB/s");
+        }
+      }
       if (dep) {
         ProcCounters d = dep->counters() - before;
         const double n = double(std::max<std::uint64_t>(1, r.ok + r.errors));
@@ -77,7 +97,7 @@ bool isFuseMount(const std::string& path) {
 
 nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_root,
                                    Summary& summary, BaselineTools tools, nlohmann::json& fio,
-                                   nlohmann::json& git) {
+                                   nlohmann::json& git, const DatasetInfo* data) {
   const auto skipped = [&](const nlohmann::json& why) {
     if (tools.fio) fio = why;
     if (tools.git) git = why;
@@ -108,7 +128,7 @@ nlohmann::json passthroughBaseline(const Settings& s, const std::string& vault_r
     out = skipped(
         {{"skipped", "passthrough_ll did not mount: " + readFile(s.scratch + "/passthrough.log")}});
   } else {
-    out = fsMatrix("passthrough_ll", mnt, s, nullptr, summary, "baseline");
+    out = fsMatrix("passthrough_ll", mnt, s, nullptr, summary, "baseline", data);
     out["options"] = "passthrough_ll -f -o source=VAULT (its defaults: cache=auto, timeout 1 s)";
     if (tools.fio) fio = fioSuite(mnt, s, summary, "baseline", "passthrough_ll fio", nullptr);
     if (tools.git) git = gitWorkload(mnt, s, summary, "baseline", "passthrough_ll git");
@@ -223,20 +243,20 @@ nlohmann::json runFuse(Context& c) {
     out["kernel_cache_settings"] = {{"error", e.what()}};
   }
   out["caller"] = "uid " + std::to_string(::getuid()) + " (the admin user of seamctl init)";
-  out["ops"] = fsMatrix("fuse", c.dep.mountpoint(), c.settings, &c.dep, c.summary, c.name);
+  out["ops"] = fsMatrix("fuse", c.dep.mountpoint(), c.settings, &c.dep, c.summary, c.name, &c.data);
   return out;
 }
 
 nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
-                            int repeat, BaselineTools tools) {
+                            int repeat, BaselineTools tools, const DatasetInfo* data) {
   nlohmann::json out;
-  out["direct"] = fsMatrix("direct", vault_root, s, nullptr, summary, "baseline");
+  out["direct"] = fsMatrix("direct", vault_root, s, nullptr, summary, "baseline", data);
   if (tools.fio)
     out["fio"]["direct"] = fioSuite(vault_root, s, summary, "baseline", "direct fio", nullptr);
   if (tools.git)
     out["git"]["direct"] = gitWorkload(vault_root, s, summary, "baseline", "direct git");
   nlohmann::json fio, git;
-  out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary, tools, fio, git);
+  out["passthrough_ll"] = passthroughBaseline(s, vault_root, summary, tools, fio, git, data);
   if (tools.fio) out["fio"]["passthrough_ll"] = fio;
   if (tools.git) out["git"]["passthrough_ll"] = git;
   out["nginx"] = nginxBaseline(s, vault_root, summary, repeat);

@@ -1,4 +1,5 @@
 // http and memory scenarios, and the wrk cross-check.
+#include <algorithm>
 #include <random>
 #include <regex>
 #include <thread>
@@ -20,7 +21,17 @@ struct HttpTarget {
   int hot_files = 32;
   int cold_files = 512;
   std::uint64_t seed = 1;
+  std::uint64_t put_bytes = 4096;
+  Weights mix;
+  const DatasetInfo* data = nullptr;      // bench/data: what `dataset` reads
+  std::shared_ptr<SizeClassTally> tally;  // `dataset`'s figures per size class, if kept
 };
+
+HttpTarget targetOf(const Settings& s, std::uint16_t port, const std::string& token,
+                    const DatasetInfo* data) {
+  return {"127.0.0.1", port,        token,      s.hot_files, s.cold_files,
+          s.seed,      s.put_bytes, s.http_mix, data,        nullptr};
+}
 
 std::string filesUrl(const std::string& vpath) {
   return "/v1/files" + vpath;
@@ -33,7 +44,7 @@ WorkerFactory httpWorker(const HttpTarget& t, const std::string& op) {
     auto rng = std::make_shared<std::mt19937_64>(t.seed * 104729 + static_cast<std::uint64_t>(w));
     auto cold_next = std::make_shared<int>(w * 97 % std::max(1, t.cold_files));
     auto put_next = std::make_shared<std::uint64_t>(0);
-    auto body = std::make_shared<std::string>(4096, 'p');
+    auto body = std::make_shared<std::string>(t.put_bytes, 'p');
     auto get = [client](const std::string& target) {
       auto r = client->request("GET", target);
       return r.ok() && r->status == 200;
@@ -54,21 +65,33 @@ WorkerFactory httpWorker(const HttpTarget& t, const std::string& op) {
       auto r = client->request("PUT", target, *body, "application/octet-stream");
       return r.ok() && r->status == 200;
     };
-    if (op == "get_one") return [=] { return get(filesUrl(hotPath(0))); };
-    if (op == "get_cached") return get_cached;
-    if (op == "get_uncached") return get_uncached;
-    if (op == "stat") return stat;
-    if (op == "list") return list;
-    if (op == "put") return put;
-    // mixed: 70% cached GET, 10% stat, 5% list, 5% uncached GET, 10% PUT.
-    return [=] {
-      const auto r = (*rng)() % 100;
-      if (r < 70) return get_cached();
-      if (r < 80) return stat();
-      if (r < 85) return list();
-      if (r < 90) return get_uncached();
-      return put();
+    // A file of the data set, drawn uniformly: its size follows the distribution it was written
+    // with. The whole body must come back.
+    auto dataset = [=] {
+      const auto& paths = t.data->data_paths;
+      const std::size_t i = (*rng)() % paths.size();
+      const std::uint64_t size = t.data->data_sizes[i];
+      const std::int64_t t0 = nowNs();
+      auto r = client->request("GET", filesUrl(paths[i]));
+      const bool ok = r.ok() && r->status == 200 && r->body.size() == size;
+      if (t.tally) t.tally->record(size, static_cast<std::uint64_t>(nowNs() - t0), ok);
+      return ok;
     };
+    const bool has_data = t.data != nullptr && !t.data->data_paths.empty();
+    auto byName = [=](const std::string& name) -> Op {
+      if (name == "get_one") return [=] { return get(filesUrl(hotPath(0))); };
+      if (name == "get_cached") return get_cached;
+      if (name == "get_uncached") return get_uncached;
+      if (name == "stat") return stat;
+      if (name == "list") return list;
+      if (name == "put") return put;
+      if (name == "dataset" && has_data) return dataset;
+      return [] { return false; };  // the workload's checks refuse this before any run
+    };
+    if (op != "mixed") return byName(op);
+    // mixed: each request one of the mix's operations, by weight (default 70% cached GET, 10%
+    // stat, 5% list, 5% uncached GET, 10% PUT).
+    return weightedMix(t.mix, byName, rng);
   };
 }
 
@@ -95,7 +118,6 @@ nlohmann::json wrkCrossCheck(const std::string& host, std::uint16_t port, const 
                              const std::string& target, int connections, double seconds,
                              const std::string& scratch, std::uint64_t seed) {
   nlohmann::json j;
-  HttpTarget t{host, port, token, 1, 1, seed};
   // Ours, wrk, ours again: the machine's drift during the check lands on both sides; our p50 is
   // the mean of the two runs'.
   auto ourRun = [&] {
@@ -158,12 +180,14 @@ nlohmann::json runHttp(Context& c) {
   auto token = admin.login("admin", c.dep.password("admin"));
   if (!token.ok()) return {{"error", token.status().toString()}};
   admin.setToken(*token);
-  HttpTarget t{"127.0.0.1", c.dep.httpPort(), *token, s.hot_files, s.cold_files, s.seed};
+  const HttpTarget t = targetOf(s, c.dep.httpPort(), *token, &c.data);
   for (int i = 0; i < s.hot_files; ++i) (void)admin.request("GET", filesUrl(hotPath(i)));
 
   nlohmann::json closed;
-  const std::vector<std::string> ops = {"get_cached", "get_uncached", "stat",
-                                        "list",       "put",          "mixed"};
+  const std::vector<std::string>& ops = s.http_ops;
+  // The payload each operation moves, beside its figures (the workload sets them).
+  const std::map<std::string, std::uint64_t> payload = {
+      {"get_cached", s.hot_bytes}, {"get_uncached", s.cold_bytes}, {"put", s.put_bytes}};
   std::map<std::string, double> throughput_n;
   int step = 0;
   const int steps = static_cast<int>(ops.size()) * 2;
@@ -171,11 +195,26 @@ nlohmann::json runHttp(Context& c) {
     for (int conns : {1, s.connections}) {
       progress(c.name + " http: closed loop " + op + " c=" + std::to_string(conns) + " (" +
                std::to_string(++step) + "/" + std::to_string(steps) + ")");
+      HttpTarget tt = t;
+      if (op == "dataset") tt.tally = std::make_shared<SizeClassTally>(c.data);
       LoadResult r;
       nlohmann::json j = measured(
-          &c.dep, [&] { return closedLoop(conns, s.measure_s, httpWorker(t, op)); }, &r);
-      closed[op]["c" + std::to_string(conns)] = j;
+          &c.dep, [&] { return closedLoop(conns, s.measure_s, httpWorker(tt, op)); }, &r);
+      if (auto it = payload.find(op); it != payload.end()) j["payload_bytes"] = it->second;
       const std::string key = "http " + op + " c" + std::to_string(conns);
+      if (tt.tally) {
+        j["by_size"] = tt.tally->toJson(r.seconds);
+        for (const auto& [label, cls] : j["by_size"].items()) {
+          if (conns == 1)
+            c.summary.add(c.name, "http dataset " + label + " c1 p50",
+                          cls["latency"]["p50"].get<double>(), "us");
+          else
+            c.summary.add(c.name,
+                          "http dataset " + label + " c" + std::to_string(conns) + " bytes/s",
+                          cls["bytes_per_s"]["value"].get<double>(), "MiB/s");
+        }
+      }
+      closed[op]["c" + std::to_string(conns)] = j;
       if (conns == 1)
         c.summary.add(c.name, key + " p50", double(r.latency->percentile(50)) / 1000, "us");
       else {
@@ -187,21 +226,31 @@ nlohmann::json runHttp(Context& c) {
   }
   out["closed_loop"] = closed;
 
-  // Open loop: a sweep of fixed rates (fractions of the closed-loop N throughput) to the knee:
-  // the highest rate still achieved (>= 95% of the target) with p99 under 10x the lowest rate's.
-  nlohmann::json open;
-  for (const std::string op : {"get_cached", "mixed"}) {
-    if (s.quick && op == "mixed") break;
+  // Open loop: a sweep of fixed rates (fractions of the closed-loop N throughput, or the
+  // workload's own rates in req/s) to the knee: the highest rate still achieved (>= 95% of the
+  // target) with p99 under 10x the lowest rate's.
+  nlohmann::json open = nlohmann::json::object();  // empty when no operation runs open loop
+  for (const std::string& op : s.open_loop_ops) {
+    if (!throughput_n.count(op)) continue;  // only operations measured closed loop (workload.h)
     nlohmann::json points = nlohmann::json::array();
     double base_p99 = 0, knee = 0;
-    for (double frac : s.sweep) {
-      const double rate = std::max(100.0, frac * throughput_n[op]);
+    std::vector<double> rates;
+    if (!s.open_loop_rates.empty()) {
+      rates = s.open_loop_rates;
+    } else {
+      for (double frac : s.sweep) rates.push_back(std::max(100.0, frac * throughput_n[op]));
+    }
+    std::sort(rates.begin(), rates.end());
+    for (double rate : rates) {
       progress(c.name + " http: open loop " + op + " at " + std::to_string(int(rate)) + " req/s");
+      HttpTarget tt = t;
+      if (op == "dataset") tt.tally = std::make_shared<SizeClassTally>(c.data);
       LoadResult r;
       nlohmann::json j = measured(
-          &c.dep, [&] { return openLoop(s.connections, rate, s.measure_s, httpWorker(t, op)); },
+          &c.dep, [&] { return openLoop(s.connections, rate, s.measure_s, httpWorker(tt, op)); },
           &r);
-      j["fraction_of_closed_loop_max"] = frac;
+      j["fraction_of_closed_loop_max"] = throughput_n[op] > 0 ? rate / throughput_n[op] : 0.0;
+      if (tt.tally) j["by_size"] = tt.tally->toJson(r.seconds);
       const double p99 = double(r.latency->percentile(99));
       if (base_p99 == 0) base_p99 = p99;
       const bool keeps_up = r.achievedRate() >= 0.95 * rate && p99 <= 10 * base_p99;
@@ -261,7 +310,7 @@ nlohmann::json runMemory(Context& c) {
   HttpClient admin("127.0.0.1", c.dep.httpPort());
   auto token = admin.login("admin", c.dep.password("admin"));
   if (!token.ok()) return {{"error", token.status().toString()}};
-  HttpTarget t{"127.0.0.1", c.dep.httpPort(), *token, s.hot_files, s.cold_files, s.seed};
+  const HttpTarget t = targetOf(s, c.dep.httpPort(), *token, &c.data);
   progress(c.name + " memory: warm-up then idle sample");
   (void)closedLoop(2, s.measure_s / 2, httpWorker(t, "mixed"));
   const auto pids = c.dep.processTree();

@@ -16,6 +16,7 @@
 #include "bench/seam-bench/deployment.h"
 #include "bench/seam-bench/load.h"
 #include "bench/seam-bench/tool_results.h"  // fioRunFailure
+#include "bench/seam-bench/workload.h"      // Weights
 
 namespace seams::bench {
 
@@ -34,6 +35,19 @@ struct Settings {
   int hot_files = 32;
   int cold_files = 512;
   std::string source_dir;  // the project's source tree (the git scenario extracts its core/)
+  // The operations, mixes and payloads of the workload (workload.h); the defaults are the
+  // bench's fixed workload before there were knobs.
+  std::vector<std::string> http_ops = {"get_cached", "get_uncached", "stat",
+                                       "list",       "put",          "mixed"};
+  std::vector<std::string> open_loop_ops = {"get_cached", "mixed"};
+  std::vector<double> open_loop_rates;  // req/s; when given, instead of `sweep`'s fractions
+  Weights http_mix = {
+      {"get_cached", 70}, {"stat", 10}, {"list", 5}, {"get_uncached", 5}, {"put", 10}};
+  std::uint64_t put_bytes = 4096;
+  std::uint64_t hot_bytes = 4096;
+  std::uint64_t cold_bytes = 4096;
+  std::vector<std::string> fuse_ops = {"stat", "read4k", "read1m", "readdir", "create", "mix"};
+  Weights fuse_mix = {{"stat", 60}, {"read4k", 25}, {"readdir", 5}, {"create", 10}};
 };
 
 // Headline figures for the end-of-run table: (deployment, metric) -> values over repeats.
@@ -77,13 +91,15 @@ nlohmann::json runGit(Context& c);
 // Not tied to a deployment: direct directory, passthrough_ll, nginx, raw socket ping-pong; and,
 // when `tools` is set, fio and git on the direct directory and on passthrough_ll ("fio" and
 // "git": {"direct", "passthrough_ll"}). `repeat` > 1 of a quick run skips the wrk cross-check
-// (run once per quick run).
+// (run once per quick run). `data` is the data set written under `vault_root` (the FUSE
+// `dataset` operation reads it; without it that operation is left out).
 struct BaselineTools {
   bool fio = false;
   bool git = false;
 };
 nlohmann::json runBaselines(const Settings& s, const std::string& vault_root, Summary& summary,
-                            int repeat = 1, BaselineTools tools = {});
+                            int repeat = 1, BaselineTools tools = {},
+                            const DatasetInfo* data = nullptr);
 
 // --- fio and git (scenario_tools.cpp) ----------------------------------------------------------
 
