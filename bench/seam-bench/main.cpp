@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "bench/machine/codec_versions.h"
 #include "bench/machine/cpu_pin.h"
@@ -21,14 +23,15 @@
 #include "bench/seam-bench/floor_probe.h"
 #include "bench/seam-bench/scenarios.h"
 #include "bench/seam-bench/startup_stats.h"
+#include "core/common/probe.h"
 
 namespace seams::bench {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift",    "memory",
-                                             "fio",     "git",  "fault", "baselines"};
+const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift", "memory",
+                                             "fio",     "git",  "fault", "sweep", "baselines"};
 
 constexpr const char* kJsonHelp = R"(
 JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
@@ -78,7 +81,21 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         service/daemon runs again), per path requests/failed/slow/recovery,
                         "paths_failed" (blast radius), "cache_hit_ratio": {"before", "after"},
                         "timeline": {"bin_ms", "faults": [{"t_s", "fault"}], "http_ok",
-                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
+                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}},
+              "sweep": {"grid": {"calls", "work_us", "payload_bytes", "connections" [1, N],
+                                 "quick_subset"},
+                        "timing": {"budget_s", "min_requests", "max_cell_s", "pilot_requests"},
+                        "calibration": {"iterations_per_us"} (the owner's work loop),
+                        "cells": [{"calls", "work_us", "payload_bytes", "connections",
+                                   "requests", "errors", "seconds", "p50", "p99", "throughput",
+                                   "cpu_us_per_req", "ctx_switches_per_req" (the deployment's
+                                   process tree)}]} (GET /v1/probe?calls=K&work_us=W&bytes=B) ],
+   "sweep": {"reference": "mono", "grid", "cells": [{"deployment", "calls", "work_us",
+             "payload_bytes", "connections", "repeats", "p50_us", "p99_us", "throughput_rps",
+             "cpu_us_per_req", "ctx_switches_per_req" (medians over repeats), "p50_us_samples",
+             "cpu_us_per_req_samples", "tax_latency", "tax_cpu" (deployment / mono - 1),
+             "delta_latency_us", "delta_cpu_us" (deployment - mono); null for mono or a cell
+             mono lacks}]} (when the sweep ran),
    "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong",
                    "fio": {"direct"|"passthrough_ll": FIO}, "git": {"direct"|"passthrough_ll": GIT}} ],
    "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
@@ -107,6 +124,7 @@ struct Options {
   double seconds = -1;
   int connections = -1;
   int startup_reps = -1;
+  std::string sweep_calls, sweep_work_us, sweep_bytes;  // comma lists; empty: the standard grid
 };
 
 std::vector<std::string> splitList(const std::string& s) {
@@ -116,6 +134,30 @@ std::vector<std::string> splitList(const std::string& s) {
   while (std::getline(ss, item, ',')) {
     if (!item.empty()) out.push_back(item);
   }
+  return out;
+}
+
+// A comma list of counts, each within [lo, hi]; sorted, duplicates dropped. `flag` names it in
+// the error.
+Result<std::vector<std::uint64_t>> parseCountList(const std::string& text, const char* flag,
+                                                  std::uint64_t lo, std::uint64_t hi) {
+  std::vector<std::uint64_t> out;
+  for (const std::string& item : splitList(text)) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || end != item.data() + item.size()) {
+      return Status(Errc::invalid_argument,
+                    std::string(flag) + ": '" + item + "' is not a non-negative integer");
+    }
+    if (v < lo || v > hi) {
+      return Status(Errc::invalid_argument, std::string(flag) + ": " + item + " is not between " +
+                                                std::to_string(lo) + " and " + std::to_string(hi));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return Status(Errc::invalid_argument, std::string(flag) + ": an empty list");
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
@@ -256,6 +298,18 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
       {"cache.budget_bytes", std::to_string(512 * 1024)},
       {"watchdog.intensity_max_restarts", "1000"},
   };
+  // The sweep's grid within the deployment's [probe] bounds: raised only where it goes beyond
+  // the defaults (core/common/probe.h).
+  if (scenarios.count("sweep")) {
+    const SweepGrid g = sweepGrid(settings);
+    const ProbeLimits defaults;
+    auto raise = [&](const char* key, const std::vector<std::uint64_t>& v, std::uint64_t def) {
+      if (!v.empty() && v.back() > def) overrides[key] = std::to_string(v.back());
+    };
+    raise("probe.max_calls", g.calls, defaults.max_calls);
+    raise("probe.max_work_us", g.work_us, defaults.max_work_us);
+    raise("probe.max_reply_bytes", g.bytes, defaults.max_reply_bytes);
+  }
   nlohmann::json ov = overrides;
   run["config_overrides"] = ov;
   BenchDeployment dep(v, settings.bins, overrides);
@@ -319,7 +373,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   Context ctx{dep, settings, *data, summary, v.name, rep};
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
       {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
-      {"fio", runFio},   {"git", runGit},   {"fault", runFault}};
+      {"fio", runFio},   {"git", runGit},   {"fault", runFault}, {"sweep", runSweep}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
     // The quick run's later repeats are for the latency figures' intervals: the fault, fio and
@@ -409,8 +463,25 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   s.fuse_threads = 4;
   s.drift_trials = o.quick ? 4 : 20;
   s.startup_reps = o.startup_reps > 0 ? o.startup_reps : (o.quick ? 5 : 20);
-  s.sweep = o.quick ? std::vector<double>{0.5, 0.9}
-                    : std::vector<double>{0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25};
+  s.open_loop_fractions = o.quick ? std::vector<double>{0.5, 0.9}
+                                  : std::vector<double>{0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25};
+  // The sweep's grid: K per request, W us per call (at most 1 s, under any call timeout), B
+  // bytes per call (at most the probe's ceiling, 64 MiB).
+  const std::tuple<const std::string*, std::vector<std::uint64_t>*, const char*, std::uint64_t,
+                   std::uint64_t>
+      grid_flags[] = {
+          {&o.sweep_calls, &s.sweep_calls, "--sweep-calls", 1, ProbeLimits::kCeilingCalls},
+          {&o.sweep_work_us, &s.sweep_work_us, "--sweep-work-us", 0, 1'000'000},
+          {&o.sweep_bytes, &s.sweep_bytes, "--sweep-bytes", 0, ProbeLimits::kCeilingReplyBytes}};
+  for (const auto& [text, into, flag, lo, hi] : grid_flags) {
+    if (text->empty()) continue;
+    auto list = parseCountList(*text, flag, lo, hi);
+    if (!list.ok()) {
+      std::cerr << "seam-bench: " << list.status().message() << "\n";
+      return 2;
+    }
+    *into = std::move(*list);
+  }
   s.bins.dir = o.bin_dir;
   s.seed = o.seed;
   s.cold_files = o.quick ? 512 : 1024;
@@ -486,7 +557,16 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       {"fuse_threads", s.fuse_threads},
       {"drift_trials", s.drift_trials},
       {"startup_reps", s.startup_reps},
-      {"sweep_fractions", s.sweep},
+      {"sweep_fractions", s.open_loop_fractions},
+      {"sweep_grid",
+       {{"calls", sweepGrid(s).calls},
+        {"work_us", sweepGrid(s).work_us},
+        {"payload_bytes", sweepGrid(s).bytes},
+        {"quick_subset", sweepGrid(s).quick_subset}}},
+      {"sweep_cell_timing",
+       {{"budget_s", sweepTiming(s).budget_s},
+        {"min_requests", sweepTiming(s).min_requests},
+        {"max_cell_s", sweepTiming(s).max_cell_s}}},
       {"hot_files", s.hot_files},
       {"cold_files", s.cold_files},
       {"fio_runtime_s_per_job", fioSettings(s).runtime_s},
@@ -543,6 +623,8 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       ++done;
     }
   }
+  // The sweep's boundary tax: every run's cells against mono's (doc["sweep"]).
+  if (scenarios.count("sweep")) doc["sweep"] = aggregateSweep(doc["runs"]);
   doc["duration_s"] = double(nowNs() - t_start) / 1e9;
   doc["loadavg"]["end"] = loadAverage();
   doc["summary"] = summary.toJson();
@@ -558,6 +640,11 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   fs::remove_all(s.scratch, ec);
 
   std::cout << "\n" << summary.table() << "\n";
+  // The tax table of a small grid (the quick one: 24 lines per deployment); a full grid's is in
+  // the JSON and the report.
+  if (doc.contains("sweep") && doc["sweep"].is_object() && doc["sweep"]["cells"].size() <= 200)
+    std::cout << "sweep (p50 latency and CPU per request; tax = deployment / mono - 1):\n"
+              << sweepTaxTable(doc["sweep"]) << "\n";
   for (const auto& run : doc["runs"]) {
     if (run.contains("skipped"))
       std::cout << "skipped " << run["deployment"].get<std::string>() << ": "
@@ -614,9 +701,9 @@ int main(int argc, char** argv) {
                   "says so, while seam-split is not built)")
       ->capture_default_str();
   run->add_option("--scenarios", o.scenarios,
-                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
+                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, sweep, "
                   "baselines (fio and git also run on the direct and passthrough_ll floors "
-                  "when baselines is selected)")
+                  "when baselines is selected; sweep: GET /v1/probe over calls x work x bytes)")
       ->capture_default_str();
   run->add_flag("--quick", o.quick,
                 "short measurements (0.2 s each, 4 connections, 4 drift trials, 5 starts, 200 "
@@ -649,6 +736,15 @@ int main(int argc, char** argv) {
                   "length of one load measurement (default 2, --quick 0.2)");
   run->add_option("--connections", o.connections,
                   "N of 'closed loop at 1 and N' (default 8, --quick 4)");
+  run->add_option("--sweep-calls", o.sweep_calls,
+                  "the sweep's calls per request K, comma-separated (default 1,2,4,8,16; --quick "
+                  "1,4,16)");
+  run->add_option("--sweep-work-us", o.sweep_work_us,
+                  "the sweep's CPU work per call W in us, comma-separated, at most 1000000 "
+                  "(default 0,10,100,1000; --quick 0,100)");
+  run->add_option("--sweep-bytes", o.sweep_bytes,
+                  "the sweep's reply bytes per call B, comma-separated, at most 67108864 (default "
+                  "64,4096,65536,1048576; --quick 64,65536)");
   run->add_option("--starts", o.startup_reps,
                   "starts per deployment in the startup scenario, the last one serving the load "
                   "scenarios (default 20, --quick 5)")

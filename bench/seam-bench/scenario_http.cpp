@@ -194,7 +194,7 @@ nlohmann::json runHttp(Context& c) {
     if (s.quick && op == "mixed") break;
     nlohmann::json points = nlohmann::json::array();
     double base_p99 = 0, knee = 0;
-    for (double frac : s.sweep) {
+    for (double frac : s.open_loop_fractions) {
       const double rate = std::max(100.0, frac * throughput_n[op]);
       progress(c.name + " http: open loop " + op + " at " + std::to_string(int(rate)) + " req/s");
       LoadResult r;
