@@ -110,7 +110,7 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
 struct Options {
   std::string deployments =
       "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push,split/grpc/push";
-  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,baselines";
+  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,sweep,baselines";
   bool quick = false;
   int repeat = -1;  // default: 2 with --quick, 1 otherwise
   bool no_pm_qos = false;
@@ -373,7 +373,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   Context ctx{dep, settings, *data, summary, v.name, rep};
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
       {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
-      {"fio", runFio},   {"git", runGit},   {"fault", runFault}, {"sweep", runSweep}};
+      {"fio", runFio},   {"git", runGit},   {"sweep", runSweep}, {"fault", runFault}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
     // The quick run's later repeats are for the latency figures' intervals: the fault, fio and

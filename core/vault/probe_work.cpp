@@ -23,11 +23,11 @@ inline void keep(std::uint64_t v) {
 }
 
 double calibrate() {
-  constexpr std::int64_t kTrialNs = 1'000'000;  // ~1 ms of CPU per trial
+  constexpr std::int64_t kTrialNs = 2'000'000;  // ~2 ms of CPU per trial
   constexpr std::uint64_t kChunk = 1u << 12;
   double best = 0;
   std::uint64_t x = 0x1234'5678'9abc'def0ULL;
-  for (int trial = 0; trial < 3; ++trial) {
+  for (int trial = 0; trial < 5; ++trial) {
     const std::int64_t start = threadCpuNs();
     std::uint64_t done = 0;
     std::int64_t elapsed = 0;

@@ -3,8 +3,9 @@
 // calibrated once per process to iterations per microsecond of thread CPU time.
 //
 // Calibration runs on the first probe of a process (not at start, so a deployment's startup
-// figures do not carry it): three trials of ~1 ms of thread CPU time each, the fastest kept, so
-// a trial slowed by an interrupt or a cold cache does not inflate the work. Work of W us then
+// figures do not carry it): five trials of ~2 ms of thread CPU time each, the fastest kept, so a
+// trial slowed by an interrupt, a busy hyperthread sibling or a cold cache does not shrink the
+// work (a rate measured too low would make W us of work cost less than W us). Work of W us then
 // costs at least ~W us of CPU on an otherwise idle core; contention lengthens its wall time, not
 // its CPU time.
 //
