@@ -52,7 +52,7 @@ int runDaemon(const Config& config) {
   // The restart policy of each service: storage and auth hold what everything else serves, so
   // they always come back; the frontends too. Control is permanent (ProcessRoot::addControl).
   Status added = manager.add(std::make_unique<VaultService>(
-      config.vault_root, config.allow_shared_vault_root, config.cache, deps));
+      config.vault_root, config.allow_shared_vault_root, config.cache, deps, config.probe));
   if (added.ok()) {
     added =
         manager.add(std::make_unique<AuthService>(config.users, config.rules, config.auth, deps));
@@ -63,7 +63,8 @@ int runDaemon(const Config& config) {
   }
   if (added.ok() && config.http.enabled) {
     added = manager.add(std::make_unique<HttpService>(
-        config.http, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService}));
+        config.http, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService},
+        config.probe));
   }
   if (added.ok() && config.fuse.enabled) {
     added = manager.add(std::make_unique<FuseService>(

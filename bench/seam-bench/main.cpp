@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "bench/machine/codec_versions.h"
 #include "bench/machine/cpu_pin.h"
@@ -24,14 +26,15 @@
 #include "bench/seam-bench/scenarios.h"
 #include "bench/seam-bench/startup_stats.h"
 #include "bench/seam-bench/workload.h"
+#include "core/common/probe.h"
 
 namespace seams::bench {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift",    "memory",
-                                             "fio",     "git",  "fault", "baselines"};
+const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift", "memory",
+                                             "fio",     "git",  "fault", "sweep", "baselines"};
 
 constexpr const char* kJsonHelp = R"(
 JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
@@ -85,7 +88,21 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         service/daemon runs again), per path requests/failed/slow/recovery,
                         "paths_failed" (blast radius), "cache_hit_ratio": {"before", "after"},
                         "timeline": {"bin_ms", "faults": [{"t_s", "fault"}], "http_ok",
-                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
+                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}},
+              "sweep": {"grid": {"calls", "work_us", "payload_bytes", "connections" [1, N],
+                                 "quick_subset"},
+                        "timing": {"budget_s", "min_requests", "max_cell_s", "pilot_requests"},
+                        "calibration": {"iterations_per_us"} (the owner's work loop),
+                        "cells": [{"calls", "work_us", "payload_bytes", "connections",
+                                   "requests", "errors", "seconds", "p50", "p99", "throughput",
+                                   "cpu_us_per_req", "ctx_switches_per_req" (the deployment's
+                                   process tree)}]} (GET /v1/probe?calls=K&work_us=W&bytes=B) ],
+   "sweep": {"reference": "mono", "grid", "cells": [{"deployment", "calls", "work_us",
+             "payload_bytes", "connections", "repeats", "p50_us", "p99_us", "throughput_rps",
+             "cpu_us_per_req", "ctx_switches_per_req" (medians over repeats), "p50_us_samples",
+             "cpu_us_per_req_samples", "tax_latency", "tax_cpu" (deployment / mono - 1),
+             "delta_latency_us", "delta_cpu_us" (deployment - mono); null for mono or a cell
+             mono lacks}]} (when the sweep ran),
    "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong",
                    "fio": {"direct"|"passthrough_ll": FIO}, "git": {"direct"|"passthrough_ll": GIT}} ],
    "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ],
@@ -231,7 +248,7 @@ nlohmann::json samplesJson(const std::vector<double>& v) {
 
 nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::string>& scenarios,
                              const Settings& settings, const DatasetOptions& data_opts,
-                             const std::map<std::string, std::string>& overrides,
+                             const std::map<std::string, std::string>& workload_overrides,
                              Summary& summary) {
   nlohmann::json run = {{"deployment", v.name},
                         {"repeat", rep},
@@ -248,6 +265,19 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   // The workload's (Workload::configOverrides): by default the cache budget is smaller than the
   // cold set, so cycling through it misses every time, and the hot set fits; restart intensity
   // is raised so the fault scenario's crashes do not escalate; then the user's --set / [set].
+  std::map<std::string, std::string> overrides = workload_overrides;
+  // The sweep's grid within the deployment's [probe] bounds: raised only where it goes beyond
+  // the defaults (core/common/probe.h).
+  if (scenarios.count("sweep")) {
+    const SweepGrid g = sweepGrid(settings);
+    const ProbeLimits defaults;
+    auto raise = [&](const char* key, const std::vector<std::uint64_t>& v, std::uint64_t def) {
+      if (!v.empty() && v.back() > def) overrides[key] = std::to_string(v.back());
+    };
+    raise("probe.max_calls", g.calls, defaults.max_calls);
+    raise("probe.max_work_us", g.work_us, defaults.max_work_us);
+    raise("probe.max_reply_bytes", g.bytes, defaults.max_reply_bytes);
+  }
   nlohmann::json ov = overrides;
   run["config_overrides"] = ov;
   BenchDeployment dep(v, settings.bins, overrides);
@@ -311,7 +341,7 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   Context ctx{dep, settings, *data, summary, v.name, rep};
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
       {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
-      {"fio", runFio},   {"git", runGit},   {"fault", runFault}};
+      {"fio", runFio},   {"git", runGit},   {"sweep", runSweep}, {"fault", runFault}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
     // The quick run's later repeats are for the latency figures' intervals: the fault, fio and
@@ -407,7 +437,14 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   s.fuse_threads = w.fuse_threads;
   s.drift_trials = o.quick ? 4 : 20;
   s.startup_reps = w.starts;
-  s.sweep = w.open_loop_fractions;
+  s.open_loop_fractions = w.open_loop_fractions;
+  // The sweep's grid (empty: the standard grid, sweepGrid()), sorted and without duplicates.
+  for (const auto& [from, into] :
+       {std::pair{&w.sweep_calls, &s.sweep_calls}, std::pair{&w.sweep_work_us, &s.sweep_work_us},
+        std::pair{&w.sweep_bytes, &s.sweep_bytes}}) {
+    std::set<std::uint64_t> sorted(from->begin(), from->end());
+    into->assign(sorted.begin(), sorted.end());
+  }
   s.bins.dir = o.bin_dir;
   s.seed = w.seed;
   s.hot_files = w.hot_files;
@@ -482,7 +519,16 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       {"fuse_threads", s.fuse_threads},
       {"drift_trials", s.drift_trials},
       {"startup_reps", s.startup_reps},
-      {"sweep_fractions", s.sweep},
+      {"sweep_fractions", s.open_loop_fractions},
+      {"sweep_grid",
+       {{"calls", sweepGrid(s).calls},
+        {"work_us", sweepGrid(s).work_us},
+        {"payload_bytes", sweepGrid(s).bytes},
+        {"quick_subset", sweepGrid(s).quick_subset}}},
+      {"sweep_cell_timing",
+       {{"budget_s", sweepTiming(s).budget_s},
+        {"min_requests", sweepTiming(s).min_requests},
+        {"max_cell_s", sweepTiming(s).max_cell_s}}},
       {"hot_files", s.hot_files},
       {"cold_files", s.cold_files},
       {"fio_runtime_s_per_job", fioSettings(s).runtime_s},
@@ -539,6 +585,8 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
       ++done;
     }
   }
+  // The sweep's boundary tax: every run's cells against mono's (doc["sweep"]).
+  if (scenarios.count("sweep")) doc["sweep"] = aggregateSweep(doc["runs"]);
   doc["duration_s"] = double(nowNs() - t_start) / 1e9;
   doc["loadavg"]["end"] = loadAverage();
   doc["summary"] = summary.toJson();
@@ -555,6 +603,11 @@ int runCommand(const Options& o, const PmQosHold& pm_qos, const nlohmann::json& 
   fs::remove_all(s.scratch, ec);
 
   std::cout << "\n" << summary.table() << "\n";
+  // The tax table of a small grid (the quick one: 24 lines per deployment); a full grid's is in
+  // the JSON and the report.
+  if (doc.contains("sweep") && doc["sweep"].is_object() && doc["sweep"]["cells"].size() <= 200)
+    std::cout << "sweep (p50 latency and CPU per request; tax = deployment / mono - 1):\n"
+              << sweepTaxTable(doc["sweep"]) << "\n";
   for (const auto& run : doc["runs"]) {
     if (run.contains("skipped"))
       std::cout << "skipped " << run["deployment"].get<std::string>() << ": "

@@ -238,7 +238,7 @@ nlohmann::json runHttp(Context& c) {
     if (!s.open_loop_rates.empty()) {
       rates = s.open_loop_rates;
     } else {
-      for (double frac : s.sweep) rates.push_back(std::max(100.0, frac * throughput_n[op]));
+      for (double frac : s.open_loop_fractions) rates.push_back(std::max(100.0, frac * throughput_n[op]));
     }
     std::sort(rates.begin(), rates.end());
     for (double rate : rates) {

@@ -28,8 +28,12 @@ struct Settings {
   int fuse_threads = 4;
   int drift_trials = 20;
   int startup_reps = 5;
-  std::vector<double> sweep;  // open-loop rates as fractions of the closed-loop N throughput
-  std::string scratch;        // a temp dir the bench owns
+  // Open-loop rates as fractions of the closed-loop N throughput (the http scenario).
+  std::vector<double> open_loop_fractions;
+  // The sweep scenario's grid from --sweep-calls, --sweep-work-us, --sweep-bytes; empty: the
+  // standard grid (sweepGrid()).
+  std::vector<std::uint64_t> sweep_calls, sweep_work_us, sweep_bytes;
+  std::string scratch;  // a temp dir the bench owns
   Binaries bins;
   std::uint64_t seed = 1;
   int hot_files = 32;
@@ -85,6 +89,36 @@ nlohmann::json runFuse(Context& c);
 nlohmann::json runDrift(Context& c);
 nlohmann::json runMemory(Context& c);
 nlohmann::json runFault(Context& c);
+
+// --- the sweep (scenario_sweep.cpp) ------------------------------------------------------------
+
+// K (calls per request), W (work per call, us) and B (reply bytes per call) of GET /v1/probe.
+// Standard: K {1,2,4,8,16} x W {0,10,100,1000} x B {64,4096,65536,1048576}; --quick runs the
+// subset K {1,4,16} x W {0,100} x B {64,65536} (quick_subset); flags replace either list.
+struct SweepGrid {
+  std::vector<std::uint64_t> calls, work_us, bytes;
+  bool quick_subset = false;
+};
+SweepGrid sweepGrid(const Settings& s);
+// How long each cell runs: max(budget_s, min_requests x the pilot's latency), at most
+// max_cell_s (quick: 0.15 s, 10, 1.5 s; otherwise 0.3 s, 20, 3 s).
+struct SweepTiming {
+  double budget_s = 0.3;
+  int min_requests = 20;
+  double max_cell_s = 3.0;
+};
+SweepTiming sweepTiming(const Settings& s);
+// Every cell of the grid, closed loop at 1 and at Settings::connections: p50, p99, throughput,
+// CPU-us and context switches per request over the deployment's process tree, and the owner's
+// calibration (runs[i]["sweep"], see --help).
+nlohmann::json runSweep(Context& c);
+// doc["sweep"] from every run's "sweep": per (deployment, K, W, B, connections) the medians over
+// repeats and, against `reference` (mono), tax = deployment / reference - 1 and delta =
+// deployment - reference of the p50 latency and of the CPU-us per request (null for the
+// reference and for cells it lacks). Null when no run has a sweep.
+nlohmann::json aggregateSweep(const nlohmann::json& runs, const std::string& reference = "mono");
+// That aggregate as a text table (one line per cell), for the terminal.
+std::string sweepTaxTable(const nlohmann::json& sweep);
 // fio and git on the mount (scenario_tools.cpp); summary rows "fio JOB DIR ..." / "git STEP".
 nlohmann::json runFio(Context& c);
 nlohmann::json runGit(Context& c);

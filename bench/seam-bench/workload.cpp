@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/common/probe.h"
 #include "core/config/config.h"
 
 namespace seams::bench {
@@ -327,9 +328,9 @@ const std::vector<Knob>& workloadKnobs() {
                     return {};
                   }),
       knob<Names>("scenarios", "--scenarios",
-                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
+                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, sweep, "
                   "baselines (fio and git also run on the direct and passthrough_ll floors when "
-                  "baselines is selected)",
+                  "baselines is selected; sweep: GET /v1/probe over calls x work x bytes)",
                   &Workload::scenarios,
                   [](const Names& v) -> S { return v.empty() ? "must name a scenario" : ""; }),
       knob<I>("repeat", "--repeat",
@@ -424,6 +425,21 @@ const std::vector<Knob>& workloadKnobs() {
               "the deployments' cache budget, config cache.budget_bytes (default 512K: the hot "
               "set fits, the cold set does not)",
               &Workload::cache_budget_bytes, inRange<I>(0, std::int64_t{1} << 40)),
+      // [sweep]: the grid of GET /v1/probe (scenario_sweep.cpp); empty: the standard grid.
+      knob<std::vector<I>>("sweep.calls", "--sweep-calls",
+                           "the sweep's calls per request K, comma-separated (default "
+                           "1,2,4,8,16; --quick 1,4,16)",
+                           &Workload::sweep_calls,
+                           eachInRange<I>(1, I(ProbeLimits::kCeilingCalls), true)),
+      knob<std::vector<I>>("sweep.work_us", "--sweep-work-us",
+                           "the sweep's CPU work per call W in us, comma-separated, at most "
+                           "1000000 (default 0,10,100,1000; --quick 0,100)",
+                           &Workload::sweep_work_us, eachInRange<I>(0, 1'000'000, true)),
+      knob<std::vector<I>>("sweep.bytes", "--sweep-bytes",
+                           "the sweep's reply bytes per call B, comma-separated, at most 64M "
+                           "(default 64,4096,65536,1048576; --quick 64,65536)",
+                           &Workload::sweep_bytes,
+                           eachInRange<I>(0, I(ProbeLimits::kCeilingReplyBytes), true)),
   };
   return knobs;
 }
@@ -436,7 +452,8 @@ Workload defaultWorkload(bool quick) {
                    "split/capnp/ttl",
                    "split/protobuf/push",
                    "split/grpc/push"};
-  w.scenarios = {"startup", "http", "fuse", "drift", "memory", "fio", "git", "fault", "baselines"};
+  w.scenarios = {"startup", "http",  "fuse",  "drift",    "memory",
+                 "fio",     "git",   "fault", "sweep",    "baselines"};
   w.repeat = quick ? 2 : 1;
   w.seconds = quick ? 0.2 : 2.0;
   w.starts = quick ? 5 : 20;

@@ -82,6 +82,8 @@ struct Workload {
   int fuse_threads = 4;  // N of "closed loop at 1 and N threads" (the bench's client threads)
   std::vector<std::string> fuse_ops;
   Weights fuse_mix;  // the `mix` operation
+  // [sweep]: the grid of the sweep scenario; empty: the standard grid (scenarios.h sweepGrid()).
+  std::vector<std::int64_t> sweep_calls, sweep_work_us, sweep_bytes;
   // [cache]
   std::uint64_t cache_budget_bytes = 512 * 1024;  // the config's cache.budget_bytes
   // [set] and --set: config keys, applied after the bench's own (the last of a key wins).

@@ -291,6 +291,11 @@ Status CachingVault::reconcile(const VaultPath& path) {
   return s;
 }
 
+Result<ProbeReply> CachingVault::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  FeedState::Token t = feed_.beginCall();
+  return track(t, upstream_->probe(work_us, reply_bytes));
+}
+
 // ---- handles ----------------------------------------------------------------------------------
 
 void CachingVault::handlesFollow(const ChangeEvent& e) {

@@ -116,6 +116,8 @@ class CachingVault final : public Vault {
   Status fsyncHandle(HandleId handle) override;
   Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
+  // Never cached: always the upstream's (the probe measures the seam).
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
   Coherence mode() const noexcept { return options_.mode; }

@@ -532,6 +532,20 @@ void readFaults(Section& top, FaultsConfig& c) {
   s.finish();
 }
 
+void readProbe(Section& top, const SplitConfig& split, ProbeLimits& c) {
+  Section s(top.errors(), top.table("probe"), "probe");
+  s.integer("max_calls", c.max_calls, 1, ProbeLimits::kCeilingCalls);
+  s.integer("max_work_us", c.max_work_us, 0, ProbeLimits::kCeilingWorkUs);
+  s.integer("max_reply_bytes", c.max_reply_bytes, 0, ProbeLimits::kCeilingReplyBytes);
+  if (!s.errors().failed() &&
+      c.max_work_us >= static_cast<std::uint64_t>(split.call_timeout_ms) * 1000) {
+    s.errors().fail(s.key("max_work_us"), "must be under split.call_timeout_ms (" +
+                                              std::to_string(split.call_timeout_ms) + " ms, got " +
+                                              std::to_string(c.max_work_us) + " us)");
+  }
+  s.finish();
+}
+
 // A socket path must fit sockaddr_un; when it was derived from runtime_dir, blame runtime_dir.
 void checkSocketPath(Errors& errors, const std::string& path, bool explicit_key,
                      std::string_view key) {
@@ -573,6 +587,7 @@ Result<Config> parseTable(const toml::table& root, std::string_view source,
   readWatchdog(top, c.watchdog);
   readSplit(top, c.split);
   readFaults(top, c.faults);
+  readProbe(top, c.split, c.probe);
   top.finish();
 
   const bool explicit_fsd = !c.split.fsd_socket.empty();
@@ -797,6 +812,11 @@ std::string renderConfig(const Config& c) {
 
   o << "\n[faults]\n"
     << "enabled = " << b(c.faults.enabled) << "\n";
+
+  o << "\n[probe]\n"
+    << "max_calls = " << c.probe.max_calls << "\n"
+    << "max_work_us = " << c.probe.max_work_us << "\n"
+    << "max_reply_bytes = " << c.probe.max_reply_bytes << "\n";
 
   for (const auto& u : c.users) {
     o << "\n[[users]]\n"

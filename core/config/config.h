@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/auth/auth_config.h"
+#include "core/common/probe.h"
 #include "core/common/status.h"
 
 namespace seams {
@@ -140,6 +141,10 @@ struct Config {
   WatchdogConfig watchdog;
   SplitConfig split;
   FaultsConfig faults;
+  // [probe]: the bounds of GET /v1/probe and of Vault::probe at the owner (core/common/probe.h:
+  // max_calls, max_work_us, max_reply_bytes, each with its ceiling there). max_work_us must stay
+  // under split.call_timeout_ms, or a probe call at the limit would time out.
+  ProbeLimits probe;
 
   friend bool operator==(const Config&, const Config&) = default;
 };

@@ -3,7 +3,9 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cstdio>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -114,6 +116,8 @@ std::string_view routeName(Route r) noexcept {
       return "/v1/admin/grant";
     case Route::admin_revoke:
       return "/v1/admin/revoke";
+    case Route::probe:
+      return "/v1/probe";
     case Route::healthz:
       return "/healthz";
     case Route::readyz:
@@ -151,8 +155,8 @@ std::string_view routeMethod(Route r) noexcept {
   }
 }
 
-ApiHandler::ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics)
-    : vault_(vault), auth_(auth), registry_(metrics) {
+ApiHandler::ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics, ProbeLimits probe)
+    : vault_(vault), auth_(auth), registry_(metrics), probe_limits_(probe) {
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     Route r = static_cast<Route>(i);
     routes_[i].latency = &registry_.histogram(
@@ -221,6 +225,7 @@ Route ApiHandler::dispatch(Request& req, Response& res) {
     if (target == "/v1/logout") return logout(req, res);
     if (target == "/v1/admin/grant") return admin(req, res, true);
     if (target == "/v1/admin/revoke") return admin(req, res, false);
+    if (target == "/v1/probe") return probe(req, res);
     if (target == "/healthz") {
       if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
         methodNotAllowed(res, "GET, HEAD");
@@ -547,6 +552,90 @@ Route ApiHandler::admin(Request& req, Response& res, bool grant) {
   }
   sendJson(res, 200, Json{{"rule", ruleToJson(*rule)}, {grant ? "granted" : "revoked", true}});
   return route;
+}
+
+Route ApiHandler::probe(Request& req, Response& res) {
+  if (req.method() != bhttp::verb::get) {
+    methodNotAllowed(res, "GET");
+    return Route::unknown;
+  }
+  std::string_view token = tokenOf(req);
+  if (token.empty()) {
+    sendStatus(res, Status(Errc::unauthenticated, "missing bearer token"));
+    return Route::probe;
+  }
+  if (Result<Principal> who = auth_.validate(token); !who.ok()) {
+    sendStatus(res, who.status());
+    return Route::probe;
+  }
+  std::string_view target(req.target().data(), req.target().size());
+  const std::size_t q = target.find('?');
+  Result<std::map<std::string, std::string>> query =
+      parseQuery(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+  if (!query.ok()) {
+    sendStatus(res, query.status());
+    return Route::probe;
+  }
+  auto bad = [&](std::string message) {
+    sendStatus(res, Status(Errc::invalid_argument, std::move(message)));
+    return Route::probe;
+  };
+  for (const auto& [name, value] : *query) {
+    if (name != "calls" && name != "work_us" && name != "bytes") {
+      return bad("unknown query parameter \"" + name + "\" (known: calls, work_us, bytes)");
+    }
+  }
+  // Each of K, W, B: present, a decimal count, within [lo, the config's limit].
+  std::uint64_t values[3] = {};
+  const struct {
+    const char* name;
+    std::uint64_t lo, hi;
+    const char* key;
+  } params[3] = {{"calls", 1, probe_limits_.max_calls, "probe.max_calls"},
+                 {"work_us", 0, probe_limits_.max_work_us, "probe.max_work_us"},
+                 {"bytes", 0, probe_limits_.max_reply_bytes, "probe.max_reply_bytes"}};
+  for (int i = 0; i < 3; ++i) {
+    auto it = query->find(params[i].name);
+    if (it == query->end()) {
+      return bad(std::string("missing query parameter \"") + params[i].name +
+                 "\" (GET /v1/probe?calls=K&work_us=W&bytes=B)");
+    }
+    std::optional<std::uint64_t> v = parseCount(it->second);
+    if (!v) {
+      return bad(std::string(params[i].name) + " must be a non-negative decimal integer (got \"" +
+                 it->second + "\")");
+    }
+    if (*v < params[i].lo || *v > params[i].hi) {
+      return bad(std::string(params[i].name) + " must be between " + std::to_string(params[i].lo) +
+                 " and " + std::to_string(params[i].hi) + " (" + params[i].key + "; got " +
+                 std::to_string(*v) + ")");
+    }
+    values[i] = *v;
+  }
+  const std::uint64_t calls = values[0], work_us = values[1], bytes = values[2];
+  std::uint64_t received = 0, checksum = 0;
+  double iterations_per_us = 0;
+  for (std::uint64_t k = 0; k < calls; ++k) {
+    Result<ProbeReply> reply = vault_.probe(work_us, bytes);
+    if (!reply.ok()) {
+      sendStatus(res, reply.status());
+      return Route::probe;
+    }
+    received += reply->data.size();
+    // Order-dependent, so K identical replies do not cancel out.
+    checksum = checksum * 0x100000001B3ULL + probeChecksum(reply->data);
+    iterations_per_us = reply->iterations_per_us;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(checksum));
+  sendJson(res, 200,
+           Json{{"calls", calls},
+                {"work_us", work_us},
+                {"bytes", bytes},
+                {"bytes_received", received},
+                {"checksum", hex},
+                {"iterations_per_us", iterations_per_us}});
+  return Route::probe;
 }
 
 Route ApiHandler::readyz(Request& req, Response& res) {

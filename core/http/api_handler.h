@@ -15,6 +15,10 @@
 //   GET    /v1/list/{path}    entries as JSON (list)
 //   POST   /v1/admin/grant    rule JSON (rule_json.h) -> Auth::grant with the caller's principal
 //   POST   /v1/admin/revoke   rule JSON -> Auth::revoke
+//   GET    /v1/probe?calls=K&work_us=W&bytes=B   K calls of Vault::probe(W, B) in sequence (any
+//                             valid session; K, W, B within the config's [probe], else 400)
+//                             -> {"calls","work_us","bytes","bytes_received","checksum",
+//                                 "iterations_per_us"}: small, so only the seam carries B
 //   GET    /healthz /readyz /metrics
 // Errors are {"error": message, "code": errcName} with httpStatus(code); a known path with
 // another method is 405 with Allow.
@@ -53,6 +57,7 @@ enum class Route : std::uint8_t {
   list,
   admin_grant,
   admin_revoke,
+  probe,
   healthz,
   readyz,
   metrics,
@@ -63,8 +68,9 @@ enum class Route : std::uint8_t {
 
 class ApiHandler {
  public:
-  // Vault, Auth and metrics must outlive the handler (they live in the process's Deps).
-  ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics);
+  // Vault, Auth and metrics must outlive the handler (they live in the process's Deps). `probe`
+  // bounds GET /v1/probe (the config's [probe]).
+  ApiHandler(Vault& vault, Auth& auth, MetricsRegistry& metrics, ProbeLimits probe = {});
   ApiHandler(const ApiHandler&) = delete;
   ApiHandler& operator=(const ApiHandler&) = delete;
 
@@ -124,12 +130,15 @@ class ApiHandler {
   Route login(Request& req, Response& res);
   Route logout(Request& req, Response& res);
   Route admin(Request& req, Response& res, bool grant);
+  // GET /v1/probe: the session first (401 before any 400), then K, W and B from the query.
+  Route probe(Request& req, Response& res);
   Route readyz(Request& req, Response& res);
   Route metrics(Request& req, Response& res);
 
   Vault& vault_;
   Auth& auth_;
   MetricsRegistry& registry_;
+  const ProbeLimits probe_limits_;
   std::array<RouteMetrics, static_cast<std::size_t>(Route::kCount)> routes_;
 };
 

@@ -773,7 +773,7 @@ HttpFrontend::HttpFrontend(Vault& vault, Auth& auth, MetricsRegistry& metrics, H
       options_(options),
       auth_(auth),
       metrics_(metrics),
-      handler_(std::make_shared<http::ApiHandler>(vault, auth, metrics)),
+      handler_(std::make_shared<http::ApiHandler>(vault, auth, metrics, options.probe)),
       throttle_(std::make_shared<http::LoginThrottle>(
           http::LoginThrottle::optionsFrom(config_),
           options.clock != nullptr ? *options.clock : system_clock_)),

@@ -65,6 +65,8 @@ class HttpFrontend {
     std::chrono::milliseconds stop_timeout{5000};
     // The login throttle's clock (nullptr: the system clock); must outlive the frontend.
     const Clock* clock = nullptr;
+    // GET /v1/probe's bounds (the config's [probe]).
+    ProbeLimits probe;
   };
 
   // vault, auth and metrics must outlive this object (and any thread it abandons: Deps does).

@@ -40,6 +40,31 @@ std::optional<std::uint64_t> parseNumber(std::string_view s) noexcept {
 
 }  // namespace
 
+std::optional<std::uint64_t> parseCount(std::string_view s) noexcept {
+  return parseNumber(s);
+}
+
+Result<std::map<std::string, std::string>> parseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view piece = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (piece.empty()) continue;
+    const std::size_t eq = piece.find('=');
+    Result<std::string> name = percentDecode(piece.substr(0, eq));
+    if (!name.ok()) return name.status();
+    Result<std::string> value =
+        percentDecode(eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1));
+    if (!value.ok()) return value.status();
+    if (out.count(*name) != 0) {
+      return Status(Errc::invalid_argument, "query parameter \"" + *name + "\" given twice");
+    }
+    out.emplace(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
 Result<std::string> percentDecode(std::string_view in) {
   std::string out;
   out.reserve(in.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,15 @@ namespace seams::http {
 // means a space only in form bodies, not in paths). invalid_argument on a '%' that is not followed
 // by two hex digits. A decoded NUL is kept; VaultPath::parse() rejects it.
 Result<std::string> percentDecode(std::string_view in);
+
+// The query of a request target (what follows '?'), as name -> value, each percent-decoded once
+// ("a=1&b=x%20y"; a name without '=' has an empty value; empty pieces between '&' are skipped).
+// invalid_argument on a bad escape or a name given twice.
+Result<std::map<std::string, std::string>> parseQuery(std::string_view query);
+
+// A decimal count: digits only (no sign, no blanks, no fraction), at most 2^64 - 1; nullopt on
+// anything else.
+std::optional<std::uint64_t> parseCount(std::string_view s) noexcept;
 
 // A resolved byte range: [first, first + length) of a file of known size.
 struct ByteRange {

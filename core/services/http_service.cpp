@@ -10,11 +10,12 @@
 namespace seams {
 
 HttpService::HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
-                         std::vector<std::string> dependencies)
+                         std::vector<std::string> dependencies, ProbeLimits probe)
     : config_(std::move(config)),
       deps_(deps),
       metrics_(metrics),
-      dependencies_(std::move(dependencies)) {}
+      dependencies_(std::move(dependencies)),
+      probe_(probe) {}
 
 HttpService::~HttpService() {
   MutexLock lock(mutex_);
@@ -45,13 +46,15 @@ Status HttpService::run(RunContext& ctx) {
   // so the frontend stops before they are released.
   struct Serving {
     Serving(std::shared_ptr<Vault> v, std::shared_ptr<Auth> a, MetricsRegistry& m,
-            const HttpConfig& c)
-        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c) {}
+            const HttpConfig& c, HttpFrontend::Options o)
+        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c, o) {}
     std::shared_ptr<Vault> vault;
     std::shared_ptr<Auth> auth;
     HttpFrontend frontend;
   };
-  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_);
+  HttpFrontend::Options options;
+  options.probe = probe_;
+  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_, options);
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
   {

@@ -21,10 +21,11 @@ class HttpFrontend;
 
 class HttpService final : public Service {
  public:
-  // `config`: the [http] section. `dependencies`: the services that publish Vault and Auth in
-  // this process. `deps` and `metrics` must outlive the service.
+  // `config`: the [http] section; `probe`: the [probe] section (GET /v1/probe's bounds).
+  // `dependencies`: the services that publish Vault and Auth in this process. `deps` and
+  // `metrics` must outlive the service.
   HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
-              std::vector<std::string> dependencies);
+              std::vector<std::string> dependencies, ProbeLimits probe = {});
   ~HttpService() override;
 
   std::string name() const override { return kHttpService; }
@@ -40,6 +41,7 @@ class HttpService final : public Service {
   Deps& deps_;
   MetricsRegistry& metrics_;
   const std::vector<std::string> dependencies_;
+  const ProbeLimits probe_;
   // The frontend of the latest run. Kept here, not only in run()'s frame, so that a run
   // abandoned as hung still has its frontend stopped (its port released) by the next run.
   mutable Mutex mutex_;

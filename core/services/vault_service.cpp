@@ -31,7 +31,8 @@ Status VaultService::run(RunContext& ctx) {
   options.max_entry_bytes = cache_.max_entry_bytes;
   options.shards = cache_.shards;
   bundle->cache = std::make_unique<FsCache>(options, ctx.clock());
-  bundle->vault = std::make_unique<LocalVault>(*bundle->storage, *bundle->cache);
+  bundle->vault = std::make_unique<LocalVault>(*bundle->storage, *bundle->cache,
+                                               LocalVault::kDefaultMaxOpenHandles, probe_);
 
   deps_.publish<const FsCache>(std::shared_ptr<const FsCache>(bundle, bundle->cache.get()),
                                kVaultCacheRole);

@@ -16,12 +16,14 @@ namespace seams {
 
 class VaultService final : public Service {
  public:
-  // The config's vault_root, allow_shared_vault_root and [cache]; `deps` must outlive the
-  // service.
-  VaultService(std::string vault_root, bool allow_shared_vault_root, CacheConfig cache, Deps& deps)
+  // The config's vault_root, allow_shared_vault_root, [cache] and [probe] (the bounds the
+  // vault's probe() enforces); `deps` must outlive the service.
+  VaultService(std::string vault_root, bool allow_shared_vault_root, CacheConfig cache, Deps& deps,
+               ProbeLimits probe = {})
       : vault_root_(std::move(vault_root)),
         allow_shared_vault_root_(allow_shared_vault_root),
         cache_(cache),
+        probe_(probe),
         deps_(deps) {}
 
   std::string name() const override { return kStorageService; }
@@ -32,6 +34,7 @@ class VaultService final : public Service {
   const std::string vault_root_;
   const bool allow_shared_vault_root_;
   const CacheConfig cache_;
+  const ProbeLimits probe_;
   Deps& deps_;
 };
 

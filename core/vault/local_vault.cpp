@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "core/vault/probe_work.h"
 #include "core/vault/read_through.h"
 
 namespace seams {
@@ -26,10 +27,15 @@ class LocalVault::SubscriptionImpl final : public Subscription {
   std::uint64_t id_;
 };
 
-LocalVault::LocalVault(Storage& storage, FsCache& cache, std::size_t max_open_handles)
-    : storage_(storage), cache_(cache), max_open_handles_(max_open_handles) {}
+LocalVault::LocalVault(Storage& storage, FsCache& cache, std::size_t max_open_handles,
+                       ProbeLimits probe)
+    : storage_(storage), cache_(cache), max_open_handles_(max_open_handles), probe_limits_(probe) {}
 
 LocalVault::~LocalVault() = default;
+
+Result<ProbeReply> LocalVault::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  return runProbe(probe_limits_, work_us, reply_bytes);
+}
 
 std::size_t LocalVault::lockIndex(const VaultPath& path) const {
   return std::hash<VaultPath>{}(path) % kPathLocks;

@@ -87,8 +87,9 @@ class LocalVault final : public Vault {
 
   // REQUIRES: storage and cache outlive the vault; every Subscription is destroyed before it.
   // `max_open_handles`: how many handles may be open at once (each holds a backing fd).
+  // `probe`: the bounds of probe() (the config's [probe]).
   LocalVault(Storage& storage, FsCache& cache,
-             std::size_t max_open_handles = kDefaultMaxOpenHandles);
+             std::size_t max_open_handles = kDefaultMaxOpenHandles, ProbeLimits probe = {});
   ~LocalVault() override;
   LocalVault(const LocalVault&) = delete;
   LocalVault& operator=(const LocalVault&) = delete;
@@ -119,6 +120,8 @@ class LocalVault final : public Vault {
   Status fsyncHandle(HandleId handle) override;
   Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
+  // runProbe() (probe_work.h) on the calling thread, within the constructor's limits.
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
   // Handles open now (for tests and stats).
@@ -169,6 +172,7 @@ class LocalVault final : public Vault {
   std::uint64_t next_listener_id_ GUARDED_BY(listeners_mutex_) = 1;
 
   const std::size_t max_open_handles_;
+  const ProbeLimits probe_limits_;
   mutable SharedMutex handles_mutex_;
   std::unordered_map<HandleId, std::shared_ptr<OpenHandle>> handles_ GUARDED_BY(handles_mutex_);
   // Named handles by path, ordered so a directory's subtree is one range.

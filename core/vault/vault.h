@@ -22,6 +22,7 @@
 
 #include "core/common/change_event.h"
 #include "core/common/file_attr.h"
+#include "core/common/probe.h"
 #include "core/common/status.h"
 #include "core/common/subscription.h"
 #include "core/common/vault_path.h"
@@ -122,6 +123,14 @@ class Vault {
   // Sync's entry point: `path` changed in the backing directory behind the vault's back (or
   // vanished). Assigns a new version, invalidates caches and reports the change on the feed.
   virtual Status reconcile(const VaultPath& path) = 0;
+
+  // The coupling probe (core/common/probe.h): `work_us` microseconds of real CPU work (a
+  // calibrated hash chain, core/vault/probe_work.h; not a sleep) done where the vault lives --
+  // in the owner's process, across the seam in split -- answered with `reply_bytes` bytes
+  // derived from it. Touches no file, changes nothing, publishes nothing; wrappers (caches,
+  // per-connection views) pass it through uncached. Errors: invalid_argument when either is
+  // beyond the owner's ProbeLimits (its config's [probe]).
+  virtual Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) = 0;
 
   // Change feed: every change made through this vault (and by sync) is reported to each
   // subscriber, in the order the changes were made for any one path.

@@ -490,6 +490,13 @@ Result<FileAttr> GrpcVaultClient::truncateHandle(HandleId handle, std::uint64_t 
   return attrOf(SEAMS_GRPC_CALL(vault, TruncateHandle, a));
 }
 
+Result<ProbeReply> GrpcVaultClient::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  pb::ProbeArg a;
+  a.set_work_us(work_us);
+  a.set_reply_bytes(reply_bytes);
+  return probeOf(SEAMS_GRPC_CALL(vault, Probe, a));
+}
+
 Status GrpcVaultClient::fsyncHandle(HandleId handle) {
   return statusOf(SEAMS_GRPC_CALL(vault, FsyncHandle, handleArg(handle)));
 }

@@ -237,6 +237,7 @@ class GrpcServer::Impl {
     SEAMS_GRPC_VAULT(TruncateHandle, TruncateHandleArg, truncate_handle)
     SEAMS_GRPC_VAULT(FsyncHandle, HandleArg, fsync_handle)
     SEAMS_GRPC_VAULT(Release, HandleArg, release)
+    SEAMS_GRPC_VAULT(Probe, ProbeArg, probe)
 #undef SEAMS_GRPC_VAULT
 
     grpc::Status Subscribe(grpc::ServerContext* ctx, const pb::SubscribeArg*,

@@ -138,6 +138,9 @@ class ConnectionVault final : public Vault {
   }
   Status fsync(const VaultPath& path) override { return inner_.fsync(path); }
   Status reconcile(const VaultPath& path) override { return inner_.reconcile(path); }
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override {
+    return inner_.probe(work_us, reply_bytes);
+  }
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override {
     return inner_.subscribe(std::move(listener));
   }

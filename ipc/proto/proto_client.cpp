@@ -216,6 +216,14 @@ Status ProtoVaultClient::release(HandleId handle) {
   return statusOf(SEAMS_CALL(req.mutable_release()->set_handle(handle)));
 }
 
+Result<ProbeReply> ProtoVaultClient::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  return probeOf(SEAMS_CALL({
+    auto* a = req.mutable_probe();
+    a->set_work_us(work_us);
+    a->set_reply_bytes(reply_bytes);
+  }));
+}
+
 std::unique_ptr<Subscription> ProtoVaultClient::subscribe(ChangeListener listener) {
   pb::Request start;
   start.mutable_vault_subscribe();

@@ -75,6 +75,7 @@ class ProtoVaultClient final : public Vault {
   Status fsyncHandle(HandleId handle) override;
   Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override;
   // REQUIRES: the Subscription is destroyed before the stub, and not from inside a listener.
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 

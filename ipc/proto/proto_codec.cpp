@@ -71,6 +71,14 @@ Result<FileAttr> attrOf(const Result<pb::Response>& r) {
   return fromWire(r->attr());
 }
 
+Result<ProbeReply> probeOf(Result<pb::Response> r) {
+  if (!r) return r.status();
+  SEAMS_RETURN_IF_ERROR(errorOf(*r));
+  if (!r->has_probe()) return Status(Errc::internal, "response without probe data");
+  auto* p = r->mutable_probe();
+  return ProbeReply{std::move(*p->mutable_data()), p->iterations_per_us()};
+}
+
 Result<Principal> principalOf(const Result<pb::Response>& r) {
   if (!r) return r.status();
   SEAMS_RETURN_IF_ERROR(errorOf(*r));
@@ -381,6 +389,14 @@ void ProtoDispatcher::handle(const pb::Request& in, pb::Response* out) {
     case R::kRelease:
       answer(vault_->release(in.release().handle()), out);
       return;
+    case R::kProbe: {
+      auto res = vault_->probe(in.probe().work_us(), in.probe().reply_bytes());
+      if (!res) return setError(res.status(), out->mutable_error());
+      auto* r = out->mutable_probe();
+      r->set_data(std::move(res->data));
+      r->set_iterations_per_us(res->iterations_per_us);
+      return;
+    }
     case R::kLogin: {
       auto res = auth_->login(in.login().user(), in.login().password());
       if (!res) return setError(res.status(), out->mutable_error());

@@ -62,6 +62,8 @@ Status errorOf(const pb::Response& r);
 Status statusOf(const Result<pb::Response>& r);
 Result<FileAttr> attrOf(const Result<pb::Response>& r);
 Result<Principal> principalOf(const Result<pb::Response>& r);
+// Moves the reply's bytes out (a probe reply may be megabytes).
+Result<ProbeReply> probeOf(Result<pb::Response> r);
 
 void toWire(const FileAttr& in, pb::FileAttr* out);
 FileAttr fromWire(const pb::FileAttr& in);

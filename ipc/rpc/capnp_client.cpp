@@ -351,6 +351,20 @@ Status CapnpVaultClient::reconcile(const VaultPath& path) {
       serveReconcile, [](wire::Vault::ReconcileResults::Reader r) { return decodeStatus(r); });
 }
 
+Result<ProbeReply> CapnpVaultClient::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  return SEAMS_VAULT_CALL(
+      Probe, [](wire::Vault::Client c) { return c.probeRequest(); },
+      [&](wire::Vault::ProbeParams::Builder p) {
+        p.setWorkUs(work_us);
+        p.setReplyBytes(reply_bytes);
+      },
+      serveProbe,
+      [](wire::Vault::ProbeResults::Reader r) -> Result<ProbeReply> {
+        SEAMS_RETURN_IF_ERROR(errorOf(r));
+        return ProbeReply{std::string(view(r.getData())), r.getIterationsPerUs()};
+      });
+}
+
 Result<OpenedFile> CapnpVaultClient::open(const VaultPath& path, std::uint32_t mode) {
   return SEAMS_VAULT_ANCHOR_CALL(
       Open, [](wire::Vault::Client c) { return c.openRequest(); },

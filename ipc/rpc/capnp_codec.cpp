@@ -324,6 +324,13 @@ void serveReleaseHandle(Vault& v, V::ReleaseHandleParams::Reader p,
   answerStatus(v.release(p.getHandle()), r);
 }
 
+void serveProbe(Vault& v, V::ProbeParams::Reader p, V::ProbeResults::Builder r) {
+  auto res = v.probe(p.getWorkUs(), p.getReplyBytes());
+  if (!res) return setError(r.initError(), res.status());
+  r.setData(asData(res->data));
+  r.setIterationsPerUs(res->iterations_per_us);
+}
+
 void serveLogin(Auth& a, A::LoginParams::Reader p, A::LoginResults::Builder r) {
   auto res = a.login(view(p.getUser()), view(p.getPassword()));
   if (!res) return setError(r.initError(), res.status());

@@ -98,6 +98,7 @@ void serveTruncateHandle(Vault& v, V::TruncateHandleParams::Reader p,
 void serveFsyncHandle(Vault& v, V::FsyncHandleParams::Reader p, V::FsyncHandleResults::Builder r);
 void serveReleaseHandle(Vault& v, V::ReleaseHandleParams::Reader p,
                         V::ReleaseHandleResults::Builder r);
+void serveProbe(Vault& v, V::ProbeParams::Reader p, V::ProbeResults::Builder r);
 
 using A = wire::Auth;
 void serveLogin(Auth& a, A::LoginParams::Reader p, A::LoginResults::Builder r);

@@ -124,6 +124,7 @@ class VaultServer final : public wire::Vault::Server {
   SEAMS_SERVE(truncateHandle, TruncateHandle, serveTruncateHandle)
   SEAMS_SERVE(fsyncHandle, FsyncHandle, serveFsyncHandle)
   SEAMS_SERVE(releaseHandle, ReleaseHandle, serveReleaseHandle)
+  SEAMS_SERVE(probe, Probe, serveProbe)
 
   kj::Promise<void> subscribe(SubscribeContext ctx) override {
     auto listener = ctx.getParams().getListener();

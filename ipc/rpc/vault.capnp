@@ -109,4 +109,10 @@ interface Vault {
   truncateHandle @19 (handle :UInt64, size :UInt64) -> (error :Error, attr :FileAttr);
   fsyncHandle @20 (handle :UInt64) -> (error :Error);
   releaseHandle @21 (handle :UInt64) -> (error :Error);
+
+  # The coupling probe (Vault::probe, core/common/probe.h): workUs microseconds of CPU work at the
+  # owner, answered with replyBytes bytes derived from it and the owner's calibration. Beyond the
+  # owner's [probe] limits: invalid_argument. An older owner answers UNIMPLEMENTED (not_supported).
+  probe @22 (workUs :UInt64, replyBytes :UInt64)
+      -> (error :Error, data :Data, iterationsPerUs :Float64);
 }

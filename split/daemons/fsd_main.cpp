@@ -11,8 +11,9 @@
 int main(int argc, char** argv) {
   using namespace seams;
   return split::daemonMain(argc, argv, kFsdDaemon, [](split::DaemonParts& p) -> Status {
-    SEAMS_RETURN_IF_ERROR(p.manager.add(std::make_unique<VaultService>(
-        p.config.vault_root, p.config.allow_shared_vault_root, p.config.cache, p.deps)));
+    SEAMS_RETURN_IF_ERROR(p.manager.add(
+        std::make_unique<VaultService>(p.config.vault_root, p.config.allow_shared_vault_root,
+                                       p.config.cache, p.deps, p.config.probe)));
     return p.manager.add(std::make_unique<split::IpcServerService>(
         split::Served::vault, kStorageService, p.config, p.deps));
   });

@@ -17,6 +17,6 @@ int main(int argc, char** argv) {
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<HttpService>(
         p.config.http, p.deps, p.metrics,
-        std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}));
+        std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}, p.config.probe));
   });
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/vault/probe_work.h"
+
 namespace seams::fuzz {
 
 class MemoryVault::Sub final : public Subscription {
@@ -466,6 +468,10 @@ Status MemoryVault::release(HandleId handle) {
   std::lock_guard lock(mu_);
   if (open_.erase(handle) == 0) return Status(Errc::bad_handle, "no such open file");
   return okStatus();
+}
+
+Result<ProbeReply> MemoryVault::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  return runProbe(ProbeLimits{}, work_us, reply_bytes);
 }
 
 Status MemoryVault::reconcile(const VaultPath& path) {

@@ -70,6 +70,8 @@ class MemoryVault final : public Vault {
   Status fsyncHandle(HandleId handle) override;
   Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
+  // runProbe() with the default ProbeLimits.
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override;
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 
  private:

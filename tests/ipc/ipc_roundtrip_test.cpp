@@ -269,6 +269,39 @@ TEST_P(IpcRoundTrip, EachCallCountsOneRoundTripAndAuthorizeNeedsOnlyOne) {
   EXPECT_EQ(stubs_.vaultRoundTrips() - vbefore, 2u);
 }
 
+// The coupling probe (issue 14) through every codec: the owner's bytes arrive unchanged, with its
+// calibration, one round trip per call, and its bounds hold against the stub's requests.
+TEST_P(IpcRoundTrip, ProbeAnswersTheOwnersBytesAndCalibration) {
+  for (auto [work, bytes] : {std::pair<std::uint64_t, std::uint64_t>{0, 0},
+                             {0, 64},
+                             {25, 4096},
+                             {100, 65536},
+                             {5, 1u << 20},
+                             {1, 13}}) {
+    auto want = direct().probe(work, bytes);
+    ASSERT_TRUE(want.ok());
+    auto before = stubs_.vaultRoundTrips();
+    auto got = stub().probe(work, bytes);
+    ASSERT_TRUE(got.ok()) << "work " << work << " bytes " << bytes << ": "
+                          << got.status().toString();
+    EXPECT_EQ(stubs_.vaultRoundTrips() - before, 1u);
+    EXPECT_EQ(got->data.size(), bytes);
+    EXPECT_TRUE(got->data == want->data) << "work " << work << " bytes " << bytes;
+    EXPECT_EQ(got->iterations_per_us, want->iterations_per_us);
+    EXPECT_GT(got->iterations_per_us, 0.0);
+  }
+}
+
+TEST_P(IpcRoundTrip, ProbeBeyondTheOwnersLimitsIsInvalidArgumentAcrossTheWire) {
+  const ProbeLimits limits;  // the LocalVault's
+  EXPECT_EQ(stub().probe(limits.max_work_us + 1, 0).code(), Errc::invalid_argument);
+  EXPECT_EQ(stub().probe(0, limits.max_reply_bytes + 1).code(), Errc::invalid_argument);
+  auto huge = stub().probe(0, 10'000'000'000ULL);  // 10 GB: refused at the owner, not sent
+  EXPECT_EQ(huge.code(), Errc::invalid_argument);
+  EXPECT_NE(huge.status().message().find("limit"), std::string::npos) << huge.status().toString();
+  EXPECT_TRUE(stub().probe(0, limits.max_reply_bytes).ok());  // the limit itself is fine
+}
+
 INSTANTIATE_TEST_SUITE_P(
     AllTransports, IpcRoundTrip,
     ::testing::Values(Transport::capnp_loopback, Transport::capnp_pair, Transport::capnp_socket,

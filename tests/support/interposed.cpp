@@ -89,6 +89,10 @@ Status InterposedVault::release(HandleId h) {
 Status InterposedVault::reconcile(const VaultPath& p) {
   return gate<Status>(before("reconcile", &p), [&] { return inner_.reconcile(p); });
 }
+Result<ProbeReply> InterposedVault::probe(std::uint64_t work_us, std::uint64_t reply_bytes) {
+  return gate<Result<ProbeReply>>(before("probe", nullptr),
+                                  [&] { return inner_.probe(work_us, reply_bytes); });
+}
 std::unique_ptr<Subscription> InterposedVault::subscribe(ChangeListener listener) {
   return inner_.subscribe(std::move(listener));
 }

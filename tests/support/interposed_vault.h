@@ -45,6 +45,7 @@ class InterposedVault : public Vault {
   Status fsyncHandle(HandleId handle) override;
   Status release(HandleId handle) override;
   Status reconcile(const VaultPath& path) override;
+  Result<ProbeReply> probe(std::uint64_t work_us, std::uint64_t reply_bytes) override;
   // The inner vault's feed; the hook is not called. Override to publish a feed of one's own.
   std::unique_ptr<Subscription> subscribe(ChangeListener listener) override;
 

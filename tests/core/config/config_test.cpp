@@ -79,6 +79,11 @@ call_timeout_ms = 700
 [faults]
 enabled = true
 
+[probe]
+max_calls = 16
+max_work_us = 2000
+max_reply_bytes = 1048576
+
 [[users]]
 name = "alice"
 password_hash = ")") +
@@ -161,6 +166,9 @@ TEST(ConfigTest, AFullFileFillsEveryField) {
   EXPECT_EQ(c.split.bin_dir, "/etc/seams/bin");
   EXPECT_EQ(c.split.call_timeout_ms, 700);
   EXPECT_TRUE(c.faults.enabled);
+  EXPECT_EQ(c.probe.max_calls, 16u);
+  EXPECT_EQ(c.probe.max_work_us, 2000u);
+  EXPECT_EQ(c.probe.max_reply_bytes, 1048576u);
 
   ASSERT_EQ(c.users.size(), 2u);
   EXPECT_EQ(c.users[0].name, "alice");
@@ -327,6 +335,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "must be an integer (got a string)"},
         BadCase{"wrong type: int for bool", "[faults]\nenabled = 1\n", "faults.enabled",
                 "must be a boolean"},
+        BadCase{"probe: no calls", "[probe]\nmax_calls = 0\n", "probe.max_calls",
+                "between 1 and 4096 (got 0)"},
+        BadCase{"probe: negative work", "[probe]\nmax_work_us = -1\n", "probe.max_work_us",
+                "between 0 and 10000000 (got -1)"},
+        BadCase{"probe: replies beyond the IPC limit", "[probe]\nmax_reply_bytes = 100000000\n",
+                "probe.max_reply_bytes", "between 0 and 67108864 (got 100000000)"},
+        BadCase{"probe: work past the call timeout",
+                "[split]\ncall_timeout_ms = 100\n[probe]\nmax_work_us = 100000\n",
+                "probe.max_work_us", "must be under split.call_timeout_ms (100 ms"},
+        BadCase{"probe: unknown key", "[probe]\nmax_bytes = 1\n", "probe.max_bytes", "unknown key"},
         BadCase{"wrong type: int for string", "log_level = 3\n", "log_level", "must be a string"},
         BadCase{"wrong type: section is a value", "cache = 5\n", "cache", "must be a table"},
         BadCase{"wrong type: array element",

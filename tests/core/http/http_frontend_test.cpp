@@ -11,11 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/auth/local_auth.h"
@@ -1194,6 +1197,127 @@ TEST_F(HttpFrontendTest, AnIdleFloodAtALoweredFdLimitLeavesNewClientsServed) {
   ::close(ready[0]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
+}
+
+// ---- GET /v1/probe (issue 14) -----------------------------------------------------------------
+
+// Counts the probe calls that reach the vault.
+class ProbeCountingVault final : public testing::InterposedVault {
+ public:
+  using InterposedVault::InterposedVault;
+  int probes() const { return probes_.load(); }
+
+ protected:
+  Status before(std::string_view call, const VaultPath*) override {
+    if (call == "probe") probes_.fetch_add(1);
+    return okStatus();
+  }
+
+ private:
+  std::atomic<int> probes_{0};
+};
+
+TEST_F(HttpFrontendTest, ProbeMakesKCallsInSequenceAndAnswersWhatItReceived) {
+  ProbeCountingVault counting(*vault_);
+  HttpFrontend frontend(counting, *auth_, metrics_, config_);
+  ASSERT_TRUE(frontend.start().ok());
+  TestClient c(frontend.port());
+  // Any valid session may probe: bob may only read and list.
+  std::string token =
+      tokenFrom(c.request(verb::post, "/v1/login", "", R"({"user":"bob","password":"bob-pw"})"));
+  ASSERT_FALSE(token.empty());
+  Reply r = c.get("/v1/probe?calls=3&work_us=10&bytes=1000", token);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(counting.probes(), 3);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["calls"], 3);
+  EXPECT_EQ(j["work_us"], 10);
+  EXPECT_EQ(j["bytes"], 1000);
+  EXPECT_EQ(j["bytes_received"], 3000);
+  EXPECT_GT(j["iterations_per_us"].get<double>(), 0.0);
+  // The checksum is the replies' own, combined in order.
+  std::uint64_t want = 0;
+  for (int k = 0; k < 3; ++k) {
+    want = want * 0x100000001B3ULL + probeChecksum(vault_->probe(10, 1000).value().data);
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(want));
+  EXPECT_EQ(j["checksum"], hex);
+  EXPECT_LT(r.body.size(), 400u);  // small: only the seam carries the bytes
+  // Parameters in any order, percent-encoded digits too.
+  EXPECT_EQ(c.get("/v1/probe?bytes=0&calls=%31&work_us=0", token).status, 200u);
+  EXPECT_EQ(counting.probes(), 4);
+}
+
+TEST_F(HttpFrontendTest, ProbeRefusesMissingMalformedAndOutOfBoundsValuesWith400) {
+  HttpFrontend::Options options;
+  options.probe.max_calls = 8;
+  options.probe.max_work_us = 500;
+  options.probe.max_reply_bytes = 4096;
+  startFrontend(options);
+  std::string token = login("alice", "alice-pw");
+  TestClient c = client();
+  const std::pair<const char*, const char*> cases[] = {
+      {"/v1/probe", "missing query parameter \"calls\""},
+      {"/v1/probe?work_us=1&bytes=1", "missing query parameter \"calls\""},
+      {"/v1/probe?calls=1&bytes=1", "missing query parameter \"work_us\""},
+      {"/v1/probe?calls=1&work_us=1", "missing query parameter \"bytes\""},
+      {"/v1/probe?calls=-1&work_us=0&bytes=0", "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=1&work_us=-5&bytes=0", "work_us must be a non-negative decimal integer"},
+      {"/v1/probe?calls=1&work_us=0&bytes=-1", "bytes must be a non-negative decimal integer"},
+      {"/v1/probe?calls=abc&work_us=0&bytes=0", "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=1.5&work_us=0&bytes=0", "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=+1&work_us=0&bytes=0", "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=&work_us=0&bytes=0", "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=1&work_us=0x10&bytes=0", "work_us must be a non-negative decimal integer"},
+      {"/v1/probe?calls=99999999999999999999999&work_us=0&bytes=0",
+       "calls must be a non-negative decimal integer"},
+      {"/v1/probe?calls=0&work_us=0&bytes=0", "calls must be between 1 and 8"},
+      {"/v1/probe?calls=9&work_us=0&bytes=0", "probe.max_calls; got 9"},
+      {"/v1/probe?calls=1&work_us=501&bytes=0", "probe.max_work_us; got 501"},
+      {"/v1/probe?calls=1&work_us=0&bytes=4097", "probe.max_reply_bytes; got 4097"},
+      {"/v1/probe?calls=1&work_us=0&bytes=10000000000", "probe.max_reply_bytes"},
+      {"/v1/probe?calls=1&calls=2&work_us=0&bytes=0", "given twice"},
+      {"/v1/probe?calls=%zz&work_us=0&bytes=0", ""},
+      {"/v1/probe?calls=1&work_us=0&bytes=0&extra=1", "unknown query parameter \"extra\""},
+  };
+  for (const auto& [target, message] : cases) {
+    Reply r = c.get(target, token);
+    EXPECT_EQ(r.status, 400u) << target << ": " << r.body;
+    EXPECT_NE(r.body.find("\"code\":\"invalid_argument\""), std::string::npos)
+        << target << ": " << r.body;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << target << ": " << r.body;
+    EXPECT_NE(j.value("error", std::string()).find(message), std::string::npos)
+        << target << ": " << r.body;
+  }
+  // The bounds themselves are fine.
+  EXPECT_EQ(c.get("/v1/probe?calls=8&work_us=500&bytes=4096", token).status, 200u);
+}
+
+TEST_F(HttpFrontendTest, ProbeNeedsAValidSessionLikeTheOtherRoutes) {
+  startFrontend();
+  TestClient c = client();
+  Reply none = c.get("/v1/probe?calls=1&work_us=0&bytes=0");
+  EXPECT_EQ(none.status, 401u) << none.body;
+  EXPECT_EQ(none.header("www-authenticate"), "Bearer");
+  EXPECT_EQ(c.get("/v1/probe?calls=1&work_us=0&bytes=0", "not-a-token").status, 401u);
+  // 401 before any check of the values: an unknown caller learns nothing.
+  EXPECT_EQ(c.get("/v1/probe?calls=-1", "not-a-token").status, 401u);
+  std::string token = login("bob", "bob-pw");
+  EXPECT_EQ(c.request(verb::post, "/v1/probe?calls=1&work_us=0&bytes=0", token).status, 405u);
+}
+
+// The route's bounds come from the frontend's config and the owner checks its own: a frontend
+// configured beyond the owner's limit still gets 400 (the owner's invalid_argument), not 500.
+TEST_F(HttpFrontendTest, TheOwnersBoundsHoldWhenTheFrontendAllowsMore) {
+  HttpFrontend::Options options;
+  options.probe.max_reply_bytes = 8u << 20;  // the LocalVault keeps the default 4 MiB
+  startFrontend(options);
+  std::string token = login("bob", "bob-pw");
+  Reply r = client().get("/v1/probe?calls=1&work_us=0&bytes=5000000", token);
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_NE(r.body.find("owner's limit"), std::string::npos) << r.body;
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 namespace seams::http {
 namespace {
 
@@ -19,6 +22,23 @@ TEST(PercentDecode, RejectsBrokenEscapes) {
   for (const char* s : {"%", "%2", "a%", "%zz", "%g0", "%0g", "ab%2"}) {
     EXPECT_EQ(percentDecode(s).code(), Errc::invalid_argument) << s;
   }
+}
+
+TEST(ParseQuery, DecodesNamesAndValuesOnceAndRefusesRepeats) {
+  auto q = parseQuery("calls=4&work_us=%31%30&&bytes=&flag");
+  ASSERT_TRUE(q.ok()) << q.status().toString();
+  EXPECT_EQ(*q, (std::map<std::string, std::string>{
+                    {"calls", "4"}, {"work_us", "10"}, {"bytes", ""}, {"flag", ""}}));
+  EXPECT_TRUE(parseQuery("").value().empty());
+  EXPECT_EQ(parseQuery("a=1&a=2").code(), Errc::invalid_argument);
+  EXPECT_EQ(parseQuery("a=%zz").code(), Errc::invalid_argument);
+}
+
+TEST(ParseCount, AcceptsDecimalDigitsOnly) {
+  EXPECT_EQ(parseCount("0"), 0u);
+  EXPECT_EQ(parseCount("18446744073709551615"), 18446744073709551615ULL);
+  for (const char* bad : {"", "-1", "+1", "1.5", " 1", "1 ", "0x10", "1e3", "18446744073709551616"})
+    EXPECT_FALSE(parseCount(bad).has_value()) << bad;
 }
 
 TEST(ParseRange, ReadsTheThreeSingleRangeForms) {
