@@ -27,8 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift",    "memory",
-                                             "fio",     "git",  "fault", "baselines"};
+const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift",   "memory",
+                                             "fio",     "git",  "fault", "upgrade", "baselines"};
 
 constexpr const char* kJsonHelp = R"(
 JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
@@ -78,7 +78,12 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         service/daemon runs again), per path requests/failed/slow/recovery,
                         "paths_failed" (blast radius), "cache_hit_ratio": {"before", "after"},
                         "timeline": {"bin_ms", "faults": [{"t_s", "fault"}], "http_ok",
-                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}}} ],
+                        "http_failed", "fuse_ok", "fuse_failed", "cache_hit_ratio"}},
+              "upgrade": {"restart": {"status", "old_process_gone", "back"},
+                          "connections_refused", "connect_errors_other", "requests",
+                          "requests_failed" (+ "_unauthorized", "_io"), "worst_latency",
+                          "first_success_after_restart", "longest_gap_between_successes",
+                          "cache_hit_ratio": {"before", "after", "by_process"}, "loses"}} ],
    "baselines": [ {"repeat", "direct", "passthrough_ll", "nginx", "unix_pingpong",
                    "fio": {"direct"|"passthrough_ll": FIO}, "git": {"direct"|"passthrough_ll": GIT}} ],
    "summary": [ {"deployment", "metric", "unit", "median", "ci95_low", "ci95_high", "values"} ]}
@@ -93,7 +98,7 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
 struct Options {
   std::string deployments =
       "mono,split/capnp/push,split/capnp/off,split/capnp/ttl,split/protobuf/push,split/grpc/push";
-  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,baselines";
+  std::string scenarios = "startup,http,fuse,drift,memory,fio,git,fault,upgrade,baselines";
   bool quick = false;
   int repeat = -1;  // default: 2 with --quick, 1 otherwise
   bool no_pm_qos = false;
@@ -317,9 +322,10 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   if (startup) record(*st);
 
   Context ctx{dep, settings, *data, summary, v.name, rep};
+  // upgrade last: in mono it restarts seamd on a listener the bench holds from then on.
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
       {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
-      {"fio", runFio},   {"git", runGit},   {"fault", runFault}};
+      {"fio", runFio},   {"git", runGit},   {"fault", runFault}, {"upgrade", runUpgrade}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
     // The quick run's later repeats are for the latency figures' intervals: the fault, fio and
@@ -613,10 +619,11 @@ int main(int argc, char** argv) {
                   "split/protobuf/push, split/grpc/{push,off,ttl} (a split one is skipped, and "
                   "says so, while seam-split is not built)")
       ->capture_default_str();
-  run->add_option("--scenarios", o.scenarios,
-                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
-                  "baselines (fio and git also run on the direct and passthrough_ll floors "
-                  "when baselines is selected)")
+  run->add_option(
+         "--scenarios", o.scenarios,
+         "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, "
+         "upgrade, baselines (fio and git also run on the direct and passthrough_ll floors "
+         "when baselines is selected)")
       ->capture_default_str();
   run->add_flag("--quick", o.quick,
                 "short measurements (0.2 s each, 4 connections, 4 drift trials, 5 starts, 200 "

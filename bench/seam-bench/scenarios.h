@@ -71,6 +71,10 @@ nlohmann::json runFuse(Context& c);
 nlohmann::json runDrift(Context& c);
 nlohmann::json runMemory(Context& c);
 nlohmann::json runFault(Context& c);
+// Restarts without a refused connection (scenario_upgrade.cpp): under closed-loop HTTP load,
+// `seamctl restart httpd` in split, the whole seamd restarted on a listener the bench holds in
+// mono (as systemd with seamd.socket). Summary rows "upgrade seamd|httpd ...".
+nlohmann::json runUpgrade(Context& c);
 // fio and git on the mount (scenario_tools.cpp); summary rows "fio JOB DIR ..." / "git STEP".
 nlohmann::json runFio(Context& c);
 nlohmann::json runGit(Context& c);

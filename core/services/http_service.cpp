@@ -10,11 +10,12 @@
 namespace seams {
 
 HttpService::HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
-                         std::vector<std::string> dependencies)
+                         std::vector<std::string> dependencies, int listen_fd)
     : config_(std::move(config)),
       deps_(deps),
       metrics_(metrics),
-      dependencies_(std::move(dependencies)) {}
+      dependencies_(std::move(dependencies)),
+      listen_fd_(listen_fd) {}
 
 HttpService::~HttpService() {
   MutexLock lock(mutex_);
@@ -45,13 +46,15 @@ Status HttpService::run(RunContext& ctx) {
   // so the frontend stops before they are released.
   struct Serving {
     Serving(std::shared_ptr<Vault> v, std::shared_ptr<Auth> a, MetricsRegistry& m,
-            const HttpConfig& c)
-        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c) {}
+            const HttpConfig& c, const HttpFrontend::Options& options)
+        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c, options) {}
     std::shared_ptr<Vault> vault;
     std::shared_ptr<Auth> auth;
     HttpFrontend frontend;
   };
-  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_);
+  HttpFrontend::Options options;
+  options.listen_fd = listen_fd_;
+  auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_, options);
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
   {
@@ -70,8 +73,9 @@ Status HttpService::run(RunContext& ctx) {
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};
-  spdlog::info("http: listening on port {} (at most {} connections)", frontend->port(),
-               frontend->maxConnections());
+  spdlog::info("http: listening on port {} (at most {} connections){}", frontend->port(),
+               frontend->maxConnections(),
+               listen_fd_ >= 0 ? ", on the socket the supervisor holds" : "");
   ctx.ready();
 
   // The frontend stamps its loops on the steady clock (the system clock behind ctx.clock()), so
