@@ -12,7 +12,10 @@
 // kRequestsPerConnection keep-alive GETs of the hot files in turn and is then closed, so new
 // connections keep arriving throughout the restart (a refusal shows; a kept-alive connection
 // alone would hide one). A 401 (a session lost with the restarted process) makes the worker log
-// in again; the 401 counts as a failed request.
+// in again; the 401 counts as a failed request. A request on a kept-alive connection that the
+// stopping process closed before answering is sent once more on a new connection, as an HTTP
+// client does with an idempotent request; it counts as retried, and as failed only if the retry
+// fails too.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -66,11 +69,14 @@ class RawConnection {
     return 0;
   }
   bool connected() const { return fd_.valid(); }
+  bool answered() const { return answered_; }
   void close() { fd_.reset(); }
 
   // The response's status, or -1 when the exchange failed (reset, EOF, timeout, garbage); the
-  // connection is closed after a failure or a `Connection: close`.
+  // connection is closed after a failure or a `Connection: close`. answered() then says whether
+  // any byte of a response came back.
   int get(const std::string& target, const std::string& token) {
+    answered_ = false;
     const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                                 "Authorization: Bearer " + token + "\r\n\r\n";
     if (!sendAll(request)) return fail();
@@ -119,12 +125,14 @@ class RawConnection {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       buffer_.append(chunk, static_cast<std::size_t>(n));
+      answered_ = true;
       return true;
     }
   }
 
   UniqueFd fd_;
   std::string buffer_;
+  bool answered_ = false;
 };
 
 enum class Outcome : std::uint8_t { ok, refused, connect_failed, failed };
@@ -132,7 +140,8 @@ enum class Outcome : std::uint8_t { ok, refused, connect_failed, failed };
 struct Sample {
   std::int64_t start = 0, done = 0;
   Outcome outcome = Outcome::ok;
-  int status = 0;  // HTTP status; -1 an I/O failure; for a failed connect, its errno
+  int status = 0;        // HTTP status; -1 an I/O failure; for a failed connect, its errno
+  bool retried = false;  // sent again on a new connection (see UpgradeLoad::work)
 };
 
 // The closed-loop load: every worker's samples, kept until the scenario reads them.
@@ -181,8 +190,27 @@ class UpgradeLoad {
         }
         on_connection = 0;  // the connect's time counts in its first request's latency
       }
-      const int status = conn.get("/v1/files" + hotPath(i++ % hot_), token);
-      record({start, nowNs(), status == 200 ? Outcome::ok : Outcome::failed, status});
+      const std::string target = "/v1/files" + hotPath(i++ % hot_);
+      const bool reused = on_connection > 0;
+      int status = conn.get(target, token);
+      // A kept-alive connection the server closed (the old process stopping) under a request it
+      // never answered: the request is sent once more on a new connection, as HTTP clients do
+      // for an idempotent request (RFC 9110 9.2.2). Counted apart; a refused reconnect counts as
+      // refused.
+      bool retried = false;
+      if (status < 0 && reused && !conn.answered()) {
+        retried = true;
+        const std::int64_t reconnect = nowNs();
+        const int err = conn.open(port_);
+        if (err != 0) {
+          record({reconnect, nowNs(),
+                  err == ECONNREFUSED ? Outcome::refused : Outcome::connect_failed, err});
+        } else {
+          on_connection = 0;
+          status = conn.get(target, token);
+        }
+      }
+      record({start, nowNs(), status == 200 ? Outcome::ok : Outcome::failed, status, retried});
       if (status == 401) token = relogin(token);
       if (++on_connection >= kRequestsPerConnection) conn.close();
     }
@@ -228,7 +256,9 @@ struct UnitState {
 std::optional<UnitState> unitState(BenchDeployment& dep, const std::string& unit) {
   auto status = dep.seamctl({"status", "--json"});
   try {
-    for (const auto& row : nlohmann::json::parse(status.output).at("services")) {
+    // Held in a variable: a range-for over parse(...).at(...) would iterate a destroyed temporary.
+    const nlohmann::json doc = nlohmann::json::parse(status.output);
+    for (const auto& row : doc.at("services")) {
       if (row.value("name", "") == unit) {
         return UnitState{row.value("pid", 0L), row.value("restarts", -1L),
                          row.value("state", std::string())};
@@ -295,7 +325,8 @@ nlohmann::json runUpgrade(Context& c) {
   if (!mono) {
     before_state = unitState(dep, unit);
     if (!before_state || before_state->pid <= 0) {
-      return {{"error", "no running httpd in seamctl status"}};
+      return {{"error", "no running httpd in `seamctl status --json`: " +
+                            dep.seamctl({"status", "--json"}).output}};
     }
   }
 
@@ -308,7 +339,9 @@ nlohmann::json runUpgrade(Context& c) {
        "closed loop; each worker opens a connection, sends " +
            std::to_string(kRequestsPerConnection) +
            " keep-alive GETs of the hot files in turn, closes it and opens the next; a 401 makes "
-           "it log in again (and counts as failed)"},
+           "it log in again (and counts as failed); a GET on a kept-alive connection closed "
+           "before any response byte is retried once on a new connection (requests_retried; "
+           "failed only if the retry fails)"},
       {"hot_files", s.hot_files},
       {"restart",
        mono ? "seamd stopped (SIGTERM) and started again by seam-bench, which holds the HTTP "
@@ -379,7 +412,7 @@ nlohmann::json runUpgrade(Context& c) {
 
   const std::vector<Sample> samples = load.samples();
   std::uint64_t requests = 0, ok = 0, failed = 0, unauthorized = 0, io_failed = 0, refused = 0,
-                connect_failed = 0;
+                connect_failed = 0, retried = 0;
   std::map<std::string, std::uint64_t> connect_errors;
   Histogram pre_latency;
   std::int64_t worst_ns = 0, first_success = 0, last_ok_done = 0, longest_gap = 0;
@@ -408,6 +441,7 @@ nlohmann::json runUpgrade(Context& c) {
         break;
     }
     ++requests;
+    if (sm.retried) ++retried;
     if (sm.start < t_restart && sm.outcome == Outcome::ok) {
       pre_latency.record(static_cast<std::uint64_t>(sm.done - sm.start));
     }
@@ -432,6 +466,7 @@ nlohmann::json runUpgrade(Context& c) {
   out["requests_failed"] = failed;
   out["requests_failed_unauthorized"] = unauthorized;
   out["requests_failed_io"] = io_failed;
+  out["requests_retried"] = retried;
   out["latency_before_p50"] = fig(double(pre_latency.percentile(50)) / 1e6, "ms");
   out["latency_before_p99"] = fig(double(pre_latency.percentile(99)) / 1e6, "ms");
   out["worst_latency"] = fig(double(worst_ns) / 1e6, "ms");
@@ -471,6 +506,7 @@ nlohmann::json runUpgrade(Context& c) {
   const std::string label = std::string("upgrade ") + (mono ? "seamd" : "httpd");
   c.summary.add(c.name, label + " connections refused", double(refused), "count");
   c.summary.add(c.name, label + " requests failed", double(failed), "count");
+  c.summary.add(c.name, label + " requests retried", double(retried), "count");
   c.summary.add(c.name, label + " worst latency", double(worst_ns) / 1e6, "ms");
   if (first_success) {
     c.summary.add(c.name, label + " first success after restart",
