@@ -3,7 +3,8 @@
 // This is the only place (with the split daemons' mains) that chooses implementations: one
 // process, one Deps, local objects for everything. Storage, auth, sync, HTTP, FUSE and the control
 // socket run as services under one ServiceManager and its watchdog; systemd (or seam-bench) sees
-// READY=1 once all of them serve.
+// READY=1 once all of them serve. The HTTP listener may come from systemd (mono/seamd.socket):
+// then it outlives seamd, and a restart or an upgrade refuses no connection.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -35,6 +36,14 @@ int runDaemon(const Config& config) {
   // SIGTERM/SIGINT are taken by one thread with sigwait(); every other thread inherits the mask,
   // so no service thread is interrupted by them.
   const sigset_t stop_signals = blockStopSignals();
+  // The HTTP listener systemd (seamd.socket) or whatever acts as it passed us, before any thread
+  // exists: held for the whole process, so connections queue on it while the http service
+  // restarts; without one the service binds http.listen itself.
+  Result<UniqueFd> http_listener = adoptHttpListener(config, "seamd");
+  if (!http_listener.ok()) {
+    spdlog::critical("seamd: {}", http_listener.status().toString());
+    return 1;
+  }
 
   // Held until we exit: a second deployment on this runtime_dir is refused, naming us.
   Result<RuntimeDirLock> runtime_lock =
@@ -64,7 +73,7 @@ int runDaemon(const Config& config) {
   if (added.ok() && config.http.enabled) {
     added = manager.add(std::make_unique<HttpService>(
         config.http, deps, root.metrics, std::vector<std::string>{kStorageService, kAuthService},
-        config.probe));
+        config.probe, http_listener->get()));
   }
   if (added.ok() && config.fuse.enabled) {
     added = manager.add(std::make_unique<FuseService>(

@@ -23,6 +23,7 @@
 #include "core/common/unique_fd.h"
 #include "core/config/config.h"
 #include "core/process/host.h"
+#include "core/process/listen_fds.h"
 
 namespace seams::bench {
 
@@ -274,11 +275,14 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   const auto wall_spawn = std::chrono::system_clock::now();
   const std::int64_t spawn_ns = nowNs();
   const auto steady_spawn = std::chrono::steady_clock::now();
+  std::vector<PassedSocket> listeners;
+  if (http_listener_) listeners.push_back({http_listener_.get(), kHttpListenerName});
   auto child = ChildProcess::spawn({.program = program,
                                     .args = {"--config", configPath()},
                                     .extra_env = {"NOTIFY_SOCKET=" + notify_->path()},
                                     .stdout_path = log,
-                                    .stderr_path = log});
+                                    .stderr_path = log,
+                                    .listen_fds = listeners});
   if (!child.ok()) return child.status();
   process_.emplace(std::move(*child));
   const std::uint16_t port = http_port_;
@@ -332,6 +336,15 @@ Result<StartTimes> BenchDeployment::start(const std::string& probe_path, double 
   times.services = serviceTimeline(readFile(log).substr(log_offset), wall_spawn);
   startDrain();
   return times;
+}
+
+Status BenchDeployment::holdHttpListener() {
+  if (http_listener_) return okStatus();
+  if (running()) return Status(Errc::conflict, "holdHttpListener: the deployment is running");
+  Result<UniqueFd> fd = listenTcp("127.0.0.1:" + std::to_string(http_port_));
+  if (!fd.ok()) return fd.status();
+  http_listener_ = std::move(*fd);
+  return okStatus();
 }
 
 void BenchDeployment::startDrain() {

@@ -26,6 +26,7 @@
 
 #include "bench/seam-bench/metrics.h"
 #include "core/common/status.h"
+#include "core/common/unique_fd.h"
 #include "core/process/child_process.h"
 #include "core/process/notify_socket.h"
 
@@ -85,6 +86,12 @@ class BenchDeployment {
   // SIGKILL to the whole tree (the hard-fault path); the mount is left to the next start.
   void kill9();
   bool running() const { return process_ && process_->running(); }
+  // Plays systemd's socket unit for the HTTP API (the upgrade scenario, mono): binds
+  // 127.0.0.1:httpPort() now and holds it until destruction; every later start() passes it to the
+  // launcher (LISTEN_FDS, the socket named "http"), so the listener outlives each launcher and a
+  // stop() and start() refuses no connection. REQUIRES: not running (the port must be free).
+  Status holdHttpListener();
+  bool holdsHttpListener() const { return http_listener_.valid(); }
   pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   const Variant& variant() const { return variant_; }
@@ -122,6 +129,7 @@ class BenchDeployment {
   void startDrain();
   void stopDrain();
 
+  UniqueFd http_listener_;  // holdHttpListener()'s socket; outlives process_
   std::optional<NotifySocket> notify_;
   std::optional<ChildProcess> process_;
   std::thread drain_;  // owns notify_ while it runs

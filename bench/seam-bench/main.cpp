@@ -33,8 +33,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kScenarios = {"startup", "http", "fuse",  "drift", "memory",
-                                             "fio",     "git",  "fault", "sweep", "baselines"};
+const std::vector<std::string> kScenarios = {"startup", "http",    "fuse",     "drift",
+                                             "memory",  "fio",     "git",      "fault",
+                                             "sweep",   "upgrade", "baselines"};
 
 constexpr const char* kJsonHelp = R"(
 JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
@@ -96,7 +97,12 @@ JSON written to OUT/seam-bench-<UTC time>.json (schema "seam-bench/1"):
                         "cells": [{"calls", "work_us", "payload_bytes", "connections",
                                    "requests", "errors", "seconds", "p50", "p99", "throughput",
                                    "cpu_us_per_req", "ctx_switches_per_req" (the deployment's
-                                   process tree)}]} (GET /v1/probe?calls=K&work_us=W&bytes=B) ],
+                                   process tree)}]} (GET /v1/probe?calls=K&work_us=W&bytes=B),
+              "upgrade": {"restart": {"status", "old_process_gone", "back"},
+                          "connections_refused", "connect_errors_other", "requests",
+                          "requests_failed" (+ "_unauthorized", "_io"), "worst_latency",
+                          "first_success_after_restart", "longest_gap_between_successes",
+                          "cache_hit_ratio": {"before", "after", "by_process"}, "loses"}} ],
    "sweep": {"reference": "mono", "grid", "cells": [{"deployment", "calls", "work_us",
              "payload_bytes", "connections", "repeats", "p50_us", "p99_us", "throughput_rps",
              "cpu_us_per_req", "ctx_switches_per_req" (medians over repeats), "p50_us_samples",
@@ -339,9 +345,11 @@ nlohmann::json runDeployment(const Variant& v, int rep, const std::set<std::stri
   if (startup) record(*st);
 
   Context ctx{dep, settings, *data, summary, v.name, rep};
+  // upgrade last: in mono it restarts seamd on a listener the bench holds from then on.
   const std::vector<std::pair<std::string, nlohmann::json (*)(Context&)>> steps = {
-      {"http", runHttp}, {"fuse", runFuse}, {"drift", runDrift}, {"memory", runMemory},
-      {"fio", runFio},   {"git", runGit},   {"sweep", runSweep}, {"fault", runFault}};
+      {"http", runHttp},     {"fuse", runFuse},   {"drift", runDrift},
+      {"memory", runMemory}, {"fio", runFio},     {"git", runGit},
+      {"sweep", runSweep},   {"fault", runFault}, {"upgrade", runUpgrade}};
   for (const auto& [name, fn] : steps) {
     if (!scenarios.count(name)) continue;
     // The quick run's later repeats are for the latency figures' intervals: the fault, fio and

@@ -119,6 +119,11 @@ nlohmann::json runSweep(Context& c);
 nlohmann::json aggregateSweep(const nlohmann::json& runs, const std::string& reference = "mono");
 // That aggregate as a text table (one line per cell), for the terminal.
 std::string sweepTaxTable(const nlohmann::json& sweep);
+
+// Restarts without a refused connection (scenario_upgrade.cpp): under closed-loop HTTP load,
+// `seamctl restart httpd` in split, the whole seamd restarted on a listener the bench holds in
+// mono (as systemd with seamd.socket). Summary rows "upgrade seamd|httpd ...".
+nlohmann::json runUpgrade(Context& c);
 // fio and git on the mount (scenario_tools.cpp); summary rows "fio JOB DIR ..." / "git STEP".
 nlohmann::json runFio(Context& c);
 nlohmann::json runGit(Context& c);

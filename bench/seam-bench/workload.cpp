@@ -327,12 +327,13 @@ const std::vector<Knob>& workloadKnobs() {
                     }
                     return {};
                   }),
-      knob<Names>("scenarios", "--scenarios",
-                  "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, sweep, "
-                  "baselines (fio and git also run on the direct and passthrough_ll floors when "
-                  "baselines is selected; sweep: GET /v1/probe over calls x work x bytes)",
-                  &Workload::scenarios,
-                  [](const Names& v) -> S { return v.empty() ? "must name a scenario" : ""; }),
+      knob<Names>(
+          "scenarios", "--scenarios",
+          "comma-separated: startup, http, fuse, drift, memory, fio, git, fault, sweep, "
+          "upgrade, baselines (fio and git also run on the direct and passthrough_ll floors when "
+          "baselines is selected; sweep: GET /v1/probe over calls x work x bytes)",
+          &Workload::scenarios,
+          [](const Names& v) -> S { return v.empty() ? "must name a scenario" : ""; }),
       knob<I>("repeat", "--repeat",
               "run every deployment N times, interleaved (A B A B); the summary gives the median "
               "and a bootstrap 95% CI over repeats (default 2 with --quick, else 1)",
@@ -452,8 +453,8 @@ Workload defaultWorkload(bool quick) {
                    "split/capnp/ttl",
                    "split/protobuf/push",
                    "split/grpc/push"};
-  w.scenarios = {"startup", "http",  "fuse",  "drift",    "memory",
-                 "fio",     "git",   "fault", "sweep",    "baselines"};
+  w.scenarios = {"startup", "http",  "fuse",  "drift",   "memory",   "fio",
+                 "git",     "fault", "sweep", "upgrade", "baselines"};
   w.repeat = quick ? 2 : 1;
   w.seconds = quick ? 0.2 : 2.0;
   w.starts = quick ? 5 : 20;

@@ -1,6 +1,8 @@
 #include "core/http/http_frontend.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -28,10 +30,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/unique_fd.h"
 #include "core/http/api_handler.h"
 #include "core/http/http_util.h"
 #include "core/http/login_gate.h"
 #include "core/http/login_throttle.h"
+#include "core/process/listen_fds.h"
 
 namespace seams {
 namespace http {
@@ -597,10 +601,11 @@ class Server {
                        std::chrono::milliseconds(config.idle_timeout_ms)};
   }
 
-  Result<std::uint16_t> listen(const std::string& address) {
+  Result<std::uint16_t> listen(const std::string& address, int listen_fd) {
+    beast::error_code ec;
+    if (listen_fd >= 0) return adopt(listen_fd);
     Result<tcp::endpoint> endpoint = parseListen(address);
     if (!endpoint.ok()) return endpoint.status();
-    beast::error_code ec;
     acceptor_.open(endpoint->protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(*endpoint, ec);
@@ -609,6 +614,26 @@ class Server {
       return Status(Errc::unavailable,
                     "http.listen: cannot listen on " + address + ": " + ec.message());
     }
+    return acceptor_.local_endpoint().port();
+  }
+
+  // Serves on a duplicate of a socket someone else holds: closing the acceptor at stop() closes
+  // only the duplicate, and the socket keeps queueing connections for the next start.
+  Result<std::uint16_t> adopt(int listen_fd) {
+    SEAMS_RETURN_IF_ERROR(
+        checkListeningSocket(listen_fd, {AF_INET, AF_INET6}, "http: inherited listener"));
+    UniqueFd copy(::fcntl(listen_fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy) return Status::fromErrno(errno, "http: dup of the inherited listener");
+    int family = AF_INET;
+    socklen_t len = sizeof family;
+    ::getsockopt(copy.get(), SOL_SOCKET, SO_DOMAIN, &family, &len);
+    beast::error_code ec;
+    acceptor_.assign(family == AF_INET6 ? tcp::v6() : tcp::v4(), copy.get(), ec);
+    if (ec) {
+      return Status(Errc::unavailable,
+                    "http: cannot serve on the inherited listener: " + ec.message());
+    }
+    copy.release();  // the acceptor owns it now
     return acceptor_.local_endpoint().port();
   }
 
@@ -806,7 +831,7 @@ Status HttpFrontend::start() {
   const int max_connections = resolveMaxConnections(config_.max_connections);
   auto server = std::make_unique<http::Server>(handler_, auth_, metrics_, throttle_, config_,
                                                max_connections, options_, heartbeats_);
-  Result<std::uint16_t> port = server->listen(config_.listen);
+  Result<std::uint16_t> port = server->listen(config_.listen, options_.listen_fd);
   if (!port.ok()) return port.status();
   server->start();
   server_ = std::move(server);

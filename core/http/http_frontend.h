@@ -67,6 +67,12 @@ class HttpFrontend {
     const Clock* clock = nullptr;
     // GET /v1/probe's bounds (the config's [probe]).
     ProbeLimits probe;
+    // A listening TCP socket to serve on instead of binding http.listen (one a supervisor holds
+    // and passed by socket activation, core/process/listen_fds.h); -1: bind. Borrowed: every
+    // start() serves on a duplicate and stop() closes only that, so the socket, and the
+    // connections the kernel queues on it, outlive a stop and a restart. Must outlive the
+    // frontend.
+    int listen_fd = -1;
   };
 
   // vault, auth and metrics must outlive this object (and any thread it abandons: Deps does).
@@ -77,8 +83,9 @@ class HttpFrontend {
   HttpFrontend(const HttpFrontend&) = delete;
   HttpFrontend& operator=(const HttpFrontend&) = delete;
 
-  // Binds http.listen and starts serving. invalid_argument for a bad address, unavailable when
-  // the address cannot be bound (in use, no permission), conflict when already running.
+  // Binds http.listen (or takes Options::listen_fd) and starts serving. invalid_argument for a
+  // bad address or a listen_fd that is not a listening TCP socket, unavailable when the address
+  // cannot be bound (in use, no permission), conflict when already running.
   Status start();
   // Stops serving; safe when not running and safe twice.
   void stop();

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,9 +48,33 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
     std::string kv(*e);
     bool replaced = false;
     for (const auto& extra : options.extra_env) replaced |= keyOf(extra) == keyOf(kv);
+    // Sockets passed to us were never meant for our children; only listen_fds are passed on.
+    for (const char* key : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"}) {
+      replaced |= keyOf(kv) == key;
+    }
     if (!replaced) env_store.push_back(std::move(kv));
   }
   env_store.insert(env_store.end(), options.extra_env.begin(), options.extra_env.end());
+  // LISTEN_PID must be the child's pid, known only after fork(): its digits are written into
+  // this preallocated string there (no allocation between fork and exec).
+  const std::size_t passed = options.listen_fds.size();
+  std::size_t listen_pid_index = 0;
+  if (passed > 0) {
+    std::string names;
+    for (const PassedSocket& p : options.listen_fds) {
+      if (p.fd < 0 || p.name.empty() || p.name.find(':') != std::string::npos) {
+        return Status(Errc::invalid_argument, "listen_fds: fd " + std::to_string(p.fd) +
+                                                  " named '" + p.name +
+                                                  "': needs an open fd and a name without ':'");
+      }
+      names += (names.empty() ? "" : ":") + p.name;
+    }
+    env_store.push_back("LISTEN_FDS=" + std::to_string(passed));
+    env_store.push_back("LISTEN_FDNAMES=" + names);
+    listen_pid_index = env_store.size();
+    env_store.push_back("LISTEN_PID=" + std::string(20, '0'));
+  }
+  std::vector<int> moved(passed, -1);  // the child's scratch copies of listen_fds
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -82,6 +107,31 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
     if (options.new_process_group && ::setpgid(0, 0) != 0) err = errno;
     if (out_fd && ::dup2(out_fd.get(), STDOUT_FILENO) < 0) err = errno;
     if (err_fd && ::dup2(err_fd.get(), STDERR_FILENO) < 0) err = errno;
+    int status_fd = status_write.get();
+    if (passed > 0) {
+      // Sockets go to 3 .. 3+passed-1. Everything that may sit there now (the status pipe, a
+      // source socket itself) is first copied above that range, then each copy is dup2()ed into
+      // place (dup2 clears close-on-exec on the target; the copies keep it).
+      const int first_free = SD_LISTEN_FDS_START + static_cast<int>(passed);
+      status_fd = ::fcntl(status_fd, F_DUPFD_CLOEXEC, first_free);
+      if (status_fd < 0) ::_exit(127);
+      for (std::size_t i = 0; i < passed && err == 0; ++i) {
+        moved[i] = ::fcntl(options.listen_fds[i].fd, F_DUPFD_CLOEXEC, first_free);
+        if (moved[i] < 0) err = errno;
+      }
+      for (std::size_t i = 0; i < passed && err == 0; ++i) {
+        if (::dup2(moved[i], SD_LISTEN_FDS_START + static_cast<int>(i)) < 0) err = errno;
+      }
+      // The pid's digits, then the string's end, in our copy of the environment.
+      char* digits = env_store[listen_pid_index].data() + std::strlen("LISTEN_PID=");
+      char reversed[20];
+      int count = 0;
+      for (pid_t self = ::getpid(); self > 0 && count < 20; self /= 10) {
+        reversed[count++] = static_cast<char>('0' + self % 10);
+      }
+      for (int i = 0; i < count; ++i) digits[i] = reversed[count - 1 - i];
+      digits[count] = '\0';
+    }
     // Signals blocked or ignored by the parent's threads would be inherited: reset them.
     sigset_t none;
     sigemptyset(&none);
@@ -95,7 +145,7 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnOptions& options) {
       }
       err = errno;
     }
-    [[maybe_unused]] ssize_t n = ::write(status_write.get(), &err, sizeof err);
+    [[maybe_unused]] ssize_t n = ::write(status_fd, &err, sizeof err);
     ::_exit(127);
   }
   status_write.reset();

@@ -18,6 +18,7 @@
 
 #include "core/common/status.h"
 #include "core/common/unique_fd.h"
+#include "core/process/listen_fds.h"
 
 namespace seams {
 
@@ -29,6 +30,10 @@ struct SpawnOptions {
   std::string stderr_path;             // if set: append stderr here (else inherited)
   bool die_with_parent = true;         // PR_SET_PDEATHSIG(SIGKILL)
   bool new_process_group = false;      // setpgid(0, 0): signals to the group reach its children
+  // Listening sockets handed over by the socket-activation protocol (listen_fds.h): in the child
+  // they become fds 3, 4, ... in this order, with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (the
+  // child's own pid) set. The fds stay ours; only this child gets copies.
+  std::vector<PassedSocket> listen_fds;
 };
 
 // How a child ended: exited with a code, or killed by a signal.

@@ -2,9 +2,11 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <chrono>
 
+#include "core/process/listen_fds.h"
 #include "core/runtime/fd_limit.h"
 
 namespace seams {
@@ -73,6 +75,39 @@ void raiseAndLogFdLimit(std::string_view who) {
   } else {
     spdlog::info("{}: file descriptors: limit {} (already the hard limit)", who, limit->soft);
   }
+}
+
+}  // namespace seams
+
+namespace seams {
+
+Result<UniqueFd> adoptHttpListener(const Config& config, std::string_view who) {
+  Result<InheritedSockets> inherited = InheritedSockets::fromEnvironment();
+  if (!inherited.ok()) return inherited.status();
+  if (inherited->empty()) return UniqueFd();
+  Result<UniqueFd> http = inherited->take(kHttpListenerName, {AF_INET, AF_INET6});
+  if (!http.ok()) return http.status();
+  if (!http->valid()) {
+    std::string names;
+    for (const std::string& name : inherited->names()) names += (names.empty() ? "" : ", ") + name;
+    return Status(Errc::invalid_argument,
+                  "LISTEN_FDS passed sockets (" + names + ") but none named '" + kHttpListenerName +
+                      "' (LISTEN_FDNAMES; FileDescriptorName=http in a .socket unit)");
+  }
+  for (const std::string& name : inherited->names()) {
+    spdlog::warn("{}: LISTEN_FDS socket '{}' is not one we serve: closed", who, name);
+  }
+  if (!config.http.enabled) {
+    spdlog::warn("{}: LISTEN_FDS passed an HTTP listener ({}) but [http] enabled = false: closed",
+                 who, socketAddress(http->get()));
+    return UniqueFd();
+  }
+  const std::string address = socketAddress(http->get());
+  spdlog::info("{}: serving HTTP on the inherited socket {} (LISTEN_FDS){}", who, address,
+               address == config.http.listen
+                   ? ""
+                   : ", not http.listen " + config.http.listen + ": the supervisor's socket wins");
+  return std::move(*http);
 }
 
 }  // namespace seams

@@ -9,6 +9,9 @@
 #include <string_view>
 #include <thread>
 
+#include "core/common/status.h"
+#include "core/common/unique_fd.h"
+#include "core/config/config.h"
 #include "core/runtime/service_manager.h"
 
 namespace seams {
@@ -39,5 +42,14 @@ void logRuntimeEvent(const RuntimeEvent& e);
 // Raises the soft RLIMIT_NOFILE to the hard limit (core/runtime/fd_limit.h) and logs the
 // figure ("WHO: file descriptors: 1024 -> 524288"), or a warning naming what failed.
 void raiseAndLogFdLimit(std::string_view who);
+
+// The HTTP listener a supervisor passed us by socket activation (LISTEN_FDS, the socket named
+// "http"; core/process/listen_fds.h): systemd for seamd and seam-split (their .socket units),
+// seam-split for seam-httpd, seam-bench and the tests acting as systemd. Call first thing in
+// main(), before any thread exists (it unsets LISTEN_*). An invalid UniqueFd when none was passed
+// (the daemon binds http.listen itself); invalid_argument when a passed fd is not a listening TCP
+// socket, or sockets were passed and none is named "http". Logs what it adopts, and a socket
+// passed while [http] enabled = false (closed, unused).
+Result<UniqueFd> adoptHttpListener(const Config& config, std::string_view who);
 
 }  // namespace seams

@@ -10,12 +10,13 @@
 namespace seams {
 
 HttpService::HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
-                         std::vector<std::string> dependencies, ProbeLimits probe)
+                         std::vector<std::string> dependencies, ProbeLimits probe, int listen_fd)
     : config_(std::move(config)),
       deps_(deps),
       metrics_(metrics),
       dependencies_(std::move(dependencies)),
-      probe_(probe) {}
+      probe_(probe),
+      listen_fd_(listen_fd) {}
 
 HttpService::~HttpService() {
   MutexLock lock(mutex_);
@@ -46,14 +47,15 @@ Status HttpService::run(RunContext& ctx) {
   // so the frontend stops before they are released.
   struct Serving {
     Serving(std::shared_ptr<Vault> v, std::shared_ptr<Auth> a, MetricsRegistry& m,
-            const HttpConfig& c, HttpFrontend::Options o)
-        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c, o) {}
+            const HttpConfig& c, const HttpFrontend::Options& options)
+        : vault(std::move(v)), auth(std::move(a)), frontend(*vault, *auth, m, c, options) {}
     std::shared_ptr<Vault> vault;
     std::shared_ptr<Auth> auth;
     HttpFrontend frontend;
   };
   HttpFrontend::Options options;
   options.probe = probe_;
+  options.listen_fd = listen_fd_;
   auto serving = std::make_shared<Serving>(vault, auth, metrics_, config_, options);
   std::shared_ptr<HttpFrontend> frontend(serving, &serving->frontend);
   if (Status s = frontend->start(); !s.ok()) return s;
@@ -73,8 +75,9 @@ Status HttpService::run(RunContext& ctx) {
       if (self->current_ == frontend) self->current_.reset();
     }
   } stop_on_exit{this, frontend};
-  spdlog::info("http: listening on port {} (at most {} connections)", frontend->port(),
-               frontend->maxConnections());
+  spdlog::info("http: listening on port {} (at most {} connections){}", frontend->port(),
+               frontend->maxConnections(),
+               listen_fd_ >= 0 ? ", on the socket the supervisor holds" : "");
   ctx.ready();
 
   // The frontend stamps its loops on the steady clock (the system clock behind ctx.clock()), so

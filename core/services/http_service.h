@@ -22,10 +22,13 @@ class HttpFrontend;
 class HttpService final : public Service {
  public:
   // `config`: the [http] section; `probe`: the [probe] section (GET /v1/probe's bounds).
-  // `dependencies`: the services that publish Vault and Auth in this process. `deps` and
-  // `metrics` must outlive the service.
+  // `dependencies`: the services that publish Vault and Auth in this process. `deps` and `metrics`
+  // must outlive the service. `listen_fd`: a listening socket passed by the supervisor (socket
+  // activation) to serve on instead of binding http.listen, or -1; borrowed, it must outlive the
+  // service (every run serves on a duplicate, so connections queue on it while the service
+  // restarts).
   HttpService(HttpConfig config, Deps& deps, MetricsRegistry& metrics,
-              std::vector<std::string> dependencies, ProbeLimits probe = {});
+              std::vector<std::string> dependencies, ProbeLimits probe = {}, int listen_fd = -1);
   ~HttpService() override;
 
   std::string name() const override { return kHttpService; }
@@ -42,6 +45,7 @@ class HttpService final : public Service {
   MetricsRegistry& metrics_;
   const std::vector<std::string> dependencies_;
   const ProbeLimits probe_;
+  const int listen_fd_;
   // The frontend of the latest run. Kept here, not only in run()'s frame, so that a run
   // abandoned as hung still has its frontend stopped (its port released) by the next run.
   mutable Mutex mutex_;

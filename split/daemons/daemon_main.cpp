@@ -39,8 +39,12 @@ int run(const Config& config, const std::string& name,
   Result<RuntimeDirLock> runtime_lock = prepareRuntimeDir(
       config.runtime_dir, self, self, std::chrono::milliseconds(config.watchdog.stop_timeout_ms));
   if (!runtime_lock.ok()) return fail(runtime_lock.status());
+  // Before any thread exists (it unsets LISTEN_*), and declared before the root, so it outlives
+  // the services serving on it.
+  Result<UniqueFd> http_listener = adoptHttpListener(config, self);
+  if (!http_listener.ok()) return fail(http_listener.status());
   ProcessRoot root(config.watchdog);
-  DaemonParts parts{config, root.deps, root.metrics, root.manager};
+  DaemonParts parts{config, root.deps, root.metrics, root.manager, http_listener->get()};
   if (Status added = wire(parts); !added.ok()) return fail(added);
   if (Status added = root.addControl(
           root.control_target, {.socket_path = config.runtime_dir + "/" + self + ".control.sock",

@@ -29,6 +29,10 @@ struct DaemonParts {
   Deps& deps;
   MetricsRegistry& metrics;
   ServiceManager& manager;
+  // The HTTP listener seam-split passed (LISTEN_FDS, the socket named "http"; it holds it for
+  // seam-httpd, so connections queue on it while seam-httpd restarts), or -1: bind http.listen.
+  // Valid for the daemon's whole life.
+  int http_listen_fd = -1;
 };
 
 // Runs daemon `name` ("fsd", "authd", "syncd", "httpd", "fused"; the binary is seam-<name>):

@@ -1,6 +1,6 @@
 // seam-httpd: the HTTP API over seam-fsd's Vault and seam-authd's Auth, each behind this
 // daemon's own coherence cache. Services: upstream-fsd, upstream-authd, http (HttpService, the
-// same code as in seamd).
+// same code as in seamd), on the HTTP listener seam-split holds for it.
 #include <memory>
 
 #include "core/runtime/service_names.h"
@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
         split::Served::auth, /*cached=*/true, p.config, p.deps, p.metrics)));
     return p.manager.add(std::make_unique<HttpService>(
         p.config.http, p.deps, p.metrics,
-        std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}, p.config.probe));
+        std::vector<std::string>{kUpstreamFsdService, kUpstreamAuthdService}, p.config.probe,
+        p.http_listen_fd));
   });
 }

@@ -71,6 +71,7 @@ Status DaemonService::run(RunContext& ctx) {
   options.extra_env = {"NOTIFY_SOCKET=" + router_.path(),
                        "WATCHDOG_USEC=" + std::to_string(watchdog_usec)};
   options.die_with_parent = true;
+  options.listen_fds = spec_.listen_fds;
   Result<ChildProcess> spawned = ChildProcess::spawn(options);
   if (!spawned.ok()) return spawned.status();
   ChildProcess child = std::move(*spawned);

@@ -9,7 +9,8 @@
 //   2. Spawns `seam-NAME --config FILE` with PR_SET_PDEATHSIG(SIGKILL) (no daemon outlives a
 //      SIGKILLed launcher), NOTIFY_SOCKET = the launcher's NotifyRouter and WATCHDOG_USEC =
 //      kill_deadline_ms, so the daemon's own runtime pings WATCHDOG=1 every kill_deadline_ms / 2
-//      while all its services are healthy.
+//      while all its services are healthy; and the spec's listen_fds by socket activation
+//      (LISTEN_FDS: the same sockets at every start, so none is closed between two lives).
 //   3. Waits for READY=1, then ctx.ready(). The start timeout is the manager's: if READY=1 does
 //      not come in time the manager asks the run to stop, and step 5 applies.
 //   4. Supervises, touching the run's heartbeat every tick: the child exiting (its pidfd) ends the

@@ -44,7 +44,8 @@ std::vector<DaemonSpec> daemonSpecs(const Config& config, const std::string& bin
                       std::move(dependencies),
                       std::move(sockets),
                       std::move(mountpoint),
-                      std::move(control)};
+                      std::move(control),
+                      {}};
   };
   std::vector<DaemonSpec> specs;
   specs.push_back(make(kFsdDaemon, {}, {config.split.fsd_socket}, ""));

@@ -13,6 +13,7 @@
 
 #include "core/common/status.h"
 #include "core/config/config.h"
+#include "core/process/listen_fds.h"
 
 namespace seams::split {
 
@@ -24,6 +25,10 @@ struct DaemonSpec {
                                           // own control socket): removed after it dies
   std::string mountpoint;                 // seam-fused only: lazily unmounted after it dies
   std::string control_socket;             // its own control socket (also in `sockets`)
+  // Listening sockets the launcher holds for it and passes at every start (LISTEN_FDS): httpd's
+  // HTTP listener. Borrowed from the launcher, which keeps them open for its whole life, so
+  // connections queue in their backlog while the daemon restarts instead of being refused.
+  std::vector<PassedSocket> listen_fds;
 };
 
 // Every daemon the config asks for, in registration order (fsd, authd, syncd, httpd, fused).

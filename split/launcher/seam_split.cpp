@@ -5,7 +5,9 @@
 // dependency order, restarts them with the runtime's policies, backoff and intensity, and stops
 // them in reverse order, exactly as seamd does with its threads. The control socket is the same
 // ControlService as seamd's, over a LauncherTarget. systemd (or seam-bench) sees READY=1 once every
-// daemon has sent its own READY=1; STOPPING=1 when it stops.
+// daemon has sent its own READY=1; STOPPING=1 when it stops. It holds seam-httpd's HTTP listener
+// (bound here, or passed by systemd) and hands it to every seam-httpd it starts (LISTEN_FDS), so
+// `seamctl restart httpd` or a crash of seam-httpd refuses no connection.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -16,10 +18,12 @@
 #include <string>
 
 #include "core/config/config.h"
+#include "core/process/listen_fds.h"
 #include "core/roots/daemon_lifecycle.h"
 #include "core/roots/process_root.h"
 #include "core/roots/root_main.h"
 #include "core/roots/runtime_dir.h"
+#include "core/runtime/service_names.h"
 #include "split/launcher/daemon_service.h"
 #include "split/launcher/daemon_spec.h"
 #include "split/launcher/launcher_target.h"
@@ -47,6 +51,15 @@ int runLauncher(const Config& config, const std::string& config_path) {
   // is let go last, as on every way out of here.
   RuntimeDirLock runtime_lock;
   std::unique_ptr<NotifyRouter> router;
+  // seam-httpd's HTTP listener, held here for our whole life and passed to every seam-httpd we
+  // start: while it restarts, connections wait in the backlog instead of being refused. Ours from
+  // systemd (seam-split.socket) when it passed one, before any thread exists (it unsets
+  // LISTEN_*); else bound below.
+  Result<UniqueFd> http_listener = adoptHttpListener(config, "seam-split");
+  if (!http_listener.ok()) {
+    spdlog::critical("seam-split: {}", http_listener.status().toString());
+    return 1;
+  }
 
   // The root's notifier reads NOTIFY_SOCKET / WATCHDOG_USEC / WATCHDOG_PID now. The WATCHDOG_*
   // values are ours (from systemd), not our daemons': a daemon inheriting WATCHDOG_PID=<our pid>
@@ -72,6 +85,16 @@ int runLauncher(const Config& config, const std::string& config_path) {
     spdlog::critical("seam-split: {}", bin_dir.status().toString());
     return 1;
   }
+  if (config.http.enabled && !http_listener->valid()) {
+    Result<UniqueFd> bound = listenTcp(config.http.listen);
+    if (!bound.ok()) {
+      spdlog::critical("seam-split: http.listen: {}", bound.status().toString());
+      return 1;
+    }
+    http_listener = std::move(*bound);
+    spdlog::info("seam-split: holding the HTTP listener {} for seam-httpd",
+                 socketAddress(http_listener->get()));
+  }
   Result<std::unique_ptr<NotifyRouter>> started =
       NotifyRouter::start(config.runtime_dir + "/notify.sock");
   if (!started.ok()) {
@@ -86,6 +109,9 @@ int runLauncher(const Config& config, const std::string& config_path) {
   std::vector<std::unique_ptr<DaemonService>> services;
   std::vector<const DaemonService*> daemons;
   for (DaemonSpec& spec : daemonSpecs(config, *bin_dir)) {
+    if (spec.name == kHttpdDaemon && http_listener->valid()) {
+      spec.listen_fds.push_back({http_listener->get(), kHttpListenerName});
+    }
     services.push_back(
         std::make_unique<DaemonService>(std::move(spec), config_path, config.watchdog, *router));
     daemons.push_back(services.back().get());

@@ -126,7 +126,8 @@ std::string TestDeployment::password(const std::string& user) const {
 Result<ChildProcess> TestDeployment::spawn(const std::string& program,
                                            std::vector<std::string> args,
                                            const std::string& output_path,
-                                           std::vector<std::string> extra_env) const {
+                                           std::vector<std::string> extra_env,
+                                           std::vector<PassedSocket> listen_fds) const {
   if (sanitizer_reports_) {
     for (std::string& kv : sanitizer_reports_->environment()) extra_env.push_back(std::move(kv));
   }
@@ -134,7 +135,8 @@ Result<ChildProcess> TestDeployment::spawn(const std::string& program,
                               .args = std::move(args),
                               .extra_env = std::move(extra_env),
                               .stdout_path = output_path,
-                              .stderr_path = output_path});
+                              .stderr_path = output_path,
+                              .listen_fds = std::move(listen_fds)});
 }
 
 TestDeployment::CtlResult TestDeployment::seamctl(const std::vector<std::string>& args) const {
@@ -253,8 +255,10 @@ Status TestDeployment::startOnce(std::chrono::milliseconds timeout) {
   notify_.emplace(std::move(*notify));
   std::string program = split() ? seamSplitPath() : seamdPath();
   if (program.empty()) return Status(Errc::not_supported, "this build has no seam-split");
-  auto child =
-      spawn(program, {"--config", configPath()}, logPath(), {"NOTIFY_SOCKET=" + notify_->path()});
+  std::vector<PassedSocket> listeners;
+  if (options_.http_listener >= 0) listeners.push_back({options_.http_listener, kHttpListenerName});
+  auto child = spawn(program, {"--config", configPath()}, logPath(),
+                     {"NOTIFY_SOCKET=" + notify_->path()}, std::move(listeners));
   if (!child.ok()) return child.status();
   process_.emplace(std::move(*child));
   const auto deadline = std::chrono::steady_clock::now() + scaled(timeout);

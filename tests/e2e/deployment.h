@@ -23,6 +23,7 @@
 
 #include "core/common/status.h"
 #include "core/process/child_process.h"
+#include "core/process/listen_fds.h"
 #include "core/process/notify_socket.h"
 #include "core/runtime/service_names.h"
 #include "tests/support/sanitizer_reports.h"
@@ -37,6 +38,9 @@ struct DeploymentOptions {
   // "section.key" -> TOML value text, e.g. {"watchdog.kill_deadline_ms", "1500"}; a key without a
   // section ("log_level") is a top-level key.
   std::map<std::string, std::string> overrides;
+  // A listening socket the launcher gets by socket activation (LISTEN_FDS, the socket named
+  // "http"), as systemd passes seamd.socket's; -1: none. Borrowed: it must outlive the deployment.
+  int http_listener = -1;
 
   // From a deployment name as the suite spells it: "mono", "split/CODEC" (coherence push) or
   // "split/CODEC/COHERENCE", e.g. "split/capnp/ttl".
@@ -105,7 +109,8 @@ class TestDeployment {
   // Spawns one of our binaries with the sanitizer environment (and `extra_env`) added.
   Result<ChildProcess> spawn(const std::string& program, std::vector<std::string> args,
                              const std::string& output_path,
-                             std::vector<std::string> extra_env = {}) const;
+                             std::vector<std::string> extra_env = {},
+                             std::vector<PassedSocket> listen_fds = {}) const;
 
   DeploymentOptions options_;
   std::string dir_;

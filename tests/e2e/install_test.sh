@@ -16,8 +16,10 @@ if [ -x "$build/split/bin/seam-split" ]; then
     [ -x "$prefix/$f" ] || { echo "missing: $f"; missing=1; }
   done
   [ -f "$prefix/lib/systemd/system/seam-split.service" ] || { echo "missing: seam-split.service"; missing=1; }
+  [ -f "$prefix/lib/systemd/system/seam-split.socket" ] || { echo "missing: seam-split.socket"; missing=1; }
 fi
 [ -f "$prefix/lib/systemd/system/seamd.service" ] || { echo "missing: seamd.service"; missing=1; }
+[ -f "$prefix/lib/systemd/system/seamd.socket" ] || { echo "missing: seamd.socket"; missing=1; }
 [ "$missing" = 0 ] || exit 1
 # The installed tools run by their installed names.
 "$prefix/bin/seamctl" --help > /dev/null
