@@ -11,8 +11,9 @@
 namespace seams::bench {
 namespace {
 
-const std::vector<std::string> kScenarioNames = {"startup", "http", "fuse",  "drift",    "memory",
-                                                 "fio",     "git",  "fault", "baselines"};
+const std::vector<std::string> kScenarioNames = {"startup", "http",    "fuse",     "drift",
+                                                 "memory",  "fio",     "git",      "fault",
+                                                 "sweep",   "upgrade", "baselines"};
 
 class WorkloadTest : public ::testing::Test {
  protected:
