@@ -94,7 +94,7 @@ nlohmann::json runFault(Context& c);
 
 // K (calls per request), W (work per call, us) and B (reply bytes per call) of GET /v1/probe.
 // Standard: K {1,2,4,8,16} x W {0,10,100,1000} x B {64,4096,65536,1048576}; --quick runs the
-// subset K {1,4,16} x W {0,100} x B {64,65536} (quick_subset); flags replace either list.
+// subset K {1,4,16} x W {0,1000} x B {64,65536} (quick_subset); flags replace either list.
 struct SweepGrid {
   std::vector<std::uint64_t> calls, work_us, bytes;
   bool quick_subset = false;

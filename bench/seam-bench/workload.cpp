@@ -434,7 +434,7 @@ const std::vector<Knob>& workloadKnobs() {
                            eachInRange<I>(1, I(ProbeLimits::kCeilingCalls), true)),
       knob<std::vector<I>>("sweep.work_us", "--sweep-work-us",
                            "the sweep's CPU work per call W in us, comma-separated, at most "
-                           "1000000 (default 0,10,100,1000; --quick 0,100)",
+                           "1000000 (default 0,10,100,1000; --quick 0,1000)",
                            &Workload::sweep_work_us, eachInRange<I>(0, 1'000'000, true)),
       knob<std::vector<I>>("sweep.bytes", "--sweep-bytes",
                            "the sweep's reply bytes per call B, comma-separated, at most 64M "
