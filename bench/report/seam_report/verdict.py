@@ -508,16 +508,23 @@ def verdict_markdown(docs, figs, deps, runs):
 
 
 def breakeven_table(model):
+    """One row per split deployment, one column per calls-per-request K: the work per call (µs)
+    at which the latency tax falls below 10% / below 1%; "> W" where the model does not reach it
+    within the measured work range (W its largest)."""
     from .tables import md_table
-    rows = []
+    rows, calls = [], None
     for dep, m in sorted((dig(model, "deployments") or {}).items()):
         be = dig(m, "breakeven")
         if not isinstance(be, dict):
             continue
-        for i, k in enumerate(be.get("calls") or []):
-            w10 = num(dig(be, "work_us_at_10pct", i))
-            w1 = num(dig(be, "work_us_at_1pct", i))
-            rows.append([f"`{dep}`", str(k), fmt_num(w10) if w10 is not None else "not reached",
-                         fmt_num(w1) if w1 is not None else "not reached"])
-    return md_table(["deployment", "calls per request", "work per call for tax < 10% (µs)",
-                     "for tax < 1% (µs)"], rows)
+        calls = calls or list(be.get("calls") or [])
+        top = num((be.get("work_us") or [None])[-1])
+        beyond = f"> {fmt_num(top)}" if top is not None else "not reached"
+
+        def at(key, i):
+            v = num(dig(be, key, i))
+            return fmt_num(v) if v is not None else beyond
+        rows.append([f"`{dep}`"] + [f"{at('work_us_at_10pct', i)} / {at('work_us_at_1pct', i)}"
+                                    for i in range(len(be.get("calls") or []))])
+    return md_table(["deployment"] + [f"K = {int(num(k))}: < 10% / < 1% (µs)"
+                                      for k in (calls or [])], rows)
