@@ -87,7 +87,11 @@ json workJson(const std::optional<double>& w, const Range& r) {
 std::vector<std::string> outside(const std::vector<std::pair<std::string, const Range*>>& fits,
                                  const AdviseInputs& in) {
   std::vector<std::pair<std::string, std::string>> found;  // (what is outside, who)
-  for (const auto& [who, r] : fits) {
+  for (const auto& entry : fits) {
+    // Named copies, not structured bindings: a lambda may not capture those before C++20's
+    // P1091 (clang 14 refuses).
+    const auto& who = entry.first;
+    const auto& r = entry.second;
     auto check = [&](const char* what, double v, const double(&lim)[2]) {
       if (v >= lim[0] && v <= lim[1]) return;
       const std::string key = fmt::format("{} {} is outside the measured {}..{}", what, plain(v),
@@ -181,7 +185,8 @@ Result<json> advise(const json& doc, const AdviseInputs& in) {
     return json{{"us", m}, {"ci95_us", {m - h, m + h}}};
   };
   json deps = json::object();
-  for (const auto& [name, dm] : model->deployments) {
+  for (const auto& [name, dep_model] : model->deployments) {
+    const auto& dm = dep_model;  // a lambda below captures it (not a structured binding: clang 14)
     json d = {{"range",
                {{"calls", {dm.range.calls[0], dm.range.calls[1]}},
                 {"work_us", {dm.range.work_us[0], dm.range.work_us[1]}},

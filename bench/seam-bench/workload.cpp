@@ -849,7 +849,7 @@ Result<Workload> resolveWorkload(const WorkloadSources& sources,
   for (const auto& [key, value] : sets) {
     ConfigOverride o = *parseConfigOverride(key, value);
     auto it = std::find_if(w.set.begin(), w.set.end(),
-                           [&](const ConfigOverride& e) { return e.key == key; });
+                           [&o](const ConfigOverride& e) { return e.key == o.key; });
     if (it != w.set.end())
       *it = o;
     else
